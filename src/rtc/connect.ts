@@ -1,0 +1,158 @@
+/**
+ * Opens one WebRTC data channel between two peers, given a way to exchange
+ * signaling payloads. Handles the ordering traps of libdatachannel:
+ *
+ * - The offerer holds its own ICE candidates until it has applied the answer.
+ *   Sent earlier, they let the answerer start connectivity checks and DTLS
+ *   before the offerer knows the answerer's fingerprint, which fails a few
+ *   percent of handshakes with "DTLS alert: unknown CA" and stalls many more.
+ * - Both sides queue remote candidates that arrive before the remote
+ *   description, since libdatachannel rejects them until then.
+ * - node-datachannel reports ICE failure only after about 40 s, so we enforce
+ *   our own deadline.
+ */
+import nodeDataChannel from 'node-datachannel';
+import type { DataChannel } from 'node-datachannel';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { encodeRtcSignal, parseRtcSignal } from '../signaling/protocol.js';
+import type { PeerRole, RtcSignal } from '../signaling/protocol.js';
+import { Link } from './link.js';
+
+export interface SignalPipe {
+  sendPayload(payload: string): void;
+  onPayload(handler: (payload: string) => void): void;
+  onFailure(handler: (err: PeerlaneError) => void): void;
+}
+
+export interface RtcOptions {
+  /** `stun:` / `turn:` URLs; empty means host candidates only. */
+  iceServers: string[];
+  /** Local address for ICE; `127.0.0.1` keeps everything on loopback. */
+  bindAddress?: string | undefined;
+  /** Give up with CONNECT_TIMEOUT after this long. */
+  timeoutMs: number;
+}
+
+const CHANNEL_LABEL = 'peerlane';
+
+export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOptions): Promise<Link> {
+  const pc = new nodeDataChannel.PeerConnection(`peerlane-${role}`, {
+    iceServers: options.iceServers,
+    ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
+  });
+
+  return new Promise<Link>((resolve, reject) => {
+    let settled = false;
+    let channel: DataChannel | undefined;
+    let remoteDescriptionSet = false;
+    let answerApplied = role === 'answerer';
+    const heldLocal: RtcSignal[] = [];
+    const queuedRemote: { candidate: string; mid: string }[] = [];
+
+    const timer = setTimeout(
+      () => fail(new PeerlaneError('CONNECT_TIMEOUT', `no connection within ${Math.round(options.timeoutMs / 1000)} s`)),
+      options.timeoutMs,
+    );
+
+    function fail(err: PeerlaneError): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      try {
+        channel?.close();
+        pc.close();
+      } catch {
+        // closing a half-built connection can throw; we are failing anyway
+      }
+      reject(err);
+    }
+
+    function opened(dc: DataChannel): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(new Link(pc, dc));
+    }
+
+    function sendSignal(msg: RtcSignal): void {
+      try {
+        signal.sendPayload(encodeRtcSignal(msg));
+      } catch (err) {
+        fail(toPeerlaneError(err, 'SIGNAL_CLOSED'));
+      }
+    }
+
+    function applyRemoteCandidate(c: { candidate: string; mid: string }): void {
+      try {
+        pc.addRemoteCandidate(c.candidate, c.mid);
+      } catch {
+        // A candidate we cannot use (e.g. another address family) is not fatal.
+      }
+    }
+
+    signal.onFailure((err) => fail(err));
+
+    pc.onLocalDescription((sdp, type) => {
+      if (type === 'offer' || type === 'answer') sendSignal({ kind: type, sdp });
+    });
+    pc.onLocalCandidate((candidate, mid) => {
+      const msg: RtcSignal = { kind: 'candidate', candidate, mid };
+      if (answerApplied) sendSignal(msg);
+      else heldLocal.push(msg);
+    });
+    pc.onStateChange((state) => {
+      if (state === 'failed') fail(new PeerlaneError('ICE_FAILED', 'ICE found no working path to the peer'));
+    });
+
+    signal.onPayload((payload) => {
+      if (settled) return;
+      let msg: RtcSignal;
+      try {
+        msg = parseRtcSignal(payload);
+      } catch (err) {
+        fail(toPeerlaneError(err, 'BAD_MESSAGE'));
+        return;
+      }
+      try {
+        switch (msg.kind) {
+          case 'offer':
+            if (role !== 'answerer' || remoteDescriptionSet) throw new PeerlaneError('BAD_MESSAGE', 'unexpected offer');
+            pc.setRemoteDescription(msg.sdp, 'offer');
+            remoteDescriptionSet = true;
+            break;
+          case 'answer':
+            if (role !== 'offerer' || remoteDescriptionSet) throw new PeerlaneError('BAD_MESSAGE', 'unexpected answer');
+            pc.setRemoteDescription(msg.sdp, 'answer');
+            remoteDescriptionSet = true;
+            answerApplied = true;
+            for (const held of heldLocal.splice(0)) sendSignal(held);
+            break;
+          case 'candidate':
+            if (remoteDescriptionSet) applyRemoteCandidate(msg);
+            else queuedRemote.push(msg);
+            return;
+        }
+        for (const c of queuedRemote.splice(0)) applyRemoteCandidate(c);
+      } catch (err) {
+        fail(toPeerlaneError(err, 'BAD_MESSAGE'));
+      }
+    });
+
+    if (role === 'offerer') {
+      // Creating the channel triggers negotiation and so the offer.
+      const dc = pc.createDataChannel(CHANNEL_LABEL);
+      channel = dc;
+      dc.onOpen(() => opened(dc));
+    } else {
+      pc.onDataChannel((dc) => {
+        channel = dc;
+        if (dc.getLabel() !== CHANNEL_LABEL) {
+          fail(new PeerlaneError('BAD_MESSAGE', `unexpected data channel "${dc.getLabel()}"`));
+          return;
+        }
+        // onDataChannel fires once the channel is already open.
+        opened(dc);
+      });
+    }
+  });
+}

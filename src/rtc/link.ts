@@ -1,0 +1,119 @@
+/**
+ * A Link is one open data channel together with the PeerConnection that
+ * carries it. It owns both: node-datachannel garbage-collects a DataChannel
+ * that nothing references, and the sender then stalls forever with no error,
+ * so the Link keeps them referenced until `close()`.
+ *
+ * Incoming messages are buffered from the moment the channel exists until a
+ * handler is attached, so nothing sent right after open is lost.
+ */
+import type { DataChannel, PeerConnection } from 'node-datachannel';
+import { PeerlaneError } from '../errors.js';
+
+export type PathKind = 'direct' | 'relay';
+
+export interface PathInfo {
+  path: PathKind;
+  /** ICE candidate types of the selected pair: host, srflx, prflx or relay. */
+  local: string;
+  remote: string;
+}
+
+export class Link {
+  private early: Buffer[] = [];
+  private messageHandler: ((msg: Buffer) => void) | undefined;
+  private closeHandlers: ((err: PeerlaneError) => void)[] = [];
+  private closedWith: PeerlaneError | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly pc: PeerConnection,
+    private readonly channel: DataChannel,
+  ) {
+    channel.onMessage((msg) => {
+      const buf = typeof msg === 'string' ? Buffer.from(msg) : Buffer.isBuffer(msg) ? msg : Buffer.from(msg);
+      if (this.messageHandler !== undefined) this.messageHandler(buf);
+      else this.early.push(buf);
+    });
+    channel.onClosed(() => this.ended(new PeerlaneError('PEER_LOST', 'the data channel closed')));
+    channel.onError((err) => this.ended(new PeerlaneError('PEER_LOST', `data channel error: ${err}`)));
+    pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed' || state === 'disconnected') {
+        this.ended(new PeerlaneError('PEER_LOST', `the peer connection is ${state}`));
+      }
+    });
+  }
+
+  /** The largest message the peer accepts; frames must fit in it. */
+  maxMessageSize(): number {
+    return this.channel.maxMessageSize();
+  }
+
+  bufferedAmount(): number {
+    return this.channel.bufferedAmount();
+  }
+
+  /** `handler` runs whenever the send buffer falls to `threshold` bytes. */
+  onBufferedAmountLow(threshold: number, handler: () => void): void {
+    this.channel.setBufferedAmountLowThreshold(threshold);
+    this.channel.onBufferedAmountLow(handler);
+  }
+
+  /** Queue a binary message. Throws PEER_LOST once the channel has closed. */
+  send(data: Uint8Array): void {
+    if (this.closedWith !== undefined) throw this.closedWith;
+    try {
+      this.channel.sendMessageBinary(data);
+    } catch (err) {
+      throw new PeerlaneError('PEER_LOST', `cannot send: ${String(err)}`, { cause: err });
+    }
+  }
+
+  onMessage(handler: (msg: Buffer) => void): void {
+    this.messageHandler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const msg of early) handler(msg);
+  }
+
+  /** `handler` runs once when the channel or connection goes away, unless we closed it. */
+  onClose(handler: (err: PeerlaneError) => void): void {
+    if (this.closedWith !== undefined) handler(this.closedWith);
+    else this.closeHandlers.push(handler);
+  }
+
+  get isOpen(): boolean {
+    return this.closedWith === undefined && this.channel.isOpen();
+  }
+
+  pathInfo(): PathInfo {
+    const pair = this.pc.getSelectedCandidatePair();
+    const local = pair?.local.type ?? 'unknown';
+    const remote = pair?.remote.type ?? 'unknown';
+    return { path: local === 'relay' || remote === 'relay' ? 'relay' : 'direct', local, remote };
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.closedWith ??= new PeerlaneError('PEER_LOST', 'the link was closed');
+    try {
+      this.channel.close();
+    } catch {
+      // already closed
+    }
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  private ended(err: PeerlaneError): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = err;
+    const handlers = this.closeHandlers;
+    this.closeHandlers = [];
+    if (!this.closing) for (const h of handlers) h(err);
+  }
+}

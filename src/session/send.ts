@@ -1,0 +1,36 @@
+/** `peer send --to <code>`: join the waiting receiver and stream the files to it. */
+import { SignalClient } from '../signaling/client.js';
+import { sendFiles } from '../transfer/sender.js';
+import { resolveSources } from '../transfer/sources.js';
+import type { TransferResult } from '../transfer/types.js';
+import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
+import type { SessionOptions } from './common.js';
+
+export interface SendSessionOptions extends SessionOptions {
+  paths: readonly string[];
+  code: string;
+}
+
+export async function send(options: SendSessionOptions): Promise<TransferResult> {
+  const emit = options.onEvent ?? (() => {});
+  // Check the files before anyone waits on a connection.
+  const files = await resolveSources(options.paths);
+  throwIfAborted(options.abortSignal);
+  const client = await SignalClient.connect(options.signal);
+  let role: Awaited<ReturnType<SignalClient['join']>>;
+  try {
+    role = await client.join(options.code);
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  const framed = await openLink(client, role, options);
+  try {
+    const result = await sendFiles({ link: framed, files, onProgress: (p) => emit(progressEvent(p)) });
+    emit(doneEvent(result));
+    return result;
+  } finally {
+    framed.stop();
+    framed.link.close();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Signaling protocol: newline-delimited JSON over TCP.
+ *
+ * The server introduces two peers and relays opaque payloads between them;
+ * it never sees file data and never interprets a relayed payload.
+ *
+ *   receiver                 signal server                  sender
+ *      | -- register ------------> |                           |
+ *      | <----------- registered{code}                         |
+ *      |        (code travels out of band, by a human)         |
+ *      |                           | <----------- join{code} -- |
+ *      | <- paired{answerer} ----- | ----- paired{offerer} ---> |
+ *      |                           | <- relay{offer} ---------- |
+ *      | <------------ relay{offer}|                           |
+ *      | -- relay{answer} -------> | ------- relay{answer} ---> |
+ *      | <== relay{candidate} ===> | <==== relay{candidate} ==> |
+ *      |      (data channel opens; both close their TCP)       |
+ *
+ * Any message may be answered by `error{code,message}`, after which the server closes.
+ * If one side of a pair disconnects, the other gets `peer-left`.
+ *
+ * Every message carries `v`. A peer or server that sees another version answers
+ * VERSION_MISMATCH, so an old client is told to upgrade instead of failing oddly.
+ *
+ * The relayed payloads between peers are `RtcSignal`s, also defined here, since
+ * they are the other half of this layer's contract.
+ */
+import { isErrorCode, PeerlaneError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+
+export const SIGNAL_PROTOCOL_VERSION = 1;
+
+/** An SDP offer is about 1 KiB and a candidate about 100 B; 64 KiB leaves room, and caps what a client can make the server buffer. */
+export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
+
+/** Codes are short; anything longer is not one of ours. */
+export const MAX_CODE_LENGTH = 64;
+const CODE_PATTERN = /^[0-9a-z]+(?:-[0-9a-z]+)*$/;
+
+export type ClientMessage =
+  | { v: number; type: 'register' }
+  | { v: number; type: 'join'; code: string }
+  | { v: number; type: 'relay'; payload: string };
+
+export type ServerMessage =
+  | { v: number; type: 'registered'; code: string }
+  | { v: number; type: 'paired'; role: PeerRole }
+  | { v: number; type: 'relay'; payload: string }
+  | { v: number; type: 'peer-left' }
+  | { v: number; type: 'error'; code: ErrorCode; message: string };
+
+/** The joiner makes the offer, so whichever side starts second drives ICE. */
+export type PeerRole = 'offerer' | 'answerer';
+
+export type RtcSignal =
+  | { kind: 'offer'; sdp: string }
+  | { kind: 'answer'; sdp: string }
+  | { kind: 'candidate'; candidate: string; mid: string };
+
+// ---------------------------------------------------------------- encoding
+
+type WithoutVersion<T> = T extends unknown ? Omit<T, 'v'> : never;
+
+export function encodeMessage(msg: WithoutVersion<ClientMessage> | WithoutVersion<ServerMessage>): string {
+  return `${JSON.stringify({ v: SIGNAL_PROTOCOL_VERSION, ...msg })}\n`;
+}
+
+export function encodeRtcSignal(signal: RtcSignal): string {
+  return JSON.stringify(signal);
+}
+
+// ---------------------------------------------------------------- validation
+
+function bad(message: string): PeerlaneError {
+  return new PeerlaneError('BAD_MESSAGE', message);
+}
+
+function parseJsonObject(raw: unknown): Record<string, unknown> {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw bad('message is not valid JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw bad('message is not a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function str(obj: Record<string, unknown>, key: string, max: number): string {
+  const value = obj[key];
+  if (typeof value !== 'string') throw bad(`field "${key}" must be a string`);
+  if (value.length > max) throw bad(`field "${key}" is too long`);
+  return value;
+}
+
+function checkVersion(obj: Record<string, unknown>): number {
+  const v = obj.v;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw bad('field "v" must be an integer');
+  if (v !== SIGNAL_PROTOCOL_VERSION) {
+    throw new PeerlaneError(
+      'VERSION_MISMATCH',
+      `signaling protocol version ${v} is not supported (this side speaks ${SIGNAL_PROTOCOL_VERSION})`,
+    );
+  }
+  return v;
+}
+
+export function isValidCode(code: string): boolean {
+  return code.length > 0 && code.length <= MAX_CODE_LENGTH && CODE_PATTERN.test(code);
+}
+
+/** Parse one message from a client. Throws PeerlaneError (BAD_MESSAGE or VERSION_MISMATCH). */
+export function parseClientMessage(raw: unknown): ClientMessage {
+  const obj = parseJsonObject(raw);
+  const v = checkVersion(obj);
+  switch (obj.type) {
+    case 'register':
+      return { v, type: 'register' };
+    case 'join': {
+      const code = str(obj, 'code', MAX_CODE_LENGTH);
+      if (!isValidCode(code)) throw new PeerlaneError('BAD_CODE', 'the code is malformed');
+      return { v, type: 'join', code };
+    }
+    case 'relay':
+      return { v, type: 'relay', payload: str(obj, 'payload', MAX_SIGNAL_MESSAGE_BYTES) };
+    default:
+      throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
+  }
+}
+
+/** Parse one message from the server. Throws PeerlaneError. */
+export function parseServerMessage(raw: unknown): ServerMessage {
+  const obj = parseJsonObject(raw);
+  // An error frame is understood whatever its version, so that a version
+  // mismatch reported by the server reaches the user as such.
+  if (obj.type === 'error') {
+    const code = obj.code;
+    return {
+      v: typeof obj.v === 'number' ? obj.v : 0,
+      type: 'error',
+      code: isErrorCode(code) ? code : 'REMOTE_ERROR',
+      message: typeof obj.message === 'string' ? obj.message.slice(0, 500) : 'unknown error',
+    };
+  }
+  const v = checkVersion(obj);
+  switch (obj.type) {
+    case 'registered':
+      return { v, type: 'registered', code: str(obj, 'code', MAX_CODE_LENGTH) };
+    case 'paired': {
+      const role = obj.role;
+      if (role !== 'offerer' && role !== 'answerer') throw bad('field "role" is invalid');
+      return { v, type: 'paired', role };
+    }
+    case 'relay':
+      return { v, type: 'relay', payload: str(obj, 'payload', MAX_SIGNAL_MESSAGE_BYTES) };
+    case 'peer-left':
+      return { v, type: 'peer-left' };
+    default:
+      throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
+  }
+}
+
+/** Parse a payload relayed from the other peer. */
+export function parseRtcSignal(raw: unknown): RtcSignal {
+  const obj = parseJsonObject(raw);
+  switch (obj.kind) {
+    case 'offer':
+    case 'answer':
+      return { kind: obj.kind, sdp: str(obj, 'sdp', MAX_SIGNAL_MESSAGE_BYTES) };
+    case 'candidate':
+      return { kind: 'candidate', candidate: str(obj, 'candidate', 1024), mid: str(obj, 'mid', 64) };
+    default:
+      throw bad(`unknown signal kind ${JSON.stringify(obj.kind)}`);
+  }
+}

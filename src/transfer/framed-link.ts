@@ -1,0 +1,120 @@
+/**
+ * Frames on top of a Link: parsing, the heartbeat, and one failure that every
+ * waiting step of a transfer can race against.
+ *
+ * Failure sources: the link closing, the peer going silent, the peer sending an
+ * ERROR frame, or the peer sending something we cannot parse (we answer with
+ * our own ERROR frame before giving up, so the peer learns why).
+ */
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { Link } from '../rtc/link.js';
+import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
+import type { ControlFrame, Frame } from './protocol.js';
+
+export interface FramedLinkOptions {
+  pingIntervalMs?: number;
+  idleTimeoutMs?: number;
+}
+
+export class FramedLink {
+  /** Rejects once, with the reason the transfer cannot go on. Never resolves. */
+  readonly failure: Promise<never>;
+  private rejectFailure!: (err: PeerlaneError) => void;
+  private failed: PeerlaneError | undefined;
+  private handler: ((frame: Frame) => void) | undefined;
+  private lastHeard = Date.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly link: Link,
+    options: FramedLinkOptions = {},
+  ) {
+    this.failure = new Promise<never>((_, reject) => {
+      this.rejectFailure = reject;
+    });
+    // Callers race against `failure`; a rejection nobody awaits yet is still handled.
+    this.failure.catch(() => {});
+    const idleTimeout = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastHeard > idleTimeout) {
+        this.fail(new PeerlaneError('PEER_LOST', `no word from the peer for ${Math.round(idleTimeout / 1000)} s`));
+        return;
+      }
+      this.trySend({ type: 'ping' });
+    }, options.pingIntervalMs ?? PING_INTERVAL_MS);
+
+    link.onClose((err) => this.fail(err));
+    link.onMessage((raw) => {
+      if (this.failed !== undefined) return;
+      this.lastHeard = Date.now();
+      let frame: Frame;
+      try {
+        frame = parseFrame(raw);
+      } catch (err) {
+        this.abort(toPeerlaneError(err, 'BAD_FRAME'));
+        return;
+      }
+      if (frame.type === 'ping') return;
+      if (frame.type === 'error') {
+        this.fail(new PeerlaneError(frame.code, `the peer reported: ${frame.message}`));
+        return;
+      }
+      try {
+        this.handler?.(frame);
+      } catch (err) {
+        this.abort(toPeerlaneError(err, 'BAD_FRAME'));
+      }
+    });
+  }
+
+  /** Frames other than PING and ERROR go to `handler`; a throw from it aborts the transfer. */
+  onFrame(handler: (frame: Frame) => void): void {
+    this.handler = handler;
+  }
+
+  send(frame: ControlFrame): void {
+    if (this.failed !== undefined) throw this.failed;
+    this.link.send(encodeControl(frame));
+  }
+
+  sendRaw(frame: Buffer): void {
+    if (this.failed !== undefined) throw this.failed;
+    this.link.send(frame);
+  }
+
+  /** Await `step`, unless the transfer fails first. */
+  guard<T>(step: Promise<T>): Promise<T> {
+    return Promise.race([step, this.failure]);
+  }
+
+  get error(): PeerlaneError | undefined {
+    return this.failed;
+  }
+
+  /** Tell the peer why we stop, then fail locally with the same error. */
+  abort(err: PeerlaneError): void {
+    if (this.failed !== undefined) return;
+    this.trySend({ type: 'error', code: err.code, message: err.message });
+    this.fail(err);
+  }
+
+  /** Stop the heartbeat; the Link itself is closed by its owner. */
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private trySend(frame: ControlFrame): void {
+    try {
+      this.link.send(encodeControl(frame));
+    } catch {
+      // The link is going away; its close handler reports that.
+    }
+  }
+
+  private fail(err: PeerlaneError): void {
+    if (this.failed !== undefined) return;
+    this.failed = err;
+    clearInterval(this.timer);
+    this.rejectFailure(err);
+  }
+}

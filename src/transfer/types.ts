@@ -1,0 +1,27 @@
+/** Shapes shared by the sender and the receiver, and reported to the CLI. */
+
+export interface TransferProgress {
+  /** Index of the file in the manifest. */
+  file: number;
+  name: string;
+  fileBytes: number;
+  fileSize: number;
+  /** Bytes of all files so far, and in all. */
+  bytes: number;
+  total: number;
+}
+
+export interface FileResult {
+  name: string;
+  /** Where the file was read from (sender) or written to (receiver). */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface TransferResult {
+  files: FileResult[];
+  bytes: number;
+  /** From the first manifest byte to the final acknowledgement. */
+  ms: number;
+}
