@@ -20,7 +20,10 @@ export const DEFAULTS = {
 export function parsePort(value: unknown, name: string): number {
   const n = typeof value === 'number' ? value : Number(String(value).trim());
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new PeerlaneError('BAD_CONFIG', `${name} must be a port number from 0 to 65535, not ${JSON.stringify(value)}`);
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `${name} must be a port number from 0 to 65535, not ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -28,7 +31,10 @@ export function parsePort(value: unknown, name: string): number {
 export function parseSeconds(value: unknown, name: string): number {
   const n = typeof value === 'number' ? value : Number(String(value).trim());
   if (!Number.isFinite(n) || n <= 0) {
-    throw new PeerlaneError('BAD_CONFIG', `${name} must be a positive number of seconds, not ${JSON.stringify(value)}`);
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `${name} must be a positive number of seconds, not ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -54,7 +60,10 @@ export function parseIceServers(value: string): string[] {
     .filter((s) => s.length > 0);
   for (const url of urls) {
     if (!/^(stun|turn|turns):/.test(url)) {
-      throw new PeerlaneError('BAD_CONFIG', `ICE_SERVERS entries must start with stun:, turn: or turns:, not ${JSON.stringify(url)}`);
+      throw new PeerlaneError(
+        'BAD_CONFIG',
+        `ICE_SERVERS entries must start with stun:, turn: or turns:, not ${JSON.stringify(url)}`,
+      );
     }
   }
   return urls;

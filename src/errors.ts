@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   },
   BAD_MESSAGE: { hint: 'the other side sent a malformed message; upgrade or report it', exit: EXIT.FAILURE },
   MESSAGE_TOO_LARGE: { hint: 'a message exceeded the protocol limit', exit: EXIT.FAILURE },
+  LISTEN_FAILED: {
+    hint: 'the address or port is taken or not ours; pick another with --host / --port',
+    exit: EXIT.FAILURE,
+  },
   SERVER_BUSY: { hint: 'the signal server is at capacity; try again shortly', exit: EXIT.FAILURE },
   CONNECT_TIMEOUT: {
     hint: 'no direct connection was established in time; check ICE_SERVERS and firewalls, or raise --timeout',

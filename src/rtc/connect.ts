@@ -11,11 +11,12 @@
  * - node-datachannel reports ICE failure only after about 40 s, so we enforce
  *   our own deadline.
  */
-import nodeDataChannel from 'node-datachannel';
+
 import type { DataChannel } from 'node-datachannel';
+import nodeDataChannel from 'node-datachannel';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { encodeRtcSignal, parseRtcSignal } from '../signaling/protocol.js';
 import type { PeerRole, RtcSignal } from '../signaling/protocol.js';
+import { encodeRtcSignal, parseRtcSignal } from '../signaling/protocol.js';
 import { Link } from './link.js';
 
 export interface SignalPipe {
@@ -50,7 +51,13 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
     const queuedRemote: { candidate: string; mid: string }[] = [];
 
     const timer = setTimeout(
-      () => fail(new PeerlaneError('CONNECT_TIMEOUT', `no connection within ${Math.round(options.timeoutMs / 1000)} s`)),
+      () =>
+        fail(
+          new PeerlaneError(
+            'CONNECT_TIMEOUT',
+            `no connection within ${Math.round(options.timeoutMs / 1000)} s`,
+          ),
+        ),
       options.timeoutMs,
     );
 
@@ -116,12 +123,14 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       try {
         switch (msg.kind) {
           case 'offer':
-            if (role !== 'answerer' || remoteDescriptionSet) throw new PeerlaneError('BAD_MESSAGE', 'unexpected offer');
+            if (role !== 'answerer' || remoteDescriptionSet)
+              throw new PeerlaneError('BAD_MESSAGE', 'unexpected offer');
             pc.setRemoteDescription(msg.sdp, 'offer');
             remoteDescriptionSet = true;
             break;
           case 'answer':
-            if (role !== 'offerer' || remoteDescriptionSet) throw new PeerlaneError('BAD_MESSAGE', 'unexpected answer');
+            if (role !== 'offerer' || remoteDescriptionSet)
+              throw new PeerlaneError('BAD_MESSAGE', 'unexpected answer');
             pc.setRemoteDescription(msg.sdp, 'answer');
             remoteDescriptionSet = true;
             answerApplied = true;

@@ -1,12 +1,13 @@
 /** What both roles share: options, and turning a paired signal connection into a framed link. */
-import type { EventSink } from '../events.js';
+
 import { PeerlaneError } from '../errors.js';
-import { connectPeer } from '../rtc/connect.js';
+import type { EventSink } from '../events.js';
 import type { RtcOptions } from '../rtc/connect.js';
-import type { PeerRole } from '../signaling/protocol.js';
+import { connectPeer } from '../rtc/connect.js';
 import type { SignalAddress, SignalClient } from '../signaling/client.js';
-import { FramedLink } from '../transfer/framed-link.js';
+import type { PeerRole } from '../signaling/protocol.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
+import { FramedLink } from '../transfer/framed-link.js';
 import type { TransferProgress, TransferResult } from '../transfer/types.js';
 
 export interface SessionOptions {
@@ -45,7 +46,14 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 export function progressEvent(p: TransferProgress): Parameters<EventSink>[0] {
-  return { event: 'progress', file: p.name, fileBytes: p.fileBytes, fileSize: p.fileSize, bytes: p.bytes, total: p.total };
+  return {
+    event: 'progress',
+    file: p.name,
+    fileBytes: p.fileBytes,
+    fileSize: p.fileSize,
+    bytes: p.bytes,
+    total: p.total,
+  };
 }
 
 export function doneEvent(result: TransferResult): Parameters<EventSink>[0] {

@@ -4,8 +4,8 @@ import { SignalClient } from '../signaling/client.js';
 import type { ManifestEntry } from '../transfer/protocol.js';
 import { receiveFiles } from '../transfer/receiver.js';
 import type { TransferResult } from '../transfer/types.js';
-import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
 import type { SessionOptions } from './common.js';
+import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   outDir: string;
@@ -37,7 +37,11 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
       link: framed,
       outDir: options.outDir,
       onManifest: async (files) => {
-        emit({ event: 'manifest', files: files.map((f) => ({ ...f })), total: files.reduce((s, f) => s + f.size, 0) });
+        emit({
+          event: 'manifest',
+          files: files.map((f) => ({ ...f })),
+          total: files.reduce((s, f) => s + f.size, 0),
+        });
         await options.onManifest?.(files);
       },
       onProgress: (p) => emit(progressEvent(p)),
@@ -60,7 +64,9 @@ function abortable<T>(step: Promise<T>, signal: AbortSignal | undefined): Promis
   return Promise.race([
     step,
     new Promise<never>((_, reject) =>
-      signal.addEventListener('abort', () => reject(new PeerlaneError('INTERRUPTED', 'interrupted')), { once: true }),
+      signal.addEventListener('abort', () => reject(new PeerlaneError('INTERRUPTED', 'interrupted')), {
+        once: true,
+      }),
     ),
   ]);
 }

@@ -3,8 +3,8 @@ import { SignalClient } from '../signaling/client.js';
 import { sendFiles } from '../transfer/sender.js';
 import { resolveSources } from '../transfer/sources.js';
 import type { TransferResult } from '../transfer/types.js';
-import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
 import type { SessionOptions } from './common.js';
+import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
 
 export interface SendSessionOptions extends SessionOptions {
   paths: readonly string[];

@@ -5,8 +5,8 @@
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
-import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
 import type { ClientMessage, PeerRole, ServerMessage } from './protocol.js';
+import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
 
 export interface SignalAddress {
   host: string;
@@ -42,7 +42,8 @@ export class SignalClient {
     });
     socket.on('error', (err) => this.fail(new PeerlaneError('SIGNAL_CLOSED', err.message, { cause: err })));
     socket.on('close', () => {
-      if (!this.closedByUs) this.fail(new PeerlaneError('SIGNAL_CLOSED', 'the signal server closed the connection'));
+      if (!this.closedByUs)
+        this.fail(new PeerlaneError('SIGNAL_CLOSED', 'the signal server closed the connection'));
     });
   }
 
@@ -57,7 +58,12 @@ export class SignalClient {
       }, CONNECT_TIMEOUT_MS);
       socket.once('error', (err) => {
         clearTimeout(timer);
-        reject(new PeerlaneError('SIGNAL_UNREACHABLE', `cannot reach the signal server at ${where}: ${err.message}`));
+        reject(
+          new PeerlaneError(
+            'SIGNAL_UNREACHABLE',
+            `cannot reach the signal server at ${where}: ${err.message}`,
+          ),
+        );
       });
       socket.once('connect', () => {
         clearTimeout(timer);

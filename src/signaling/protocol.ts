@@ -25,8 +25,9 @@
  * The relayed payloads between peers are `RtcSignal`s, also defined here, since
  * they are the other half of this layer's contract.
  */
-import { isErrorCode, PeerlaneError } from '../errors.js';
+
 import type { ErrorCode } from '../errors.js';
+import { isErrorCode, PeerlaneError } from '../errors.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 1;
 

@@ -9,8 +9,8 @@ import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { generateCode } from './codes.js';
 import { LineDecoder } from './framing.js';
-import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
 import type { ClientMessage, ServerMessage } from './protocol.js';
+import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
 
 export interface SignalServerOptions {
   host: string;
@@ -50,9 +50,17 @@ export class SignalServer {
   /** Start listening; resolves with the bound address. */
   async listen(): Promise<{ host: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once('error', (err) =>
+        reject(
+          new PeerlaneError(
+            'LISTEN_FAILED',
+            `cannot listen on ${this.options.host}:${this.options.port}: ${err.message}`,
+          ),
+        ),
+      );
       this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
+        this.server.removeAllListeners('error');
+        this.server.on('error', (err) => this.log(`server error: ${err.message}`));
         resolve();
       });
     });
@@ -61,7 +69,8 @@ export class SignalServer {
 
   address(): { host: string; port: number } {
     const addr = this.server.address();
-    if (addr === null || typeof addr === 'string') throw new PeerlaneError('INTERNAL', 'server is not listening');
+    if (addr === null || typeof addr === 'string')
+      throw new PeerlaneError('INTERNAL', 'server is not listening');
     return { host: addr.address, port: addr.port };
   }
 
@@ -160,7 +169,8 @@ export class SignalServer {
 
   private drop(client: Client): void {
     if (!this.clients.delete(client)) return;
-    if (client.code !== undefined && this.waiting.get(client.code) === client) this.waiting.delete(client.code);
+    if (client.code !== undefined && this.waiting.get(client.code) === client)
+      this.waiting.delete(client.code);
     const partner = client.partner;
     if (partner !== undefined) {
       partner.partner = undefined;

@@ -8,8 +8,8 @@
  */
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { Link } from '../rtc/link.js';
-import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
 import type { ControlFrame, Frame } from './protocol.js';
+import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
 
 export interface FramedLinkOptions {
   pingIntervalMs?: number;
@@ -37,7 +37,9 @@ export class FramedLink {
     const idleTimeout = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
     this.timer = setInterval(() => {
       if (Date.now() - this.lastHeard > idleTimeout) {
-        this.fail(new PeerlaneError('PEER_LOST', `no word from the peer for ${Math.round(idleTimeout / 1000)} s`));
+        this.fail(
+          new PeerlaneError('PEER_LOST', `no word from the peer for ${Math.round(idleTimeout / 1000)} s`),
+        );
         return;
       }
       this.trySend({ type: 'ping' });

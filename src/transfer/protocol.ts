@@ -17,8 +17,9 @@
  * Every frame starts with a one-byte type. DATA carries a binary header and the
  * payload; all other frames carry a small JSON object, validated on arrival.
  */
-import { isErrorCode, PeerlaneError } from '../errors.js';
+
 import type { ErrorCode } from '../errors.js';
+import { isErrorCode, PeerlaneError } from '../errors.js';
 
 export const TRANSFER_PROTOCOL_VERSION = 1;
 
@@ -151,7 +152,8 @@ function parseBody(buf: Buffer): Record<string, unknown> {
   } catch {
     throw bad('control frame is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('control frame is not an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('control frame is not an object');
   return value as Record<string, unknown>;
 }
 
@@ -170,7 +172,8 @@ function parseManifest(obj: Record<string, unknown>): Frame {
     if (typeof entry !== 'object' || entry === null) throw bad(`manifest entry ${i} is not an object`);
     const e = entry as Record<string, unknown>;
     if (typeof e.name !== 'string') throw bad(`manifest entry ${i} has no name`);
-    if (Buffer.byteLength(e.name, 'utf8') > MAX_NAME_BYTES) throw bad(`manifest entry ${i} has an over-long name`);
+    if (Buffer.byteLength(e.name, 'utf8') > MAX_NAME_BYTES)
+      throw bad(`manifest entry ${i} has an over-long name`);
     return { name: e.name, size: count(e, 'size', MAX_FILE_SIZE) };
   });
   return { type: 'manifest', v, files: entries };

@@ -9,13 +9,14 @@
  * Frames are handled strictly in order through one async queue. The sender may
  * only have RECEIVE_WINDOW bytes outstanding; a peer that exceeds it is cut off.
  */
-import { createHash } from 'node:crypto';
+
 import type { Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { FramedLink } from './framed-link.js';
-import { CREDIT_BATCH, RECEIVE_WINDOW } from './protocol.js';
 import type { Frame, ManifestEntry } from './protocol.js';
+import { CREDIT_BATCH, RECEIVE_WINDOW } from './protocol.js';
 import { checkName, freeTarget, PART_SUFFIX, publish } from './safe-names.js';
 import type { FileResult, TransferProgress, TransferResult } from './types.js';
 
@@ -147,7 +148,14 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     nextIndex++;
     results.push({ name: file.entry.name, path: finalPath, bytes: file.received, sha256 });
     if (file.entry.size === 0) {
-      options.onProgress?.({ file: file.index, name: file.entry.name, fileBytes: 0, fileSize: 0, bytes: bytesSoFar, total });
+      options.onProgress?.({
+        file: file.index,
+        name: file.entry.name,
+        fileBytes: 0,
+        fileSize: 0,
+        bytes: bytesSoFar,
+        total,
+      });
     }
     returnCredit(true);
     link.send({ type: 'file-ok', file: file.index });
@@ -164,7 +172,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         return onFileEnd(frame);
       case 'end':
         if (manifest === undefined || nextIndex !== manifest.length || current !== undefined) {
-          throw new PeerlaneError('TRANSFER_INCOMPLETE', `the sender ended after ${nextIndex} of ${manifest?.length ?? 0} files`);
+          throw new PeerlaneError(
+            'TRANSFER_INCOMPLETE',
+            `the sender ended after ${nextIndex} of ${manifest?.length ?? 0} files`,
+          );
         }
         link.send({ type: 'done' });
         resolveFinished();
@@ -181,7 +192,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     if (frame.type === 'data') {
       if (!manifestSeen) throw new PeerlaneError('BAD_FRAME', 'data before the manifest');
       inFlight += frame.payload.length;
-      if (inFlight > RECEIVE_WINDOW) throw new PeerlaneError('BAD_FRAME', 'the sender ignored the receive window');
+      if (inFlight > RECEIVE_WINDOW)
+        throw new PeerlaneError('BAD_FRAME', 'the sender ignored the receive window');
     }
     queue = queue.then(() => (link.error === undefined ? handle(frame) : undefined));
     queue.catch((err: unknown) => link.abort(toPeerlaneError(err, 'BAD_FRAME')));
@@ -203,7 +215,9 @@ async function prepareOutDir(outDir: string): Promise<void> {
     await fs.mkdir(outDir, { recursive: true });
     await fs.access(outDir, fs.constants.W_OK);
   } catch (err) {
-    throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write to ${outDir}: ${(err as Error).message}`, { cause: err });
+    throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write to ${outDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { PeerlaneError } from '../errors.js';
 import type { FramedLink } from './framed-link.js';
+import type { Frame } from './protocol.js';
 import {
   allocDataFrame,
   CHUNK_SIZE,
@@ -18,7 +19,6 @@ import {
   SEND_LOW_WATER,
   TRANSFER_PROTOCOL_VERSION,
 } from './protocol.js';
-import type { Frame } from './protocol.js';
 import type { SourceFile } from './sources.js';
 import type { FileResult, TransferProgress, TransferResult } from './types.js';
 
@@ -32,7 +32,8 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
   const started = Date.now();
   const total = files.reduce((sum, f) => sum + f.size, 0);
   const chunkSize = Math.min(CHUNK_SIZE, link.link.maxMessageSize() - DATA_HEADER_BYTES);
-  if (chunkSize <= 0) throw new PeerlaneError('INTERNAL', 'the peer accepts no message large enough for data');
+  if (chunkSize <= 0)
+    throw new PeerlaneError('INTERNAL', 'the peer accepts no message large enough for data');
 
   let credit = 0;
   let wake: (() => void) | undefined;
@@ -71,7 +72,8 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
         poke();
         return;
       case 'file-ok':
-        if (frame.file >= files.length || confirmed.has(frame.file)) throw new PeerlaneError('BAD_FRAME', 'bad FILE_OK');
+        if (frame.file >= files.length || confirmed.has(frame.file))
+          throw new PeerlaneError('BAD_FRAME', 'bad FILE_OK');
         confirmed.add(frame.file);
         return;
       case 'done':
@@ -113,7 +115,14 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
         offset += want;
         credit -= want;
         sentTotal += want;
-        onProgress?.({ file: index, name: file.name, fileBytes: offset, fileSize: file.size, bytes: sentTotal, total });
+        onProgress?.({
+          file: index,
+          name: file.name,
+          fileBytes: offset,
+          fileSize: file.size,
+          bytes: sentTotal,
+          total,
+        });
       }
     } finally {
       await handle.close();

@@ -1,0 +1,149 @@
+/**
+ * How events reach a person or a script.
+ *
+ * - `--json`: one JSON object per line on stdout, nothing else there.
+ * - otherwise: the receiver's code alone on stdout (the one datum a script
+ *   needs), and human sentences on stderr.
+ * - A progress bar on stderr only when stderr is a terminal and not `--quiet`.
+ */
+import cliProgress from 'cli-progress';
+import type { PeerlaneError } from '../errors.js';
+import type { PeerEvent } from '../events.js';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  /** Words for the summary line. */
+  verb: 'sent' | 'received';
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+/** JSON progress events at most this often: enough for a script's own bar, cheap to print. */
+const PROGRESS_EVENT_INTERVAL_MS = 200;
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export class Output {
+  private readonly stdout: NodeJS.WriteStream;
+  private readonly stderr: NodeJS.WriteStream;
+  private bar: cliProgress.SingleBar | undefined;
+  private lastProgressEvent = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: OutputOptions) {
+    this.stdout = options.stdout ?? process.stdout;
+    this.stderr = options.stderr ?? process.stderr;
+  }
+
+  /** A sentence for people: stderr, unless --quiet. */
+  say(line: string): void {
+    if (!this.options.quiet) this.writeErr(line);
+  }
+
+  event(e: PeerEvent): void {
+    // Progress is throttled below; every other event goes out as it happens.
+    if (this.options.json && e.event !== 'progress') this.json(e);
+    switch (e.event) {
+      case 'listening':
+        this.say(`peerlane signal server listening on ${e.host}:${e.port}`);
+        return;
+      case 'ready':
+        this.say('Waiting for a sender. On the other machine run:');
+        this.say(`  peer send <files...> --to ${e.code}`);
+        this.say('Code:');
+        if (!this.options.json) this.stdout.write(`${e.code}\n`);
+        return;
+      case 'connected':
+        this.say(`Connected (${e.path}: ${e.local} -> ${e.remote}).`);
+        return;
+      case 'manifest':
+        this.say(
+          `Receiving ${e.files.length} file${e.files.length === 1 ? '' : 's'}, ${formatBytes(e.total)}.`,
+        );
+        return;
+      case 'progress':
+        this.progress(e);
+        return;
+      case 'done': {
+        this.stopBar();
+        const n = e.files.length;
+        this.say(
+          `${this.options.verb === 'sent' ? 'Sent' : 'Received'} ${n} file${n === 1 ? '' : 's'}, ` +
+            `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s), SHA-256 verified.`,
+        );
+        return;
+      }
+      case 'error':
+        return;
+    }
+  }
+
+  /** The one line a failure gets, plus the `error` event under --json. */
+  error(err: PeerlaneError): void {
+    this.stopBar();
+    if (this.options.json) this.json({ event: 'error', code: err.code, message: err.message });
+    // Errors are shown even with --quiet: a silent non-zero exit helps nobody.
+    this.writeErr(`peer: ${err.code}: ${err.message}. Next: ${err.hint}.`);
+  }
+
+  private progress(e: Extract<PeerEvent, { event: 'progress' }>): void {
+    const now = Date.now();
+    const final = e.bytes === e.total;
+    if (this.options.json && (final || now - this.lastProgressEvent >= PROGRESS_EVENT_INTERVAL_MS)) {
+      this.lastProgressEvent = now;
+      this.json(e);
+    }
+    if (this.options.quiet || !this.stderr.isTTY) return;
+    const seconds = Math.max((now - this.startedAt) / 1000, 0.001);
+    const payload = {
+      done: formatBytes(e.bytes),
+      size: formatBytes(e.total),
+      rate: `${formatBytes(e.bytes / seconds)}/s`,
+    };
+    if (this.bar === undefined) {
+      this.bar = new cliProgress.SingleBar(
+        {
+          stream: this.stderr,
+          format: ' {bar} {percentage}% | {done} / {size} | {rate} | ETA {eta_formatted}',
+          hideCursor: true,
+          etaBuffer: 50,
+          fps: 10,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(Math.max(e.total, 1), 0, payload);
+    }
+    this.bar.update(e.total === 0 ? 1 : e.bytes, payload);
+  }
+
+  private stopBar(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  private json(e: PeerEvent): void {
+    this.stdout.write(`${JSON.stringify(e)}\n`);
+  }
+
+  private writeErr(line: string): void {
+    this.stderr.write(`${line}\n`);
+  }
+}
+
+/** Resolve once `stream` has flushed what was written, so exiting loses nothing. */
+export function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The part every entry point shares: run one command, turn whatever it throws
+ * into a one-line message and an exit status, and exit only after output has
+ * been flushed.
+ */
+import { EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { Output } from './output.js';
+import { flush } from './output.js';
+
+/** After Ctrl-C, give cleanup (removing a .part, telling the peer) this long. */
+const INTERRUPT_GRACE_MS = 2_000;
+
+export interface RunOptions {
+  /** A server stops on SIGINT/SIGTERM by design: that is a clean exit, not an interruption. */
+  signalMeansStop?: boolean;
+}
+
+export async function runCommand(
+  output: Output,
+  command: (abortSignal: AbortSignal) => Promise<void>,
+  options: RunOptions = {},
+): Promise<never> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(EXIT.INTERRUPTED);
+    interrupted = true;
+    controller.abort();
+    setTimeout(() => process.exit(EXIT.INTERRUPTED), INTERRUPT_GRACE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let status: number = EXIT.OK;
+  try {
+    await command(controller.signal);
+    if (interrupted && !options.signalMeansStop) throw new PeerlaneError('INTERRUPTED', 'interrupted');
+  } catch (err) {
+    const error =
+      interrupted && !options.signalMeansStop
+        ? new PeerlaneError('INTERRUPTED', 'interrupted')
+        : toPeerlaneError(err);
+    output.error(error);
+    status = error.exitCode;
+  }
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  // node-datachannel's native threads can outlive the last handle; exit explicitly.
+  process.exit(status);
+}
+
+/** For yargs' failure hook: a usage error exits 2 with the reason and a hint. */
+export function usageError(output: Output, message: string): never {
+  output.error(new PeerlaneError('USAGE', message));
+  process.exitCode = EXIT.USAGE;
+  process.exit(EXIT.USAGE);
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `npm run serve:signal`: the signal server, as a thin shell over
+ * signaling/server.ts. Loads .env, lays --host/--port over it, logs to stderr.
+ */
+import 'dotenv/config';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { Output } from './cli/output.js';
+import { runCommand, usageError } from './cli/run.js';
+import { packageVersion } from './cli/version.js';
+import { DEFAULTS, parsePort } from './config.js';
+import { SignalServer } from './signaling/server.js';
+
+const env = process.env;
+const rawArgs = hideBin(process.argv);
+
+const args = await yargs(rawArgs)
+  .scriptName('serve:signal')
+  .usage('$0 [options]\n\nThe peerlane signal server: introduces peers, never sees file data.')
+  .option('host', {
+    type: 'string',
+    default: env.SIGNALING_SERVER_ADDR || DEFAULTS.SIGNALING_SERVER_ADDR,
+    describe: 'Address to listen on; 0.0.0.0 for all [SIGNALING_SERVER_ADDR]',
+  })
+  .option('port', {
+    type: 'string',
+    default: env.SIGNALING_SERVER_PORT || String(DEFAULTS.SIGNALING_SERVER_PORT),
+    describe: 'TCP port; 0 picks a free one [SIGNALING_SERVER_PORT]',
+  })
+  .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
+  .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
+  .strict()
+  .version(packageVersion())
+  .alias('h', 'help')
+  .fail((message, err) => {
+    if (err) throw err;
+    usageError(new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent' }), message);
+  })
+  .parseAsync();
+
+const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent' });
+await runCommand(
+  output,
+  async (abortSignal) => {
+    const server = new SignalServer({
+      host: args.host,
+      port: parsePort(args.port, '--port'),
+      log: (message) => output.say(`[signal] ${message}`),
+    });
+    const address = await server.listen();
+    output.event({ event: 'listening', ...address });
+    await new Promise<void>((resolve) =>
+      abortSignal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await server.close();
+  },
+  { signalMeansStop: true },
+);
