@@ -8,8 +8,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
-import { packageVersion } from './cli/version.js';
 import { DEFAULTS, parsePort } from './config.js';
+import { packageVersion } from './project.js';
 import { SignalServer } from './signaling/server.js';
 
 const env = process.env;

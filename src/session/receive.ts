@@ -2,7 +2,7 @@
 import { PeerlaneError } from '../errors.js';
 import { SignalClient } from '../signaling/client.js';
 import type { ManifestEntry } from '../transfer/protocol.js';
-import { receiveFiles } from '../transfer/receiver.js';
+import { prepareOutDir, receiveFiles } from '../transfer/receiver.js';
 import type { TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
 import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
@@ -21,6 +21,8 @@ const GOODBYE_WAIT_MS = 2_000;
 
 export async function receive(options: ReceiveSessionOptions): Promise<TransferResult> {
   const emit = options.onEvent ?? (() => {});
+  // Fail before printing a code, not after the sender has connected.
+  await prepareOutDir(options.outDir);
   const client = await SignalClient.connect(options.signal);
   let role: Awaited<ReturnType<SignalClient['waitForPeer']>>;
   try {

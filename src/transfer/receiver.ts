@@ -210,7 +210,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   }
 }
 
-async function prepareOutDir(outDir: string): Promise<void> {
+/** Create `outDir` if needed and check that we can write there. */
+export async function prepareOutDir(outDir: string): Promise<void> {
   try {
     await fs.mkdir(outDir, { recursive: true });
     await fs.access(outDir, fs.constants.W_OK);

@@ -63,8 +63,7 @@ export async function freeTarget(dir: string, name: string, taken: Set<string>):
   for (let n = 0; n < 10_000; n++) {
     const target = path.join(root, candidate(safe, n));
     // Defence in depth: whatever checkName missed, never leave `dir`.
-    if (path.dirname(target) !== root)
-      throw new PeerlaneError('BAD_NAME', `refused file name ${safe}`);
+    if (path.dirname(target) !== root) throw new PeerlaneError('BAD_NAME', `refused file name ${safe}`);
     if (taken.has(target)) continue;
     if (await exists(target)) continue;
     if (await exists(target + PART_SUFFIX)) continue;

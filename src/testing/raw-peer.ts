@@ -1,0 +1,68 @@
+/**
+ * A peer that completes the real handshake and then speaks raw transfer
+ * frames: for tests of hostile or broken peers, and of timeouts.
+ */
+import { connectPeer } from '../rtc/connect.js';
+import type { Link } from '../rtc/link.js';
+import type { SignalAddress } from '../signaling/client.js';
+import { SignalClient } from '../signaling/client.js';
+import type { Frame } from '../transfer/protocol.js';
+import { parseFrame } from '../transfer/protocol.js';
+import { LOOPBACK } from './harness.js';
+
+export interface RawPeer {
+  link: Link;
+  /** Frames received so far, parsed. */
+  frames: Frame[];
+  /** Resolves with the first frame of `type`. */
+  next<T extends Frame['type']>(type: T, timeoutMs?: number): Promise<Extract<Frame, { type: T }>>;
+  close(): void;
+}
+
+/** Join the receiver waiting under `code`, open the data channel, and hand it over raw. */
+export async function rawSender(signal: SignalAddress, code: string, timeoutMs = 10_000): Promise<RawPeer> {
+  const client = await SignalClient.connect(signal);
+  const role = await client.join(code);
+  const link = await connectPeer(role, client, { iceServers: [], bindAddress: LOOPBACK, timeoutMs });
+  client.close();
+  const frames: Frame[] = [];
+  const waiters: (() => void)[] = [];
+  link.onMessage((raw) => {
+    frames.push(parseFrame(raw));
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    link,
+    frames,
+    next(type, wait = 10_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type} frame within ${wait} ms`)), wait);
+        const check = (): void => {
+          const found = frames.find((f) => f.type === type);
+          if (found) {
+            clearTimeout(timer);
+            resolve(found as Extract<Frame, { type: typeof type }>);
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+    close: () => link.close(),
+  };
+}
+
+/** Pair with a waiting receiver through the server, then say nothing at all. */
+export async function silentJoiner(signal: SignalAddress, code: string): Promise<SignalClient> {
+  const client = await SignalClient.connect(signal);
+  await client.join(code);
+  return client;
+}
+
+/** Register under a fresh code, then ignore whoever joins. */
+export async function silentRegistrant(
+  signal: SignalAddress,
+): Promise<{ client: SignalClient; code: string }> {
+  const client = await SignalClient.connect(signal);
+  const code = await client.register();
+  return { client, code };
+}
