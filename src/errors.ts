@@ -64,6 +64,7 @@ export const ERROR_CODES = {
     hint: 'the transfer stopped before every file was verified; run it again',
     exit: EXIT.FAILURE,
   },
+  REFUSED: { hint: 'the receiver declined the files', exit: EXIT.FAILURE },
   REMOTE_ERROR: { hint: 'the other peer reported an error; see its output', exit: EXIT.FAILURE },
   BAD_NAME: { hint: 'the sender offered a file name that is not safe to write', exit: EXIT.FAILURE },
   OUT_NOT_WRITABLE: {

@@ -1,0 +1,119 @@
+/**
+ * The library core in one process: a real signal server on port 0 and two
+ * real peers, over a real loopback data channel. No mocks.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PeerlaneError } from '../../src/errors.js';
+import type { PeerEvent } from '../../src/events.js';
+import { receive } from '../../src/session/receive.js';
+import { send } from '../../src/session/send.js';
+import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
+import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import type { SignalHandle } from '../../src/testing/harness.js';
+
+const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
+let h: Harness;
+let server: SignalHandle;
+
+beforeEach(async () => {
+  h = new Harness();
+  server = await h.signalServer();
+});
+afterEach(() => h.cleanup());
+
+/** Start a receiver; resolves with its code once it is waiting. */
+async function startReceiver(outDir: string, events: PeerEvent[]) {
+  let ready!: (code: string) => void;
+  const code = new Promise<string>((resolve) => {
+    ready = resolve;
+  });
+  const result = receive({
+    signal: server,
+    rtc,
+    outDir,
+    onEvent: (e) => {
+      events.push(e);
+      if (e.event === 'ready') ready(e.code);
+    },
+  });
+  result.catch(() => {});
+  return { code: await code, result };
+}
+
+describe('send and receive in one process', () => {
+  it('moves several files, verified, with events in order', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const names = ['a.bin', 'empty', 'c.bin'];
+    const sizes = [5 * 1024 * 1024 + 3, 0, 70_000];
+    const paths = names.map((n) => path.join(src, n));
+    await Promise.all(paths.map((p, i) => writeRandomFile(p, sizes[i] ?? 0)));
+
+    const rxEvents: PeerEvent[] = [];
+    const txEvents: PeerEvent[] = [];
+    const rx = await startReceiver(out, rxEvents);
+    const sent = await send({ signal: server, rtc, paths, code: rx.code, onEvent: (e) => txEvents.push(e) });
+    const received = await rx.result;
+
+    expect(await listTree(out)).toEqual([...names].sort());
+    for (const [i, name] of names.entries()) {
+      const expected = await sha256File(paths[i] ?? '');
+      expect(await sha256File(path.join(out, name))).toBe(expected);
+      expect(received.files[i]).toMatchObject({ name, bytes: sizes[i], sha256: expected, path: path.join(out, name) });
+      expect(sent.files[i]?.sha256).toBe(expected);
+    }
+    const kinds = [...new Set(rxEvents.map((e) => e.event))];
+    expect(kinds).toEqual(['ready', 'connected', 'manifest', 'progress', 'done']);
+    expect(txEvents.at(-1)).toMatchObject({ event: 'done', bytes: sizes.reduce((a, b) => a + b, 0) });
+    expect(txEvents.find((e) => e.event === 'connected')).toMatchObject({ path: 'direct', local: 'host', remote: 'host' });
+    // The server forgot both peers once they were introduced.
+    await expect.poll(() => server.server.stats).toEqual({ clients: 0, waiting: 0 });
+  });
+
+  it('never overwrites: a name already in --out gets a numbered sibling', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    await fs.writeFile(path.join(out, 'notes.txt'), 'mine');
+    await fs.writeFile(path.join(src, 'notes.txt'), 'theirs');
+    const rx = await startReceiver(out, []);
+    await send({ signal: server, rtc, paths: [path.join(src, 'notes.txt')], code: rx.code });
+    const result = await rx.result;
+    expect(await fs.readFile(path.join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await fs.readFile(path.join(out, 'notes (1).txt'), 'utf8')).toBe('theirs');
+    expect(result.files[0]?.path).toBe(path.join(out, 'notes (1).txt'));
+  });
+
+  it('rejects an unknown code with PEER_NOT_FOUND', async () => {
+    const src = await h.tempDir();
+    await fs.writeFile(path.join(src, 'x'), 'x');
+    await expect(send({ signal: server, rtc, paths: [path.join(src, 'x')], code: 'zzzz-zzzz-zzzz' })).rejects.toMatchObject({
+      code: 'PEER_NOT_FOUND',
+    });
+  });
+
+  it('lets the receiver refuse the manifest, and the sender learns why', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    await fs.writeFile(path.join(src, 'x'), 'x');
+    let ready!: (code: string) => void;
+    const code = new Promise<string>((resolve) => {
+      ready = resolve;
+    });
+    const rx = receive({
+      signal: server,
+      rtc,
+      outDir: out,
+      onEvent: (e) => e.event === 'ready' && ready(e.code),
+      onManifest: () => {
+        throw new PeerlaneError('REFUSED', 'no thanks');
+      },
+    });
+    rx.catch(() => {});
+    const tx = send({ signal: server, rtc, paths: [path.join(src, 'x')], code: await code });
+    await expect(tx).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(rx).rejects.toMatchObject({ code: 'REFUSED' });
+    expect(await listTree(out)).toEqual([]);
+  });
+});
