@@ -18,7 +18,9 @@ export const DEFAULTS = {
 } as const;
 
 export function parsePort(value: unknown, name: string): number {
-  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  // Decimal digits only: Number() would read '' as 0 and '0x1f90' as 8080.
+  const text = typeof value === 'number' ? String(value) : String(value).trim();
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
     throw new PeerlaneError(
       'BAD_CONFIG',

@@ -94,7 +94,8 @@ function parseJsonObject(raw: unknown): Record<string, unknown> {
 function str(obj: Record<string, unknown>, key: string, max: number): string {
   const value = obj[key];
   if (typeof value !== 'string') throw bad(`field "${key}" must be a string`);
-  if (value.length > max) throw bad(`field "${key}" is too long`);
+  // Limits are in bytes, as on the wire: a character can take up to four.
+  if (value.length > max || Buffer.byteLength(value, 'utf8') > max) throw bad(`field "${key}" is too long`);
   return value;
 }
 

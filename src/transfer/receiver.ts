@@ -143,7 +143,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       throw new PeerlaneError('HASH_MISMATCH', `${file.entry.name}: SHA-256 differs from the sender's`);
     }
     await file.handle.close();
-    const finalPath = await publish(file.partPath, file.target, taken);
+    const finalPath = await publish(file.partPath, file.target, file.entry.name, taken);
     current = undefined;
     nextIndex++;
     results.push({ name: file.entry.name, path: finalPath, bytes: file.received, sha256 });

@@ -17,6 +17,8 @@ export const PART_SUFFIX = '.part';
 // C0 and C1 controls and DEL: invisible in a terminal, and used to spoof output.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Bidirectional overrides and isolates make "txt.exe" display as "exe.txt".
+const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 // Separators of any platform, and a drive prefix such as "C:".
 const SEPARATOR = /[/\\]/;
 const DRIVE = /^[a-zA-Z]:/;
@@ -30,6 +32,7 @@ export function checkName(name: string): string {
   if (nfc.length === 0) refuse('it is empty');
   if (nfc === '.' || nfc === '..') refuse('it names a folder');
   if (CONTROL.test(nfc)) refuse('it contains control characters');
+  if (BIDI.test(nfc)) refuse('it contains bidirectional text controls');
   if (SEPARATOR.test(nfc)) refuse('it contains a path separator');
   if (DRIVE.test(nfc)) refuse('it starts with a drive letter');
   if (Buffer.byteLength(nfc, 'utf8') + PART_SUFFIX.length > MAX_NAME_BYTES) refuse('it is too long');
@@ -77,9 +80,14 @@ export async function freeTarget(dir: string, name: string, taken: Set<string>):
  * Move a verified `.part` into place without replacing anything: link(2) fails
  * on an existing target, where rename(2) would silently replace it. Returns
  * the final path, which differs from `target` if something appeared there
- * meanwhile.
+ * meanwhile (then it is the next free variant of `name`).
  */
-export async function publish(partPath: string, target: string, taken: Set<string>): Promise<string> {
+export async function publish(
+  partPath: string,
+  target: string,
+  name: string,
+  taken: Set<string>,
+): Promise<string> {
   let dest = target;
   for (;;) {
     try {
@@ -89,7 +97,7 @@ export async function publish(partPath: string, target: string, taken: Set<strin
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
-        dest = await freeTarget(path.dirname(target), path.basename(target), taken);
+        dest = await freeTarget(path.dirname(target), name, taken);
         continue;
       }
       if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {

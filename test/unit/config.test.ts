@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes } from '../../src/cli/output.js';
+import { DEFAULTS, parseHostPort, parseIceServers, parsePort, parseSeconds } from '../../src/config.js';
+import { PeerlaneError } from '../../src/errors.js';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PeerlaneError);
+    return (err as PeerlaneError).code;
+  }
+  throw new Error('expected a PeerlaneError, but nothing was thrown');
+}
+
+describe('parsePort', () => {
+  it('accepts numbers and numeric strings from 0 to 65535', () => {
+    expect(parsePort(0, 'p')).toBe(0);
+    expect(parsePort(8091, 'p')).toBe(8091);
+    expect(parsePort('8091', 'p')).toBe(8091);
+    expect(parsePort(' 443 ', 'p')).toBe(443);
+    expect(parsePort(65535, 'p')).toBe(65535);
+  });
+
+  it.each([-1, 65536, 'x', 1.5, '1.5', 'NaN', Number.NaN, Number.POSITIVE_INFINITY, null, undefined, {}])(
+    'refuses %j with BAD_CONFIG',
+    (value) => {
+      expect(codeOf(() => parsePort(value, 'PORT'))).toBe('BAD_CONFIG');
+    },
+  );
+
+  it('names the setting in its message', () => {
+    expect(() => parsePort('x', 'SIGNALING_SERVER_PORT')).toThrow(/SIGNALING_SERVER_PORT/);
+  });
+
+  // Number('') and Number('  ') are 0, so an empty SIGNALING_SERVER_PORT= becomes port 0.
+  it('refuses an empty or blank string', () => {
+    expect(codeOf(() => parsePort('', 'PORT'))).toBe('BAD_CONFIG');
+    expect(codeOf(() => parsePort('  ', 'PORT'))).toBe('BAD_CONFIG');
+  });
+});
+
+describe('parseSeconds', () => {
+  it('accepts positive numbers and numeric strings', () => {
+    expect(parseSeconds(30, 't')).toBe(30);
+    expect(parseSeconds('0.5', 't')).toBe(0.5);
+    expect(parseSeconds(' 12 ', 't')).toBe(12);
+  });
+
+  it.each([0, -1, '0', '', 'x', 'Infinity', Number.NaN, null])('refuses %j with BAD_CONFIG', (value) => {
+    expect(codeOf(() => parseSeconds(value, '--timeout'))).toBe('BAD_CONFIG');
+  });
+});
+
+describe('parseHostPort', () => {
+  it('splits host:port', () => {
+    expect(parseHostPort('h:1', 9)).toEqual({ host: 'h', port: 1 });
+    expect(parseHostPort('signal.example.com:8091', 9)).toEqual({ host: 'signal.example.com', port: 8091 });
+  });
+
+  it('uses the default port for a bare host', () => {
+    expect(parseHostPort('h', 8091)).toEqual({ host: 'h', port: 8091 });
+    expect(parseHostPort('10.0.0.1', DEFAULTS.SIGNALING_SERVER_PORT)).toEqual({
+      host: '10.0.0.1',
+      port: 8091,
+    });
+  });
+
+  it('understands bracketed IPv6, with or without a port', () => {
+    expect(parseHostPort('[::1]:9', 1)).toEqual({ host: '::1', port: 9 });
+    expect(parseHostPort('[::1]', 7)).toEqual({ host: '::1', port: 7 });
+  });
+
+  it.each([':9', 'a:b:c', '::1', 'h:x', 'h:65536', '[::1]:99999', '[::1]x'])(
+    'refuses %j with BAD_CONFIG',
+    (value) => {
+      expect(codeOf(() => parseHostPort(value, 8091))).toBe('BAD_CONFIG');
+    },
+  );
+
+  // 'h:' reaches parsePort(''), which yields port 0 instead of an error.
+  it('refuses a host with an empty port', () => {
+    expect(codeOf(() => parseHostPort('h:', 8091))).toBe('BAD_CONFIG');
+  });
+});
+
+describe('parseIceServers', () => {
+  it('gives an empty list for an empty or blank value', () => {
+    expect(parseIceServers('')).toEqual([]);
+    expect(parseIceServers(' , ,')).toEqual([]);
+  });
+
+  it('splits and trims comma-separated URLs', () => {
+    expect(parseIceServers('stun:a:3478, turn:u:p@b:3478')).toEqual(['stun:a:3478', 'turn:u:p@b:3478']);
+    expect(parseIceServers('turns:t:5349,')).toEqual(['turns:t:5349']);
+  });
+
+  it.each(['http://x', 'stun:a, http://x', 'STUN:a', 'stuns:a', 'a'])(
+    'refuses %j with BAD_CONFIG',
+    (value) => {
+      expect(codeOf(() => parseIceServers(value))).toBe('BAD_CONFIG');
+    },
+  );
+});
+
+describe('formatBytes', () => {
+  it.each([
+    [0, '0 B'],
+    [1, '1 B'],
+    [999, '999 B'],
+    [1000, '1.0 kB'],
+    [1500, '1.5 kB'],
+    [1_234_567, '1.2 MB'],
+    [5e9, '5.0 GB'],
+    [1e12, '1.0 TB'],
+    [2.5e15, '2500.0 TB'],
+  ])('formats %d as %j', (n, text) => {
+    expect(formatBytes(n)).toBe(text);
+  });
+
+  // The unit is chosen after rounding: 999,999 B is "1.0 MB", never "1000.0 kB".
+  it('rolls over to the next unit when rounding reaches 1000', () => {
+    expect(formatBytes(999_999)).toBe('1.0 MB');
+  });
+});

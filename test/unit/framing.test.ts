@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { PeerlaneError } from '../../src/errors.js';
+import { LineDecoder } from '../../src/signaling/framing.js';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PeerlaneError);
+    return (err as PeerlaneError).code;
+  }
+  throw new Error('expected a PeerlaneError, but nothing was thrown');
+}
+
+/** A tiny seeded PRNG (mulberry32), so a failing split can be reproduced. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Feed `chunks` in order and collect every line produced. */
+function decodeAll(decoder: LineDecoder, chunks: Buffer[]): string[] {
+  return chunks.flatMap((chunk) => decoder.push(chunk));
+}
+
+const LINES = ['{"v":1,"type":"register"}', '', 'héllo wörld — ✓ 🚀', 'x'.repeat(300), 'last'];
+const INPUT = Buffer.from(`${LINES.join('\n')}\n`, 'utf8');
+
+describe('LineDecoder', () => {
+  it('returns every line of a single chunk, without newlines', () => {
+    expect(new LineDecoder(1024).push(INPUT)).toEqual(LINES);
+  });
+
+  it('keeps an unterminated tail until its newline arrives', () => {
+    const decoder = new LineDecoder(1024);
+    expect(decoder.push(Buffer.from('one\ntw'))).toEqual(['one']);
+    expect(decoder.push(Buffer.from('o'))).toEqual([]);
+    expect(decoder.push(Buffer.from('\n'))).toEqual(['two']);
+    expect(decoder.push(Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('splits lines fed one byte at a time', () => {
+    const decoder = new LineDecoder(1024);
+    const chunks = [...INPUT].map((byte) => Buffer.from([byte]));
+    expect(decodeAll(decoder, chunks)).toEqual(LINES);
+  });
+
+  it('splits lines fed in random chunks', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = prng(seed);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < INPUT.length; ) {
+        const size = 1 + Math.floor(random() * 40);
+        chunks.push(INPUT.subarray(at, at + size));
+        at += size;
+      }
+      expect(decodeAll(new LineDecoder(1024), chunks), `seed ${seed}`).toEqual(LINES);
+    }
+  });
+
+  it('reassembles a multi-byte character split at every byte within it', () => {
+    const text = 'a🚀b€c';
+    const bytes = Buffer.from(`${text}\n`, 'utf8');
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const decoder = new LineDecoder(64);
+      expect(decoder.push(bytes.subarray(0, cut))).toEqual([]);
+      expect(decoder.push(bytes.subarray(cut)), `cut at ${cut}`).toEqual([text]);
+    }
+    // The rocket is four bytes; feed each on its own.
+    const decoder = new LineDecoder(64);
+    expect(
+      decodeAll(
+        decoder,
+        [...bytes].map((b) => Buffer.from([b])),
+      ),
+    ).toEqual([text]);
+  });
+
+  it('allows a line of exactly the limit, terminated or not', () => {
+    const decoder = new LineDecoder(8);
+    expect(decoder.push(Buffer.from('12345678'))).toEqual([]);
+    expect(decoder.push(Buffer.from('\nabcdefgh\n'))).toEqual(['12345678', 'abcdefgh']);
+  });
+
+  it('refuses an unterminated line past the limit with MESSAGE_TOO_LARGE', () => {
+    const decoder = new LineDecoder(8);
+    expect(codeOf(() => decoder.push(Buffer.from('123456789')))).toBe('MESSAGE_TOO_LARGE');
+  });
+
+  it('refuses an unterminated line that grows past the limit across chunks', () => {
+    const decoder = new LineDecoder(8);
+    expect(decoder.push(Buffer.from('ok\n12345'))).toEqual(['ok']);
+    expect(decoder.push(Buffer.from('678'))).toEqual([]);
+    expect(codeOf(() => decoder.push(Buffer.from('9')))).toBe('MESSAGE_TOO_LARGE');
+  });
+
+  it('refuses a terminated line past the limit with MESSAGE_TOO_LARGE', () => {
+    expect(codeOf(() => new LineDecoder(8).push(Buffer.from('123456789\n')))).toBe('MESSAGE_TOO_LARGE');
+    const decoder = new LineDecoder(8);
+    expect(decoder.push(Buffer.from('1234'))).toEqual([]);
+    expect(codeOf(() => decoder.push(Buffer.from('56789\n')))).toBe('MESSAGE_TOO_LARGE');
+  });
+
+  it('counts the limit in bytes, not characters', () => {
+    // Three characters, nine bytes.
+    expect(codeOf(() => new LineDecoder(8).push(Buffer.from('€€€\n', 'utf8')))).toBe('MESSAGE_TOO_LARGE');
+    expect(new LineDecoder(9).push(Buffer.from('€€€\n', 'utf8'))).toEqual(['€€€']);
+  });
+});

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { PeerlaneError } from '../../src/errors.js';
+import {
+  encodeMessage,
+  encodeRtcSignal,
+  isValidCode,
+  MAX_CODE_LENGTH,
+  MAX_SIGNAL_MESSAGE_BYTES,
+  parseClientMessage,
+  parseRtcSignal,
+  parseServerMessage,
+  SIGNAL_PROTOCOL_VERSION,
+} from '../../src/signaling/protocol.js';
+
+/** The code of the PeerlaneError thrown by `fn`; fails the test if it returns or throws anything else. */
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PeerlaneError);
+    return (err as PeerlaneError).code;
+  }
+  throw new Error('expected a PeerlaneError, but nothing was thrown');
+}
+
+const line = (obj: unknown): string => JSON.stringify(obj);
+
+describe('parseClientMessage', () => {
+  it('parses what encodeMessage writes: the version first, one trailing newline', () => {
+    expect(encodeMessage({ type: 'register' })).toBe(`{"v":${SIGNAL_PROTOCOL_VERSION},"type":"register"}\n`);
+  });
+
+  it('round-trips every client message kind', () => {
+    expect(parseClientMessage(encodeMessage({ type: 'register' }))).toEqual({ v: 1, type: 'register' });
+    expect(parseClientMessage(encodeMessage({ type: 'join', code: '7hk2-x9qm-a4rt' }))).toEqual({
+      v: 1,
+      type: 'join',
+      code: '7hk2-x9qm-a4rt',
+    });
+    const payload = '{"kind":"offer","sdp":"v=0\\r\\n"}\n with "quotes" and ünïcode';
+    expect(parseClientMessage(encodeMessage({ type: 'relay', payload }))).toEqual({
+      v: 1,
+      type: 'relay',
+      payload,
+    });
+  });
+
+  it('accepts an already-parsed object, but not an array', () => {
+    expect(parseClientMessage({ v: 1, type: 'register' })).toEqual({ v: 1, type: 'register' });
+    const array = Object.assign([], { v: 1, type: 'register' });
+    expect(codeOf(() => parseClientMessage(array))).toBe('BAD_MESSAGE');
+    expect(codeOf(() => parseRtcSignal(Object.assign([], { kind: 'answer', sdp: 'x' })))).toBe('BAD_MESSAGE');
+  });
+
+  it.each([
+    ['non-JSON', 'not json'],
+    ['truncated JSON', '{"v":1,"type":"reg'],
+    ['an array', '[1,2]'],
+    ['null', 'null'],
+    ['a number', '42'],
+    ['a string', '"register"'],
+    ['missing v', line({ type: 'register' })],
+    ['string v', line({ v: '1', type: 'register' })],
+    ['fractional v', line({ v: 1.5, type: 'register' })],
+    ['missing type', line({ v: 1 })],
+    ['unknown type', line({ v: 1, type: 'shout' })],
+    ['server-only type', line({ v: 1, type: 'paired', role: 'offerer' })],
+    ['join without code', line({ v: 1, type: 'join' })],
+    ['join with numeric code', line({ v: 1, type: 'join', code: 1234 })],
+    ['join with over-long code', line({ v: 1, type: 'join', code: 'a'.repeat(MAX_CODE_LENGTH + 1) })],
+    ['relay without payload', line({ v: 1, type: 'relay' })],
+    ['relay with object payload', line({ v: 1, type: 'relay', payload: { kind: 'offer' } })],
+  ])('refuses %s with BAD_MESSAGE', (_label, raw) => {
+    expect(codeOf(() => parseClientMessage(raw))).toBe('BAD_MESSAGE');
+  });
+
+  it('refuses non-string, non-object input with BAD_MESSAGE', () => {
+    expect(codeOf(() => parseClientMessage(undefined))).toBe('BAD_MESSAGE');
+    expect(codeOf(() => parseClientMessage(Buffer.from('{}')))).toBe('BAD_MESSAGE');
+  });
+
+  it('refuses another protocol version with VERSION_MISMATCH', () => {
+    expect(codeOf(() => parseClientMessage(line({ v: 2, type: 'register' })))).toBe('VERSION_MISMATCH');
+    expect(codeOf(() => parseClientMessage(line({ v: 0, type: 'join', code: 'ab' })))).toBe(
+      'VERSION_MISMATCH',
+    );
+  });
+
+  it.each(['', 'ABCD-1234', 'abcd--1234', '-abcd', 'abcd-', 'ab cd', 'ab_cd', 'ab/cd', 'ab\ncd'])(
+    'refuses the malformed join code %j with BAD_CODE',
+    (code) => {
+      expect(isValidCode(code)).toBe(false);
+      expect(codeOf(() => parseClientMessage(line({ v: 1, type: 'join', code })))).toBe('BAD_CODE');
+    },
+  );
+
+  it('accepts a relay payload of exactly the limit and refuses one byte more', () => {
+    const max = 'x'.repeat(MAX_SIGNAL_MESSAGE_BYTES);
+    expect(parseClientMessage(line({ v: 1, type: 'relay', payload: max }))).toMatchObject({
+      type: 'relay',
+      payload: max,
+    });
+    const over = line({ v: 1, type: 'relay', payload: `${max}x` });
+    expect(codeOf(() => parseClientMessage(over))).toBe('BAD_MESSAGE');
+  });
+});
+
+describe('isValidCode', () => {
+  it('accepts lower-case groups joined by single hyphens up to the length limit', () => {
+    expect(isValidCode('7hk2-x9qm-a4rt')).toBe(true);
+    expect(isValidCode('abc')).toBe(true);
+    expect(isValidCode('a'.repeat(MAX_CODE_LENGTH))).toBe(true);
+    expect(isValidCode('a'.repeat(MAX_CODE_LENGTH + 1))).toBe(false);
+  });
+});
+
+describe('parseServerMessage', () => {
+  it('round-trips every server message kind', () => {
+    expect(parseServerMessage(encodeMessage({ type: 'registered', code: 'abcd-efgh-jkmn' }))).toEqual({
+      v: 1,
+      type: 'registered',
+      code: 'abcd-efgh-jkmn',
+    });
+    for (const role of ['offerer', 'answerer'] as const) {
+      expect(parseServerMessage(encodeMessage({ type: 'paired', role }))).toEqual({
+        v: 1,
+        type: 'paired',
+        role,
+      });
+    }
+    expect(parseServerMessage(encodeMessage({ type: 'relay', payload: 'p' }))).toEqual({
+      v: 1,
+      type: 'relay',
+      payload: 'p',
+    });
+    expect(parseServerMessage(encodeMessage({ type: 'peer-left' }))).toEqual({ v: 1, type: 'peer-left' });
+    expect(
+      parseServerMessage(encodeMessage({ type: 'error', code: 'PEER_NOT_FOUND', message: 'no such code' })),
+    ).toEqual({ v: 1, type: 'error', code: 'PEER_NOT_FOUND', message: 'no such code' });
+  });
+
+  it('maps an unknown error code to REMOTE_ERROR', () => {
+    const msg = parseServerMessage(line({ v: 1, type: 'error', code: 'NO_SUCH_CODE', message: 'm' }));
+    expect(msg).toEqual({ v: 1, type: 'error', code: 'REMOTE_ERROR', message: 'm' });
+    const proto = parseServerMessage(line({ v: 1, type: 'error', code: 'toString', message: 'm' }));
+    expect(proto).toMatchObject({ code: 'REMOTE_ERROR' });
+  });
+
+  it('understands an error of any version, and bounds its message', () => {
+    const msg = parseServerMessage(
+      line({ v: 9, type: 'error', code: 'VERSION_MISMATCH', message: 'x'.repeat(900) }),
+    );
+    expect(msg).toMatchObject({ v: 9, type: 'error', code: 'VERSION_MISMATCH' });
+    expect(msg.type === 'error' && msg.message).toBe('x'.repeat(500));
+    expect(parseServerMessage(line({ type: 'error' }))).toEqual({
+      v: 0,
+      type: 'error',
+      code: 'REMOTE_ERROR',
+      message: 'unknown error',
+    });
+  });
+
+  it.each([
+    ['non-JSON', '{'],
+    ['an array', '[]'],
+    ['unknown type', line({ v: 1, type: 'hello' })],
+    ['client-only type', line({ v: 1, type: 'register' })],
+    ['registered without code', line({ v: 1, type: 'registered' })],
+    ['paired with bad role', line({ v: 1, type: 'paired', role: 'leader' })],
+    ['relay with numeric payload', line({ v: 1, type: 'relay', payload: 5 })],
+  ])('refuses %s with BAD_MESSAGE', (_label, raw) => {
+    expect(codeOf(() => parseServerMessage(raw))).toBe('BAD_MESSAGE');
+  });
+
+  it('refuses another version with VERSION_MISMATCH', () => {
+    expect(codeOf(() => parseServerMessage(line({ v: 2, type: 'peer-left' })))).toBe('VERSION_MISMATCH');
+  });
+});
+
+describe('parseRtcSignal', () => {
+  it('round-trips offer, answer and candidate', () => {
+    const signals = [
+      { kind: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
+      { kind: 'answer', sdp: 'v=0\r\n' },
+      { kind: 'candidate', candidate: 'a=candidate:1 1 UDP 2122317823 10.0.0.2 50000 typ host', mid: '0' },
+    ] as const;
+    for (const signal of signals) expect(parseRtcSignal(encodeRtcSignal(signal))).toEqual(signal);
+  });
+
+  it.each([
+    ['unknown kind', line({ kind: 'bye', sdp: 'x' })],
+    ['missing kind', line({ sdp: 'x' })],
+    ['offer without sdp', line({ kind: 'offer' })],
+    ['candidate without mid', line({ kind: 'candidate', candidate: 'c' })],
+    ['candidate over 1024 chars', line({ kind: 'candidate', candidate: 'c'.repeat(1025), mid: '0' })],
+    ['an array', '[{"kind":"offer","sdp":"x"}]'],
+    ['non-JSON', 'offer'],
+  ])('refuses %s with BAD_MESSAGE', (_label, raw) => {
+    expect(codeOf(() => parseRtcSignal(raw))).toBe('BAD_MESSAGE');
+  });
+});
