@@ -36,6 +36,14 @@ export interface RtcOptions {
 
 const CHANNEL_LABEL = 'peerlane';
 
+/**
+ * Each peer leaves the signal server as soon as its own end of the channel is
+ * open, which can be a moment before the other end's is. So once the remote
+ * description is applied, losing signaling is not fatal at once: the
+ * connection gets this long to finish on its own.
+ */
+const SIGNAL_LOSS_GRACE_MS = 5_000;
+
 export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOptions): Promise<Link> {
   const pc = new nodeDataChannel.PeerConnection(`peerlane-${role}`, {
     iceServers: options.iceServers,
@@ -65,6 +73,7 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       try {
         channel?.close();
         pc.close();
@@ -78,6 +87,7 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       resolve(new Link(pc, dc));
     }
 
@@ -97,7 +107,11 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       }
     }
 
-    signal.onFailure((err) => fail(err));
+    let graceTimer: NodeJS.Timeout | undefined;
+    signal.onFailure((err) => {
+      if (!remoteDescriptionSet) fail(err);
+      else graceTimer ??= setTimeout(() => fail(err), SIGNAL_LOSS_GRACE_MS);
+    });
 
     pc.onLocalDescription((sdp, type) => {
       if (type === 'offer' || type === 'answer') sendSignal({ kind: type, sdp });
