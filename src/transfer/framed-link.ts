@@ -6,7 +6,8 @@
  * ERROR frame, or the peer sending something we cannot parse (we answer with
  * our own ERROR frame before giving up, so the peer learns why).
  */
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { Link } from '../rtc/link.js';
 import type { ControlFrame, Frame } from './protocol.js';
 import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
@@ -58,7 +59,7 @@ export class FramedLink {
       }
       if (frame.type === 'ping') return;
       if (frame.type === 'error') {
-        this.fail(new PeerlaneError(frame.code, `the peer reported: ${frame.message}`));
+        this.fail(fromPeer(frame.code, frame.message));
         return;
       }
       try {
@@ -119,4 +120,17 @@ export class FramedLink {
     clearInterval(this.timer);
     this.rejectFailure(err);
   }
+}
+
+/**
+ * The peer's error, as our failure. Its code is kept where it describes the
+ * transfer (HASH_MISMATCH, REFUSED, …), but the peer being interrupted or
+ * misconfigured is not our Ctrl-C or our usage error, and must not give our
+ * process exit status 130 or 2.
+ */
+function fromPeer(code: ErrorCode, message: string): PeerlaneError {
+  const text = `the peer reported: ${message}`;
+  if (code === 'INTERRUPTED') return new PeerlaneError('PEER_LOST', 'the peer was interrupted');
+  if (ERROR_CODES[code].exit !== EXIT.FAILURE) return new PeerlaneError('REMOTE_ERROR', `${text} (${code})`);
+  return new PeerlaneError(code, text);
 }
