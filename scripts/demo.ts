@@ -49,7 +49,10 @@ async function main(): Promise<boolean> {
     return false;
   }
   say('verified', `SHA-256 ${expected.slice(0, 16)}… identical on both ends`);
-  say('throughput', `${formatBytes(done.bytes)} in ${done.seconds.toFixed(2)} s = ${done.mbps.toFixed(1)} MB/s`);
+  say(
+    'throughput',
+    `${formatBytes(done.bytes)} in ${done.seconds.toFixed(2)} s = ${done.mbps.toFixed(1)} MB/s`,
+  );
   return true;
 }
 

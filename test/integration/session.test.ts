@@ -11,11 +11,10 @@ import { receive } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
-import type { SignalHandle } from '../../src/testing/harness.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 let h: Harness;
-let server: SignalHandle;
+let server: Awaited<ReturnType<Harness['signalServer']>>;
 
 beforeEach(async () => {
   h = new Harness();
@@ -61,13 +60,22 @@ describe('send and receive in one process', () => {
     for (const [i, name] of names.entries()) {
       const expected = await sha256File(paths[i] ?? '');
       expect(await sha256File(path.join(out, name))).toBe(expected);
-      expect(received.files[i]).toMatchObject({ name, bytes: sizes[i], sha256: expected, path: path.join(out, name) });
+      expect(received.files[i]).toMatchObject({
+        name,
+        bytes: sizes[i],
+        sha256: expected,
+        path: path.join(out, name),
+      });
       expect(sent.files[i]?.sha256).toBe(expected);
     }
     const kinds = [...new Set(rxEvents.map((e) => e.event))];
     expect(kinds).toEqual(['ready', 'connected', 'manifest', 'progress', 'done']);
     expect(txEvents.at(-1)).toMatchObject({ event: 'done', bytes: sizes.reduce((a, b) => a + b, 0) });
-    expect(txEvents.find((e) => e.event === 'connected')).toMatchObject({ path: 'direct', local: 'host', remote: 'host' });
+    expect(txEvents.find((e) => e.event === 'connected')).toMatchObject({
+      path: 'direct',
+      local: 'host',
+      remote: 'host',
+    });
     // The server forgot both peers once they were introduced.
     await expect.poll(() => server.server.stats).toEqual({ clients: 0, waiting: 0 });
   });
@@ -88,7 +96,9 @@ describe('send and receive in one process', () => {
   it('rejects an unknown code with PEER_NOT_FOUND', async () => {
     const src = await h.tempDir();
     await fs.writeFile(path.join(src, 'x'), 'x');
-    await expect(send({ signal: server, rtc, paths: [path.join(src, 'x')], code: 'zzzz-zzzz-zzzz' })).rejects.toMatchObject({
+    await expect(
+      send({ signal: server, rtc, paths: [path.join(src, 'x')], code: 'zzzz-zzzz-zzzz' }),
+    ).rejects.toMatchObject({
       code: 'PEER_NOT_FOUND',
     });
   });

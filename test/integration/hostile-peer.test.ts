@@ -1,0 +1,236 @@
+/**
+ * The real receiver (the library's receive(), in this process) against a
+ * hostile sender that completes the real handshake and then sends raw frames.
+ * Every attack ends the transfer with a stable code, the sender is told why in
+ * an ERROR frame, and nothing is left on disk, inside the output folder or out.
+ */
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../../src/errors.js';
+import { PeerlaneError } from '../../src/errors.js';
+import { receive } from '../../src/session/receive.js';
+import { listTree } from '../../src/testing/files.js';
+import type { SignalHandle } from '../../src/testing/harness.js';
+import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import type { RawPeer } from '../../src/testing/raw-peer.js';
+import { rawSender } from '../../src/testing/raw-peer.js';
+import type { ManifestEntry } from '../../src/transfer/protocol.js';
+import {
+  allocDataFrame,
+  DATA_HEADER_BYTES,
+  encodeControl,
+  FrameType,
+  MAX_FILES,
+  RECEIVE_WINDOW,
+  TRANSFER_PROTOCOL_VERSION,
+} from '../../src/transfer/protocol.js';
+import type { TransferResult } from '../../src/transfer/types.js';
+
+const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
+const CHUNK = 64 * 1024;
+
+let h: Harness;
+let server: SignalHandle;
+
+beforeEach(async () => {
+  h = new Harness();
+  server = await h.signalServer();
+});
+afterEach(() => h.cleanup());
+
+interface Scene {
+  peer: RawPeer;
+  result: Promise<TransferResult>;
+  /** The receiver's output folder, created by receive() inside `parent`. */
+  outDir: string;
+  /** A temp folder holding only `outDir`; a traversal would land here. */
+  parent: string;
+}
+
+/** Start receive() into a fresh folder and connect a raw sender to it. */
+async function scene(): Promise<Scene> {
+  const parent = await h.tempDir('peerlane-hostile-');
+  const outDir = path.join(parent, 'out');
+  let ready!: (code: string) => void;
+  const code = new Promise<string>((resolve) => {
+    ready = resolve;
+  });
+  const result = receive({
+    signal: server,
+    rtc,
+    outDir,
+    onEvent: (e) => {
+      if (e.event === 'ready') ready(e.code);
+    },
+  });
+  result.catch(() => {});
+  const peer = await rawSender(server, await Promise.race([code, result.then(() => '')]));
+  return { peer, result, outDir, parent };
+}
+
+function manifest(files: ManifestEntry[], v = TRANSFER_PROTOCOL_VERSION): Buffer {
+  return encodeControl({ type: 'manifest', v, files });
+}
+
+/** A control frame with any JSON body at all, valid for encodeControl's types or not. */
+function rawControl(type: number, body: unknown): Buffer {
+  return Buffer.concat([Buffer.from([type]), Buffer.from(JSON.stringify(body), 'utf8')]);
+}
+
+function data(file: number, offset: number, payload: Buffer): Buffer {
+  const frame = allocDataFrame(file, offset, payload.length);
+  payload.copy(frame, DATA_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * receive() rejects with `code`, the sender got an ERROR frame with it, and
+ * nothing was written: not in the output folder, not beside it.
+ */
+async function expectAttackFails(s: Scene, code: ErrorCode): Promise<void> {
+  const err = await s.result.then(
+    (r) => new Error(`receive() resolved: ${JSON.stringify(r)}`),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PeerlaneError);
+  expect(err).toMatchObject({ code });
+  const reported = await s.peer.next('error');
+  expect(reported.code).toBe(code);
+  expect(await listTree(s.outDir)).toEqual([]);
+  expect(await listTree(s.parent)).toEqual(['out']);
+}
+
+/** Run `attack` against a fresh receiver and check it fails with `code`. */
+async function attack(code: ErrorCode, run: (peer: RawPeer) => Promise<void> | void): Promise<Scene> {
+  const s = await scene();
+  try {
+    await run(s.peer);
+    await expectAttackFails(s, code);
+  } finally {
+    s.peer.close();
+  }
+  return s;
+}
+
+describe('receive() against a hostile sender', () => {
+  it('BAD_FRAME for DATA before the MANIFEST', async () => {
+    await attack('BAD_FRAME', (peer) => {
+      peer.link.send(data(0, 0, Buffer.from('sneaky')));
+    });
+  });
+
+  it.each([
+    ['a parent-folder escape', '../escape.txt'],
+    ['a sub-folder', 'sub/dir.txt'],
+    ['a terminal escape sequence', 'clear\u001b[2J.txt'],
+  ])('BAD_NAME for %s in a file name', async (_, name) => {
+    const s = await attack('BAD_NAME', (peer) => {
+      peer.link.send(manifest([{ name, size: 3 }]));
+    });
+    // The refusal came before any ACCEPT.
+    expect(s.peer.frames.some((f) => f.type === 'accept')).toBe(false);
+  });
+
+  it('BAD_FRAME for an unknown frame type', async () => {
+    await attack('BAD_FRAME', (peer) => {
+      peer.link.send(Buffer.from([0xee, 0x7b, 0x7d]));
+    });
+  });
+
+  it('BAD_FRAME for a negative size in the manifest', async () => {
+    await attack('BAD_FRAME', (peer) => {
+      peer.link.send(
+        rawControl(FrameType.MANIFEST, { v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a', size: -1 }] }),
+      );
+    });
+  });
+
+  it('BAD_FRAME for a manifest of more than MAX_FILES files', async () => {
+    await attack('BAD_FRAME', (peer) => {
+      const files = Array.from({ length: MAX_FILES + 1 }, () => ({ name: 'a', size: 0 }));
+      const frame = manifest(files);
+      // The attack must reach the receiver's parser, not be refused by the channel.
+      expect(frame.length).toBeLessThanOrEqual(peer.link.maxMessageSize());
+      peer.link.send(frame);
+    });
+  });
+
+  it('BAD_FRAME for a second MANIFEST after ACCEPT', async () => {
+    await attack('BAD_FRAME', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 3 }]));
+      await peer.next('accept');
+      peer.link.send(manifest([{ name: 'b.txt', size: 3 }]));
+    });
+  });
+
+  it('BAD_FRAME for more bytes than announced', async () => {
+    await attack('BAD_FRAME', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 3 }]));
+      await peer.next('accept');
+      peer.link.send(data(0, 0, Buffer.from('hello')));
+    });
+  });
+
+  it('BAD_FRAME for DATA at the wrong offset', async () => {
+    await attack('BAD_FRAME', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 10 }]));
+      await peer.next('accept');
+      peer.link.send(data(0, 0, Buffer.from('hello')));
+      peer.link.send(data(0, 7, Buffer.from('lo')));
+    });
+  });
+
+  it('TRANSFER_INCOMPLETE for FILE_END before all bytes arrived', async () => {
+    await attack('TRANSFER_INCOMPLETE', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 10 }]));
+      await peer.next('accept');
+      peer.link.send(data(0, 0, Buffer.from('hello')));
+      peer.link.send(encodeControl({ type: 'file-end', file: 0, sha256: 'a'.repeat(64) }));
+    });
+  });
+
+  it('TRANSFER_INCOMPLETE for END before all files', async () => {
+    await attack('TRANSFER_INCOMPLETE', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 5 }]));
+      await peer.next('accept');
+      peer.link.send(data(0, 0, Buffer.from('hello')));
+      peer.link.send(encodeControl({ type: 'end' }));
+    });
+  });
+
+  it('BAD_FRAME for a sender that ignores the receive window', async () => {
+    // 4 MiB past the window: more than the SCTP stack can still hold in flight
+    // once the sender's buffer has drained, so all of the overrun has arrived.
+    const frames = Math.ceil(RECEIVE_WINDOW / CHUNK) + 64;
+    const s = await attack('BAD_FRAME', async (peer) => {
+      peer.link.send(manifest([{ name: 'big.bin', size: 64 * 1024 * 1024 }]));
+      const accept = await peer.next('accept');
+      expect(accept.window).toBe(RECEIVE_WINDOW);
+      const payload = Buffer.alloc(CHUNK, 0x5a);
+      // One synchronous loop at the right offsets, never waiting for CREDIT...
+      for (let i = 0; i < frames; i++) peer.link.send(data(0, i * CHUNK, payload));
+      // ...and this thread, which the receiver shares, stays busy until the
+      // bytes have left and a little longer, as a stalled receiver's would.
+      // The receiver then takes every queued frame in one go, before any of
+      // its disk writes can complete, so it cannot hand out credit in time
+      // and the overrun is caught whatever the machine's speed.
+      const deadline = Date.now() + 10_000;
+      while (peer.link.bufferedAmount() > 0 && Date.now() < deadline) {
+        // busy wait on purpose
+      }
+      expect(peer.link.bufferedAmount()).toBe(0);
+      const settle = Date.now() + 100;
+      while (Date.now() < settle) {
+        // busy wait on purpose
+      }
+    });
+    // It was the window check that fired, not some other BAD_FRAME.
+    await expect(s.result).rejects.toThrow(/receive window/);
+  });
+
+  it('VERSION_MISMATCH for a manifest of another protocol version', async () => {
+    await attack('VERSION_MISMATCH', (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 3 }], 99));
+    });
+  });
+});

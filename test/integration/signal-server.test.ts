@@ -1,0 +1,304 @@
+/**
+ * The signal server against raw TCP clients speaking newline-delimited JSON:
+ * every offender gets an error frame with a stable code and is closed, and the
+ * same server keeps serving everyone else.
+ */
+import net from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
+import type { SignalServer } from '../../src/signaling/server.js';
+import type { SignalHandle } from '../../src/testing/harness.js';
+import { Harness } from '../../src/testing/harness.js';
+
+const v = SIGNAL_PROTOCOL_VERSION;
+/** Well formed, but never handed out by this server. */
+const UNKNOWN_CODE = 'abcd-efgh-jkmn';
+const WAIT_MS = 5_000;
+
+let h: Harness;
+let server: SignalHandle & { server: SignalServer };
+
+beforeEach(async () => {
+  h = new Harness();
+  server = await h.signalServer();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.socket.destroy();
+  await h.cleanup();
+});
+
+type Line = Record<string, unknown>;
+
+interface RawClient {
+  socket: net.Socket;
+  /** Every line received so far, parsed as JSON. */
+  lines: Line[];
+  /** Resolves when the socket is fully closed, by either side. */
+  closed: Promise<void>;
+  /** Whether the server closed the connection (we never ended it ourselves). */
+  closedByServer: () => boolean;
+  /** Write one JSON message and its newline. */
+  sendJson(msg: unknown): void;
+  /** Close our side politely. */
+  end(): void;
+  /** The next line not yet returned by next(); rejects after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<Line>;
+}
+
+const clients: RawClient[] = [];
+
+async function connect(): Promise<RawClient> {
+  const socket = net.connect({ host: server.host, port: server.port });
+  socket.setNoDelay(true);
+  // A reset or a write after the server hung up is expected of an offender.
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const lines: Line[] = [];
+  let read = 0;
+  let pending = '';
+  let endedByUs = false;
+  let serverEnded = false;
+  const waiters: (() => void)[] = [];
+  const wake = (): void => {
+    for (const w of waiters.splice(0)) w();
+  };
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    pending += chunk;
+    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
+      lines.push(JSON.parse(pending.slice(0, nl)) as Line);
+      pending = pending.slice(nl + 1);
+    }
+    wake();
+  });
+  socket.on('end', () => {
+    if (!endedByUs) serverEnded = true;
+  });
+  const closed = new Promise<void>((resolve) => {
+    socket.once('close', () => {
+      wake();
+      resolve();
+    });
+  });
+  const client: RawClient = {
+    socket,
+    lines,
+    closed,
+    closedByServer: () => serverEnded,
+    sendJson(msg) {
+      socket.write(`${JSON.stringify(msg)}\n`);
+    },
+    end() {
+      endedByUs = true;
+      socket.end();
+    },
+    next(timeoutMs = WAIT_MS) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
+        const check = (): void => {
+          const line = lines[read];
+          if (line !== undefined) {
+            read++;
+            clearTimeout(timer);
+            resolve(line);
+          } else if (socket.destroyed) {
+            clearTimeout(timer);
+            reject(new Error(`closed without a further line; got ${JSON.stringify(lines)}`));
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+  };
+  clients.push(client);
+  return client;
+}
+
+async function withTimeout<T>(step: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      step,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The client got exactly one error frame with `code`, and the server then closed it. */
+async function expectRejected(client: RawClient, code: string): Promise<void> {
+  await withTimeout(client.closed, `server closing the client after ${code}`);
+  const errors = client.lines.filter((l) => l.type === 'error');
+  expect(errors, JSON.stringify(client.lines)).toHaveLength(1);
+  expect(errors[0]).toMatchObject({ type: 'error', code, message: expect.any(String) });
+  expect(client.lines.at(-1)).toMatchObject({ type: 'error', code });
+  expect(client.closedByServer()).toBe(true);
+}
+
+/** A fresh client can still register with this server. */
+async function expectServes(): Promise<void> {
+  const fresh = await connect();
+  fresh.sendJson({ v, type: 'register' });
+  const reply = await fresh.next();
+  expect(reply).toMatchObject({
+    v,
+    type: 'registered',
+    code: expect.stringMatching(/^[0-9a-z]+(-[0-9a-z]+)*$/),
+  });
+  fresh.end();
+  await withTimeout(fresh.closed, 'closing the fresh client');
+}
+
+/** Random bytes that contain no newline, so they make one line. */
+function binaryGarbage(length: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let seed = 0x2545f491;
+  for (let i = 0; i < length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const byte = seed >>> 24;
+    bytes[i] = byte === 0x0a ? 0xff : byte;
+  }
+  return bytes;
+}
+
+describe('signal server against raw clients', () => {
+  it('BAD_MESSAGE for a line of garbage text, then keeps serving', async () => {
+    const c = await connect();
+    c.socket.write('hello, is this the signal server?\n');
+    await expectRejected(c, 'BAD_MESSAGE');
+    await expectServes();
+  });
+
+  it('BAD_MESSAGE for random binary bytes ending in a newline, then keeps serving', async () => {
+    const c = await connect();
+    c.socket.write(Buffer.concat([binaryGarbage(4096), Buffer.from('\n')]));
+    await expectRejected(c, 'BAD_MESSAGE');
+    await expectServes();
+  });
+
+  it('MESSAGE_TOO_LARGE for an endless line, then keeps serving', async () => {
+    const c = await connect();
+    c.socket.write(Buffer.alloc(MAX_SIGNAL_MESSAGE_BYTES + 1, 'a'));
+    await expectRejected(c, 'MESSAGE_TOO_LARGE');
+    await expectServes();
+  });
+
+  it('VERSION_MISMATCH for another protocol version, then keeps serving', async () => {
+    const c = await connect();
+    c.socket.write('{"v":999,"type":"register"}\n');
+    await expectRejected(c, 'VERSION_MISMATCH');
+    await expectServes();
+  });
+
+  it('BAD_MESSAGE for a relay before pairing, fresh or registered', async () => {
+    const fresh = await connect();
+    fresh.sendJson({ v, type: 'relay', payload: 'too early' });
+    await expectRejected(fresh, 'BAD_MESSAGE');
+
+    const registered = await connect();
+    registered.sendJson({ v, type: 'register' });
+    expect(await registered.next()).toMatchObject({ type: 'registered' });
+    registered.sendJson({ v, type: 'relay', payload: 'still too early' });
+    await expectRejected(registered, 'BAD_MESSAGE');
+    await expectServes();
+  });
+
+  it('BAD_MESSAGE for registering twice, and the first code is forgotten', async () => {
+    const c = await connect();
+    c.sendJson({ v, type: 'register' });
+    const first = await c.next();
+    expect(first).toMatchObject({ type: 'registered' });
+    c.sendJson({ v, type: 'register' });
+    await expectRejected(c, 'BAD_MESSAGE');
+    expect(c.lines).toHaveLength(2);
+
+    const joiner = await connect();
+    joiner.sendJson({ v, type: 'join', code: first.code });
+    await expectRejected(joiner, 'PEER_NOT_FOUND');
+    await expectServes();
+  });
+
+  it('PEER_NOT_FOUND for a well-formed code nobody waits under', async () => {
+    const c = await connect();
+    c.sendJson({ v, type: 'join', code: UNKNOWN_CODE });
+    await expectRejected(c, 'PEER_NOT_FOUND');
+    await expectServes();
+  });
+
+  it('BAD_CODE for a malformed code', async () => {
+    const c = await connect();
+    c.sendJson({ v, type: 'join', code: '../../etc' });
+    await expectRejected(c, 'BAD_CODE');
+    await expectServes();
+  });
+
+  it('pairs two clients, relays both ways, and reports peer-left', async () => {
+    const a = await connect();
+    a.sendJson({ v, type: 'register' });
+    const registered = await a.next();
+    expect(registered).toMatchObject({ v, type: 'registered', code: expect.any(String) });
+    expect(server.server.stats).toEqual({ clients: 1, waiting: 1 });
+
+    const b = await connect();
+    b.sendJson({ v, type: 'join', code: registered.code });
+    expect(await a.next()).toEqual({ v, type: 'paired', role: 'answerer' });
+    expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer' });
+    expect(server.server.stats).toEqual({ clients: 2, waiting: 0 });
+
+    const offer = JSON.stringify({ kind: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n' });
+    b.sendJson({ v, type: 'relay', payload: offer });
+    expect(await a.next()).toEqual({ v, type: 'relay', payload: offer });
+
+    // The server never interprets a payload: any string goes through as is.
+    const answer = 'not even json \u00e9\u2603 "quoted" \\ back';
+    a.sendJson({ v, type: 'relay', payload: answer });
+    expect(await b.next()).toEqual({ v, type: 'relay', payload: answer });
+
+    b.end();
+    await withTimeout(b.closed, 'closing B');
+    expect(await a.next()).toEqual({ v, type: 'peer-left' });
+    // Nothing went to the wrong side.
+    expect(a.lines.map((l) => l.type)).toEqual(['registered', 'paired', 'relay', 'peer-left']);
+    expect(b.lines.map((l) => l.type)).toEqual(['paired', 'relay']);
+    // A is no longer paired: a further relay is an offence.
+    a.sendJson({ v, type: 'relay', payload: 'anyone?' });
+    await expectRejected(a, 'BAD_MESSAGE');
+    await expect.poll(() => server.server.stats).toEqual({ clients: 0, waiting: 0 });
+  });
+
+  it('a code is single-use: a third client joining it gets PEER_NOT_FOUND', async () => {
+    const a = await connect();
+    a.sendJson({ v, type: 'register' });
+    const { code } = await a.next();
+    const b = await connect();
+    b.sendJson({ v, type: 'join', code });
+    expect(await b.next()).toMatchObject({ type: 'paired', role: 'offerer' });
+
+    const c = await connect();
+    c.sendJson({ v, type: 'join', code });
+    await expectRejected(c, 'PEER_NOT_FOUND');
+    // The pair is untouched by the intruder.
+    b.sendJson({ v, type: 'relay', payload: 'still here' });
+    expect(await a.next()).toMatchObject({ type: 'paired' });
+    expect(await a.next()).toEqual({ v, type: 'relay', payload: 'still here' });
+    await expectServes();
+  });
+
+  it('survives 50 garbage connections at once, then serves and forgets them all', async () => {
+    const offenders = await Promise.all(Array.from({ length: 50 }, () => connect()));
+    offenders.forEach((c, i) => {
+      c.socket.write(
+        i % 2 === 0 ? `garbage ${i}\n` : Buffer.concat([binaryGarbage(100 + i), Buffer.from('\n')]),
+      );
+    });
+    await Promise.all(offenders.map((c) => expectRejected(c, 'BAD_MESSAGE')));
+    await expectServes();
+    await expect.poll(() => server.server.stats).toEqual({ clients: 0, waiting: 0 });
+  });
+});
