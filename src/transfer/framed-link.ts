@@ -6,8 +6,9 @@
  * ERROR frame, or the peer sending something we cannot parse (we answer with
  * our own ERROR frame before giving up, so the peer learns why).
  */
-import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
+
 import type { ErrorCode } from '../errors.js';
+import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { Link } from '../rtc/link.js';
 import type { ControlFrame, Frame } from './protocol.js';
 import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
