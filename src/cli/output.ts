@@ -39,7 +39,8 @@ export class Output {
   private readonly stderr: NodeJS.WriteStream;
   private bar: cliProgress.SingleBar | undefined;
   private lastProgressEvent = 0;
-  private readonly startedAt = Date.now();
+  /** When the first byte moved: the rate must not count time spent waiting for the peer. */
+  private firstProgressAt: number | undefined;
 
   constructor(private readonly options: OutputOptions) {
     this.stdout = options.stdout ?? process.stdout;
@@ -105,7 +106,8 @@ export class Output {
       this.json(e);
     }
     if (this.options.quiet || !this.stderr.isTTY) return;
-    const seconds = Math.max((now - this.startedAt) / 1000, 0.001);
+    this.firstProgressAt ??= now;
+    const seconds = Math.max((now - this.firstProgressAt) / 1000, 0.001);
     const payload = {
       done: formatBytes(e.bytes),
       size: formatBytes(e.total),
