@@ -22,7 +22,10 @@ interface CodeInfo {
 export const ERROR_CODES = {
   USAGE: { hint: 'see `peer --help`', exit: EXIT.USAGE },
   BAD_CONFIG: { hint: 'check the flag or the variable in .env', exit: EXIT.USAGE },
-  BAD_CODE: { hint: 'check the code printed by the receiver and try again', exit: EXIT.FAILURE },
+  BAD_CODE: {
+    hint: 'the code was wrong, and a code allows one try: start `peer receive` again and use its new code',
+    exit: EXIT.FAILURE,
+  },
   PEER_NOT_FOUND: {
     hint: 'no receiver is waiting with that code; start `peer receive` and use the code it prints',
     exit: EXIT.FAILURE,
@@ -43,6 +46,15 @@ export const ERROR_CODES = {
   MESSAGE_TOO_LARGE: { hint: 'a message exceeded the protocol limit', exit: EXIT.FAILURE },
   LISTEN_FAILED: {
     hint: 'the address or port is taken or not ours; pick another with --host / --port',
+    exit: EXIT.FAILURE,
+  },
+  RATE_LIMITED: {
+    hint: 'too many connections or attempts from this address; wait a minute and try again',
+    exit: EXIT.FAILURE,
+  },
+  NAMEPLATE_EXPIRED: { hint: 'the code expired; run `peer receive` again for a new one', exit: EXIT.FAILURE },
+  CONSENT_REQUIRED: {
+    hint: 'no terminal to ask in: pass --yes to accept incoming files without asking',
     exit: EXIT.FAILURE,
   },
   SERVER_BUSY: { hint: 'the signal server is at capacity; try again shortly', exit: EXIT.FAILURE },

@@ -1,10 +1,16 @@
 /**
  * Receives the files announced by a manifest into `outDir`.
  *
+ * Before ACCEPT, every name is checked (safe-names.ts), the user's consent is
+ * asked (onManifest), and the free space must cover the whole manifest.
+ *
  * Each file is written to `<name>.part`, checked for size and SHA-256, then
- * published under a name that replaces nothing. Only then is it acknowledged.
- * On any failure the current `.part` is removed, so nothing half-written is
- * ever left looking complete.
+ * published under a name that replaces nothing (or, with `overwrite`, that
+ * replaces a regular file of the same name atomically). Only then is it
+ * acknowledged. On failure the current `.part` is removed, so nothing
+ * half-written is ever left looking complete, with one exception: when our
+ * disk filled up (DISK_FULL) it is kept, closed, for a later resume. A `.part`
+ * never looks complete either way.
  *
  * Frames are handled strictly in order through one async queue. The sender may
  * only have RECEIVE_WINDOW bytes outstanding; a peer that exceeds it is cut off.
@@ -14,17 +20,28 @@ import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { checkFreeSpace } from './disk.js';
 import type { FramedLink } from './framed-link.js';
 import type { Frame, ManifestEntry } from './protocol.js';
 import { CREDIT_BATCH, RECEIVE_WINDOW } from './protocol.js';
-import { checkName, freeTarget, PART_SUFFIX, publish } from './safe-names.js';
+import { freeTarget, openPart, PART_SUFFIX, publish, targetPath } from './safe-names.js';
 import type { FileResult, TransferProgress, TransferResult } from './types.js';
 
 export interface ReceiveOptions {
   link: FramedLink;
   outDir: string;
-  /** Called with the checked manifest before anything is accepted; throw to refuse. */
-  onManifest?: (files: readonly ManifestEntry[]) => void | Promise<void>;
+  /**
+   * Replace an existing regular file of the same name (atomically, once the
+   * new one is verified) instead of writing `name (1).ext`. A folder or
+   * symlink of that name is never replaced: BAD_NAME, before ACCEPT.
+   */
+  overwrite?: boolean | undefined;
+  /**
+   * Called with the checked manifest before anything is accepted; throw to
+   * refuse. `signal` aborts if the transfer fails meanwhile (say, the peer
+   * leaves while the user is being asked), so a prompt can be closed.
+   */
+  onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>;
   onProgress?: (progress: TransferProgress) => void;
 }
 
@@ -40,6 +57,7 @@ interface OpenFile {
 
 export async function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {
   const { link, outDir } = options;
+  const overwrite = options.overwrite ?? false;
   const started = Date.now();
   let manifest: ManifestEntry[] | undefined;
   let total = 0;
@@ -50,6 +68,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let uncredited = 0;
   const taken = new Set<string>();
   const results: FileResult[] = [];
+  /** Set when our own disk ran out of space: then the current `.part` is kept. */
+  let diskFull = false;
   let queue: Promise<void> = Promise.resolve();
 
   let resolveFinished!: () => void;
@@ -64,28 +84,46 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
   };
 
+  /** A write-side failure as a PeerlaneError; ENOSPC and EDQUOT are DISK_FULL, and noted. */
+  function writeError(err: unknown): PeerlaneError {
+    const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+    const error =
+      errno === 'EDQUOT'
+        ? new PeerlaneError('DISK_FULL', (err as Error).message, { cause: err })
+        : toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+    if (error.code === 'DISK_FULL') diskFull = true;
+    return error;
+  }
+
   async function onManifest(files: ManifestEntry[]): Promise<void> {
-    files.forEach((f) => {
-      checkName(f.name);
-    });
-    await options.onManifest?.(files);
+    // Refuse what can never be written before asking anyone about it.
+    for (const f of files) targetPath(outDir, f.name);
+    if (overwrite) {
+      // A folder, symlink or .part in the way: refused now rather than mid-transfer.
+      const scratch = new Set<string>();
+      for (const f of files) await freeTarget(outDir, f.name, scratch, true);
+    }
+    const consent = new AbortController();
+    link.failure.catch((err: unknown) => consent.abort(err));
+    await link.guard(Promise.resolve(options.onManifest?.(files, consent.signal)));
     await prepareOutDir(outDir);
-    manifest = files;
     total = files.reduce((sum, f) => sum + f.size, 0);
+    await checkFreeSpace(outDir, total);
+    manifest = files;
     link.send({ type: 'accept', window: RECEIVE_WINDOW });
   }
 
   async function open(index: number): Promise<OpenFile> {
     const entry = manifest?.[index];
     if (entry === undefined) throw new PeerlaneError('BAD_FRAME', `no file ${index} in the manifest`);
-    const target = await freeTarget(outDir, entry.name, taken);
+    const target = await freeTarget(outDir, entry.name, taken, overwrite);
     const partPath = target + PART_SUFFIX;
+    // Exclusive create without following links: fails on anything already there.
     let handle: fs.FileHandle;
     try {
-      // 'wx': create, and fail rather than follow or reuse anything already there.
-      handle = await fs.open(partPath, 'wx', 0o644);
+      handle = await openPart(partPath);
     } catch (err) {
-      throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+      throw writeError(err);
     }
     return { index, entry, target, partPath, handle, hash: createHash('sha256'), received: 0 };
   }
@@ -111,9 +149,20 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
     file.hash.update(frame.payload);
     try {
-      await file.handle.write(frame.payload, 0, length, frame.offset);
+      // A write may be short (a disk filling up); the rest must not become a hole.
+      let written = 0;
+      while (written < length) {
+        const { bytesWritten } = await file.handle.write(
+          frame.payload,
+          written,
+          length - written,
+          frame.offset + written,
+        );
+        if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${file.partPath}`);
+        written += bytesWritten;
+      }
     } catch (err) {
-      throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+      throw writeError(err);
     }
     file.received += length;
     bytesSoFar += length;
@@ -142,8 +191,14 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     if (sha256 !== frame.sha256) {
       throw new PeerlaneError('HASH_MISMATCH', `${file.entry.name}: SHA-256 differs from the sender's`);
     }
-    await file.handle.close();
-    const finalPath = await publish(file.partPath, file.target, file.entry.name, taken);
+    let finalPath: string;
+    try {
+      // close() can report a deferred write error (ENOSPC on NFS, say).
+      await file.handle.close();
+      finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite);
+    } catch (err) {
+      throw writeError(err);
+    }
     current = undefined;
     nextIndex++;
     results.push({ name: file.entry.name, path: finalPath, bytes: file.received, sha256 });
@@ -205,7 +260,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   } catch (err) {
     // Let the step in progress finish, so no .part is created after we clean up.
     await queue.catch(() => {});
-    await discard(current);
+    await discard(current, diskFull);
     throw err;
   }
 }
@@ -222,9 +277,12 @@ export async function prepareOutDir(outDir: string): Promise<void> {
   }
 }
 
-/** Remove a half-written file; the transfer has failed and it must not linger. */
-async function discard(file: OpenFile | undefined): Promise<void> {
+/**
+ * Close a half-written file and remove it: the transfer has failed and it must
+ * not linger. With `keep` (our disk filled up) it stays, closed, for a resume.
+ */
+async function discard(file: OpenFile | undefined, keep: boolean): Promise<void> {
   if (file === undefined) return;
   await file.handle.close().catch(() => {});
-  await fs.unlink(file.partPath).catch(() => {});
+  if (!keep) await fs.unlink(file.partPath).catch(() => {});
 }

@@ -1,50 +1,102 @@
 /**
  * Received names are hostile. This module turns a name offered by the peer into
- * a path under the output folder, or refuses it.
+ * a path under the output folder, or refuses it, and decides what may be
+ * replaced when the user asked to overwrite.
  *
  * Today a name is one path component (the sender sends base names only), so
  * anything with a separator is refused rather than interpreted.
+ *
+ * Nothing here follows a symlink: names are tested with lstat, the `.part` is
+ * created exclusively (O_EXCL, plus O_NOFOLLOW where the platform has it), and
+ * a finished file is moved into place with link(2) or rename(2), which act on
+ * the directory entry, never on what a symlink points to.
  */
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { MAX_NAME_BYTES } from './protocol.js';
 
 /** The suffix of a file still being received; a name with it is never a finished file. */
 export const PART_SUFFIX = '.part';
 
-// C0 and C1 controls and DEL: invisible in a terminal, and used to spoof output.
+/** Linux PATH_MAX, terminating NUL included: no path we create may reach it. */
+export const MAX_PATH_BYTES = 4096;
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators:
+// invisible or line-breaking in a terminal, and used to spoof output.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-// Bidirectional overrides and isolates make "txt.exe" display as "exe.txt".
-const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// Bidirectional marks, overrides and isolates make "txt.exe" display as "exe.txt".
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// A lone UTF-16 surrogate has no UTF-8 form: the name on disk would differ from the one shown.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // Separators of any platform, and a drive prefix such as "C:".
 const SEPARATOR = /[/\\]/;
 const DRIVE = /^[a-zA-Z]:/;
 
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function refuseName(name: string, why: string): never {
+  throw new PeerlaneError('BAD_NAME', `refused file name ${JSON.stringify(name.slice(0, 80))}: ${why}`);
+}
+
 /** Return the NFC form of `name` if it is a safe single file name; throw BAD_NAME otherwise. */
 export function checkName(name: string): string {
+  if (LONE_SURROGATE.test(name)) refuseName(name, 'it is not valid Unicode');
   const nfc = name.normalize('NFC');
-  const refuse = (why: string): never => {
-    throw new PeerlaneError('BAD_NAME', `refused file name ${JSON.stringify(name.slice(0, 80))}: ${why}`);
-  };
+  const refuse = (why: string): never => refuseName(name, why);
   if (nfc.length === 0) refuse('it is empty');
   if (nfc === '.' || nfc === '..') refuse('it names a folder');
   if (CONTROL.test(nfc)) refuse('it contains control characters');
   if (BIDI.test(nfc)) refuse('it contains bidirectional text controls');
   if (SEPARATOR.test(nfc)) refuse('it contains a path separator');
   if (DRIVE.test(nfc)) refuse('it starts with a drive letter');
-  if (Buffer.byteLength(nfc, 'utf8') + PART_SUFFIX.length > MAX_NAME_BYTES) refuse('it is too long');
+  if (bytes(nfc) + PART_SUFFIX.length > MAX_NAME_BYTES) refuse('it is too long');
   return nfc;
 }
 
-/** `name`, then `stem (1).ext`, `stem (2).ext`, … */
+/** Throw BAD_NAME unless `target` is directly inside `root` and its `.part` fits in PATH_MAX. */
+function checkTarget(root: string, target: string, name: string): void {
+  // Defence in depth: whatever checkName missed, never leave `root`.
+  if (path.dirname(target) !== root) refuseName(name, 'it leaves the output folder');
+  if (bytes(target + PART_SUFFIX) >= MAX_PATH_BYTES) {
+    refuseName(name, `the path under ${root} would exceed ${MAX_PATH_BYTES} bytes`);
+  }
+}
+
+/**
+ * The path `name` would be received at under `dir`, before any numbering.
+ * Throws BAD_NAME for an unsafe name or a path that is too long. No file system access.
+ */
+export function targetPath(dir: string, name: string): string {
+  const safe = checkName(name);
+  const root = path.resolve(dir);
+  const target = path.join(root, safe);
+  checkTarget(root, target, name);
+  return target;
+}
+
+/** Drop trailing code points from `stem` until `stem + rest` fits in a name with its `.part`. */
+function fitStem(stem: string, rest: string): string {
+  const limit = MAX_NAME_BYTES - PART_SUFFIX.length;
+  const points = Array.from(stem);
+  while (points.length > 0 && bytes(points.join('') + rest) > limit) points.pop();
+  return points.join('');
+}
+
+/** `name`, then `stem (1).ext`, `stem (2).ext`, …, shortening the stem if a long name would overflow. */
 function candidate(name: string, n: number): string {
   if (n === 0) return name;
+  const tag = ` (${n})`;
   const ext = path.extname(name);
-  const stem = ext.length > 0 && ext.length < name.length ? name.slice(0, -ext.length) : name;
-  return ext.length < name.length ? `${stem} (${n})${ext}` : `${name} (${n})`;
+  // An extension too long to keep next to a number is treated as part of the stem.
+  if (ext.length > 0 && ext.length < name.length && bytes(tag + ext) <= 64) {
+    return fitStem(name.slice(0, -ext.length), tag + ext) + tag + ext;
+  }
+  return fitStem(name, tag) + tag;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -57,16 +109,62 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /**
- * A path under `dir` for `name` where neither the file nor its `.part` exists
- * and that no other file of this transfer has taken. Never overwrites.
+ * Throw BAD_NAME unless `target` is absent or a regular file, the only thing
+ * --overwrite may replace. A symlink is refused, not followed and not replaced:
+ * the user cannot have meant to swap a link of theirs for a stranger's file.
  */
-export async function freeTarget(dir: string, name: string, taken: Set<string>): Promise<string> {
+export async function checkReplaceable(target: string, name: string = path.basename(target)): Promise<void> {
+  let stat: Awaited<ReturnType<typeof fs.lstat>>;
+  try {
+    stat = await fs.lstat(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+  }
+  if (stat.isFile()) return;
+  const what = stat.isDirectory()
+    ? 'a folder'
+    : stat.isSymbolicLink()
+      ? 'a symbolic link'
+      : 'not a regular file';
+  refuseName(name, `${target} is ${what}, which is never overwritten`);
+}
+
+/**
+ * A path under `dir` for `name` that this transfer may write to.
+ *
+ * Without `overwrite`: a name where neither the file nor its `.part` exists and
+ * that no other file of this transfer has taken. Never overwrites.
+ *
+ * With `overwrite`: `dir/name` itself when it is absent or a regular file (see
+ * checkReplaceable; a folder or symlink there is BAD_NAME), and its `.part` is
+ * free (BAD_NAME otherwise: another transfer may be writing it, or it was kept
+ * for a resume). A name already taken by this transfer is never replaced: a
+ * second file of the same name gets a numbered sibling as without `overwrite`.
+ */
+export async function freeTarget(
+  dir: string,
+  name: string,
+  taken: Set<string>,
+  overwrite = false,
+): Promise<string> {
   const safe = checkName(name);
   const root = path.resolve(dir);
+  if (overwrite) {
+    const target = path.join(root, safe);
+    checkTarget(root, target, name);
+    if (!taken.has(target)) {
+      await checkReplaceable(target, name);
+      if (await exists(target + PART_SUFFIX)) {
+        refuseName(name, `${target}${PART_SUFFIX} already exists (another transfer, or one cut short)`);
+      }
+      taken.add(target);
+      return target;
+    }
+  }
   for (let n = 0; n < 10_000; n++) {
     const target = path.join(root, candidate(safe, n));
-    // Defence in depth: whatever checkName missed, never leave `dir`.
-    if (path.dirname(target) !== root) throw new PeerlaneError('BAD_NAME', `refused file name ${safe}`);
+    checkTarget(root, target, name);
     if (taken.has(target)) continue;
     if (await exists(target)) continue;
     if (await exists(target + PART_SUFFIX)) continue;
@@ -76,18 +174,57 @@ export async function freeTarget(dir: string, name: string, taken: Set<string>):
   throw new PeerlaneError('BAD_NAME', `no free name for ${safe}`);
 }
 
+/** Flags for a new `.part`: write-only, created here and now, never through a symlink. */
+export const PART_OPEN_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
 /**
- * Move a verified `.part` into place without replacing anything: link(2) fails
- * on an existing target, where rename(2) would silently replace it. Returns
- * the final path, which differs from `target` if something appeared there
- * meanwhile (then it is the next free variant of `name`).
+ * Create `partPath` for writing. Fails rather than follow or reuse anything
+ * already there, a dangling symlink included (EEXIST → OUT_NOT_WRITABLE;
+ * ENOSPC → DISK_FULL).
+ */
+export async function openPart(partPath: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(partPath, PART_OPEN_FLAGS, 0o644);
+  } catch (err) {
+    throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+  }
+}
+
+/**
+ * Move a verified `.part` into place.
+ *
+ * Without `overwrite`, nothing is replaced: link(2) fails on an existing
+ * target, where rename(2) would silently replace it. Returns the final path,
+ * which differs from `target` if something appeared there meanwhile (then it
+ * is the next free variant of `name`).
+ *
+ * With `overwrite`, and `target` being `name` itself (not a numbered sibling),
+ * rename(2) replaces a regular file there atomically. A folder or symlink is
+ * refused with BAD_NAME (checkReplaceable). Should a symlink be swapped in
+ * between that check and the rename, the rename replaces the link itself and
+ * never writes through it.
  */
 export async function publish(
   partPath: string,
   target: string,
   name: string,
   taken: Set<string>,
+  overwrite = false,
 ): Promise<string> {
+  if (overwrite && path.basename(target) === checkName(name)) {
+    await checkReplaceable(target, name);
+    try {
+      await fs.rename(partPath, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+        refuseName(name, `${target} is a folder, which is never overwritten`);
+      }
+      throw err;
+    }
+    return target;
+  }
   let dest = target;
   for (;;) {
     try {
@@ -101,8 +238,18 @@ export async function publish(
         continue;
       }
       if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
-        // File systems without hard links: fall back to a checked rename.
-        await fs.copyFile(partPath, dest, constants.COPYFILE_EXCL);
+        // File systems without hard links: fall back to an exclusive copy.
+        try {
+          await fs.copyFile(partPath, dest, constants.COPYFILE_EXCL);
+        } catch (copyErr) {
+          if ((copyErr as NodeJS.ErrnoException).code === 'EEXIST') {
+            dest = await freeTarget(path.dirname(target), name, taken);
+            continue;
+          }
+          // A half-copied file (ENOSPC, say) must not be left under the final name.
+          await fs.unlink(dest).catch(() => {});
+          throw copyErr;
+        }
         await fs.unlink(partPath);
         return dest;
       }

@@ -1,9 +1,21 @@
+import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/errors.js';
-import { checkName, freeTarget, PART_SUFFIX, publish } from '../../src/transfer/safe-names.js';
+import {
+  checkName,
+  checkReplaceable,
+  freeTarget,
+  MAX_PATH_BYTES,
+  openPart,
+  PART_OPEN_FLAGS,
+  PART_SUFFIX,
+  publish,
+  targetPath,
+} from '../../src/transfer/safe-names.js';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -35,6 +47,16 @@ describe('checkName', () => {
     'invoice\u202etxt.exe',
     'a\u009bb',
     'x'.repeat(300),
+    'a\u2028b',
+    'a\u2029b',
+    'x\u061ctxt.exe',
+    'a\u200eb',
+    'a\u2066b',
+    'lone\ud800',
+    'a\udc00b',
+    '\ud83d',
+    'C:\\Windows\\x',
+    '\\\\server\\share',
   ])('refuses %j with BAD_NAME', (name) => {
     expect(codeOf(() => checkName(name))).toBe('BAD_NAME');
   });
@@ -57,6 +79,8 @@ describe('checkName', () => {
       'my file (1).tar.gz',
       '...a',
       '日本語.txt',
+      '🎉 party.txt',
+      'C.txt',
     ]) {
       expect(checkName(name)).toBe(name);
     }
@@ -175,5 +199,221 @@ describe('freeTarget and publish', () => {
     expect(await fs.readlink(target)).toBe(secret);
     expect((await fs.lstat(result)).isFile()).toBe(true);
     expect(await fs.readFile(result, 'utf8')).toBe('new content');
+  });
+});
+
+describe('path length', () => {
+  // A folder that need not exist: the limit is checked before any file system access.
+  const deepDir = (bytes: number) => `/${'d'.repeat(bytes - 1)}`;
+
+  it('refuses a target whose .part would reach PATH_MAX', async () => {
+    const name = 'x'.repeat(200);
+    // dir + '/' + name + '.part' === MAX_PATH_BYTES exactly: one byte too many (the NUL).
+    const tooDeep = deepDir(MAX_PATH_BYTES - 1 - name.length - PART_SUFFIX.length);
+    expect(codeOf(() => targetPath(tooDeep, name))).toBe('BAD_NAME');
+    await expect(freeTarget(tooDeep, name, new Set())).rejects.toMatchObject({ code: 'BAD_NAME' });
+    await expect(freeTarget(tooDeep, name, new Set(), true)).rejects.toMatchObject({ code: 'BAD_NAME' });
+    const justFits = deepDir(MAX_PATH_BYTES - 2 - name.length - PART_SUFFIX.length);
+    expect(targetPath(justFits, name)).toBe(`${justFits}/${name}`);
+  });
+
+  it('counts the path in UTF-8 bytes', () => {
+    const name = 'é'.repeat(100); // 200 bytes
+    const dir = deepDir(MAX_PATH_BYTES - 1 - 200 - PART_SUFFIX.length);
+    expect(codeOf(() => targetPath(dir, name))).toBe('BAD_NAME');
+  });
+
+  it('targetPath resolves the folder and refuses unsafe names', () => {
+    expect(targetPath('/tmp/x/../y', 'a.txt')).toBe('/tmp/y/a.txt');
+    expect(codeOf(() => targetPath('/tmp', '../a'))).toBe('BAD_NAME');
+  });
+});
+
+describe('numbered names of long names', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-long-'));
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['ASCII', `${'x'.repeat(246)}.txt`],
+    ['two-byte', `${'é'.repeat(123)}.txt`],
+    ['astral', `${'🎉'.repeat(61)}a.txt`],
+    ['long extension', `a.${'e'.repeat(248)}`],
+  ])('shortens the stem of a %s name so the number and .part fit', async (_, name) => {
+    expect(Buffer.byteLength(name) + PART_SUFFIX.length).toBeLessThanOrEqual(255);
+    await fs.writeFile(path.join(dir, name), 'old');
+    const target = await freeTarget(dir, name, new Set());
+    const base = path.basename(target);
+    expect(base).toContain(' (1)');
+    expect(Buffer.byteLength(base) + PART_SUFFIX.length).toBeLessThanOrEqual(255);
+    // Cut between code points, never inside one: it survives a UTF-8 round trip.
+    expect(Buffer.from(base, 'utf8').toString('utf8')).toBe(base);
+    // The file can really be created.
+    await (await openPart(target + PART_SUFFIX)).close();
+  });
+});
+
+describe('overwrite', () => {
+  let dir: string;
+  let outside: string;
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-over-'));
+    outside = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-outside-'));
+  });
+
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(outside, { recursive: true, force: true });
+  });
+
+  const at = (name: string) => path.join(dir, name);
+
+  it('freeTarget picks the name itself when a regular file holds it', async () => {
+    await fs.writeFile(at('a.txt'), 'old');
+    const taken = new Set<string>();
+    expect(await freeTarget(dir, 'a.txt', taken, true)).toBe(at('a.txt'));
+    expect(taken).toEqual(new Set([at('a.txt')]));
+    expect(await freeTarget(dir, 'b.txt', new Set(), true)).toBe(at('b.txt'));
+  });
+
+  it('freeTarget numbers a second file of the same name in one transfer', async () => {
+    const taken = new Set<string>();
+    expect(await freeTarget(dir, 'a.txt', taken, true)).toBe(at('a.txt'));
+    expect(await freeTarget(dir, 'a.txt', taken, true)).toBe(at('a (1).txt'));
+  });
+
+  it('freeTarget refuses a folder, a symlink or a fifo at the name', async () => {
+    await fs.mkdir(at('folder'));
+    await fs.writeFile(path.join(outside, 'secret'), 'outside');
+    await fs.symlink(path.join(outside, 'secret'), at('link'));
+    await fs.symlink(path.join(outside, 'missing'), at('dangling'));
+    await fs.symlink(outside, at('dirlink'));
+    execFileSync('mkfifo', [at('fifo')]);
+    for (const name of ['folder', 'link', 'dangling', 'dirlink', 'fifo']) {
+      await expect(freeTarget(dir, name, new Set(), true)).rejects.toMatchObject({ code: 'BAD_NAME' });
+      await expect(checkReplaceable(at(name))).rejects.toMatchObject({ code: 'BAD_NAME' });
+    }
+    expect(await fs.readFile(path.join(outside, 'secret'), 'utf8')).toBe('outside');
+    expect(await fs.readdir(outside)).toEqual(['secret']);
+  });
+
+  it('freeTarget refuses a name whose .part exists', async () => {
+    await fs.writeFile(at(`a.txt${PART_SUFFIX}`), 'kept for a resume');
+    await expect(freeTarget(dir, 'a.txt', new Set(), true)).rejects.toMatchObject({ code: 'BAD_NAME' });
+    expect(await fs.readFile(at(`a.txt${PART_SUFFIX}`), 'utf8')).toBe('kept for a resume');
+  });
+
+  it('publish replaces a regular file by rename, never writing through it', async () => {
+    await fs.writeFile(at('a.txt'), 'old');
+    // A second hard link to the old file sees whether its data was rewritten in place.
+    await fs.link(at('a.txt'), path.join(outside, 'old-link'));
+    const taken = new Set<string>();
+    const target = await freeTarget(dir, 'a.txt', taken, true);
+    await fs.writeFile(target + PART_SUFFIX, 'new content');
+    expect(await publish(target + PART_SUFFIX, target, 'a.txt', taken, true)).toBe(target);
+    expect(await fs.readFile(target, 'utf8')).toBe('new content');
+    expect(await fs.readFile(path.join(outside, 'old-link'), 'utf8')).toBe('old');
+    expect(await fs.readdir(dir)).toEqual(['a.txt']);
+  });
+
+  it('publish refuses a symlink or folder planted after freeTarget, and leaves both alone', async () => {
+    const secret = path.join(outside, 'secret');
+    await fs.writeFile(secret, 'outside');
+    const taken = new Set<string>();
+    const target = await freeTarget(dir, 'a.txt', taken, true);
+    await fs.writeFile(target + PART_SUFFIX, 'new content');
+    await fs.symlink(secret, target);
+    await expect(publish(target + PART_SUFFIX, target, 'a.txt', taken, true)).rejects.toMatchObject({
+      code: 'BAD_NAME',
+    });
+    expect(await fs.readlink(target)).toBe(secret);
+    expect(await fs.readFile(secret, 'utf8')).toBe('outside');
+
+    await fs.unlink(target);
+    await fs.mkdir(target);
+    await expect(publish(target + PART_SUFFIX, target, 'a.txt', taken, true)).rejects.toMatchObject({
+      code: 'BAD_NAME',
+    });
+    expect((await fs.lstat(target)).isDirectory()).toBe(true);
+  });
+
+  it('publish never replaces anything at a numbered sibling', async () => {
+    const taken = new Set<string>();
+    await freeTarget(dir, 'a.txt', taken, true);
+    const second = await freeTarget(dir, 'a.txt', taken, true);
+    expect(second).toBe(at('a (1).txt'));
+    await fs.writeFile(second + PART_SUFFIX, 'second');
+    await fs.writeFile(second, 'appeared meanwhile');
+    const result = await publish(second + PART_SUFFIX, second, 'a.txt', taken, true);
+    expect(result).toBe(at('a (2).txt'));
+    expect(await fs.readFile(second, 'utf8')).toBe('appeared meanwhile');
+    expect(await fs.readFile(result, 'utf8')).toBe('second');
+  });
+
+  it('without overwrite, a regular file is never replaced (default)', async () => {
+    await fs.writeFile(at('a.txt'), 'old');
+    const taken = new Set<string>();
+    const target = await freeTarget(dir, 'a.txt', taken, false);
+    expect(target).toBe(at('a (1).txt'));
+    await fs.writeFile(target + PART_SUFFIX, 'new');
+    expect(await publish(target + PART_SUFFIX, target, 'a.txt', taken)).toBe(target);
+    expect(await fs.readFile(at('a.txt'), 'utf8')).toBe('old');
+  });
+});
+
+describe('openPart', () => {
+  let dir: string;
+  let outside: string;
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-part-'));
+    outside = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-outside-'));
+  });
+
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(outside, { recursive: true, force: true });
+  });
+
+  it('opens exclusively and without following links where the platform allows', () => {
+    expect(PART_OPEN_FLAGS & constants.O_EXCL).toBe(constants.O_EXCL);
+    expect(PART_OPEN_FLAGS & constants.O_CREAT).toBe(constants.O_CREAT);
+    if (constants.O_NOFOLLOW !== undefined) {
+      expect(PART_OPEN_FLAGS & constants.O_NOFOLLOW).toBe(constants.O_NOFOLLOW);
+    }
+  });
+
+  it('creates a new file for writing', async () => {
+    const part = path.join(dir, `a.txt${PART_SUFFIX}`);
+    const handle = await openPart(part);
+    await handle.write(Buffer.from('data'));
+    await handle.close();
+    expect(await fs.readFile(part, 'utf8')).toBe('data');
+    await expect(openPart(part)).rejects.toMatchObject({ code: 'OUT_NOT_WRITABLE' });
+    expect(await fs.readFile(part, 'utf8')).toBe('data');
+  });
+
+  it('neither follows nor writes through a dangling symlink planted at the .part', async () => {
+    const taken = new Set<string>();
+    const target = await freeTarget(dir, 'a.txt', taken);
+    const victim = path.join(outside, 'created-through-link');
+    // Planted after the name was chosen, as a racing attacker would.
+    await fs.symlink(victim, target + PART_SUFFIX);
+    await expect(openPart(target + PART_SUFFIX)).rejects.toMatchObject({ code: 'OUT_NOT_WRITABLE' });
+    await expect(fs.lstat(victim)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await fs.readdir(outside)).toEqual([]);
+    expect(await fs.readlink(target + PART_SUFFIX)).toBe(victim);
+  });
+
+  it('does not write through a symlink to an existing file', async () => {
+    const victim = path.join(outside, 'victim');
+    await fs.writeFile(victim, 'precious');
+    const part = path.join(dir, `a.txt${PART_SUFFIX}`);
+    await fs.symlink(victim, part);
+    await expect(openPart(part)).rejects.toMatchObject({ code: 'OUT_NOT_WRITABLE' });
+    expect(await fs.readFile(victim, 'utf8')).toBe('precious');
   });
 });

@@ -1,0 +1,113 @@
+/**
+ * Asking the person at the receiving end before anything is written: the
+ * manifest is shown, and only "y" or "yes" accepts. Without a terminal to ask
+ * in, nothing is accepted unless --yes said so up front.
+ */
+import readline from 'node:readline';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { formatBytes } from './output.js';
+
+/** Files listed one by one; the rest are counted. */
+export const MAX_LISTED_FILES = 20;
+
+export interface ConsentOptions {
+  /** --yes: accept without asking. */
+  yes: boolean;
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Stop asking (the transfer failed meanwhile): rejects with the abort reason. */
+  signal?: AbortSignal | undefined;
+}
+
+// Letters, marks, digits, punctuation, symbols and the plain space: a name made
+// of these alone shows as itself. Anything else (other spaces, format characters,
+// controls) is shown escaped inside quotes.
+const PLAIN = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$/u;
+const NOT_PLAIN = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/gu;
+
+/** `name` as it may be printed to a terminal: as is, or quoted with anything unusual escaped. */
+export function displayName(name: string): string {
+  if (PLAIN.test(name) && name.trim() === name) return name;
+  const escaped = name
+    .replace(/["\\]/g, (c) => `\\${c}`)
+    .replace(NOT_PLAIN, (c) => {
+      if (c === ' ') return c;
+      const cp = c.codePointAt(0) ?? 0;
+      return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+    });
+  return `"${escaped}"`;
+}
+
+/** The manifest as lines for a person: a summary, then up to MAX_LISTED_FILES files. */
+export function describeManifest(files: readonly { name: string; size: number }[]): string[] {
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const lines = [
+    `The sender offers ${files.length} file${files.length === 1 ? '' : 's'}, ${formatBytes(total)}:`,
+  ];
+  for (const f of files.slice(0, MAX_LISTED_FILES)) {
+    lines.push(`  ${formatBytes(f.size).padStart(9)}  ${displayName(f.name)}`);
+  }
+  if (files.length > MAX_LISTED_FILES) lines.push(`  … and ${files.length - MAX_LISTED_FILES} more`);
+  return lines;
+}
+
+/**
+ * Show the offered files on `output` and resolve if they are accepted: at once
+ * with `yes`, else by the answer to `Accept? [y/N] ` when `input` and `output`
+ * are both terminals. Throws REFUSED on any other answer or end of input, and
+ * CONSENT_REQUIRED when there is no terminal to ask in and no `yes`.
+ */
+export async function confirmManifest(
+  files: readonly { name: string; size: number }[],
+  opts: ConsentOptions,
+): Promise<void> {
+  const { input, output } = opts;
+  output.write(`${describeManifest(files).join('\n')}\n`);
+  if (opts.yes) return;
+  if (input.isTTY !== true || output.isTTY !== true) {
+    throw new PeerlaneError('CONSENT_REQUIRED', 'cannot ask whether to accept the files: no terminal');
+  }
+  const answer = await ask(input, output, 'Accept? [y/N] ', opts.signal);
+  if (!/^\s*y(es)?\s*$/i.test(answer ?? '')) throw new PeerlaneError('REFUSED', 'you declined the files');
+}
+
+/**
+ * One line from `input`, or undefined at its end. Not in readline's terminal
+ * mode: the terminal's own line editing suffices, and Ctrl-C stays a SIGINT.
+ */
+function ask(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  question: string,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(toPeerlaneError(signal.reason, 'INTERRUPTED'));
+      return;
+    }
+    const rl = readline.createInterface({ input, terminal: false });
+    let line: string | undefined;
+    let aborted: unknown;
+    const onAbort = (): void => {
+      aborted = signal?.reason ?? new PeerlaneError('INTERRUPTED', 'interrupted');
+      rl.close();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    rl.once('line', (l) => {
+      line = l;
+      rl.close();
+    });
+    rl.once('close', () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (aborted !== undefined) {
+        // The question is left open on the terminal; end its line.
+        output.write('\n');
+        reject(toPeerlaneError(aborted, 'INTERRUPTED'));
+      } else {
+        resolve(line);
+      }
+    });
+    output.write(question);
+  });
+}
