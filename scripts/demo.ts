@@ -30,7 +30,7 @@ async function main(): Promise<boolean> {
 
   const server = await h.signalProcess();
   say('signal server', `listening on ${server.host}:${server.port}`);
-  const rx = h.peer(['receive', '--out', out, ...server.peerArgs]);
+  const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
   const { code } = await rx.waitFor('ready');
   say('receiver', `waiting, code ${code}`);
   say('sender', `peer send demo.bin --to ${code}  (${formatBytes(size)})`);

@@ -10,7 +10,14 @@ import type { FileResult } from './transfer/types.js';
 export type PeerEvent =
   | { event: 'listening'; host: string; port: number }
   | { event: 'ready'; code: string }
-  | { event: 'connected'; path: PathKind; local: string; remote: string }
+  | {
+      event: 'connected';
+      path: PathKind;
+      local: string;
+      remote: string;
+      /** With --verify: four words both sides must show alike. */
+      verify?: string;
+    }
   | { event: 'manifest'; files: { name: string; size: number }[]; total: number }
   | {
       event: 'progress';

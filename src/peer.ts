@@ -6,15 +6,17 @@
 import 'dotenv/config';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { confirmManifest } from './cli/consent.js';
 import { Output } from './cli/output.js';
+import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
 import { DEFAULTS, parseHostPort, parseIceServers, parsePort, parseSeconds } from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
+import { DEFAULT_CODE_WORDS } from './secure/code.js';
 import type { SessionOptions } from './session/common.js';
 import { receive } from './session/receive.js';
 import { send } from './session/send.js';
-import { isValidCode } from './signaling/protocol.js';
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
@@ -27,6 +29,20 @@ interface CommonArgs {
   timeout: number;
   json: boolean;
   quiet: boolean;
+  verify: boolean;
+}
+
+/**
+ * The code from --to, else PEER_CODE, else a prompt. The last two keep it out
+ * of the process list, where any local user could read it.
+ */
+async function codeFrom(to: string | undefined): Promise<string> {
+  if (to !== undefined && to.length > 0) return to;
+  if (env.PEER_CODE) return env.PEER_CODE;
+  if (process.stdin.isTTY && process.stderr.isTTY) {
+    return askLine('Code: ', { input: process.stdin, output: process.stderr });
+  }
+  throw new PeerlaneError('USAGE', 'give the code with --to, in PEER_CODE, or at the prompt in a terminal');
 }
 
 function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSignal): SessionOptions {
@@ -42,6 +58,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
       timeoutMs: parseSeconds(args.timeout, '--timeout') * 1000,
     },
     onEvent: (e) => output.event(e),
+    verify: args.verify,
     abortSignal,
   };
 }
@@ -79,17 +96,45 @@ await yargs(rawArgs)
   })
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' })
+  .option('verify', {
+    type: 'boolean',
+    default: false,
+    describe: 'Show words derived from the session key and both certificates, to compare with the other side',
+  })
   .command(
     'receive',
     'Wait for a sender: prints a code to give to it',
     (y) =>
       y
         .option('out', { type: 'string', default: '.', describe: 'Folder to write received files into' })
-        .example('$0 receive --out ./dl', 'print a code, then receive into ./dl'),
+        .option('yes', {
+          type: 'boolean',
+          default: false,
+          describe: 'Accept the offered files without asking',
+        })
+        .option('overwrite', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace existing files of the same name',
+        })
+        .option('code-words', {
+          type: 'number',
+          default: DEFAULT_CODE_WORDS,
+          describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
+        })
+        .example('$0 receive --out ./dl', 'print a code, then receive into ./dl')
+        .example('$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'),
     async (args) => {
       const output = outputFor(args, 'received');
       await runCommand(output, async (abortSignal) => {
-        await receive({ ...sessionOptions(args, output, abortSignal), outDir: args.out });
+        await receive({
+          ...sessionOptions(args, output, abortSignal),
+          outDir: args.out,
+          codeWords: args['code-words'],
+          overwrite: args.overwrite,
+          onManifest: (files, signal) =>
+            confirmManifest(files, { yes: args.yes, input: process.stdin, output: process.stderr, signal }),
+        });
       });
     },
   )
@@ -99,14 +144,13 @@ await yargs(rawArgs)
     (y) =>
       y
         .positional('files', { type: 'string', array: true, demandOption: true, describe: 'Files to send' })
-        .option('to', { type: 'string', demandOption: true, describe: "The receiver's code" })
-        .example('$0 send big.iso notes.txt --to 7hk2-x9qm-a4rt', 'send two files'),
+        .option('to', { type: 'string', describe: "The receiver's code [PEER_CODE, or asked for]" })
+        .example('$0 send big.iso notes.txt --to 42-orbit-lemon', 'send two files')
+        .example('PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'),
     async (args) => {
       const output = outputFor(args, 'sent');
       await runCommand(output, async (abortSignal) => {
-        const code = args.to.trim().toLowerCase();
-        if (!isValidCode(code))
-          throw new PeerlaneError('BAD_CODE', `${JSON.stringify(args.to)} is not a peerlane code`);
+        const code = await codeFrom(args.to);
         await send({ ...sessionOptions(args, output, abortSignal), paths: args.files, code });
       });
     },

@@ -11,9 +11,20 @@ import { runCommand, usageError } from './cli/run.js';
 import { DEFAULTS, parsePort } from './config.js';
 import { packageVersion } from './project.js';
 import { SignalServer } from './signaling/server.js';
+import type { SignalLimitVariable } from './signaling/server-config.js';
+import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './signaling/server-config.js';
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
+
+/** One flag per limit, defaulting to its variable (see .env.template). */
+type LimitFlag = (typeof SIGNAL_LIMIT_SETTINGS)[number]['flag'];
+const limitFlags = Object.fromEntries(
+  SIGNAL_LIMIT_SETTINGS.map((s) => [
+    s.flag,
+    { type: 'string', default: env[s.env] || String(s.default), describe: `${s.describe} [${s.env}]` },
+  ]),
+) as Record<LimitFlag, { type: 'string'; default: string; describe: string }>;
 
 const args = await yargs(rawArgs)
   .scriptName('serve:signal')
@@ -28,6 +39,7 @@ const args = await yargs(rawArgs)
     default: env.SIGNALING_SERVER_PORT || String(DEFAULTS.SIGNALING_SERVER_PORT),
     describe: 'TCP port; 0 picks a free one [SIGNALING_SERVER_PORT]',
   })
+  .options(limitFlags)
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
   .strict()
@@ -40,6 +52,8 @@ const args = await yargs(rawArgs)
   .parseAsync();
 
 const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent' });
+const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};
+for (const s of SIGNAL_LIMIT_SETTINGS) limitValues[s.env] = args[s.flag];
 await runCommand(
   output,
   async (abortSignal) => {
@@ -47,6 +61,7 @@ await runCommand(
       host: args.host,
       port: parsePort(args.port, '--port'),
       log: (message) => output.say(`[signal] ${message}`),
+      limits: parseSignalLimits(limitValues),
     });
     const address = await server.listen();
     output.event({ event: 'listening', ...address });

@@ -67,6 +67,7 @@ export class Output {
         return;
       case 'connected':
         this.say(`Connected (${e.path}: ${e.local} -> ${e.remote}).`);
+        if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
         return;
       case 'manifest':
         this.say(

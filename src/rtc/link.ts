@@ -93,6 +93,12 @@ export class Link {
     return { path: local === 'relay' || remote === 'relay' ? 'relay' : 'direct', local, remote };
   }
 
+  /** The DTLS certificate fingerprints both sides announced in their SDP. */
+  fingerprints(): { local: string; remote: string } {
+    const pick = (sdp: string | undefined): string => /a=fingerprint:\S+ (\S+)/.exec(sdp ?? '')?.[1] ?? '';
+    return { local: pick(this.pc.localDescription()?.sdp), remote: pick(this.pc.remoteDescription()?.sdp) };
+  }
+
   close(): void {
     if (this.closing) return;
     this.closing = true;

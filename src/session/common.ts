@@ -1,9 +1,11 @@
-/** What both roles share: options, and turning a paired signal connection into a framed link. */
+/** What both roles share: options, the key exchange, and opening the data channel. */
 
 import { PeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
+import { secureHandshake, shortAuthString } from '../secure/channel.js';
+import type { Intent } from '../secure/protocol.js';
 import type { SignalAddress, SignalClient } from '../signaling/client.js';
 import type { PeerRole } from '../signaling/protocol.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
@@ -14,35 +16,66 @@ export interface SessionOptions {
   signal: SignalAddress;
   rtc: RtcOptions;
   onEvent?: EventSink;
+  /** Report the short authentication string in the `connected` event. */
+  verify?: boolean;
   /** Aborting ends the transfer with INTERRUPTED and cleans up, like a peer failure. */
   abortSignal?: AbortSignal;
   /** Heartbeat tuning, for tests. */
   heartbeat?: FramedLinkOptions;
 }
 
-/** Open the data channel over a paired signal connection, which is closed once it is no longer needed. */
-export async function openLink(
-  client: SignalClient,
-  role: PeerRole,
-  options: SessionOptions,
-): Promise<FramedLink> {
+export interface Pairing {
+  client: SignalClient;
+  role: PeerRole;
+  intent: Intent;
+  nameplate: string;
+  secret: string;
+}
+
+/**
+ * Authenticate the peer with the code's secret, open the data channel over
+ * sealed signaling, and leave the signal server: its job ends with the
+ * introduction, and it never carries file data.
+ */
+export async function openLink(pairing: Pairing, options: SessionOptions): Promise<FramedLink> {
   let link: Awaited<ReturnType<typeof connectPeer>>;
+  let sasKey: Buffer;
   try {
-    link = await connectPeer(role, client, options.rtc);
+    const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
+    sasKey = secure.sasKey;
+    link = await connectPeer(pairing.role, secure, options.rtc);
   } finally {
-    // The server's job ends with the introduction; it never carries file data.
-    client.close();
+    pairing.client.close();
   }
   const framed = new FramedLink(link, options.heartbeat);
   const onAbort = (): void => framed.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
   if (options.abortSignal?.aborted) onAbort();
   options.abortSignal?.addEventListener('abort', onAbort, { once: true });
-  options.onEvent?.({ event: 'connected', ...link.pathInfo() });
+  const { local, remote } = link.fingerprints();
+  options.onEvent?.({
+    event: 'connected',
+    ...link.pathInfo(),
+    ...(options.verify ? { verify: shortAuthString(sasKey, local, remote) } : {}),
+  });
   return framed;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new PeerlaneError('INTERRUPTED', 'interrupted');
+}
+
+/** Race `step` against the abort signal. */
+export function abortable<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return step;
+  throwIfAborted(signal);
+  return Promise.race([
+    step,
+    new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(new PeerlaneError('INTERRUPTED', 'interrupted')), {
+        once: true,
+      }),
+    ),
+  ]);
 }
 
 export function progressEvent(p: TransferProgress): Parameters<EventSink>[0] {

@@ -1,16 +1,20 @@
 /** `peer receive`: wait under a fresh code, then receive whatever the sender offers. */
-import { PeerlaneError } from '../errors.js';
+import { formatCode, generateSecret } from '../secure/code.js';
 import { SignalClient } from '../signaling/client.js';
 import type { ManifestEntry } from '../transfer/protocol.js';
 import { prepareOutDir, receiveFiles } from '../transfer/receiver.js';
 import type { TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
+import { abortable, doneEvent, openLink, progressEvent } from './common.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   outDir: string;
-  /** Throw to refuse the offered files. */
-  onManifest?: (files: readonly ManifestEntry[]) => void | Promise<void>;
+  /** Secret words in the code (default 2). */
+  codeWords?: number;
+  /** Replace existing files instead of writing `name (1).ext`. */
+  overwrite?: boolean;
+  /** Ask for consent; throw to refuse the offered files. `signal` aborts if the peer goes away meanwhile. */
+  onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>;
 }
 
 /**
@@ -23,28 +27,31 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
   const emit = options.onEvent ?? (() => {});
   // Fail before printing a code, not after the sender has connected.
   await prepareOutDir(options.outDir);
+  const secret = generateSecret(options.codeWords);
   const client = await SignalClient.connect(options.signal);
-  let role: Awaited<ReturnType<SignalClient['waitForPeer']>>;
+  let pairing: Parameters<typeof openLink>[0];
   try {
-    const code = await client.register();
-    emit({ event: 'ready', code });
-    role = await abortable(client.waitForPeer(), options.abortSignal);
+    const nameplate = await client.register();
+    emit({ event: 'ready', code: formatCode({ nameplate, secret }) });
+    const role = await abortable(client.waitForPeer(), options.abortSignal);
+    pairing = { client, role, intent: 'receive', nameplate, secret };
   } catch (err) {
     client.close();
     throw err;
   }
-  const framed = await openLink(client, role, options);
+  const framed = await openLink(pairing, options);
   try {
     const result = await receiveFiles({
       link: framed,
       outDir: options.outDir,
-      onManifest: async (files) => {
+      ...(options.overwrite ? { overwrite: true } : {}),
+      onManifest: async (files, signal) => {
         emit({
           event: 'manifest',
           files: files.map((f) => ({ ...f })),
           total: files.reduce((s, f) => s + f.size, 0),
         });
-        await options.onManifest?.(files);
+        await options.onManifest?.(files, signal);
       },
       onProgress: (p) => emit(progressEvent(p)),
     });
@@ -58,17 +65,4 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
     framed.stop();
     framed.link.close();
   }
-}
-
-function abortable<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return step;
-  throwIfAborted(signal);
-  return Promise.race([
-    step,
-    new Promise<never>((_, reject) =>
-      signal.addEventListener('abort', () => reject(new PeerlaneError('INTERRUPTED', 'interrupted')), {
-        once: true,
-      }),
-    ),
-  ]);
 }

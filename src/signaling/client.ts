@@ -73,17 +73,17 @@ export class SignalClient {
     });
   }
 
-  /** Ask for a code to wait under; resolves with it. */
+  /** Ask for a nameplate to wait under; resolves with it. */
   async register(): Promise<string> {
     this.send({ type: 'register' });
     const msg = await this.next();
     if (msg.type !== 'registered') throw unexpected(msg);
-    return msg.code;
+    return msg.nameplate;
   }
 
-  /** Join the receiver waiting under `code`; resolves once paired. */
-  async join(code: string): Promise<PeerRole> {
-    this.send({ type: 'join', code });
+  /** Join the receiver waiting under `nameplate`; resolves once paired. */
+  async join(nameplate: string): Promise<PeerRole> {
+    this.send({ type: 'join', nameplate });
     return this.waitForPeer();
   }
 

@@ -6,14 +6,15 @@
  *
  *   receiver                 signal server                  sender
  *      | -- register ------------> |                           |
- *      | <----------- registered{code}                         |
- *      |        (code travels out of band, by a human)         |
- *      |                           | <----------- join{code} -- |
+ *      | <------ registered{nameplate}                          |
+ *      |  (the code, nameplate + secret words, goes by a human) |
+ *      |                           | <------ join{nameplate} -- |
  *      | <- paired{answerer} ----- | ----- paired{offerer} ---> |
  *      |                           | <- relay{offer} ---------- |
  *      | <------------ relay{offer}|                           |
  *      | -- relay{answer} -------> | ------- relay{answer} ---> |
  *      | <== relay{candidate} ===> | <==== relay{candidate} ==> |
+ *   (relayed payloads are PAKE messages, then sealed boxes: see secure/)
  *      |      (data channel opens; both close their TCP)       |
  *
  * Any message may be answered by `error{code,message}`, after which the server closes.
@@ -29,22 +30,25 @@
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 
-export const SIGNAL_PROTOCOL_VERSION = 1;
+export const SIGNAL_PROTOCOL_VERSION = 2;
 
 /** An SDP offer is about 1 KiB and a candidate about 100 B; 64 KiB leaves room, and caps what a client can make the server buffer. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
 
-/** Codes are short; anything longer is not one of ours. */
-export const MAX_CODE_LENGTH = 64;
-const CODE_PATTERN = /^[0-9a-z]+(?:-[0-9a-z]+)*$/;
+/**
+ * A nameplate routes a joiner to a waiting receiver. It is short, so a human
+ * can type it, and public: the secret part of a code never reaches the server.
+ */
+export const MAX_NAMEPLATE_LENGTH = 6;
+const NAMEPLATE_PATTERN = /^[1-9][0-9]{0,5}$/;
 
 export type ClientMessage =
   | { v: number; type: 'register' }
-  | { v: number; type: 'join'; code: string }
+  | { v: number; type: 'join'; nameplate: string }
   | { v: number; type: 'relay'; payload: string };
 
 export type ServerMessage =
-  | { v: number; type: 'registered'; code: string }
+  | { v: number; type: 'registered'; nameplate: string }
   | { v: number; type: 'paired'; role: PeerRole }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
@@ -111,8 +115,8 @@ function checkVersion(obj: Record<string, unknown>): number {
   return v;
 }
 
-export function isValidCode(code: string): boolean {
-  return code.length > 0 && code.length <= MAX_CODE_LENGTH && CODE_PATTERN.test(code);
+export function isValidNameplate(nameplate: string): boolean {
+  return NAMEPLATE_PATTERN.test(nameplate);
 }
 
 /** Parse one message from a client. Throws PeerlaneError (BAD_MESSAGE or VERSION_MISMATCH). */
@@ -123,9 +127,9 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case 'register':
       return { v, type: 'register' };
     case 'join': {
-      const code = str(obj, 'code', MAX_CODE_LENGTH);
-      if (!isValidCode(code)) throw new PeerlaneError('BAD_CODE', 'the code is malformed');
-      return { v, type: 'join', code };
+      const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
+      if (!isValidNameplate(nameplate)) throw new PeerlaneError('BAD_CODE', 'the nameplate is malformed');
+      return { v, type: 'join', nameplate };
     }
     case 'relay':
       return { v, type: 'relay', payload: str(obj, 'payload', MAX_SIGNAL_MESSAGE_BYTES) };
@@ -150,8 +154,11 @@ export function parseServerMessage(raw: unknown): ServerMessage {
   }
   const v = checkVersion(obj);
   switch (obj.type) {
-    case 'registered':
-      return { v, type: 'registered', code: str(obj, 'code', MAX_CODE_LENGTH) };
+    case 'registered': {
+      const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
+      if (!isValidNameplate(nameplate)) throw bad('the nameplate is malformed');
+      return { v, type: 'registered', nameplate };
+    }
     case 'paired': {
       const role = obj.role;
       if (role !== 'offerer' && role !== 'answerer') throw bad('field "role" is invalid');

@@ -1,16 +1,24 @@
 /**
- * The signal server: registers receivers under fresh codes, pairs a joiner with
- * the receiver of its code, and relays opaque payloads within each pair.
+ * The signal server: registers receivers under fresh nameplates, pairs a joiner
+ * with the receiver of its nameplate, and relays opaque payloads within each pair.
  *
  * A misbehaving client is that client's problem: it gets an error frame and is
- * closed, and everyone else keeps being served.
+ * closed, and everyone else keeps being served. What any client can cost is
+ * bounded (see SignalLimits): sockets and register/join attempts per address,
+ * waiting receivers, and how long a connection lives in each phase:
+ *
+ *   connected --register--> waiting --joined--> paired
+ *   handshake timeout       nameplate TTL       idle timeout (reset by each message)
  */
+import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { generateCode } from './codes.js';
 import { LineDecoder } from './framing.js';
 import type { ClientMessage, ServerMessage } from './protocol.js';
 import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
+import { AddressLimiter } from './rate-limit.js';
+import type { SignalLimits } from './server-config.js';
+import { resolveSignalLimits } from './server-config.js';
 
 export interface SignalServerOptions {
   host: string;
@@ -18,32 +26,49 @@ export interface SignalServerOptions {
   port: number;
   /** Receives one line per notable event; defaults to silence. */
   log?: (message: string) => void;
+  /** Any limit left out takes its default (DEFAULT_SIGNAL_LIMITS). Throws BAD_CONFIG if one is invalid. */
+  limits?: Partial<SignalLimits>;
 }
 
-/**
- * A client that sends nothing valid for this long is dropped. Waiting
- * receivers are exempt: they may wait as long as their human needs.
- */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a rejected client gets to read its error frame before its socket is destroyed. */
+const LINGER_MS = 1000;
+/** How often buckets of addresses that went quiet are forgotten. */
+const SWEEP_MS = 60_000;
 
 interface Client {
   readonly id: number;
   readonly socket: net.Socket;
-  code?: string | undefined;
+  readonly address: string;
+  /** The nameplate it registered or joined: set once, so each client introduces itself once. */
+  nameplate?: string | undefined;
   partner?: Client | undefined;
+  /** The deadline of the current phase: handshake, nameplate TTL, or idle. */
+  timer?: NodeJS.Timeout | undefined;
 }
 
 type Outgoing = ServerMessage extends infer T ? (T extends unknown ? Omit<T, 'v'> : never) : never;
 
 export class SignalServer {
+  readonly limits: Readonly<SignalLimits>;
   private readonly server: net.Server;
   private readonly waiting = new Map<string, Client>();
+  /** Clients in good standing; a rejected client leaves at once. */
   private readonly clients = new Set<Client>();
+  /** Every open socket, rejected or not, so close() can end them all. */
+  private readonly sockets = new Set<net.Socket>();
+  private readonly limiter: AddressLimiter;
+  private sweeper: NodeJS.Timeout | undefined;
   private nextId = 1;
   private readonly log: (message: string) => void;
 
   constructor(private readonly options: SignalServerOptions) {
+    this.limits = Object.freeze(resolveSignalLimits(options.limits));
     this.log = options.log ?? (() => {});
+    this.limiter = new AddressLimiter({
+      maxConnections: this.limits.maxConnectionsPerIp,
+      ratePerMinute: this.limits.joinRatePerMinute,
+      burst: this.limits.joinBurst,
+    });
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -64,6 +89,8 @@ export class SignalServer {
         resolve();
       });
     });
+    this.sweeper = setInterval(() => this.limiter.sweep(), SWEEP_MS);
+    this.sweeper.unref();
     return this.address();
   }
 
@@ -78,67 +105,93 @@ export class SignalServer {
     return { clients: this.clients.size, waiting: this.waiting.size };
   }
 
+  /** Open sockets (rejected ones included until they close), their addresses, and rate buckets held. */
+  get accounting(): { connections: number; addresses: number; buckets: number } {
+    return this.limiter.size;
+  }
+
+  /** Stop listening and end every connection; resolves once nothing of the server is left running. */
   async close(): Promise<void> {
-    for (const client of this.clients) client.socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    clearInterval(this.sweeper);
+    for (const client of this.clients) clearTimeout(client.timer);
+    const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([...closed, new Promise((resolve) => this.server.close(resolve))]);
   }
 
   private accept(socket: net.Socket): void {
-    const client: Client = { id: this.nextId++, socket };
-    this.clients.add(client);
-    socket.setNoDelay(true);
-    const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-    const handshakeTimer = setTimeout(() => {
-      if (client.code === undefined && client.partner === undefined) {
-        this.reject(client, new PeerlaneError('BAD_MESSAGE', 'no register or join within the time limit'));
-      }
-    }, HANDSHAKE_TIMEOUT_MS);
-    handshakeTimer.unref();
-
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const line of decoder.push(chunk)) {
-          if (socket.destroyed) return;
-          this.handle(client, parseClientMessage(line));
-        }
-      } catch (err) {
-        this.reject(client, toPeerlaneError(err, 'BAD_MESSAGE'));
-      }
-    });
+    const address = socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+    if (address === undefined) {
+      socket.destroy(); // gone before we saw it
+      return;
+    }
+    const client: Client = { id: this.nextId++, socket, address };
+    this.sockets.add(socket);
+    const withinCap = this.limiter.connect(address);
     socket.on('error', () => {
       // A reset or a write after the peer left; 'close' follows and cleans up.
     });
     socket.on('close', () => {
-      clearTimeout(handshakeTimer);
+      this.sockets.delete(socket);
+      this.limiter.disconnect(address);
       this.drop(client);
+    });
+    if (!withinCap) {
+      this.reject(client, new PeerlaneError('RATE_LIMITED', 'too many connections from this address'));
+      return;
+    }
+    this.clients.add(client);
+    socket.setNoDelay(true);
+    this.arm(
+      client,
+      this.limits.handshakeTimeoutMs,
+      'BAD_MESSAGE',
+      'no register or join within the time limit',
+    );
+    const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const line of decoder.push(chunk)) {
+          // Whatever a rejected client sends after its error is ignored.
+          if (!this.clients.has(client)) return;
+          this.handle(client, parseClientMessage(line));
+        }
+      } catch (err) {
+        if (this.clients.has(client)) this.reject(client, toPeerlaneError(err, 'BAD_MESSAGE'));
+      }
     });
   }
 
   private handle(client: Client, msg: ClientMessage): void {
+    if (client.partner !== undefined) client.timer?.refresh(); // a paired client is not idle
     switch (msg.type) {
       case 'register': {
-        if (client.code !== undefined || client.partner !== undefined) {
-          throw new PeerlaneError('BAD_MESSAGE', 'already registered');
+        this.spendToken(client);
+        if (this.waiting.size >= this.limits.maxNameplates) {
+          throw new PeerlaneError('SERVER_BUSY', 'too many receivers are waiting');
         }
-        let code = generateCode();
-        while (this.waiting.has(code)) code = generateCode();
-        client.code = code;
-        this.waiting.set(code, client);
-        this.send(client, { type: 'registered', code });
+        const nameplate = this.allocateNameplate();
+        client.nameplate = nameplate;
+        this.waiting.set(nameplate, client);
+        this.arm(client, this.limits.nameplateTtlMs, 'NAMEPLATE_EXPIRED', 'no sender came in time');
+        this.send(client, { type: 'registered', nameplate });
         this.log(`client ${client.id} registered`);
         return;
       }
       case 'join': {
-        if (client.code !== undefined || client.partner !== undefined) {
-          throw new PeerlaneError('BAD_MESSAGE', 'already registered');
-        }
-        const host = this.waiting.get(msg.code);
+        this.spendToken(client);
+        const host = this.waiting.get(msg.nameplate);
         if (host === undefined) {
           throw new PeerlaneError('PEER_NOT_FOUND', 'no receiver is waiting with that code');
         }
-        this.waiting.delete(msg.code);
+        // One pairing per nameplate: a joiner gets exactly one PAKE guess, and a
+        // wrong one ends the receiver's session rather than allowing another.
+        this.waiting.delete(msg.nameplate);
+        client.nameplate = msg.nameplate;
         host.partner = client;
         client.partner = host;
+        for (const c of [host, client])
+          this.arm(c, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
         this.send(host, { type: 'paired', role: 'answerer' });
         this.send(client, { type: 'paired', role: 'offerer' });
         this.log(`clients ${host.id} and ${client.id} paired`);
@@ -152,25 +205,65 @@ export class SignalServer {
     }
   }
 
+  /** A register or join: once per client, and paid for from its address's bucket. */
+  private spendToken(client: Client): void {
+    if (client.nameplate !== undefined) {
+      throw new PeerlaneError('BAD_MESSAGE', 'already registered');
+    }
+    if (!this.limiter.take(client.address)) {
+      throw new PeerlaneError('RATE_LIMITED', 'too many registers or joins from this address');
+    }
+  }
+
+  /** Replace the client's deadline: when it passes, the client is rejected with `code`. */
+  private arm(client: Client, ms: number, code: PeerlaneError['code'], message: string): void {
+    clearTimeout(client.timer);
+    client.timer = setTimeout(() => this.reject(client, new PeerlaneError(code, message)), ms);
+    client.timer.unref();
+  }
+
+  /**
+   * A free nameplate, random within the smallest power of ten that is at most
+   * half full: short while few receivers wait, never a long search. The cap on
+   * waiting receivers keeps it within six digits.
+   */
+  private allocateNameplate(): string {
+    let range = 100;
+    while (this.waiting.size * 2 >= range) range *= 10;
+    for (;;) {
+      const nameplate = String(randomInt(1, range));
+      if (!this.waiting.has(nameplate)) return nameplate;
+    }
+  }
+
   private send(client: Client, msg: Outgoing): void {
-    if (!client.socket.destroyed) client.socket.write(encodeMessage(msg));
+    if (!client.socket.destroyed && !client.socket.writableEnded) client.socket.write(encodeMessage(msg));
   }
 
   /** Tell the offender why, then close it; the rest of the server carries on. */
   private reject(client: Client, err: PeerlaneError): void {
-    this.log(`client ${client.id} rejected: ${err.code}: ${err.message}`);
-    if (!client.socket.destroyed) {
-      client.socket.end(encodeMessage({ type: 'error', code: err.code, message: err.message }));
-      // Do not wait forever for a peer that never reads its error.
-      setTimeout(() => client.socket.destroy(), 1000).unref();
-    }
+    this.log(`client ${client.id} (${client.address}) rejected: ${err.code}: ${err.message}`);
     this.drop(client);
+    const { socket } = client;
+    // Discard whatever it sends from now on, so that its close is seen promptly.
+    socket.removeAllListeners('data');
+    socket.resume();
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.end(encodeMessage({ type: 'error', code: err.code, message: err.message }));
+    // Do not wait forever for a peer that never reads its error.
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    linger.unref();
+    socket.once('close', () => clearTimeout(linger));
   }
 
+  /** Forget the client: its deadline, its nameplate, its pairing (telling the partner). */
   private drop(client: Client): void {
+    clearTimeout(client.timer);
+    client.timer = undefined;
     if (!this.clients.delete(client)) return;
-    if (client.code !== undefined && this.waiting.get(client.code) === client)
-      this.waiting.delete(client.code);
+    if (client.nameplate !== undefined && this.waiting.get(client.nameplate) === client) {
+      this.waiting.delete(client.nameplate);
+    }
     const partner = client.partner;
     if (partner !== undefined) {
       partner.partner = undefined;

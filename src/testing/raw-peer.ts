@@ -4,6 +4,8 @@
  */
 import { connectPeer } from '../rtc/connect.js';
 import type { Link } from '../rtc/link.js';
+import { secureHandshake } from '../secure/channel.js';
+import { parseCode } from '../secure/code.js';
 import type { SignalAddress } from '../signaling/client.js';
 import { SignalClient } from '../signaling/client.js';
 import type { Frame } from '../transfer/protocol.js';
@@ -19,11 +21,13 @@ export interface RawPeer {
   close(): void;
 }
 
-/** Join the receiver waiting under `code`, open the data channel, and hand it over raw. */
+/** Join the receiver waiting under `code`, run the real PAKE, open the data channel, and hand it over raw. */
 export async function rawSender(signal: SignalAddress, code: string, timeoutMs = 10_000): Promise<RawPeer> {
+  const { nameplate, secret } = parseCode(code);
   const client = await SignalClient.connect(signal);
-  const role = await client.join(code);
-  const link = await connectPeer(role, client, { iceServers: [], bindAddress: LOOPBACK, timeoutMs });
+  const role = await client.join(nameplate);
+  const secure = await secureHandshake(client, { role, intent: 'send', nameplate, secret, timeoutMs });
+  const link = await connectPeer(role, secure, { iceServers: [], bindAddress: LOOPBACK, timeoutMs });
   client.close();
   const frames: Frame[] = [];
   const waiters: (() => void)[] = [];
@@ -54,15 +58,15 @@ export async function rawSender(signal: SignalAddress, code: string, timeoutMs =
 /** Pair with a waiting receiver through the server, then say nothing at all. */
 export async function silentJoiner(signal: SignalAddress, code: string): Promise<SignalClient> {
   const client = await SignalClient.connect(signal);
-  await client.join(code);
+  await client.join(parseCode(code).nameplate);
   return client;
 }
 
-/** Register under a fresh code, then ignore whoever joins. */
+/** Register under a fresh nameplate, then ignore whoever joins. `code` is a well-formed code for it. */
 export async function silentRegistrant(
   signal: SignalAddress,
 ): Promise<{ client: SignalClient; code: string }> {
   const client = await SignalClient.connect(signal);
-  const code = await client.register();
-  return { client, code };
+  const nameplate = await client.register();
+  return { client, code: `${nameplate}-abandon-ability` };
 }

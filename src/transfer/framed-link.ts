@@ -132,6 +132,8 @@ export class FramedLink {
 function fromPeer(code: ErrorCode, message: string): PeerlaneError {
   const text = `the peer reported: ${message}`;
   if (code === 'INTERRUPTED') return new PeerlaneError('PEER_LOST', 'the peer was interrupted');
+  if (code === 'CONSENT_REQUIRED')
+    return new PeerlaneError('REFUSED', `${text} (the receiver was not asked)`);
   if (ERROR_CODES[code].exit !== EXIT.FAILURE) return new PeerlaneError('REMOTE_ERROR', `${text} (${code})`);
   return new PeerlaneError(code, text);
 }

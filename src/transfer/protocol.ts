@@ -186,6 +186,7 @@ export function parseFrame(raw: unknown): Frame {
   const type = raw[0];
   if (type === FrameType.DATA) {
     if (raw.length <= DATA_HEADER_BYTES) throw bad('DATA frame without payload');
+    if (raw.length - DATA_HEADER_BYTES > CHUNK_SIZE) throw bad(`DATA payload over ${CHUNK_SIZE} bytes`);
     return {
       type: 'data',
       file: raw.readUInt32BE(1),

@@ -51,7 +51,10 @@ describe('CLI failures', () => {
     await expectFailure(h.peer(['receive', '--out', out, ...args]), 'SIGNAL_UNREACHABLE');
     const file = path.join(out, 'x');
     await fs.writeFile(file, 'x');
-    await expectFailure(h.peer(['send', file, '--to', 'abcd-efgh-jkmn', ...args]), 'SIGNAL_UNREACHABLE');
+    await expectFailure(
+      h.peer(['send', file, '--to', '99999-abandon-ability', ...args]),
+      'SIGNAL_UNREACHABLE',
+    );
   });
 
   it('PEER_NOT_FOUND for a code nobody waits under, and the server keeps serving', async () => {
@@ -59,10 +62,10 @@ describe('CLI failures', () => {
     const file = path.join(dir, 'x');
     await fs.writeFile(file, 'x');
     await expectFailure(
-      h.peer(['send', file, '--to', 'abcd-efgh-jkmn', ...server.peerArgs]),
+      h.peer(['send', file, '--to', '99999-abandon-ability', ...server.peerArgs]),
       'PEER_NOT_FOUND',
     );
-    const rx = h.peer(['receive', '--out', await h.tempDir(), ...server.peerArgs]);
+    const rx = h.peer(['receive', '--out', await h.tempDir(), '--yes', ...server.peerArgs]);
     expect((await rx.waitFor('ready')).code).toMatch(/-/);
   });
 
@@ -75,7 +78,7 @@ describe('CLI failures', () => {
 
   it('INPUT_NOT_FOUND for a missing file, and usage errors exit 2', async () => {
     await expectFailure(
-      h.peer(['send', '/nonexistent/file', '--to', 'abcd', ...server.peerArgs]),
+      h.peer(['send', '/nonexistent/file', '--to', '7-abandon-ability', ...server.peerArgs]),
       'INPUT_NOT_FOUND',
     );
     await expectFailure(h.peer(['send', 'x', ...server.peerArgs]), 'USAGE', 2);
@@ -91,7 +94,7 @@ describe('CLI failures', () => {
   });
 
   it('CONNECT_TIMEOUT when the paired peer never completes the handshake', async () => {
-    const rx = h.peer(['receive', '--out', await h.tempDir(), '--timeout', '2', ...server.peerArgs]);
+    const rx = h.peer(['receive', '--out', await h.tempDir(), '--yes', '--timeout', '2', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const joiner = await silentJoiner(server, code);
     const started = Date.now();
@@ -112,7 +115,7 @@ describe('CLI failures', () => {
   it('PEER_LOST when the sender is killed mid-transfer, and no file is left', async () => {
     const file = await bigFile();
     const out = await h.tempDir();
-    const rx = h.peer(['receive', '--out', out, ...server.peerArgs]);
+    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
     await rx.waitFor('progress');
@@ -126,7 +129,7 @@ describe('CLI failures', () => {
   it('PEER_LOST on the sender when the receiver is killed mid-transfer', async () => {
     const file = await bigFile();
     const out = await h.tempDir();
-    const rx = h.peer(['receive', '--out', out, ...server.peerArgs]);
+    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
     await tx.waitFor('progress');
@@ -139,7 +142,7 @@ describe('CLI failures', () => {
   it('INTERRUPTED (130) on Ctrl-C mid-transfer, with the .part removed', async () => {
     const file = await bigFile();
     const out = await h.tempDir();
-    const rx = h.peer(['receive', '--out', out, ...server.peerArgs]);
+    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
     await rx.waitFor('progress');
@@ -152,7 +155,7 @@ describe('CLI failures', () => {
 
   it('HASH_MISMATCH when the data does not match the announced hash', async () => {
     const out = await h.tempDir();
-    const rx = h.peer(['receive', '--out', out, ...server.peerArgs]);
+    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const peer = await rawSender(server, code);
     peer.link.send(

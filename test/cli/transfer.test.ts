@@ -37,7 +37,7 @@ async function transfer(sizes: number[]): Promise<void> {
   const files = sizes.map((_, i) => path.join(src, `file-${i}.bin`));
   await Promise.all(files.map((f, i) => writeRandomFile(f, sizes[i] ?? 0)));
 
-  const rx = h.peer(['receive', '--out', out, ...server.peerArgs]);
+  const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
   const { code } = await rx.waitFor('ready');
   const tx = h.peer(['send', ...files, '--to', code, ...server.peerArgs]);
 
@@ -82,12 +82,12 @@ describe('peer send / peer receive', () => {
     const out = await h.tempDir();
     const file = path.join(src, 'p.bin');
     await writeRandomFile(file, 8 * 1024 * 1024);
-    const rx = h.spawnScript('peer', ['receive', '--out', out, ...server.peerArgs]);
+    const rx = h.spawnScript('peer', ['receive', '--out', out, '--yes', ...server.peerArgs]);
     // Human mode: the code is alone on stdout.
     const code = await new Promise<string>((resolve) => {
       rx.child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
     });
-    expect(code).toMatch(/^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+    expect(code).toMatch(/^[1-9][0-9]*-[a-z]+-[a-z]+$/);
     const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
     expect((await tx.exit()).code).toBe(0);
     expect((await rx.exit()).code).toBe(0);

@@ -17,6 +17,7 @@ import { rawSender } from '../../src/testing/raw-peer.js';
 import type { ManifestEntry } from '../../src/transfer/protocol.js';
 import {
   allocDataFrame,
+  CHUNK_SIZE,
   DATA_HEADER_BYTES,
   encodeControl,
   FrameType,
@@ -27,7 +28,8 @@ import {
 import type { TransferResult } from '../../src/transfer/types.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
-const CHUNK = 64 * 1024;
+/** Full-size DATA payloads, as an honest sender sends them. */
+const CHUNK = CHUNK_SIZE;
 
 let h: Harness;
 let server: SignalHandle;
@@ -152,6 +154,26 @@ describe('receive() against a hostile sender', () => {
       // The attack must reach the receiver's parser, not be refused by the channel.
       expect(frame.length).toBeLessThanOrEqual(peer.link.maxMessageSize());
       peer.link.send(frame);
+    });
+  });
+
+  it('a manifest of 10^6 entries cannot even be sent: the channel refuses a message that large', async () => {
+    const s = await scene();
+    try {
+      const files = Array.from({ length: 1_000_000 }, () => ({ name: 'a', size: 0 }));
+      expect(() => s.peer.link.send(manifest(files))).toThrow();
+      // Nothing reached the receiver, which is still waiting for a manifest.
+      expect(await listTree(s.outDir)).toEqual([]);
+    } finally {
+      s.peer.close();
+    }
+  });
+
+  it('BAD_FRAME for a DATA frame larger than allowed', async () => {
+    await attack('BAD_FRAME', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.bin', size: 1024 * 1024 }]));
+      await peer.next('accept');
+      peer.link.send(data(0, 0, Buffer.alloc(CHUNK_SIZE + 1)));
     });
   });
 

@@ -97,7 +97,7 @@ describe('send and receive in one process', () => {
     const src = await h.tempDir();
     await fs.writeFile(path.join(src, 'x'), 'x');
     await expect(
-      send({ signal: server, rtc, paths: [path.join(src, 'x')], code: 'zzzz-zzzz-zzzz' }),
+      send({ signal: server, rtc, paths: [path.join(src, 'x')], code: '99999-abandon-ability' }),
     ).rejects.toMatchObject({
       code: 'PEER_NOT_FOUND',
     });

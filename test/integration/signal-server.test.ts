@@ -6,25 +6,29 @@
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
-import type { SignalServer } from '../../src/signaling/server.js';
-import type { SignalHandle } from '../../src/testing/harness.js';
-import { Harness } from '../../src/testing/harness.js';
+import { SignalServer } from '../../src/signaling/server.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
 
 const v = SIGNAL_PROTOCOL_VERSION;
-/** Well formed, but never handed out by this server. */
-const UNKNOWN_CODE = 'abcd-efgh-jkmn';
+/**
+ * Well formed, but never handed out here: while fewer than 50 receivers wait,
+ * nameplates are drawn from 1 to 99.
+ */
+const UNKNOWN_NAMEPLATE = '999999';
+const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
 const WAIT_MS = 5_000;
 
-let h: Harness;
-let server: SignalHandle & { server: SignalServer };
+let server: { host: string; port: number; server: SignalServer };
 
 beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
+  // Per-address limits are tested in signal-hardening.test.ts; raised here, so
+  // that 50 clients from loopback are each judged by what they send alone.
+  const s = new SignalServer({ host: LOOPBACK, port: 0, limits: { maxConnectionsPerIp: 100 } });
+  server = { ...(await s.listen()), server: s };
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.socket.destroy();
-  await h.cleanup();
+  await server.server.close();
 });
 
 type Line = Record<string, unknown>;
@@ -146,11 +150,7 @@ async function expectServes(): Promise<void> {
   const fresh = await connect();
   fresh.sendJson({ v, type: 'register' });
   const reply = await fresh.next();
-  expect(reply).toMatchObject({
-    v,
-    type: 'registered',
-    code: expect.stringMatching(/^[0-9a-z]+(-[0-9a-z]+)*$/),
-  });
+  expect(reply).toEqual({ v, type: 'registered', nameplate: expect.stringMatching(NAMEPLATE) });
   fresh.end();
   await withTimeout(fresh.closed, 'closing the fresh client');
 }
@@ -209,7 +209,7 @@ describe('signal server against raw clients', () => {
     await expectServes();
   });
 
-  it('BAD_MESSAGE for registering twice, and the first code is forgotten', async () => {
+  it('BAD_MESSAGE for registering twice, and the first nameplate is forgotten', async () => {
     const c = await connect();
     c.sendJson({ v, type: 'register' });
     const first = await c.next();
@@ -219,22 +219,35 @@ describe('signal server against raw clients', () => {
     expect(c.lines).toHaveLength(2);
 
     const joiner = await connect();
-    joiner.sendJson({ v, type: 'join', code: first.code });
+    joiner.sendJson({ v, type: 'join', nameplate: first.nameplate });
     await expectRejected(joiner, 'PEER_NOT_FOUND');
     await expectServes();
   });
 
-  it('PEER_NOT_FOUND for a well-formed code nobody waits under', async () => {
+  it('PEER_NOT_FOUND for a well-formed nameplate nobody waits under', async () => {
     const c = await connect();
-    c.sendJson({ v, type: 'join', code: UNKNOWN_CODE });
+    c.sendJson({ v, type: 'join', nameplate: UNKNOWN_NAMEPLATE });
     await expectRejected(c, 'PEER_NOT_FOUND');
     await expectServes();
   });
 
-  it('BAD_CODE for a malformed code', async () => {
-    const c = await connect();
-    c.sendJson({ v, type: 'join', code: '../../etc' });
-    await expectRejected(c, 'BAD_CODE');
+  it.each(['0', '007', '-1', '4 2', '../..'])(
+    'BAD_CODE for the malformed nameplate %j',
+    async (nameplate) => {
+      const c = await connect();
+      c.sendJson({ v, type: 'join', nameplate });
+      await expectRejected(c, 'BAD_CODE');
+      await expectServes();
+    },
+  );
+
+  it('BAD_MESSAGE for a join in the v1 form, or with a whole code as nameplate', async () => {
+    const v1 = await connect();
+    v1.sendJson({ v, type: 'join', code: '42' });
+    await expectRejected(v1, 'BAD_MESSAGE');
+    const whole = await connect();
+    whole.sendJson({ v, type: 'join', nameplate: '42-word-word' });
+    await expectRejected(whole, 'BAD_MESSAGE');
     await expectServes();
   });
 
@@ -242,11 +255,11 @@ describe('signal server against raw clients', () => {
     const a = await connect();
     a.sendJson({ v, type: 'register' });
     const registered = await a.next();
-    expect(registered).toMatchObject({ v, type: 'registered', code: expect.any(String) });
+    expect(registered).toEqual({ v, type: 'registered', nameplate: expect.stringMatching(NAMEPLATE) });
     expect(server.server.stats).toEqual({ clients: 1, waiting: 1 });
 
     const b = await connect();
-    b.sendJson({ v, type: 'join', code: registered.code });
+    b.sendJson({ v, type: 'join', nameplate: registered.nameplate });
     expect(await a.next()).toEqual({ v, type: 'paired', role: 'answerer' });
     expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer' });
     expect(server.server.stats).toEqual({ clients: 2, waiting: 0 });
@@ -272,16 +285,16 @@ describe('signal server against raw clients', () => {
     await expect.poll(() => server.server.stats).toEqual({ clients: 0, waiting: 0 });
   });
 
-  it('a code is single-use: a third client joining it gets PEER_NOT_FOUND', async () => {
+  it('a nameplate is single-use: a third client joining it gets PEER_NOT_FOUND', async () => {
     const a = await connect();
     a.sendJson({ v, type: 'register' });
-    const { code } = await a.next();
+    const { nameplate } = await a.next();
     const b = await connect();
-    b.sendJson({ v, type: 'join', code });
+    b.sendJson({ v, type: 'join', nameplate });
     expect(await b.next()).toMatchObject({ type: 'paired', role: 'offerer' });
 
     const c = await connect();
-    c.sendJson({ v, type: 'join', code });
+    c.sendJson({ v, type: 'join', nameplate });
     await expectRejected(c, 'PEER_NOT_FOUND');
     // The pair is untouched by the intruder.
     b.sendJson({ v, type: 'relay', payload: 'still here' });

@@ -3,8 +3,8 @@ import { PeerlaneError } from '../../src/errors.js';
 import {
   encodeMessage,
   encodeRtcSignal,
-  isValidCode,
-  MAX_CODE_LENGTH,
+  isValidNameplate,
+  MAX_NAMEPLATE_LENGTH,
   MAX_SIGNAL_MESSAGE_BYTES,
   parseClientMessage,
   parseRtcSignal,
@@ -24,6 +24,7 @@ function codeOf(fn: () => unknown): string {
 }
 
 const line = (obj: unknown): string => JSON.stringify(obj);
+const v = SIGNAL_PROTOCOL_VERSION;
 
 describe('parseClientMessage', () => {
   it('parses what encodeMessage writes: the version first, one trailing newline', () => {
@@ -31,45 +32,49 @@ describe('parseClientMessage', () => {
   });
 
   it('round-trips every client message kind', () => {
-    expect(parseClientMessage(encodeMessage({ type: 'register' }))).toEqual({ v: 1, type: 'register' });
-    expect(parseClientMessage(encodeMessage({ type: 'join', code: '7hk2-x9qm-a4rt' }))).toEqual({
-      v: 1,
+    expect(parseClientMessage(encodeMessage({ type: 'register' }))).toEqual({ v, type: 'register' });
+    expect(parseClientMessage(encodeMessage({ type: 'join', nameplate: '42' }))).toEqual({
+      v,
       type: 'join',
-      code: '7hk2-x9qm-a4rt',
+      nameplate: '42',
     });
     const payload = '{"kind":"offer","sdp":"v=0\\r\\n"}\n with "quotes" and ünïcode';
     expect(parseClientMessage(encodeMessage({ type: 'relay', payload }))).toEqual({
-      v: 1,
+      v,
       type: 'relay',
       payload,
     });
   });
 
   it('accepts an already-parsed object, but not an array', () => {
-    expect(parseClientMessage({ v: 1, type: 'register' })).toEqual({ v: 1, type: 'register' });
-    const array = Object.assign([], { v: 1, type: 'register' });
+    expect(parseClientMessage({ v, type: 'register' })).toEqual({ v, type: 'register' });
+    const array = Object.assign([], { v, type: 'register' });
     expect(codeOf(() => parseClientMessage(array))).toBe('BAD_MESSAGE');
     expect(codeOf(() => parseRtcSignal(Object.assign([], { kind: 'answer', sdp: 'x' })))).toBe('BAD_MESSAGE');
   });
 
   it.each([
     ['non-JSON', 'not json'],
-    ['truncated JSON', '{"v":1,"type":"reg'],
+    ['truncated JSON', `{"v":${v},"type":"reg`],
     ['an array', '[1,2]'],
     ['null', 'null'],
     ['a number', '42'],
     ['a string', '"register"'],
     ['missing v', line({ type: 'register' })],
-    ['string v', line({ v: '1', type: 'register' })],
-    ['fractional v', line({ v: 1.5, type: 'register' })],
-    ['missing type', line({ v: 1 })],
-    ['unknown type', line({ v: 1, type: 'shout' })],
-    ['server-only type', line({ v: 1, type: 'paired', role: 'offerer' })],
-    ['join without code', line({ v: 1, type: 'join' })],
-    ['join with numeric code', line({ v: 1, type: 'join', code: 1234 })],
-    ['join with over-long code', line({ v: 1, type: 'join', code: 'a'.repeat(MAX_CODE_LENGTH + 1) })],
-    ['relay without payload', line({ v: 1, type: 'relay' })],
-    ['relay with object payload', line({ v: 1, type: 'relay', payload: { kind: 'offer' } })],
+    ['string v', line({ v: String(v), type: 'register' })],
+    ['fractional v', line({ v: v + 0.5, type: 'register' })],
+    ['missing type', line({ v })],
+    ['unknown type', line({ v, type: 'shout' })],
+    ['server-only type', line({ v, type: 'paired', role: 'offerer' })],
+    ['join without nameplate', line({ v, type: 'join' })],
+    ['join with the v1 field "code"', line({ v, type: 'join', code: '42' })],
+    ['join with numeric nameplate', line({ v, type: 'join', nameplate: 42 })],
+    [
+      'join with over-long nameplate',
+      line({ v, type: 'join', nameplate: '1'.repeat(MAX_NAMEPLATE_LENGTH + 1) }),
+    ],
+    ['relay without payload', line({ v, type: 'relay' })],
+    ['relay with object payload', line({ v, type: 'relay', payload: { kind: 'offer' } })],
   ])('refuses %s with BAD_MESSAGE', (_label, raw) => {
     expect(codeOf(() => parseClientMessage(raw))).toBe('BAD_MESSAGE');
   });
@@ -80,63 +85,97 @@ describe('parseClientMessage', () => {
   });
 
   it('refuses another protocol version with VERSION_MISMATCH', () => {
-    expect(codeOf(() => parseClientMessage(line({ v: 2, type: 'register' })))).toBe('VERSION_MISMATCH');
-    expect(codeOf(() => parseClientMessage(line({ v: 0, type: 'join', code: 'ab' })))).toBe(
+    expect(codeOf(() => parseClientMessage(line({ v: 1, type: 'register' })))).toBe('VERSION_MISMATCH');
+    expect(codeOf(() => parseClientMessage(line({ v: v + 1, type: 'register' })))).toBe('VERSION_MISMATCH');
+    expect(codeOf(() => parseClientMessage(line({ v: 0, type: 'join', nameplate: '42' })))).toBe(
       'VERSION_MISMATCH',
     );
   });
 
-  it.each(['', 'ABCD-1234', 'abcd--1234', '-abcd', 'abcd-', 'ab cd', 'ab_cd', 'ab/cd', 'ab\ncd'])(
-    'refuses the malformed join code %j with BAD_CODE',
-    (code) => {
-      expect(isValidCode(code)).toBe(false);
-      expect(codeOf(() => parseClientMessage(line({ v: 1, type: 'join', code })))).toBe('BAD_CODE');
+  it.each([
+    '',
+    '0',
+    '042',
+    '-1',
+    '+1',
+    '1.5',
+    '1e3',
+    ' 42',
+    '42 ',
+    '4 2',
+    '0x1f',
+    '\u0664\u0662',
+    '42\n',
+    '../..',
+  ])('refuses the malformed nameplate %j with BAD_CODE', (nameplate) => {
+    expect(isValidNameplate(nameplate)).toBe(false);
+    expect(codeOf(() => parseClientMessage(line({ v, type: 'join', nameplate })))).toBe('BAD_CODE');
+  });
+
+  it.each(['1234567', 'abcd-efgh-jkmn', '42-word-word', '../../etc'])(
+    'refuses the over-long nameplate %j with BAD_MESSAGE, before looking at its form',
+    (nameplate) => {
+      expect(isValidNameplate(nameplate)).toBe(false);
+      expect(codeOf(() => parseClientMessage(line({ v, type: 'join', nameplate })))).toBe('BAD_MESSAGE');
     },
   );
 
   it('accepts a relay payload of exactly the limit and refuses one byte more', () => {
     const max = 'x'.repeat(MAX_SIGNAL_MESSAGE_BYTES);
-    expect(parseClientMessage(line({ v: 1, type: 'relay', payload: max }))).toMatchObject({
+    expect(parseClientMessage(line({ v, type: 'relay', payload: max }))).toMatchObject({
       type: 'relay',
       payload: max,
     });
-    const over = line({ v: 1, type: 'relay', payload: `${max}x` });
+    const over = line({ v, type: 'relay', payload: `${max}x` });
     expect(codeOf(() => parseClientMessage(over))).toBe('BAD_MESSAGE');
   });
 });
 
-describe('isValidCode', () => {
-  it('accepts lower-case groups joined by single hyphens up to the length limit', () => {
-    expect(isValidCode('7hk2-x9qm-a4rt')).toBe(true);
-    expect(isValidCode('abc')).toBe(true);
-    expect(isValidCode('a'.repeat(MAX_CODE_LENGTH))).toBe(true);
-    expect(isValidCode('a'.repeat(MAX_CODE_LENGTH + 1))).toBe(false);
+describe('isValidNameplate', () => {
+  it('accepts decimal numbers from 1 up to the length limit, without leading zeros', () => {
+    for (const nameplate of ['1', '9', '42', '100', '999999', '9'.repeat(MAX_NAMEPLATE_LENGTH)]) {
+      expect(isValidNameplate(nameplate)).toBe(true);
+    }
+    expect(MAX_NAMEPLATE_LENGTH).toBe(6);
+    expect(isValidNameplate('1'.repeat(MAX_NAMEPLATE_LENGTH + 1))).toBe(false);
+    expect(isValidNameplate('0')).toBe(false);
+  });
+
+  it('is the check a join goes through', () => {
+    expect(parseClientMessage(line({ v, type: 'join', nameplate: '999999' }))).toEqual({
+      v,
+      type: 'join',
+      nameplate: '999999',
+    });
+    // Too long is a malformed message before it is a malformed nameplate.
+    const tooLong = line({ v, type: 'join', nameplate: '1234567' });
+    expect(codeOf(() => parseClientMessage(tooLong))).toBe('BAD_MESSAGE');
   });
 });
 
 describe('parseServerMessage', () => {
   it('round-trips every server message kind', () => {
-    expect(parseServerMessage(encodeMessage({ type: 'registered', code: 'abcd-efgh-jkmn' }))).toEqual({
-      v: 1,
+    expect(parseServerMessage(encodeMessage({ type: 'registered', nameplate: '42' }))).toEqual({
+      v,
       type: 'registered',
-      code: 'abcd-efgh-jkmn',
+      nameplate: '42',
     });
     for (const role of ['offerer', 'answerer'] as const) {
       expect(parseServerMessage(encodeMessage({ type: 'paired', role }))).toEqual({
-        v: 1,
+        v,
         type: 'paired',
         role,
       });
     }
     expect(parseServerMessage(encodeMessage({ type: 'relay', payload: 'p' }))).toEqual({
-      v: 1,
+      v,
       type: 'relay',
       payload: 'p',
     });
-    expect(parseServerMessage(encodeMessage({ type: 'peer-left' }))).toEqual({ v: 1, type: 'peer-left' });
+    expect(parseServerMessage(encodeMessage({ type: 'peer-left' }))).toEqual({ v, type: 'peer-left' });
     expect(
       parseServerMessage(encodeMessage({ type: 'error', code: 'PEER_NOT_FOUND', message: 'no such code' })),
-    ).toEqual({ v: 1, type: 'error', code: 'PEER_NOT_FOUND', message: 'no such code' });
+    ).toEqual({ v, type: 'error', code: 'PEER_NOT_FOUND', message: 'no such code' });
   });
 
   it('maps an unknown error code to REMOTE_ERROR', () => {
@@ -163,17 +202,21 @@ describe('parseServerMessage', () => {
   it.each([
     ['non-JSON', '{'],
     ['an array', '[]'],
-    ['unknown type', line({ v: 1, type: 'hello' })],
-    ['client-only type', line({ v: 1, type: 'register' })],
-    ['registered without code', line({ v: 1, type: 'registered' })],
-    ['paired with bad role', line({ v: 1, type: 'paired', role: 'leader' })],
-    ['relay with numeric payload', line({ v: 1, type: 'relay', payload: 5 })],
+    ['unknown type', line({ v, type: 'hello' })],
+    ['client-only type', line({ v, type: 'register' })],
+    ['registered without nameplate', line({ v, type: 'registered' })],
+    ['registered with the v1 field "code"', line({ v, type: 'registered', code: 'abcd-efgh-jkmn' })],
+    ['registered with a malformed nameplate', line({ v, type: 'registered', nameplate: '007' })],
+    ['registered with an over-long nameplate', line({ v, type: 'registered', nameplate: '1234567' })],
+    ['paired with bad role', line({ v, type: 'paired', role: 'leader' })],
+    ['relay with numeric payload', line({ v, type: 'relay', payload: 5 })],
   ])('refuses %s with BAD_MESSAGE', (_label, raw) => {
     expect(codeOf(() => parseServerMessage(raw))).toBe('BAD_MESSAGE');
   });
 
   it('refuses another version with VERSION_MISMATCH', () => {
-    expect(codeOf(() => parseServerMessage(line({ v: 2, type: 'peer-left' })))).toBe('VERSION_MISMATCH');
+    expect(codeOf(() => parseServerMessage(line({ v: 1, type: 'peer-left' })))).toBe('VERSION_MISMATCH');
+    expect(codeOf(() => parseServerMessage(line({ v: v + 1, type: 'peer-left' })))).toBe('VERSION_MISMATCH');
   });
 });
 

@@ -1,0 +1,67 @@
+/**
+ * Messages of the secure layer, carried as relay payloads through the signal
+ * server (see channel.ts for the sequence). Validated on arrival like every
+ * other input: a peer, or a server relaying for one, may send anything.
+ */
+import { PeerlaneError } from '../errors.js';
+
+export const SECURE_PROTOCOL_VERSION = 1;
+
+export type Intent = 'send' | 'receive';
+
+export type SecureMessage =
+  | { kind: 'pake'; v: number; share: string; ad: string }
+  | { kind: 'confirm'; tag: string }
+  | { kind: 'sealed'; box: string };
+
+/** base64 of a 32-byte ristretto255 element or HMAC-SHA256 tag is 44 characters. */
+const MAX_SHARE_CHARS = 64;
+const MAX_AD_CHARS = 128;
+/** A sealed SDP is well under this; the signaling frame limit is the outer bound anyway. */
+const MAX_BOX_CHARS = 60 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function bad(message: string): PeerlaneError {
+  return new PeerlaneError('BAD_MESSAGE', message);
+}
+
+function field(obj: Record<string, unknown>, key: string, max: number, base64 = true): string {
+  const value = obj[key];
+  if (typeof value !== 'string' || value.length > max) throw bad(`field "${key}" is missing or too long`);
+  if (base64 && !BASE64.test(value)) throw bad(`field "${key}" is not base64`);
+  return value;
+}
+
+export function encodeSecureMessage(msg: SecureMessage): string {
+  return JSON.stringify(msg);
+}
+
+export function parseSecureMessage(raw: unknown): SecureMessage {
+  let value: unknown;
+  try {
+    value = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  } catch {
+    throw bad('secure message is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('secure message is not an object');
+  const obj = value as Record<string, unknown>;
+  switch (obj.kind) {
+    case 'pake': {
+      const v = obj.v;
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw bad('field "v" must be an integer');
+      return {
+        kind: 'pake',
+        v,
+        share: field(obj, 'share', MAX_SHARE_CHARS),
+        ad: field(obj, 'ad', MAX_AD_CHARS, false),
+      };
+    }
+    case 'confirm':
+      return { kind: 'confirm', tag: field(obj, 'tag', MAX_SHARE_CHARS) };
+    case 'sealed':
+      return { kind: 'sealed', box: field(obj, 'box', MAX_BOX_CHARS) };
+    default:
+      throw bad(`unknown secure message kind ${JSON.stringify(obj.kind)}`);
+  }
+}
