@@ -70,9 +70,7 @@ export class Output {
         if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
         return;
       case 'manifest':
-        this.say(
-          `Receiving ${e.files.length} file${e.files.length === 1 ? '' : 's'}, ${formatBytes(e.total)}.`,
-        );
+        // The consent step lists the manifest for people; only --json reports it here.
         return;
       case 'progress':
         this.progress(e);

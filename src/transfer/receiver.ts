@@ -58,7 +58,8 @@ interface OpenFile {
 export async function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {
   const { link, outDir } = options;
   const overwrite = options.overwrite ?? false;
-  const started = Date.now();
+  // Set at ACCEPT: time spent asking the human is not transfer time.
+  let started = Date.now();
   let manifest: ManifestEntry[] | undefined;
   let total = 0;
   let bytesSoFar = 0;
@@ -110,6 +111,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     total = files.reduce((sum, f) => sum + f.size, 0);
     await checkFreeSpace(outDir, total);
     manifest = files;
+    started = Date.now();
     link.send({ type: 'accept', window: RECEIVE_WINDOW });
   }
 

@@ -29,7 +29,6 @@ export interface SendOptions {
 }
 
 export async function sendFiles({ link, files, onProgress }: SendOptions): Promise<TransferResult> {
-  const started = Date.now();
   const total = files.reduce((sum, f) => sum + f.size, 0);
   const chunkSize = Math.min(CHUNK_SIZE, link.link.maxMessageSize() - DATA_HEADER_BYTES);
   if (chunkSize <= 0)
@@ -94,6 +93,8 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
     files: files.map((f) => ({ name: f.name, size: f.size })),
   });
   await link.guard(accepted);
+  // Time from acceptance: the receiver's human may take a while to say yes.
+  const started = Date.now();
 
   const results: FileResult[] = [];
   let sentTotal = 0;

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/cli/output.js';
 import { DEFAULTS, parseHostPort, parseIceServers, parsePort, parseSeconds } from '../../src/config.js';
-import { PeerlaneError } from '../../src/errors.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PeerlaneError);
-    return (err as PeerlaneError).code;
-  }
-  throw new Error('expected a PeerlaneError, but nothing was thrown');
-}
+import { codeOf } from '../helpers.js';
 
 describe('parsePort', () => {
   it('accepts numbers and numeric strings from 0 to 65535', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
 import { LineDecoder } from '../../src/signaling/framing.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PeerlaneError);
-    return (err as PeerlaneError).code;
-  }
-  throw new Error('expected a PeerlaneError, but nothing was thrown');
-}
+import { codeOf } from '../helpers.js';
 
 /** A tiny seeded PRNG (mulberry32), so a failing split can be reproduced. */
 function prng(seed: number): () => number {

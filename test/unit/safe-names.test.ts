@@ -4,7 +4,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
 import {
   checkName,
   checkReplaceable,
@@ -16,16 +15,7 @@ import {
   publish,
   targetPath,
 } from '../../src/transfer/safe-names.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PeerlaneError);
-    return (err as PeerlaneError).code;
-  }
-  throw new Error('expected a PeerlaneError, but nothing was thrown');
-}
+import { codeOf } from '../helpers.js';
 
 describe('checkName', () => {
   it.each([

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
 import {
   encodeMessage,
   encodeRtcSignal,
@@ -11,17 +10,7 @@ import {
   parseServerMessage,
   SIGNAL_PROTOCOL_VERSION,
 } from '../../src/signaling/protocol.js';
-
-/** The code of the PeerlaneError thrown by `fn`; fails the test if it returns or throws anything else. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PeerlaneError);
-    return (err as PeerlaneError).code;
-  }
-  throw new Error('expected a PeerlaneError, but nothing was thrown');
-}
+import { codeOf } from '../helpers.js';
 
 const line = (obj: unknown): string => JSON.stringify(obj);
 const v = SIGNAL_PROTOCOL_VERSION;

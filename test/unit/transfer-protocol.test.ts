@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
 import {
   allocDataFrame,
   type ControlFrame,
@@ -11,16 +10,7 @@ import {
   MAX_NAME_BYTES,
   parseFrame,
 } from '../../src/transfer/protocol.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PeerlaneError);
-    return (err as PeerlaneError).code;
-  }
-  throw new Error('expected a PeerlaneError, but nothing was thrown');
-}
+import { codeOf } from '../helpers.js';
 
 /** A control frame built by hand: type byte, then `json` verbatim. */
 function raw(type: number, json: string): Buffer {

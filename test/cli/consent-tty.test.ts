@@ -1,0 +1,90 @@
+/**
+ * The consent prompt as a person meets it: the receiver runs in a real
+ * pseudo-terminal (util-linux `script`), sees the manifest, and answers.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/project.js';
+import { listTree } from '../../src/testing/files.js';
+import type { SignalHandle } from '../../src/testing/harness.js';
+import { Harness } from '../../src/testing/harness.js';
+
+let h: Harness;
+let server: SignalHandle;
+
+beforeEach(async () => {
+  h = new Harness();
+  server = await h.signalServer();
+});
+afterEach(() => h.cleanup());
+
+/** `peer receive` under a pty; resolves its code, lets the test answer the prompt, and reports the exit. */
+function receiverInTerminal(out: string) {
+  const peer = path.join(packageRoot(), 'dist', 'src', 'peer.js');
+  const command = [process.execPath, peer, 'receive', '--out', out, ...server.peerArgs]
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    screen += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  const until = (pattern: RegExp): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} on screen:\n${screen}`)), 15_000);
+      const check = (): void => {
+        const m = screen.match(pattern);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    until,
+    answer: (text: string) => child.stdin.write(`${text}\n`),
+    exit,
+    screen: () => screen,
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+describe('consent in a terminal', () => {
+  it.each([
+    ['y', 0],
+    ['n', 1],
+  ])('answering %s at "Accept? [y/N]"', async (answer, status) => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'photo.jpg');
+    await fs.writeFile(file, 'not really a photo');
+    const rx = receiverInTerminal(out);
+    try {
+      const [code] = await rx.until(/[1-9][0-9]*-[a-z]+-[a-z]+/);
+      const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
+      await rx.until(/Accept\? \[y\/N\]/);
+      expect(rx.screen()).toContain('photo.jpg');
+      rx.answer(answer);
+      expect(await rx.exit).toBe(status);
+      const txExit = await tx.exit();
+      if (status === 0) {
+        expect(txExit.code).toBe(0);
+        expect(await listTree(out)).toEqual(['photo.jpg']);
+        // The bar was drawn in the terminal and reached 100%.
+        expect(rx.screen()).toContain('100%');
+      } else {
+        expect(tx.error?.code).toBe('REFUSED');
+        expect(rx.screen()).toContain('REFUSED');
+        expect(await listTree(out)).toEqual([]);
+      }
+    } finally {
+      rx.kill();
+    }
+  });
+});

@@ -1,0 +1,14 @@
+/** Assertions shared by the test files (vitest-only, so not in src/testing). */
+import { expect } from 'vitest';
+import { PeerlaneError } from '../src/errors.js';
+
+/** The code of the PeerlaneError thrown by `fn`; fails the test if it returns or throws anything else. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PeerlaneError);
+    return (err as PeerlaneError).code;
+  }
+  throw new Error('expected a PeerlaneError, but nothing was thrown');
+}
