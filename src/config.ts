@@ -70,3 +70,15 @@ export function parseIceServers(value: string): string[] {
   }
   return urls;
 }
+
+/** SCTP MTU for the data channel: at least the IPv6 minimum, below where libjuice truncates. */
+export function parseMtu(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1280 || n > 4096) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `--mtu / PEER_MTU must be an integer from 1280 to 4096, not ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}

@@ -10,7 +10,7 @@ import { confirmManifest } from './cli/consent.js';
 import { Output } from './cli/output.js';
 import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
-import { DEFAULTS, parseHostPort, parseIceServers, parsePort, parseSeconds } from './config.js';
+import { DEFAULTS, parseHostPort, parseIceServers, parseMtu, parsePort, parseSeconds } from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
 import { DEFAULT_CODE_WORDS } from './secure/code.js';
@@ -30,6 +30,7 @@ interface CommonArgs {
   json: boolean;
   quiet: boolean;
   verify: boolean;
+  mtu: number | undefined;
 }
 
 /**
@@ -56,6 +57,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
       iceServers: parseIceServers(args['ice-servers']),
       bindAddress: args['bind-address'] || undefined,
       timeoutMs: parseSeconds(args.timeout, '--timeout') * 1000,
+      mtu: args.mtu === undefined ? undefined : parseMtu(args.mtu),
     },
     onEvent: (e) => output.event(e),
     verify: args.verify,
@@ -93,6 +95,12 @@ await yargs(rawArgs)
     type: 'number',
     default: Number(env.PEER_CONNECT_TIMEOUT || DEFAULTS.PEER_CONNECT_TIMEOUT),
     describe: 'Seconds to wait for the connection once paired [PEER_CONNECT_TIMEOUT]',
+  })
+  .option('mtu', {
+    type: 'number',
+    default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
+    describe:
+      'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
   })
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' })
