@@ -29,7 +29,15 @@ export type PeerEvent =
       bytes: number;
       total: number;
     }
-  | { event: 'done'; files: FileResult[]; bytes: number; seconds: number; mbps: number }
+  | {
+      event: 'done';
+      files: FileResult[];
+      bytes: number;
+      seconds: number;
+      mbps: number;
+      /** This process so far: CPU seconds (all threads) and peak resident memory. */
+      usage: { cpuSeconds: number; maxRssBytes: number };
+    }
   | { event: 'error'; code: ErrorCode; message: string };
 
 export type EventSink = (event: PeerEvent) => void;

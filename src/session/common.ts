@@ -98,5 +98,15 @@ export function doneEvent(result: TransferResult): Parameters<EventSink>[0] {
     bytes: result.bytes,
     seconds: Math.round(seconds * 1000) / 1000,
     mbps: Math.round(mbps * 10) / 10,
+    usage: processUsage(),
+  };
+}
+
+/** CPU seconds of every thread (libdatachannel's included) and peak RSS, from getrusage(2). */
+export function processUsage(): { cpuSeconds: number; maxRssBytes: number } {
+  const u = process.resourceUsage();
+  return {
+    cpuSeconds: Math.round((u.userCPUTime + u.systemCPUTime) / 1000) / 1000,
+    maxRssBytes: u.maxRSS * 1024,
   };
 }

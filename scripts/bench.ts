@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: peerlane's verified disk-to-disk throughput against a
+ * baseline measured in the same run — the same file over one plain TCP socket
+ * between two Node processes, SHA-256 on the receiving side.
+ *
+ * Both run as separate processes on 127.0.0.1 and share this machine's cores,
+ * so absolute figures are noisy; the peerlane/baseline ratios are the figures
+ * that count. Prints a table on stderr; `--json` prints the figures on stdout.
+ *
+ *   npm run bench                 1 GiB, 3 runs
+ *   npm run bench -- --big        4 GiB
+ *   npm run bench -- --size 256 --runs 5 --json
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { packageRoot } from '../src/project.js';
+import { sha256File, writeRandomFile } from '../src/testing/files.js';
+import type { EventProcess } from '../src/testing/harness.js';
+import { Harness } from '../src/testing/harness.js';
+
+const args = await yargs(hideBin(process.argv))
+  .option('size', { type: 'number', default: 1024, describe: 'File size in MiB' })
+  .option('big', { type: 'boolean', default: false, describe: 'Use 4 GiB' })
+  .option('runs', { type: 'number', default: 3, describe: 'Runs of each' })
+  .option('json', { type: 'boolean', default: false, describe: 'Figures as JSON on stdout' })
+  .strict()
+  .parseAsync();
+
+const GIB = 1024 ** 3;
+const size = (args.big ? 4096 : args.size) * 1024 * 1024;
+const h = new Harness();
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+interface Usage {
+  cpuSeconds: number;
+  maxRssBytes: number;
+}
+interface Run {
+  mbps: number;
+  senderCpuPerGiB: number;
+  receiverCpuPerGiB: number;
+  senderRssMB: number;
+  receiverRssMB: number;
+  /** From spawning the sender to its first byte on the wire (peerlane only). */
+  firstByteMs?: number;
+}
+
+/** The first JSON line on `proc`'s stdout matching `pick`. */
+async function line<T>(
+  proc: EventProcess,
+  pick: (o: Record<string, unknown>) => boolean,
+  timeoutMs = 600_000,
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const found = (proc.events as unknown as Record<string, unknown>[]).find(pick);
+    if (found) return found as T;
+    if (proc.child.exitCode !== null) throw new Error(`process exited: ${proc.stderr}`);
+    if (Date.now() - started > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const done = (o: Record<string, unknown>): boolean => o.event === 'done';
+
+function figures(bytes: number, seconds: number, tx: Usage, rx: Usage): Run {
+  const gib = bytes / GIB;
+  return {
+    mbps: bytes / 1e6 / seconds,
+    senderCpuPerGiB: tx.cpuSeconds / gib,
+    receiverCpuPerGiB: rx.cpuSeconds / gib,
+    senderRssMB: tx.maxRssBytes / 1e6,
+    receiverRssMB: rx.maxRssBytes / 1e6,
+  };
+}
+
+async function peerlaneRun(file: string, expected: string, peerArgs: string[], out: string): Promise<Run> {
+  const rx = h.peer(['receive', '--out', out, '--yes', '--quiet', ...peerArgs]);
+  const { code } = await rx.waitFor('ready');
+  const spawned = Date.now();
+  const tx = h.peer(['send', file, '--to', code, '--quiet', ...peerArgs]);
+  await tx.waitFor('progress', 60_000);
+  const firstByteMs = Date.now() - spawned;
+  const [rxExit, txExit] = await Promise.all([rx.exit(600_000), tx.exit(600_000)]);
+  if (rxExit.code !== 0 || txExit.code !== 0) throw new Error(`peerlane failed:\n${rx.stderr}\n${tx.stderr}`);
+  const r = await rx.waitFor('done');
+  const t = await tx.waitFor('done');
+  if (r.files[0]?.sha256 !== expected) throw new Error('peerlane: SHA-256 differs');
+  await fs.rm(out, { recursive: true, force: true });
+  return { ...figures(r.bytes, r.seconds, t.usage, r.usage), firstByteMs };
+}
+
+async function baselineRun(file: string, expected: string, out: string): Promise<Run> {
+  const script = path.join(packageRoot(), 'dist', 'scripts', 'tcp-baseline.js');
+  const rx = h.spawnCommand(process.execPath, [script, 'recv', out]);
+  const { port } = await line<{ port: number }>(rx, (o) => typeof o.port === 'number');
+  const tx = h.spawnCommand(process.execPath, [script, 'send', file, String(port)]);
+  const r = await line<{ bytes: number; seconds: number; sha256: string; usage: Usage }>(rx, done);
+  const t = await line<{ usage: Usage }>(tx, done);
+  if (r.sha256 !== expected) throw new Error('baseline: SHA-256 differs');
+  await fs.rm(out, { force: true });
+  return figures(r.bytes, r.seconds, t.usage, r.usage);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function summary(runs: Run[]) {
+  const of = (k: keyof Run) => runs.map((r) => r[k]).filter((x): x is number => x !== undefined);
+  const stat = (k: keyof Run) => ({
+    median: median(of(k)),
+    min: Math.min(...of(k)),
+    max: Math.max(...of(k)),
+  });
+  return {
+    mbps: stat('mbps'),
+    senderCpuPerGiB: stat('senderCpuPerGiB'),
+    receiverCpuPerGiB: stat('receiverCpuPerGiB'),
+    senderRssMB: stat('senderRssMB'),
+    receiverRssMB: stat('receiverRssMB'),
+    ...(of('firstByteMs').length > 0 ? { firstByteMs: stat('firstByteMs') } : {}),
+  };
+}
+
+try {
+  const work = await h.tempDir('peerlane-bench-');
+  const file = path.join(work, 'bench.bin');
+  log(`peerlane bench: ${(size / GIB).toFixed(2)} GiB, ${args.runs} runs each, on 127.0.0.1`);
+  await writeRandomFile(file, size);
+  const expected = await sha256File(file);
+  const server = await h.signalProcess();
+  const peerlane: Run[] = [];
+  const baseline: Run[] = [];
+  for (let i = 0; i < args.runs; i++) {
+    // Alternate, so drift in the machine's load hits both alike.
+    baseline.push(await baselineRun(file, expected, path.join(work, 'tcp.out')));
+    peerlane.push(await peerlaneRun(file, expected, server.peerArgs, path.join(work, 'out')));
+    log(
+      `  run ${i + 1}: peerlane ${peerlane[i]?.mbps.toFixed(0)} MB/s, tcp ${baseline[i]?.mbps.toFixed(0)} MB/s`,
+    );
+  }
+  const p = summary(peerlane);
+  const b = summary(baseline);
+  const ratio = {
+    mbps: Math.round((p.mbps.median / b.mbps.median) * 100) / 100,
+    senderCpuPerGiB: Math.round((p.senderCpuPerGiB.median / b.senderCpuPerGiB.median) * 100) / 100,
+    receiverCpuPerGiB: Math.round((p.receiverCpuPerGiB.median / b.receiverCpuPerGiB.median) * 100) / 100,
+  };
+  const row = (
+    label: string,
+    pv: { median: number; min: number; max: number },
+    bv?: { median: number },
+    digits = 1,
+  ) =>
+    `  ${label.padEnd(22)} ${pv.median.toFixed(digits).padStart(8)} (${pv.min.toFixed(digits)}–${pv.max.toFixed(digits)})` +
+    (bv
+      ? `   tcp ${bv.median.toFixed(digits).padStart(8)}   ratio ${(pv.median / bv.median).toFixed(2)}`
+      : '');
+  log('');
+  log('  figure                   peerlane median (range)      baseline        peerlane/baseline');
+  log(row('MB/s verified', p.mbps, b.mbps, 0));
+  log(row('sender CPU-s/GiB', p.senderCpuPerGiB, b.senderCpuPerGiB, 2));
+  log(row('receiver CPU-s/GiB', p.receiverCpuPerGiB, b.receiverCpuPerGiB, 2));
+  log(row('sender peak RSS MB', p.senderRssMB, b.senderRssMB, 0));
+  log(row('receiver peak RSS MB', p.receiverRssMB, b.receiverRssMB, 0));
+  if (p.firstByteMs) log(row('first byte ms', p.firstByteMs, undefined, 0));
+  if (args.json) {
+    process.stdout.write(
+      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, baseline: b, ratio })}\n`,
+    );
+  }
+} finally {
+  await h.cleanup();
+}
