@@ -9,10 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../../src/events.js';
 import { parseCode } from '../../src/secure/code.js';
 import type { ReceiveSessionOptions } from '../../src/session/receive.js';
-import { receive } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';
 import { listTree } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { startReceiver } from '../../src/testing/in-process.js';
 import type { LineRewriter, RelayProxy } from '../../src/testing/relay-proxy.js';
 import { startRelayProxy } from '../../src/testing/relay-proxy.js';
 
@@ -40,28 +40,14 @@ async function setup(rewrite?: LineRewriter) {
   return { server, signal, file, out };
 }
 
-function startReceiver(options: Omit<ReceiveSessionOptions, 'rtc'>) {
-  const events: PeerEvent[] = [];
-  let ready!: (code: string) => void;
-  const code = new Promise<string>((resolve) => {
-    ready = resolve;
-  });
-  const result = receive({
-    rtc,
-    ...options,
-    onEvent: (e) => {
-      events.push(e);
-      if (e.event === 'ready') ready(e.code);
-    },
-  });
-  result.catch(() => {});
-  return { code, result, events };
+function receiver(options: Omit<ReceiveSessionOptions, 'rtc'>) {
+  return startReceiver({ rtc, ...options });
 }
 
 describe('PAKE-authenticated sessions through an untrusted server', () => {
   it('the server sees the nameplate and ciphertext only', async () => {
     const { signal, file, out } = await setup();
-    const rx = startReceiver({ signal, outDir: out });
+    const rx = receiver({ signal, outDir: out });
     const code = await rx.code;
     expect(code).toMatch(/^[1-9][0-9]*-[a-z]+-[a-z]+$/);
     await send({ signal, rtc, paths: [file], code });
@@ -85,7 +71,7 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
 
   it('a wrong code fails on both sides with BAD_CODE within seconds, and burns the nameplate', async () => {
     const { signal, file, out } = await setup();
-    const rx = startReceiver({ signal, outDir: out });
+    const rx = receiver({ signal, outDir: out });
     const code = await rx.code;
     const { nameplate } = parseCode(code);
     const wrong = `${nameplate}-abandon-ability`;
@@ -113,7 +99,7 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
       box[0] = (box[0] ?? 0) ^ 1;
       return JSON.stringify({ ...msg, payload: JSON.stringify({ ...inner, box: box.toString('base64') }) });
     });
-    const rx = startReceiver({ signal, outDir: out });
+    const rx = receiver({ signal, outDir: out });
     const tx = send({ signal, rtc, paths: [file], code: await rx.code });
     const results = await Promise.allSettled([rx.result, tx]);
     expect(flipped).toBe(true);
@@ -134,7 +120,7 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
       const mine = startCpace('guess-words', 'peerlane/1/nameplate=1').share.toString('base64');
       return JSON.stringify({ ...msg, payload: JSON.stringify({ ...inner, share: mine }) });
     });
-    const rx = startReceiver({ signal, outDir: out });
+    const rx = receiver({ signal, outDir: out });
     const tx = send({ signal, rtc, paths: [file], code: await rx.code });
     await expect(rx.result).rejects.toMatchObject({ code: 'BAD_CODE' });
     await expect(tx).rejects.toMatchObject({ code: 'BAD_CODE' });
@@ -143,7 +129,7 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
 
   it('--verify shows the same words on both sides', async () => {
     const { signal, file, out } = await setup();
-    const rx = startReceiver({ signal, outDir: out, verify: true });
+    const rx = receiver({ signal, outDir: out, verify: true });
     const txEvents: PeerEvent[] = [];
     await send({
       signal,

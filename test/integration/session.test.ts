@@ -7,10 +7,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/errors.js';
 import type { PeerEvent } from '../../src/events.js';
-import { receive } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { startReceiver } from '../../src/testing/in-process.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 let h: Harness;
@@ -22,23 +22,8 @@ beforeEach(async () => {
 });
 afterEach(() => h.cleanup());
 
-/** Start a receiver; resolves with its code once it is waiting. */
-async function startReceiver(outDir: string, events: PeerEvent[]) {
-  let ready!: (code: string) => void;
-  const code = new Promise<string>((resolve) => {
-    ready = resolve;
-  });
-  const result = receive({
-    signal: server,
-    rtc,
-    outDir,
-    onEvent: (e) => {
-      events.push(e);
-      if (e.event === 'ready') ready(e.code);
-    },
-  });
-  result.catch(() => {});
-  return { code: await code, result };
+function receiver(outDir: string) {
+  return startReceiver({ signal: server, rtc, outDir });
 }
 
 describe('send and receive in one process', () => {
@@ -50,10 +35,16 @@ describe('send and receive in one process', () => {
     const paths = names.map((n) => path.join(src, n));
     await Promise.all(paths.map((p, i) => writeRandomFile(p, sizes[i] ?? 0)));
 
-    const rxEvents: PeerEvent[] = [];
     const txEvents: PeerEvent[] = [];
-    const rx = await startReceiver(out, rxEvents);
-    const sent = await send({ signal: server, rtc, paths, code: rx.code, onEvent: (e) => txEvents.push(e) });
+    const rx = receiver(out);
+    const rxEvents = rx.events;
+    const sent = await send({
+      signal: server,
+      rtc,
+      paths,
+      code: await rx.code,
+      onEvent: (e) => txEvents.push(e),
+    });
     const received = await rx.result;
 
     expect(await listTree(out)).toEqual([...names].sort());
@@ -85,8 +76,8 @@ describe('send and receive in one process', () => {
     const out = await h.tempDir();
     await fs.writeFile(path.join(out, 'notes.txt'), 'mine');
     await fs.writeFile(path.join(src, 'notes.txt'), 'theirs');
-    const rx = await startReceiver(out, []);
-    await send({ signal: server, rtc, paths: [path.join(src, 'notes.txt')], code: rx.code });
+    const rx = receiver(out);
+    await send({ signal: server, rtc, paths: [path.join(src, 'notes.txt')], code: await rx.code });
     const result = await rx.result;
     expect(await fs.readFile(path.join(out, 'notes.txt'), 'utf8')).toBe('mine');
     expect(await fs.readFile(path.join(out, 'notes (1).txt'), 'utf8')).toBe('theirs');
@@ -107,23 +98,17 @@ describe('send and receive in one process', () => {
     const src = await h.tempDir();
     const out = await h.tempDir();
     await fs.writeFile(path.join(src, 'x'), 'x');
-    let ready!: (code: string) => void;
-    const code = new Promise<string>((resolve) => {
-      ready = resolve;
-    });
-    const rx = receive({
+    const rx = startReceiver({
       signal: server,
       rtc,
       outDir: out,
-      onEvent: (e) => e.event === 'ready' && ready(e.code),
       onManifest: () => {
         throw new PeerlaneError('REFUSED', 'no thanks');
       },
     });
-    rx.catch(() => {});
-    const tx = send({ signal: server, rtc, paths: [path.join(src, 'x')], code: await code });
+    const tx = send({ signal: server, rtc, paths: [path.join(src, 'x')], code: await rx.code });
     await expect(tx).rejects.toMatchObject({ code: 'REFUSED' });
-    await expect(rx).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(rx.result).rejects.toMatchObject({ code: 'REFUSED' });
     expect(await listTree(out)).toEqual([]);
   });
 });

@@ -21,12 +21,12 @@ import {
 } from '../../src/signaling/server-config.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import type { RawClient } from '../../src/testing/raw-client.js';
+import { rawSignalClient } from '../../src/testing/raw-client.js';
 
 const v = SIGNAL_PROTOCOL_VERSION;
 const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
 const WAIT_MS = 5_000;
-
-type Line = Record<string, unknown>;
 
 interface Started {
   server: SignalServer;
@@ -70,87 +70,10 @@ const otherAddressWorks = await new Promise<boolean>((resolve) => {
 
 // ---------------------------------------------------------------- raw clients
 
-interface RawClient {
-  socket: net.Socket;
-  /** Every line received so far, parsed as JSON. */
-  lines: Line[];
-  /** Resolves when the socket is fully closed, by either side. */
-  closed: Promise<void>;
-  isClosed: () => boolean;
-  /** Whether the server ended the connection (we never ended it ourselves). */
-  closedByServer: () => boolean;
-  sendJson(msg: unknown): void;
-  end(): void;
-  /** The next line not yet returned by next(); rejects after `timeoutMs` or on close. */
-  next(timeoutMs?: number): Promise<Line>;
-}
-
 function rawClient(to: Started, options: { localAddress?: string } = {}): RawClient {
-  const socket = net.connect({ host: to.host, port: to.port, ...options });
-  sockets.push(socket);
-  socket.setNoDelay(true);
-  // A reset or a write after the server hung up is expected of an offender.
-  socket.on('error', () => {});
-  const lines: Line[] = [];
-  let read = 0;
-  let pending = '';
-  let endedByUs = false;
-  let serverEnded = false;
-  let isClosed = false;
-  const waiters: (() => void)[] = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    pending += chunk;
-    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
-      lines.push(JSON.parse(pending.slice(0, nl)) as Line);
-      pending = pending.slice(nl + 1);
-    }
-    wake();
-  });
-  socket.on('end', () => {
-    if (!endedByUs) serverEnded = true;
-  });
-  const closed = new Promise<void>((resolve) => {
-    socket.once('close', () => {
-      isClosed = true;
-      wake();
-      resolve();
-    });
-  });
-  return {
-    socket,
-    lines,
-    closed,
-    isClosed: () => isClosed,
-    closedByServer: () => serverEnded,
-    sendJson(msg) {
-      socket.write(`${JSON.stringify(msg)}\n`);
-    },
-    end() {
-      endedByUs = true;
-      socket.end();
-    },
-    next(timeoutMs = WAIT_MS) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
-        const check = (): void => {
-          const line = lines[read];
-          if (line !== undefined) {
-            read++;
-            clearTimeout(timer);
-            resolve(line);
-          } else if (isClosed) {
-            clearTimeout(timer);
-            reject(new Error(`closed without a further line; got ${JSON.stringify(lines)}`));
-          } else waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
+  const client = rawSignalClient(to, { ...options, waitMs: WAIT_MS });
+  sockets.push(client.socket);
+  return client;
 }
 
 /** A raw client, once its TCP connection is up. */

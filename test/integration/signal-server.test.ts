@@ -3,11 +3,12 @@
  * every offender gets an error frame with a stable code and is closed, and the
  * same server keeps serving everyone else.
  */
-import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
 import { SignalServer } from '../../src/signaling/server.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
+import type { RawClient } from '../../src/testing/raw-client.js';
+import { connectRawClient } from '../../src/testing/raw-client.js';
 
 const v = SIGNAL_PROTOCOL_VERSION;
 /**
@@ -31,92 +32,10 @@ afterEach(async () => {
   await server.server.close();
 });
 
-type Line = Record<string, unknown>;
-
-interface RawClient {
-  socket: net.Socket;
-  /** Every line received so far, parsed as JSON. */
-  lines: Line[];
-  /** Resolves when the socket is fully closed, by either side. */
-  closed: Promise<void>;
-  /** Whether the server closed the connection (we never ended it ourselves). */
-  closedByServer: () => boolean;
-  /** Write one JSON message and its newline. */
-  sendJson(msg: unknown): void;
-  /** Close our side politely. */
-  end(): void;
-  /** The next line not yet returned by next(); rejects after `timeoutMs`. */
-  next(timeoutMs?: number): Promise<Line>;
-}
-
 const clients: RawClient[] = [];
 
 async function connect(): Promise<RawClient> {
-  const socket = net.connect({ host: server.host, port: server.port });
-  socket.setNoDelay(true);
-  // A reset or a write after the server hung up is expected of an offender.
-  socket.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  const lines: Line[] = [];
-  let read = 0;
-  let pending = '';
-  let endedByUs = false;
-  let serverEnded = false;
-  const waiters: (() => void)[] = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    pending += chunk;
-    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
-      lines.push(JSON.parse(pending.slice(0, nl)) as Line);
-      pending = pending.slice(nl + 1);
-    }
-    wake();
-  });
-  socket.on('end', () => {
-    if (!endedByUs) serverEnded = true;
-  });
-  const closed = new Promise<void>((resolve) => {
-    socket.once('close', () => {
-      wake();
-      resolve();
-    });
-  });
-  const client: RawClient = {
-    socket,
-    lines,
-    closed,
-    closedByServer: () => serverEnded,
-    sendJson(msg) {
-      socket.write(`${JSON.stringify(msg)}\n`);
-    },
-    end() {
-      endedByUs = true;
-      socket.end();
-    },
-    next(timeoutMs = WAIT_MS) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
-        const check = (): void => {
-          const line = lines[read];
-          if (line !== undefined) {
-            read++;
-            clearTimeout(timer);
-            resolve(line);
-          } else if (socket.destroyed) {
-            clearTimeout(timer);
-            reject(new Error(`closed without a further line; got ${JSON.stringify(lines)}`));
-          } else waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
+  const client = await connectRawClient(server, { waitMs: WAIT_MS });
   clients.push(client);
   return client;
 }
