@@ -3,7 +3,8 @@
  *
  *   sender                                          receiver
  *     | -- MANIFEST {v, files:[{name,size}]} ------------> |  names checked, targets chosen
- *     | <------------------------------ ACCEPT {window} -- |  (or ERROR)
+ *     | <---------------------- ACCEPT {window, resume} -- |  (or ERROR); resume: blocks held
+ *     | -- FILE_START {file, offset} --------------------> |  offset > 0: resumed from a .part
  *     | -- DATA [file][offset][bytes] -------------------> |  only while credit remains
  *     | <--------------------------------- CREDIT {bytes} - |  once those bytes are on disk
  *     | -- FILE_END {file, sha256} ----------------------> |  size + hash checked, .part renamed
@@ -21,7 +22,15 @@
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 
-export const TRANSFER_PROTOCOL_VERSION = 1;
+export const TRANSFER_PROTOCOL_VERSION = 2;
+
+/**
+ * Resume granularity. The receiver records a SHA-256 per verified block next to
+ * its .part; an interrupted file restarts from its last whole block, so a kill
+ * costs at most one block plus the bytes in flight. 4 MiB keeps the state
+ * small (64 bytes per 4 MiB) and the re-sent tail short.
+ */
+export const BLOCK_SIZE = 4 * 1024 * 1024;
 
 /**
  * Payload bytes per DATA frame: 256 KiB messages, the most libdatachannel
@@ -74,6 +83,7 @@ export const FrameType = {
   DONE: 8,
   PING: 9,
   ERROR: 10,
+  FILE_START: 11,
 } as const;
 
 /** type (1) + file index (4) + offset (6) */
@@ -84,9 +94,18 @@ export interface ManifestEntry {
   size: number;
 }
 
+/** What the receiver already holds of one file: its first `blocks` blocks, summarised by `digest`. */
+export interface ResumeOffer {
+  file: number;
+  blocks: number;
+  /** SHA-256 over the concatenated SHA-256 of each block. */
+  digest: string;
+}
+
 export type Frame =
   | { type: 'manifest'; v: number; files: ManifestEntry[] }
-  | { type: 'accept'; window: number }
+  | { type: 'accept'; window: number; resume: ResumeOffer[] }
+  | { type: 'file-start'; file: number; offset: number }
   | { type: 'data'; file: number; offset: number; payload: Buffer }
   | { type: 'credit'; bytes: number }
   | { type: 'file-end'; file: number; sha256: string }
@@ -101,6 +120,7 @@ export type ControlFrame = Exclude<Frame, { type: 'data' }>;
 const TYPE_BY_NAME = {
   manifest: FrameType.MANIFEST,
   accept: FrameType.ACCEPT,
+  'file-start': FrameType.FILE_START,
   credit: FrameType.CREDIT,
   'file-end': FrameType.FILE_END,
   'file-ok': FrameType.FILE_OK,
@@ -131,6 +151,8 @@ export function allocDataFrame(file: number, offset: number, length: number): Bu
 }
 
 // ---------------------------------------------------------------- decoding
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function bad(message: string): PeerlaneError {
   return new PeerlaneError('BAD_FRAME', message);
@@ -199,14 +221,40 @@ export function parseFrame(raw: unknown): Frame {
   switch (type) {
     case FrameType.MANIFEST:
       return parseManifest(parseBody(raw));
-    case FrameType.ACCEPT:
-      return { type: 'accept', window: count(parseBody(raw), 'window', MAX_FILE_SIZE) };
+    case FrameType.ACCEPT: {
+      const body = parseBody(raw);
+      const resume = body.resume ?? [];
+      if (!Array.isArray(resume) || resume.length > MAX_FILES) throw bad('ACCEPT has a bad resume list');
+      return {
+        type: 'accept',
+        window: count(body, 'window', MAX_FILE_SIZE),
+        resume: resume.map((r: unknown): ResumeOffer => {
+          if (typeof r !== 'object' || r === null) throw bad('ACCEPT resume entry is not an object');
+          const o = r as Record<string, unknown>;
+          if (typeof o.digest !== 'string' || !SHA256_HEX.test(o.digest))
+            throw bad('resume entry needs a digest');
+          return {
+            file: count(o, 'file', MAX_FILES),
+            blocks: count(o, 'blocks', Math.ceil(MAX_FILE_SIZE / BLOCK_SIZE)),
+            digest: o.digest,
+          };
+        }),
+      };
+    }
+    case FrameType.FILE_START: {
+      const body = parseBody(raw);
+      return {
+        type: 'file-start',
+        file: count(body, 'file', MAX_FILES),
+        offset: count(body, 'offset', MAX_FILE_SIZE),
+      };
+    }
     case FrameType.CREDIT:
       return { type: 'credit', bytes: count(parseBody(raw), 'bytes', MAX_FILE_SIZE) };
     case FrameType.FILE_END: {
       const body = parseBody(raw);
       const sha256 = body.sha256;
-      if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) throw bad('FILE_END needs a sha256');
+      if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw bad('FILE_END needs a sha256');
       return { type: 'file-end', file: count(body, 'file', MAX_FILES), sha256 };
     }
     case FrameType.FILE_OK:

@@ -7,10 +7,10 @@
  * Each file is written to `<name>.part`, checked for size and SHA-256, then
  * published under a name that replaces nothing (or, with `overwrite`, that
  * replaces a regular file of the same name atomically). Only then is it
- * acknowledged. On failure the current `.part` is removed, so nothing
- * half-written is ever left looking complete, with one exception: when our
- * disk filled up (DISK_FULL) it is kept, closed, for a later resume. A `.part`
- * never looks complete either way.
+ * acknowledged. Beside each `.part` a state file records its verified blocks
+ * (resume.ts), so an interrupted transfer keeps both for a later run that
+ * resumes; only data proven bad (a hash mismatch, a broken frame) is removed.
+ * A `.part` never looks complete.
  *
  * Frames are handled strictly in order through one async queue. The sender may
  * only have RECEIVE_WINDOW bytes outstanding; a peer that exceeds it is cut off.
@@ -22,8 +22,9 @@ import fs from 'node:fs/promises';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { checkFreeSpace } from './disk.js';
 import type { FramedLink } from './framed-link.js';
-import type { Frame, ManifestEntry } from './protocol.js';
-import { CREDIT_BATCH, RECEIVE_WINDOW } from './protocol.js';
+import type { Frame, ManifestEntry, ResumeOffer } from './protocol.js';
+import { BLOCK_SIZE, CREDIT_BATCH, RECEIVE_WINDOW } from './protocol.js';
+import { BlockLog, blocksDigest, hashRange, readResumable } from './resume.js';
 import { freeTarget, openPart, PART_SUFFIX, publish, targetPath } from './safe-names.js';
 import type { FileResult, TransferProgress, TransferResult } from './types.js';
 
@@ -53,6 +54,24 @@ interface OpenFile {
   handle: fs.FileHandle;
   hash: Hash;
   received: number;
+  /** Bytes that were already on disk from an earlier run. */
+  resumed: number;
+  log: BlockLog;
+}
+
+/** Failures that prove the data bad: the .part and its state go. Anything else keeps them for a resume. */
+const DISCARD_ON: ReadonlySet<string> = new Set([
+  'HASH_MISMATCH',
+  'BAD_FRAME',
+  'BAD_NAME',
+  'VERSION_MISMATCH',
+  // The sender ended a file or the transfer early: a broken sender's bytes are not trusted.
+  'TRANSFER_INCOMPLETE',
+]);
+
+interface Resumable {
+  target: string;
+  blocks: string[];
 }
 
 export async function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {
@@ -69,8 +88,9 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let uncredited = 0;
   const taken = new Set<string>();
   const results: FileResult[] = [];
-  /** Set when our own disk ran out of space: then the current `.part` is kept. */
-  let diskFull = false;
+  /** Earlier `.part` files this transfer may continue, by manifest index. */
+  const resumable = new Map<number, Resumable>();
+  let moved = 0;
   let queue: Promise<void> = Promise.resolve();
 
   let resolveFinished!: () => void;
@@ -92,17 +112,22 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       errno === 'EDQUOT'
         ? new PeerlaneError('DISK_FULL', (err as Error).message, { cause: err })
         : toPeerlaneError(err, 'OUT_NOT_WRITABLE');
-    if (error.code === 'DISK_FULL') diskFull = true;
     return error;
   }
 
   async function onManifest(files: ManifestEntry[]): Promise<void> {
     // Refuse what can never be written before asking anyone about it.
     for (const f of files) targetPath(outDir, f.name);
+    for (const [index, f] of files.entries()) {
+      const found = await findResumable(f);
+      if (found !== undefined) resumable.set(index, found);
+    }
     if (overwrite) {
-      // A folder, symlink or .part in the way: refused now rather than mid-transfer.
+      // A folder, symlink or stray .part in the way: refused now rather than mid-transfer.
       const scratch = new Set<string>();
-      for (const f of files) await freeTarget(outDir, f.name, scratch, true);
+      for (const [index, f] of files.entries()) {
+        if (!resumable.has(index)) await freeTarget(outDir, f.name, scratch, true);
+      }
     }
     const consent = new AbortController();
     link.failure.catch((err: unknown) => consent.abort(err));
@@ -112,36 +137,90 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     await checkFreeSpace(outDir, total);
     manifest = files;
     started = Date.now();
-    link.send({ type: 'accept', window: RECEIVE_WINDOW });
+    const offers: ResumeOffer[] = [];
+    for (const [file, r] of resumable) {
+      if (r.blocks.length > 0) offers.push({ file, blocks: r.blocks.length, digest: blocksDigest(r.blocks) });
+    }
+    link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: offers });
   }
 
-  async function open(index: number): Promise<OpenFile> {
+  /** The `.part` of an earlier run for this name and size, if its target is still free. */
+  async function findResumable(entry: ManifestEntry): Promise<Resumable | undefined> {
+    const target = targetPath(outDir, entry.name);
+    if (taken.has(target)) return undefined;
+    const blocks = await readResumable(target + PART_SUFFIX, entry.size);
+    if (blocks === undefined) return undefined;
+    try {
+      await fs.lstat(target);
+      return undefined; // the finished name is taken now; start afresh elsewhere
+    } catch {
+      taken.add(target);
+      return { target, blocks };
+    }
+  }
+
+  async function onFileStart(frame: Extract<Frame, { type: 'file-start' }>): Promise<void> {
+    const index = frame.file;
     const entry = manifest?.[index];
-    if (entry === undefined) throw new PeerlaneError('BAD_FRAME', `no file ${index} in the manifest`);
-    const target = await freeTarget(outDir, entry.name, taken, overwrite);
-    const partPath = target + PART_SUFFIX;
-    // Exclusive create without following links: fails on anything already there.
+    if (entry === undefined || current !== undefined || index !== nextIndex) {
+      throw new PeerlaneError(
+        'BAD_FRAME',
+        `FILE_START for file ${index} out of order (expected ${nextIndex})`,
+      );
+    }
+    const earlier = resumable.get(index);
+    const offered = (earlier?.blocks.length ?? 0) * BLOCK_SIZE;
+    if (frame.offset !== 0 && frame.offset !== offered) {
+      throw new PeerlaneError('BAD_FRAME', `resume at ${frame.offset}, but ${offered} bytes were offered`);
+    }
+    const hash = createHash('sha256');
+    let target: string;
     let handle: fs.FileHandle;
     try {
-      handle = await openPart(partPath);
+      if (earlier !== undefined) {
+        // Continue the earlier .part: keep the agreed prefix, drop any tail past it.
+        target = earlier.target;
+        // Read-write (the kept prefix is re-hashed), never through a symlink.
+        handle = await fs.open(target + PART_SUFFIX, fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0));
+        await handle.truncate(frame.offset);
+        await hashRange(handle, 0, frame.offset, hash);
+      } else {
+        target = await freeTarget(outDir, entry.name, taken, overwrite);
+        // Exclusive create without following links: fails on anything already there.
+        handle = await openPart(target + PART_SUFFIX);
+      }
     } catch (err) {
       throw writeError(err);
     }
-    return { index, entry, target, partPath, handle, hash: createHash('sha256'), received: 0 };
+    const partPath = target + PART_SUFFIX;
+    const blocks = frame.offset > 0 ? (earlier?.blocks ?? []) : [];
+    const log = new BlockLog(partPath, entry.size, [...blocks]);
+    current = {
+      index,
+      entry,
+      target,
+      partPath,
+      handle,
+      hash,
+      received: frame.offset,
+      resumed: frame.offset,
+      log,
+    };
+    bytesSoFar += frame.offset;
+    await log.save().catch((err: unknown) => {
+      throw writeError(err);
+    });
   }
 
-  async function fileFor(index: number): Promise<OpenFile> {
-    if (manifest === undefined) throw new PeerlaneError('BAD_FRAME', 'data before the manifest');
-    if (current !== undefined && current.index === index) return current;
-    if (current !== undefined || index !== nextIndex) {
-      throw new PeerlaneError('BAD_FRAME', `file ${index} out of order (expected ${nextIndex})`);
+  function fileFor(index: number): OpenFile {
+    if (current === undefined || current.index !== index) {
+      throw new PeerlaneError('BAD_FRAME', `data for file ${index} without its FILE_START`);
     }
-    current = await open(index);
     return current;
   }
 
   async function onData(frame: Extract<Frame, { type: 'data' }>): Promise<void> {
-    const file = await fileFor(frame.file);
+    const file = fileFor(frame.file);
     const length = frame.payload.length;
     if (frame.offset !== file.received) {
       throw new PeerlaneError('BAD_FRAME', `data at offset ${frame.offset}, expected ${file.received}`);
@@ -163,11 +242,13 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${file.partPath}`);
         written += bytesWritten;
       }
+      await file.log.add(frame.payload);
     } catch (err) {
       throw writeError(err);
     }
     file.received += length;
     bytesSoFar += length;
+    moved += length;
     inFlight -= length;
     uncredited += length;
     returnCredit(false);
@@ -182,7 +263,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   }
 
   async function onFileEnd(frame: Extract<Frame, { type: 'file-end' }>): Promise<void> {
-    const file = await fileFor(frame.file);
+    const file = fileFor(frame.file);
     if (file.received !== file.entry.size) {
       throw new PeerlaneError(
         'TRANSFER_INCOMPLETE',
@@ -201,9 +282,16 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     } catch (err) {
       throw writeError(err);
     }
+    await file.log.remove();
     current = undefined;
     nextIndex++;
-    results.push({ name: file.entry.name, path: finalPath, bytes: file.received, sha256 });
+    results.push({
+      name: file.entry.name,
+      path: finalPath,
+      bytes: file.received,
+      sha256,
+      resumedBytes: file.resumed,
+    });
     if (file.entry.size === 0) {
       options.onProgress?.({
         file: file.index,
@@ -223,6 +311,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       case 'manifest':
         if (manifest !== undefined) throw new PeerlaneError('BAD_FRAME', 'a second manifest');
         return onManifest(frame.files);
+      case 'file-start':
+        return onFileStart(frame);
       case 'data':
         return onData(frame);
       case 'file-end':
@@ -258,11 +348,11 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
 
   try {
     await link.guard(finished);
-    return { files: results, bytes: bytesSoFar, ms: Date.now() - started };
+    return { files: results, bytes: moved, ms: Date.now() - started };
   } catch (err) {
     // Let the step in progress finish, so no .part is created after we clean up.
     await queue.catch(() => {});
-    await discard(current, diskFull);
+    await discard(current, !DISCARD_ON.has(toPeerlaneError(err).code));
     throw err;
   }
 }
@@ -280,11 +370,13 @@ export async function prepareOutDir(outDir: string): Promise<void> {
 }
 
 /**
- * Close a half-written file and remove it: the transfer has failed and it must
- * not linger. With `keep` (our disk filled up) it stays, closed, for a resume.
+ * Close a half-written file. With `keep`, it and its block state stay for a
+ * later run to resume; otherwise (its data is proven bad) both are removed.
  */
 async function discard(file: OpenFile | undefined, keep: boolean): Promise<void> {
   if (file === undefined) return;
   await file.handle.close().catch(() => {});
-  if (!keep) await fs.unlink(file.partPath).catch(() => {});
+  if (keep) return;
+  await fs.unlink(file.partPath).catch(() => {});
+  await file.log.remove();
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { PeerlaneError } from '../errors.js';
 import type { FramedLink } from './framed-link.js';
-import type { Frame } from './protocol.js';
+import type { Frame, ResumeOffer } from './protocol.js';
 import {
   allocDataFrame,
   CHUNK_SIZE,
@@ -19,6 +19,7 @@ import {
   SEND_LOW_WATER,
   TRANSFER_PROTOCOL_VERSION,
 } from './protocol.js';
+import { checkOffer } from './resume.js';
 import type { SourceFile } from './sources.js';
 import type { FileResult, TransferProgress, TransferResult } from './types.js';
 
@@ -58,10 +59,12 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
   });
   const confirmed = new Set<number>();
   let ended = false;
+  let offers = new Map<number, ResumeOffer>();
 
   link.onFrame((frame: Frame) => {
     switch (frame.type) {
       case 'accept':
+        offers = new Map(frame.resume.map((o) => [o.file, o]));
         credit += frame.window;
         resolveAccepted();
         poke();
@@ -98,11 +101,17 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
 
   const results: FileResult[] = [];
   let sentTotal = 0;
+  let moved = 0;
   for (const [index, file] of files.entries()) {
-    const hash = createHash('sha256');
     const handle = await fs.open(file.path, 'r');
+    let hash = createHash('sha256');
+    let resumed = 0;
     try {
-      let offset = 0;
+      // Skip what the receiver holds from an earlier run, if our bytes still match it.
+      ({ offset: resumed, whole: hash } = await checkOffer(handle, file.size, offers.get(index), hash));
+      link.send({ type: 'file-start', file: index, offset: resumed });
+      sentTotal += resumed;
+      let offset = resumed;
       while (offset < file.size) {
         while (credit <= 0 || link.link.bufferedAmount() >= SEND_HIGH_WATER) await waitForPoke();
         const want = Math.min(chunkSize, file.size - offset, credit);
@@ -116,6 +125,7 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
         offset += want;
         credit -= want;
         sentTotal += want;
+        moved += want;
         onProgress?.({
           file: index,
           name: file.name,
@@ -130,7 +140,7 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
     }
     const sha256 = hash.digest('hex');
     link.send({ type: 'file-end', file: index, sha256 });
-    results.push({ name: file.name, path: file.path, bytes: file.size, sha256 });
+    results.push({ name: file.name, path: file.path, bytes: file.size, sha256, resumedBytes: resumed });
     if (file.size === 0) {
       onProgress?.({ file: index, name: file.name, fileBytes: 0, fileSize: 0, bytes: sentTotal, total });
     }
@@ -138,5 +148,5 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
   ended = true;
   link.send({ type: 'end' });
   await link.guard(done);
-  return { files: results, bytes: total, ms: Date.now() - started };
+  return { files: results, bytes: moved, ms: Date.now() - started };
 }

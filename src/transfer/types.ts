@@ -17,10 +17,13 @@ export interface FileResult {
   path: string;
   bytes: number;
   sha256: string;
+  /** Bytes that were not sent again because the receiver had them from an earlier run. */
+  resumedBytes: number;
 }
 
 export interface TransferResult {
   files: FileResult[];
+  /** Bytes that crossed the data channel this time (resumed bytes excluded). */
   bytes: number;
   /** From the first manifest byte to the final acknowledgement. */
   ms: number;

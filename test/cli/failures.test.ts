@@ -6,11 +6,16 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listTree, writeRandomFile } from '../../src/testing/files.js';
+import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
 import { Harness, peerArgsFor } from '../../src/testing/harness.js';
 import { rawSender, silentJoiner, silentRegistrant } from '../../src/testing/raw-peer.js';
-import { encodeControl, TRANSFER_PROTOCOL_VERSION } from '../../src/transfer/protocol.js';
+import {
+  BLOCK_SIZE,
+  encodeControl,
+  RECEIVE_WINDOW,
+  TRANSFER_PROTOCOL_VERSION,
+} from '../../src/transfer/protocol.js';
 
 let h: Harness;
 let server: SignalHandle;
@@ -38,7 +43,29 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-async function bigFile(size = 300 * 1024 * 1024): Promise<string> {
+const BIG = 300 * 1024 * 1024;
+
+/** Resolves with the receiver's byte count once it reaches `bytes`. */
+async function untilBytes(proc: EventProcess, bytes: number): Promise<number> {
+  for (;;) {
+    const last = proc.events.filter((e) => e.event === 'progress').at(-1);
+    if (last && 'bytes' in last && last.bytes >= bytes) return last.bytes;
+    if (proc.child.exitCode !== null) throw new Error(`exited early: ${proc.stderr}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Receive and send `file` into `out` again, with a new code; the receiver's done event. */
+async function rerun(file: string, out: string) {
+  const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
+  const { code } = await rx.waitFor('ready');
+  const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
+  expect((await tx.exit()).code, tx.stderr).toBe(0);
+  expect((await rx.exit()).code, rx.stderr).toBe(0);
+  return rx.waitFor('done');
+}
+
+async function bigFile(size = BIG): Promise<string> {
   const file = path.join(await h.tempDir('peerlane-src-'), 'big.bin');
   await writeRandomFile(file, size);
   return file;
@@ -112,34 +139,45 @@ describe('CLI failures', () => {
     client.close();
   });
 
-  it('PEER_LOST when the sender is killed mid-transfer, and no file is left', async () => {
+  it('kill -9 the sender at ~40%: PEER_LOST within 15 s, then a rerun resumes', async () => {
     const file = await bigFile();
     const out = await h.tempDir();
     const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
-    await rx.waitFor('progress');
+    const had = await untilBytes(rx, BIG * 0.4);
     tx.kill('SIGKILL');
     const started = Date.now();
     await expectFailure(rx, 'PEER_LOST');
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(await listTree(out)).toEqual([]);
+    // Nothing looks complete: only the .part and its block state.
+    expect(await listTree(out)).toEqual(['big.bin.part', 'big.bin.part.peerlane']);
+
+    const done = await rerun(file, out);
+    const resumed = done.files[0]?.resumedBytes ?? 0;
+    expect(resumed).toBeGreaterThan(0);
+    expect(had - resumed).toBeLessThanOrEqual(BLOCK_SIZE + RECEIVE_WINDOW);
+    expect(await listTree(out)).toEqual(['big.bin']);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
   });
 
-  it('PEER_LOST on the sender when the receiver is killed mid-transfer', async () => {
+  it('kill -9 the receiver mid-transfer: the sender gets PEER_LOST, and a rerun resumes', async () => {
     const file = await bigFile();
     const out = await h.tempDir();
     const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
-    await tx.waitFor('progress');
+    await untilBytes(rx, BIG * 0.3);
     rx.kill('SIGKILL');
     await expectFailure(tx, 'PEER_LOST');
-    // Only a .part can remain: nothing that looks complete.
-    expect((await listTree(out)).every((f) => f.endsWith('.part'))).toBe(true);
+    expect((await listTree(out)).every((f) => f.endsWith('.part') || f.endsWith('.peerlane'))).toBe(true);
+
+    const done = await rerun(file, out);
+    expect(done.files[0]?.resumedBytes).toBeGreaterThan(0);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
   });
 
-  it('INTERRUPTED (130) on Ctrl-C mid-transfer, with the .part removed', async () => {
+  it('INTERRUPTED (130) on Ctrl-C mid-transfer, keeping resumable state', async () => {
     const file = await bigFile();
     const out = await h.tempDir();
     const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
@@ -148,7 +186,7 @@ describe('CLI failures', () => {
     await rx.waitFor('progress');
     rx.kill('SIGINT');
     await expectFailure(rx, 'INTERRUPTED', 130);
-    expect(await listTree(out)).toEqual([]);
+    expect(await listTree(out)).toEqual(['big.bin.part', 'big.bin.part.peerlane']);
     // The receiver's Ctrl-C is a lost peer for the sender, not its own interruption.
     await expectFailure(tx, 'PEER_LOST');
   });
@@ -162,6 +200,7 @@ describe('CLI failures', () => {
       encodeControl({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 5 }] }),
     );
     await peer.next('accept');
+    peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
     const data = Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]);
     peer.link.send(data);
     peer.link.send(encodeControl({ type: 'file-end', file: 0, sha256: '0'.repeat(64) }));

@@ -173,6 +173,7 @@ describe('receive() against a hostile sender', () => {
     await attack('BAD_FRAME', async (peer) => {
       peer.link.send(manifest([{ name: 'a.bin', size: 1024 * 1024 }]));
       await peer.next('accept');
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       peer.link.send(data(0, 0, Buffer.alloc(CHUNK_SIZE + 1)));
     });
   });
@@ -181,6 +182,7 @@ describe('receive() against a hostile sender', () => {
     await attack('BAD_FRAME', async (peer) => {
       peer.link.send(manifest([{ name: 'a.txt', size: 3 }]));
       await peer.next('accept');
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       peer.link.send(manifest([{ name: 'b.txt', size: 3 }]));
     });
   });
@@ -189,6 +191,7 @@ describe('receive() against a hostile sender', () => {
     await attack('BAD_FRAME', async (peer) => {
       peer.link.send(manifest([{ name: 'a.txt', size: 3 }]));
       await peer.next('accept');
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       peer.link.send(data(0, 0, Buffer.from('hello')));
     });
   });
@@ -197,6 +200,7 @@ describe('receive() against a hostile sender', () => {
     await attack('BAD_FRAME', async (peer) => {
       peer.link.send(manifest([{ name: 'a.txt', size: 10 }]));
       await peer.next('accept');
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       peer.link.send(data(0, 0, Buffer.from('hello')));
       peer.link.send(data(0, 7, Buffer.from('lo')));
     });
@@ -206,6 +210,7 @@ describe('receive() against a hostile sender', () => {
     await attack('TRANSFER_INCOMPLETE', async (peer) => {
       peer.link.send(manifest([{ name: 'a.txt', size: 10 }]));
       await peer.next('accept');
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       peer.link.send(data(0, 0, Buffer.from('hello')));
       peer.link.send(encodeControl({ type: 'file-end', file: 0, sha256: 'a'.repeat(64) }));
     });
@@ -215,6 +220,7 @@ describe('receive() against a hostile sender', () => {
     await attack('TRANSFER_INCOMPLETE', async (peer) => {
       peer.link.send(manifest([{ name: 'a.txt', size: 5 }]));
       await peer.next('accept');
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       peer.link.send(data(0, 0, Buffer.from('hello')));
       peer.link.send(encodeControl({ type: 'end' }));
     });
@@ -228,6 +234,7 @@ describe('receive() against a hostile sender', () => {
       peer.link.send(manifest([{ name: 'big.bin', size: 64 * 1024 * 1024 }]));
       const accept = await peer.next('accept');
       expect(accept.window).toBe(RECEIVE_WINDOW);
+      peer.link.send(encodeControl({ type: 'file-start', file: 0, offset: 0 }));
       const payload = Buffer.alloc(CHUNK, 0x5a);
       // One synchronous loop at the right offsets, never waiting for CREDIT...
       for (let i = 0; i < frames; i++) peer.link.send(data(0, i * CHUNK, payload));

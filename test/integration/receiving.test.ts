@@ -18,6 +18,7 @@ import { FramedLink } from '../../src/transfer/framed-link.js';
 import { TRANSFER_PROTOCOL_VERSION } from '../../src/transfer/protocol.js';
 import type { ReceiveOptions } from '../../src/transfer/receiver.js';
 import { receiveFiles } from '../../src/transfer/receiver.js';
+import { STATE_SUFFIX } from '../../src/transfer/resume.js';
 import { PART_SUFFIX } from '../../src/transfer/safe-names.js';
 import { sendFiles } from '../../src/transfer/sender.js';
 import { resolveSources } from '../../src/transfer/sources.js';
@@ -304,7 +305,12 @@ describe('disk space', () => {
     expect(filled).toBe(true);
     expect(codeOf(received)).toBe('DISK_FULL');
     expect(codeOf(sent)).toBe('DISK_FULL');
-    expect((await fs.readdir(out)).sort()).toEqual([`big.bin${PART_SUFFIX}`, 'filler', 'prefill']);
+    expect((await fs.readdir(out)).sort()).toEqual([
+      `big.bin${PART_SUFFIX}`,
+      `big.bin${PART_SUFFIX}${STATE_SUFFIX}`,
+      'filler',
+      'prefill',
+    ]);
     // What was kept is a true prefix of the file, closed and ready to resume from.
     const part = await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`));
     expect(part.length).toBeGreaterThan(0);
@@ -312,17 +318,33 @@ describe('disk space', () => {
     expect(part.equals(readFileSync(file).subarray(0, part.length))).toBe(true);
   });
 
-  it('other failures still remove the .part', async () => {
+  it('a lost peer leaves the .part and its block state for a resume', async () => {
     const out = await tempDir();
     const { tx, rx } = await framedPair();
     const received = receiveFiles({ link: rx, outDir: out });
     received.catch(() => {});
     tx.onFrame(() => {});
     tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 10 }] });
+    tx.send({ type: 'file-start', file: 0, offset: 0 });
     tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
-    await expect.poll(() => fs.readdir(out)).toEqual([`a.txt${PART_SUFFIX}`]);
+    const kept = [`a.txt${PART_SUFFIX}`, `a.txt${PART_SUFFIX}${STATE_SUFFIX}`];
+    await expect.poll(async () => (await fs.readdir(out)).sort()).toEqual(kept);
     tx.link.close();
     await expect(received).rejects.toMatchObject({ code: 'PEER_LOST' });
+    expect((await fs.readdir(out)).sort()).toEqual(kept);
+  });
+
+  it('data proven bad (a hash mismatch) removes the .part and its state', async () => {
+    const out = await tempDir();
+    const { tx, rx } = await framedPair();
+    const received = receiveFiles({ link: rx, outDir: out });
+    received.catch(() => {});
+    tx.onFrame(() => {});
+    tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 5 }] });
+    tx.send({ type: 'file-start', file: 0, offset: 0 });
+    tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
+    tx.send({ type: 'file-end', file: 0, sha256: '0'.repeat(64) });
+    await expect(received).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
     expect(await fs.readdir(out)).toEqual([]);
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * Resume across runs, with the real signal server and real data channels: an
+ * interrupted transfer leaves a .part and its block state; the same file sent
+ * again (with a new code) continues after the last whole block; a changed
+ * source is sent whole.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { send } from '../../src/session/send.js';
+import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
+import type { SignalHandle } from '../../src/testing/harness.js';
+import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { startReceiver } from '../../src/testing/in-process.js';
+import { BLOCK_SIZE, RECEIVE_WINDOW } from '../../src/transfer/protocol.js';
+import { STATE_SUFFIX } from '../../src/transfer/resume.js';
+import { PART_SUFFIX } from '../../src/transfer/safe-names.js';
+
+const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
+const SIZE = 40 * 1024 * 1024 + 12_345;
+let h: Harness;
+let server: SignalHandle;
+
+beforeEach(async () => {
+  h = new Harness();
+  server = await h.signalServer();
+});
+afterEach(() => h.cleanup());
+
+/** Send `file` into `out` but stop the sender once the receiver has `stopAt` bytes; returns what it had. */
+async function interrupted(file: string, out: string, stopAt: number): Promise<number> {
+  const rx = startReceiver({ signal: server, rtc, outDir: out });
+  const abort = new AbortController();
+  let had = 0;
+  const rxDone = rx.result.catch((err: unknown) => err);
+  const code = await rx.code;
+  const watch = setInterval(() => {
+    const last = rx.events.filter((e) => e.event === 'progress').at(-1);
+    had = last && 'bytes' in last ? last.bytes : 0;
+    if (had >= stopAt) abort.abort();
+  }, 1);
+  try {
+    await expect(
+      send({ signal: server, rtc, paths: [file], code, abortSignal: abort.signal }),
+    ).rejects.toMatchObject({
+      code: 'INTERRUPTED',
+    });
+    expect(await rxDone).toMatchObject({ code: 'PEER_LOST' });
+  } finally {
+    clearInterval(watch);
+  }
+  const last = rx.events.filter((e) => e.event === 'progress').at(-1);
+  return last && 'bytes' in last ? last.bytes : had;
+}
+
+async function complete(file: string, out: string) {
+  const rx = startReceiver({ signal: server, rtc, outDir: out });
+  const sent = await send({ signal: server, rtc, paths: [file], code: await rx.code });
+  return { sent, received: await rx.result };
+}
+
+describe('resume across runs', () => {
+  it('keeps the .part and its state, then sends only what is missing', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+
+    const had = await interrupted(file, out, Math.floor(SIZE * 0.4));
+    expect(await listTree(out)).toEqual([`big.bin${PART_SUFFIX}`, `big.bin${PART_SUFFIX}${STATE_SUFFIX}`]);
+
+    const { sent, received } = await complete(file, out);
+    const resumed = received.files[0]?.resumedBytes ?? 0;
+    expect(resumed).toBeGreaterThan(0);
+    expect(resumed % BLOCK_SIZE).toBe(0);
+    expect(sent.files[0]?.resumedBytes).toBe(resumed);
+    // Sent again: at most one block plus what was in flight when it stopped.
+    expect(had - resumed).toBeLessThanOrEqual(BLOCK_SIZE + RECEIVE_WINDOW);
+    expect(received.bytes).toBe(SIZE - resumed);
+    expect(await listTree(out)).toEqual(['big.bin']);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
+  });
+
+  it('a source changed between runs is sent whole, never spliced', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+
+    // Same name and size, different bytes at the start.
+    const handle = await fs.open(file, 'r+');
+    await handle.write(Buffer.from('changed'), 0, 7, 100);
+    await handle.close();
+
+    const { received } = await complete(file, out);
+    expect(received.files[0]?.resumedBytes).toBe(0);
+    expect(received.bytes).toBe(SIZE);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
+    expect(await listTree(out)).toEqual(['big.bin']);
+  });
+
+  it('a .part of another size is not resumed, and not overwritten', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.4));
+    const other = path.join(src, 'other', 'big.bin');
+    await fs.mkdir(path.dirname(other));
+    await writeRandomFile(other, 1000);
+
+    const { received } = await complete(other, out);
+    expect(received.files[0]?.resumedBytes).toBe(0);
+    expect(received.files[0]?.path).toBe(path.join(out, 'big (1).bin'));
+    expect(await listTree(out)).toContain(`big.bin${PART_SUFFIX}`);
+  });
+});
