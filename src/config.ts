@@ -9,7 +9,11 @@ export const DEFAULTS = {
   /** Where the signal server listens, and where peers look for it. Loopback unless deployed. */
   SIGNALING_SERVER_ADDR: '127.0.0.1',
   SIGNALING_SERVER_PORT: 8091,
-  /** Comma-separated stun:/turn: URLs; empty means host candidates only. */
+  /**
+   * Comma-separated stun:/turn: URLs. Unset or empty: the signal server's own
+   * STUN (same host and port number, over UDP) plus any TURN credentials it
+   * issues; `none` (or `--ice-servers ''`): host candidates only.
+   */
   ICE_SERVERS: '',
   /** Local address ICE binds to; empty means every interface. */
   PEER_BIND_ADDRESS: '',
@@ -81,4 +85,131 @@ export function parseMtu(value: unknown): number {
     );
   }
   return n;
+}
+
+/** A TURN server in node-datachannel's object form; credentials travel unencoded. */
+export interface TurnServer {
+  hostname: string;
+  port: number;
+  username: string;
+  password: string;
+  relayType: 'TurnUdp' | 'TurnTcp' | 'TurnTls';
+}
+
+/** A STUN server in object form (no credentials, no relay type). */
+export interface StunServer {
+  hostname: string;
+  port: number;
+}
+
+/** What RtcOptions.iceServers holds: a `stun:` URL, or the object forms. */
+export type IceServer = string | StunServer | TurnServer;
+
+export function isTurnServer(server: IceServer): server is TurnServer {
+  return typeof server === 'object' && 'relayType' in server;
+}
+
+/** Percent-decode one userinfo part, naming the variable if it is malformed. */
+function decodePart(part: string, url: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `bad percent-encoding in ICE server ${JSON.stringify(redact(url))}`,
+    );
+  }
+}
+
+/** A URL with its password hidden, for messages. */
+export function redact(url: string): string {
+  return url.replace(/^(turns?:[^:@]*:)[^@]*@/, '$1***@');
+}
+
+/**
+ * One ICE server URL. `stun:host[:port]` stays a string (node-datachannel
+ * parses it). `turn:user:pass@host[:port][?transport=udp]` becomes the object
+ * form: libdatachannel's URL parser wants user and password percent-encoded,
+ * and TURN REST usernames hold a colon and base64 passwords `+/=`, so a
+ * credential pasted as-is into a URL makes coturn answer 401. Here each part
+ * is percent-decoded once (`%3A` → `:`) and passed as it is.
+ *
+ * TURN over TCP or TLS (`turns:`, `?transport=tcp`) is refused: the ICE agent
+ * in node-datachannel's prebuilt binaries (libjuice) only relays over UDP and
+ * would silently skip it.
+ */
+export function parseIceServerUrl(
+  url: string,
+  options: { credentials?: 'required' | 'forbidden' } = {},
+): IceServer {
+  const m =
+    /^(stun|stuns|turn|turns):(?:\/\/)?(?:(.*)@)?(\[[^\]]+\]|[^:/?@[\]]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(
+      url,
+    );
+  const scheme = m?.[1]?.toLowerCase();
+  const host = m?.[3];
+  if (m === null || scheme === undefined || host === undefined) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `ICE server ${JSON.stringify(redact(url))} must look like stun:host[:port] or turn:user:pass@host[:port]`,
+    );
+  }
+  const hostname = host.replace(/^\[|\]$/g, '');
+  const port = m[4] === undefined ? (scheme.endsWith('s') ? 5349 : 3478) : parsePort(m[4], 'ICE server port');
+  if (port === 0)
+    throw new PeerlaneError('BAD_CONFIG', `ICE server ${JSON.stringify(redact(url))} needs a port above 0`);
+  const userinfo = m[2];
+  if (scheme === 'stun' || scheme === 'stuns') {
+    if (userinfo !== undefined) throw new PeerlaneError('BAD_CONFIG', 'stun: URLs take no credentials');
+    if (scheme === 'stuns') throw new PeerlaneError('BAD_CONFIG', 'stuns: is not supported; use stun:');
+    return `stun:${host}:${port}`;
+  }
+  if (scheme === 'turns' || m[5]?.toLowerCase() === 'tcp') {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `${JSON.stringify(redact(url))}: TURN over TCP/TLS is not supported by node-datachannel's ICE agent (libjuice); use turn: over UDP`,
+    );
+  }
+  const base = { hostname, port, relayType: 'TurnUdp' as const };
+  if (options.credentials === 'forbidden') {
+    if (userinfo !== undefined) {
+      throw new PeerlaneError('BAD_CONFIG', `TURN_URLS entries take no credentials: ${redact(url)}`);
+    }
+    return { ...base, username: '', password: '' };
+  }
+  const colon = userinfo?.indexOf(':') ?? -1;
+  if (userinfo === undefined || colon <= 0) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `${JSON.stringify(redact(url))} needs credentials: turn:user:password@host:port (percent-encode ":" "@" "/" "+" "=" in them)`,
+    );
+  }
+  return {
+    ...base,
+    username: decodePart(userinfo.slice(0, colon), url),
+    password: decodePart(userinfo.slice(colon + 1), url),
+  };
+}
+
+/** Comma-separated ICE server URLs into node-datachannel's forms; `none` or empty gives []. */
+export function parseIceServerList(value: string): IceServer[] {
+  if (value.trim().toLowerCase() === 'none') return [];
+  return parseIceServers(value).map((url) => parseIceServerUrl(url));
+}
+
+/**
+ * Which ICE servers a peer uses, from `--ice-servers` (undefined when not
+ * given) and ICE_SERVERS:
+ * - neither set (or ICE_SERVERS empty): `auto`, the signal server's STUN and
+ *   the TURN credentials it issues;
+ * - `--ice-servers ''` or `none` in either: `none`, host candidates only;
+ * - a list: those servers, plus the TURN credentials the signal server issues.
+ */
+export type IceSelection = { mode: 'auto' } | { mode: 'none' } | { mode: 'list'; servers: IceServer[] };
+
+export function selectIceServers(flag: string | undefined, envValue: string | undefined): IceSelection {
+  const explicit = flag ?? (envValue !== undefined && envValue.trim() !== '' ? envValue : undefined);
+  if (explicit === undefined) return { mode: 'auto' };
+  const servers = parseIceServerList(explicit);
+  return servers.length === 0 ? { mode: 'none' } : { mode: 'list', servers };
 }

@@ -63,7 +63,7 @@ export const ERROR_CODES = {
     exit: EXIT.FAILURE,
   },
   ICE_FAILED: {
-    hint: 'no network path between the peers was found; configure a TURN server in ICE_SERVERS',
+    hint: 'no network path between the peers was found; give the signal server TURN_URLS and TURN_SECRET (or a turn: entry in ICE_SERVERS)',
     exit: EXIT.FAILURE,
   },
   PEER_LOST: { hint: 'the other peer went away mid-transfer; run both commands again', exit: EXIT.FAILURE },

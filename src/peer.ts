@@ -10,7 +10,16 @@ import { confirmManifest } from './cli/consent.js';
 import { Output } from './cli/output.js';
 import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
-import { DEFAULTS, parseHostPort, parseIceServers, parseMtu, parsePort, parseSeconds } from './config.js';
+import type { IceServer } from './config.js';
+import {
+  DEFAULTS,
+  isTurnServer,
+  parseHostPort,
+  parseMtu,
+  parsePort,
+  parseSeconds,
+  selectIceServers,
+} from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
 import { DEFAULT_CODE_WORDS } from './secure/code.js';
@@ -24,7 +33,9 @@ const wantsJson = rawArgs.includes('--json');
 
 interface CommonArgs {
   signal: string;
-  'ice-servers': string;
+  'ice-servers': string | undefined;
+  relay: boolean;
+  'direct-only': boolean;
   'bind-address': string;
   timeout: number;
   json: boolean;
@@ -51,10 +62,25 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     env.SIGNALING_SERVER_PORT ?? DEFAULTS.SIGNALING_SERVER_PORT,
     'SIGNALING_SERVER_PORT',
   );
+  const signal = parseHostPort(args.signal, port);
+  if (args.relay && args['direct-only']) {
+    throw new PeerlaneError('USAGE', '--relay and --direct-only exclude each other');
+  }
+  const selection = selectIceServers(args['ice-servers'], env.ICE_SERVERS);
+  let iceServers: IceServer[] =
+    selection.mode === 'auto'
+      ? [{ hostname: signal.host, port: signal.port }] // the signal server answers STUN on its port number
+      : selection.mode === 'list'
+        ? selection.servers
+        : [];
+  if (args['direct-only']) iceServers = iceServers.filter((s) => !isTurnServer(s));
   return {
-    signal: parseHostPort(args.signal, port),
+    signal,
+    issuedTurn: selection.mode !== 'none' && !args['direct-only'],
     rtc: {
-      iceServers: parseIceServers(args['ice-servers']),
+      iceServers,
+      ...(args.relay ? { iceTransportPolicy: 'relay' as const } : {}),
+      ...(args['direct-only'] ? { directOnly: true } : {}),
       bindAddress: args['bind-address'] || undefined,
       timeoutMs: parseSeconds(args.timeout, '--timeout') * 1000,
       mtu: args.mtu === undefined ? undefined : parseMtu(args.mtu),
@@ -83,8 +109,18 @@ await yargs(rawArgs)
   })
   .option('ice-servers', {
     type: 'string',
-    default: env.ICE_SERVERS ?? DEFAULTS.ICE_SERVERS,
-    describe: 'Comma-separated stun:/turn: URLs; empty for none [ICE_SERVERS]',
+    describe:
+      "Comma-separated stun:/turn:user:pass@ URLs; unset: the signal server's STUN and TURN; '' or none: host candidates only [ICE_SERVERS]",
+  })
+  .option('relay', {
+    type: 'boolean',
+    default: false,
+    describe: 'Relay through TURN only, never a direct path (hides your address from the peer)',
+  })
+  .option('direct-only', {
+    type: 'boolean',
+    default: false,
+    describe: 'Never relay: use no TURN server, fail with ICE_FAILED if no direct path exists',
   })
   .option('bind-address', {
     type: 'string',

@@ -13,6 +13,7 @@ import { packageVersion } from './project.js';
 import { SignalServer } from './signaling/server.js';
 import type { SignalLimitVariable } from './signaling/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './signaling/server-config.js';
+import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js';
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
@@ -37,7 +38,22 @@ const args = await yargs(rawArgs)
   .option('port', {
     type: 'string',
     default: env.SIGNALING_SERVER_PORT || String(DEFAULTS.SIGNALING_SERVER_PORT),
-    describe: 'TCP port; 0 picks a free one [SIGNALING_SERVER_PORT]',
+    describe: 'TCP port, and UDP port for STUN; 0 picks a free one [SIGNALING_SERVER_PORT]',
+  })
+  .option('turn-urls', {
+    type: 'string',
+    default: env.TURN_URLS ?? '',
+    describe: 'Comma-separated turn: URLs of coturn, without credentials [TURN_URLS]',
+  })
+  .option('turn-secret', {
+    type: 'string',
+    default: env.TURN_SECRET ?? '',
+    describe: "coturn's static-auth-secret; prefer the variable, flags show in ps [TURN_SECRET]",
+  })
+  .option('turn-ttl', {
+    type: 'string',
+    default: env.TURN_TTL || String(DEFAULT_TURN_TTL_SECONDS),
+    describe: 'Seconds the issued TURN credentials stay valid [TURN_TTL]',
   })
   .options(limitFlags)
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
@@ -62,9 +78,15 @@ await runCommand(
       port: parsePort(args.port, '--port'),
       log: (message) => output.say(`[signal] ${message}`),
       limits: parseSignalLimits(limitValues),
+      turn: resolveTurnConfig({
+        urls: args['turn-urls'],
+        secret: args['turn-secret'],
+        ttl: args['turn-ttl'],
+      }),
     });
     const address = await server.listen();
     output.event({ event: 'listening', ...address });
+    output.say(`[signal] STUN on udp ${address.host}:${address.port}`);
     await new Promise<void>((resolve) =>
       abortSignal.addEventListener('abort', () => resolve(), { once: true }),
     );

@@ -9,14 +9,19 @@
  * - Both sides queue remote candidates that arrive before the remote
  *   description, since libdatachannel rejects them until then.
  * - node-datachannel reports ICE failure only after about 40 s, so we enforce
- *   our own deadline.
+ *   our own deadline. If it passes after the descriptions were exchanged and
+ *   ICE is still not connected, that is ICE_FAILED, and the message says which
+ *   candidate types each side gathered and what to configure (TURN).
  */
 
 import type { DataChannel } from 'node-datachannel';
 import nodeDataChannel from 'node-datachannel';
+import type { IceServer } from '../config.js';
+import { isTurnServer } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { PeerRole, RtcSignal } from '../signaling/protocol.js';
 import { encodeRtcSignal, parseRtcSignal } from '../signaling/protocol.js';
+import { restUsernameExpiry } from '../signaling/turn.js';
 import { Link } from './link.js';
 
 export interface SignalPipe {
@@ -26,8 +31,15 @@ export interface SignalPipe {
 }
 
 export interface RtcOptions {
-  /** `stun:` / `turn:` URLs; empty means host candidates only. */
-  iceServers: string[];
+  /**
+   * `stun:` URLs and STUN/TURN servers in node-datachannel's object form
+   * (config.ts parses URLs into it); empty means host candidates only.
+   */
+  iceServers: IceServer[];
+  /** `relay` uses TURN relay candidates only (`peer --relay`). */
+  iceTransportPolicy?: 'all' | 'relay' | undefined;
+  /** TURN was turned off (`peer --direct-only`); only changes what ICE_FAILED says. */
+  directOnly?: boolean | undefined;
   /** Local address for ICE; `127.0.0.1` keeps everything on loopback. */
   bindAddress?: string | undefined;
   /** Give up with CONNECT_TIMEOUT after this long. */
@@ -54,6 +66,7 @@ export function mtuFor(bindAddress: string | undefined): number {
 }
 
 const CHANNEL_LABEL = 'peerlane';
+let iceLogOn = false;
 
 /**
  * Each peer leaves the signal server as soon as its own end of the channel is
@@ -64,11 +77,30 @@ const CHANNEL_LABEL = 'peerlane';
 const SIGNAL_LOSS_GRACE_MS = 5_000;
 
 export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOptions): Promise<Link> {
+  if (process.env.PEERLANE_DEBUG_ICE && !iceLogOn) {
+    // libdatachannel's and libjuice's own log (TURN errors, STUN mapped addresses) on stderr.
+    iceLogOn = true;
+    nodeDataChannel.initLogger('Debug', (level, message) =>
+      process.stderr.write(`[rtc ${level}] ${message}\n`),
+    );
+  }
+  if (options.iceTransportPolicy === 'relay' && !options.iceServers.some(isTurnServer)) {
+    return Promise.reject(
+      new PeerlaneError(
+        'BAD_CONFIG',
+        '--relay needs a TURN server: set TURN_URLS and TURN_SECRET on the signal server, or a turn: URL in ICE_SERVERS',
+      ),
+    );
+  }
   const pc = new nodeDataChannel.PeerConnection(`peerlane-${role}`, {
     iceServers: options.iceServers,
     ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
+    ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
     mtu: options.mtu ?? mtuFor(options.bindAddress),
   });
+  const tried = { local: new Set<string>(), remote: new Set<string>() };
+  const noPath = (): PeerlaneError =>
+    new PeerlaneError('ICE_FAILED', describeIceFailure(options, tried.local, tried.remote));
 
   return new Promise<Link>((resolve, reject) => {
     let settled = false;
@@ -78,16 +110,18 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
     const heldLocal: RtcSignal[] = [];
     const queuedRemote: { candidate: string; mid: string }[] = [];
 
-    const timer = setTimeout(
-      () =>
+    const timer = setTimeout(() => {
+      // Descriptions exchanged but ICE never connected: no path, not a slow peer.
+      const iceUp = ['connected', 'completed'].includes(pc.iceState());
+      if (remoteDescriptionSet && !iceUp) fail(noPath());
+      else
         fail(
           new PeerlaneError(
             'CONNECT_TIMEOUT',
             `no connection within ${Math.round(options.timeoutMs / 1000)} s`,
           ),
-        ),
-      options.timeoutMs,
-    );
+        );
+    }, options.timeoutMs);
 
     function fail(err: PeerlaneError): void {
       if (settled) return;
@@ -120,6 +154,8 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
     }
 
     function applyRemoteCandidate(c: { candidate: string; mid: string }): void {
+      const type = candidateType(c.candidate);
+      if (type !== undefined) tried.remote.add(type);
       try {
         pc.addRemoteCandidate(c.candidate, c.mid);
       } catch {
@@ -137,12 +173,14 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       if (type === 'offer' || type === 'answer') sendSignal({ kind: type, sdp });
     });
     pc.onLocalCandidate((candidate, mid) => {
+      const type = candidateType(candidate);
+      if (type !== undefined) tried.local.add(type);
       const msg: RtcSignal = { kind: 'candidate', candidate, mid };
       if (answerApplied) sendSignal(msg);
       else heldLocal.push(msg);
     });
     pc.onStateChange((state) => {
-      if (state === 'failed') fail(new PeerlaneError('ICE_FAILED', 'ICE found no working path to the peer'));
+      if (state === 'failed') fail(noPath());
     });
 
     signal.onPayload((payload) => {
@@ -160,12 +198,14 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
             if (role !== 'answerer' || remoteDescriptionSet)
               throw new PeerlaneError('BAD_MESSAGE', 'unexpected offer');
             pc.setRemoteDescription(msg.sdp, 'offer');
+            for (const type of sdpCandidateTypes(msg.sdp)) tried.remote.add(type);
             remoteDescriptionSet = true;
             break;
           case 'answer':
             if (role !== 'offerer' || remoteDescriptionSet)
               throw new PeerlaneError('BAD_MESSAGE', 'unexpected answer');
             pc.setRemoteDescription(msg.sdp, 'answer');
+            for (const type of sdpCandidateTypes(msg.sdp)) tried.remote.add(type);
             remoteDescriptionSet = true;
             answerApplied = true;
             for (const held of heldLocal.splice(0)) sendSignal(held);
@@ -198,4 +238,68 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       });
     }
   });
+}
+
+/** `host`, `srflx`, `prflx` or `relay`, from an `a=candidate` line. */
+export function candidateType(candidate: string): string | undefined {
+  return /\btyp (\w+)/.exec(candidate)?.[1];
+}
+
+function sdpCandidateTypes(sdp: string): string[] {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith('a=candidate:'))
+    .flatMap((line) => candidateType(line) ?? []);
+}
+
+function serverName(server: IceServer): string {
+  return typeof server === 'string' ? server : `${server.hostname}:${server.port}`;
+}
+
+/**
+ * What ICE tried, and what would help: the servers configured, the candidate
+ * types gathered here and received from the peer, and where TURN is missing
+ * or gave nothing.
+ */
+export function describeIceFailure(
+  options: Pick<RtcOptions, 'iceServers' | 'iceTransportPolicy' | 'directOnly' | 'timeoutMs'>,
+  local: ReadonlySet<string>,
+  remote: ReadonlySet<string>,
+  nowMs = Date.now(),
+): string {
+  const turn = options.iceServers.filter(isTurnServer);
+  const stun = options.iceServers.filter((s) => !isTurnServer(s));
+  const list = (set: ReadonlySet<string>): string => (set.size === 0 ? 'none' : [...set].sort().join(', '));
+  const parts = [
+    `no network path to the peer within ${Math.round(options.timeoutMs / 1000)} s`,
+    `tried ${options.iceTransportPolicy === 'relay' ? 'relay candidates only (--relay)' : 'every candidate type'}` +
+      ` with STUN ${stun.length === 0 ? 'none' : stun.map(serverName).join(', ')}` +
+      ` and TURN ${turn.length === 0 ? (options.directOnly ? 'off (--direct-only)' : 'none') : turn.map(serverName).join(', ')}`,
+    `candidates gathered here: ${list(local)}; received from the peer: ${list(remote)}`,
+  ];
+  if (turn.length === 0) {
+    parts.push(
+      'both sides are probably behind NATs that map each destination to a new port (symmetric), which only a TURN relay crosses: ' +
+        (options.directOnly
+          ? 'run without --direct-only'
+          : 'set TURN_URLS and TURN_SECRET on the signal server, or a turn: URL in ICE_SERVERS'),
+    );
+  } else if (!local.has('relay')) {
+    const expired = turn.flatMap((t) => {
+      const expiry = restUsernameExpiry(t.username);
+      return expiry !== undefined && expiry * 1000 <= nowMs
+        ? [`the credentials for ${serverName(t)} expired ${Math.round(nowMs / 1000 - expiry)} s ago`]
+        : [];
+    });
+    parts.push(
+      `the TURN server gave no relay address: ${
+        expired.length > 0
+          ? `${expired.join('; ')}, ask for new ones`
+          : 'check that its UDP port is reachable and the credentials are valid'
+      }`,
+    );
+  } else if (!remote.has('relay')) {
+    parts.push('the peer has no relay candidate: give it a TURN server too');
+  }
+  return parts.join('; ');
 }

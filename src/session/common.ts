@@ -1,13 +1,14 @@
 /** What both roles share: options, the key exchange, and opening the data channel. */
 
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
 import { secureHandshake, shortAuthString } from '../secure/channel.js';
 import type { Intent } from '../secure/protocol.js';
 import type { SignalAddress, SignalClient } from '../signaling/client.js';
-import type { PeerRole } from '../signaling/protocol.js';
+import type { PeerRole, TurnGrant } from '../signaling/protocol.js';
+import { turnServersFor } from '../signaling/turn.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import type { TransferProgress, TransferResult } from '../transfer/types.js';
@@ -15,6 +16,12 @@ import type { TransferProgress, TransferResult } from '../transfer/types.js';
 export interface SessionOptions {
   signal: SignalAddress;
   rtc: RtcOptions;
+  /**
+   * Add the TURN credentials the signal server issues at pairing to
+   * `rtc.iceServers` (default true). `peer --direct-only` and
+   * `--ice-servers ''` turn this off.
+   */
+  issuedTurn?: boolean;
   onEvent?: EventSink;
   /** Report the short authentication string in the `connected` event. */
   verify?: boolean;
@@ -43,7 +50,7 @@ export async function openLink(pairing: Pairing, options: SessionOptions): Promi
   try {
     const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
     sasKey = secure.sasKey;
-    link = await connectPeer(pairing.role, secure, options.rtc);
+    link = await connectPeer(pairing.role, secure, rtcWithGrant(options, pairing.client.turnGrant));
   } finally {
     pairing.client.close();
   }
@@ -58,6 +65,21 @@ export async function openLink(pairing: Pairing, options: SessionOptions): Promi
     ...(options.verify ? { verify: shortAuthString(sasKey, local, remote) } : {}),
   });
   return framed;
+}
+
+/** The RTC options with the server's TURN servers added, unless the caller opted out. */
+export function rtcWithGrant(options: SessionOptions, grant: TurnGrant | undefined): RtcOptions {
+  if (grant === undefined || options.issuedTurn === false) return options.rtc;
+  let issued: RtcOptions['iceServers'];
+  try {
+    issued = turnServersFor(grant.urls, grant);
+  } catch (err) {
+    throw new PeerlaneError(
+      'BAD_MESSAGE',
+      `the signal server sent unusable TURN URLs: ${toPeerlaneError(err).message}`,
+    );
+  }
+  return { ...options.rtc, iceServers: [...options.rtc.iceServers, ...issued] };
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

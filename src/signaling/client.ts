@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
-import type { ClientMessage, PeerRole, ServerMessage } from './protocol.js';
+import type { ClientMessage, PeerRole, ServerMessage, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
 
 export interface SignalAddress {
@@ -26,6 +26,7 @@ export class SignalClient {
   private pendingRelays: string[] = [];
   private relayHandler: ((payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
+  private grant: TurnGrant | undefined;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -91,7 +92,13 @@ export class SignalClient {
   async waitForPeer(): Promise<PeerRole> {
     const msg = await this.next();
     if (msg.type !== 'paired') throw unexpected(msg);
+    this.grant = msg.turn;
     return msg.role;
+  }
+
+  /** The TURN credentials the server issued with `paired`, if it issues any. */
+  get turnGrant(): TurnGrant | undefined {
+    return this.grant;
   }
 
   sendPayload(payload: string): void {

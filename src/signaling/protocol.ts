@@ -9,13 +9,23 @@
  *      | <------ registered{nameplate}                          |
  *      |  (the code, nameplate + secret words, goes by a human) |
  *      |                           | <------ join{nameplate} -- |
- *      | <- paired{answerer} ----- | ----- paired{offerer} ---> |
+ *      | <- paired{answerer,turn?} | ---- paired{offerer,turn?} |
  *      |                           | <- relay{offer} ---------- |
  *      | <------------ relay{offer}|                           |
  *      | -- relay{answer} -------> | ------- relay{answer} ---> |
  *      | <== relay{candidate} ===> | <==== relay{candidate} ==> |
  *   (relayed payloads are PAKE messages, then sealed boxes: see secure/)
  *      |      (data channel opens; both close their TCP)       |
+ *
+ * `turn` is there only when the server is configured for TURN (TURN_URLS,
+ * TURN_SECRET): fresh coturn REST credentials, one pair per peer, issued at
+ * pairing and so only to the two peers of an active session.
+ *
+ * The same port number answers STUN Binding requests over UDP (stun.ts), so a
+ * peer needs no third-party STUN server to learn its public address:
+ *
+ *      peer --UDP Binding request--> signal server :port
+ *      peer <--Binding success{XOR-MAPPED-ADDRESS}--
  *
  * Any message may be answered by `error{code,message}`, after which the server closes.
  * If one side of a pair disconnects, the other gets `peer-left`.
@@ -49,10 +59,23 @@ export type ClientMessage =
 
 export type ServerMessage =
   | { v: number; type: 'registered'; nameplate: string }
-  | { v: number; type: 'paired'; role: PeerRole }
+  | { v: number; type: 'paired'; role: PeerRole; turn?: TurnGrant }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
   | { v: number; type: 'error'; code: ErrorCode; message: string };
+
+/** Short-lived TURN credentials for the peers of one pairing (see turn.ts). */
+export interface TurnGrant {
+  /** `turn:` URLs without credentials. */
+  urls: string[];
+  username: string;
+  password: string;
+  /** Unix seconds after which the TURN server refuses them. */
+  expiresAt: number;
+}
+
+const MAX_TURN_URLS = 8;
+const MAX_TURN_FIELD_BYTES = 512;
 
 /** The joiner makes the offer, so whichever side starts second drives ICE. */
 export type PeerRole = 'offerer' | 'answerer';
@@ -162,7 +185,8 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     case 'paired': {
       const role = obj.role;
       if (role !== 'offerer' && role !== 'answerer') throw bad('field "role" is invalid');
-      return { v, type: 'paired', role };
+      if (obj.turn === undefined) return { v, type: 'paired', role };
+      return { v, type: 'paired', role, turn: parseTurnGrant(obj.turn) };
     }
     case 'relay':
       return { v, type: 'relay', payload: str(obj, 'payload', MAX_SIGNAL_MESSAGE_BYTES) };
@@ -171,6 +195,31 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     default:
       throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
   }
+}
+
+function parseTurnGrant(raw: unknown): TurnGrant {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw bad('field "turn" must be an object');
+  const obj = raw as Record<string, unknown>;
+  const urls = obj.urls;
+  if (!Array.isArray(urls) || urls.length === 0 || urls.length > MAX_TURN_URLS) {
+    throw bad(`field "turn.urls" must list 1 to ${MAX_TURN_URLS} URLs`);
+  }
+  const expiresAt = obj.expiresAt;
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+    throw bad('field "turn.expiresAt" must be Unix seconds');
+  }
+  return {
+    urls: urls.map((url: unknown) => {
+      if (typeof url !== 'string' || Buffer.byteLength(url, 'utf8') > MAX_TURN_FIELD_BYTES) {
+        throw bad('field "turn.urls" must hold short strings');
+      }
+      return url;
+    }),
+    username: str(obj, 'username', MAX_TURN_FIELD_BYTES),
+    password: str(obj, 'password', MAX_TURN_FIELD_BYTES),
+    expiresAt,
+  };
 }
 
 /** Parse a payload relayed from the other peer. */

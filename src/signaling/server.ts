@@ -9,16 +9,25 @@
  *
  *   connected --register--> waiting --joined--> paired
  *   handshake timeout       nameplate TTL       idle timeout (reset by each message)
+ *
+ * The same port number on UDP answers STUN Binding requests (stun.ts), so peers
+ * can learn their public address from the server they already trust to
+ * introduce them. With TURN configured (TURN_URLS, TURN_SECRET), each peer of
+ * a new pairing gets its own short-lived coturn credentials in `paired`.
  */
 import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
-import type { ClientMessage, ServerMessage } from './protocol.js';
+import type { ClientMessage, ServerMessage, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
 import { AddressLimiter } from './rate-limit.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
+import { answerBindingRequest } from './stun.js';
+import type { TurnConfig } from './turn.js';
+import { issueTurnCredentials } from './turn.js';
 
 export interface SignalServerOptions {
   host: string;
@@ -28,7 +37,14 @@ export interface SignalServerOptions {
   log?: (message: string) => void;
   /** Any limit left out takes its default (DEFAULT_SIGNAL_LIMITS). Throws BAD_CONFIG if one is invalid. */
   limits?: Partial<SignalLimits>;
+  /** Answer STUN Binding requests on UDP, on the TCP port's number (default true). */
+  stun?: boolean;
+  /** Issue coturn REST credentials to paired peers; see resolveTurnConfig(). */
+  turn?: TurnConfig | undefined;
 }
+
+/** With port 0, how often to pick another TCP port when its number is taken on UDP. */
+const UDP_PORT_ATTEMPTS = 8;
 
 /** How long a rejected client gets to read its error frame before its socket is destroyed. */
 const LINGER_MS = 1000;
@@ -50,7 +66,9 @@ type Outgoing = ServerMessage extends infer T ? (T extends unknown ? Omit<T, 'v'
 
 export class SignalServer {
   readonly limits: Readonly<SignalLimits>;
-  private readonly server: net.Server;
+  private server: net.Server;
+  private udp: dgram.Socket | undefined;
+  private stunAnswers = 0;
   private readonly waiting = new Map<string, Client>();
   /** Clients in good standing; a rejected client leaves at once. */
   private readonly clients = new Set<Client>();
@@ -72,8 +90,45 @@ export class SignalServer {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  /** Start listening; resolves with the bound address. */
+  /**
+   * Start listening on TCP, then on UDP for STUN on the same port number;
+   * resolves with the bound address. With port 0, a TCP port whose number is
+   * taken on UDP is given back and another one tried.
+   */
   async listen(): Promise<{ host: string; port: number }> {
+    for (let attempt = 1; ; attempt++) {
+      await this.listenTcp();
+      if (this.options.stun === false) break;
+      const { host, port } = this.address();
+      try {
+        this.udp = await bindUdp(host, port);
+        break;
+      } catch (err) {
+        await new Promise((resolve) => this.server.close(resolve));
+        this.server = net.createServer((socket) => this.accept(socket));
+        const errno = (err as NodeJS.ErrnoException).code;
+        if (this.options.port !== 0 || errno !== 'EADDRINUSE' || attempt >= UDP_PORT_ATTEMPTS) {
+          throw new PeerlaneError(
+            'LISTEN_FAILED',
+            `cannot answer STUN on UDP ${host}:${port} (the signal server's port number): ${(err as Error).message}`,
+          );
+        }
+      }
+    }
+    const udp = this.udp;
+    udp?.on('message', (datagram, from) => {
+      const answer = answerBindingRequest(datagram, from);
+      if (answer === undefined) return;
+      this.stunAnswers++;
+      udp.send(answer, from.port, from.address);
+    });
+    udp?.on('error', (err) => this.log(`STUN socket error: ${err.message}`));
+    this.sweeper = setInterval(() => this.limiter.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+    return this.address();
+  }
+
+  private async listenTcp(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (err) =>
         reject(
@@ -89,9 +144,6 @@ export class SignalServer {
         resolve();
       });
     });
-    this.sweeper = setInterval(() => this.limiter.sweep(), SWEEP_MS);
-    this.sweeper.unref();
-    return this.address();
   }
 
   address(): { host: string; port: number } {
@@ -105,6 +157,11 @@ export class SignalServer {
     return { clients: this.clients.size, waiting: this.waiting.size };
   }
 
+  /** STUN Binding requests answered on the UDP port so far. */
+  get stunAnswered(): number {
+    return this.stunAnswers;
+  }
+
   /** Open sockets (rejected ones included until they close), their addresses, and rate buckets held. */
   get accounting(): { connections: number; addresses: number; buckets: number } {
     return this.limiter.size;
@@ -116,7 +173,13 @@ export class SignalServer {
     for (const client of this.clients) clearTimeout(client.timer);
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all([...closed, new Promise((resolve) => this.server.close(resolve))]);
+    const udp = this.udp;
+    this.udp = undefined;
+    await Promise.all([
+      ...closed,
+      new Promise((resolve) => this.server.close(resolve)),
+      new Promise<void>((resolve) => (udp === undefined ? resolve() : udp.close(() => resolve()))),
+    ]);
   }
 
   private accept(socket: net.Socket): void {
@@ -192,9 +255,11 @@ export class SignalServer {
         client.partner = host;
         for (const c of [host, client])
           this.arm(c, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.send(host, { type: 'paired', role: 'answerer' });
-        this.send(client, { type: 'paired', role: 'offerer' });
-        this.log(`clients ${host.id} and ${client.id} paired`);
+        this.send(host, { type: 'paired', role: 'answerer', ...this.turnGrant(host) });
+        this.send(client, { type: 'paired', role: 'offerer', ...this.turnGrant(client) });
+        this.log(
+          `clients ${host.id} and ${client.id} paired${this.options.turn ? ', TURN credentials issued' : ''}`,
+        );
         return;
       }
       case 'relay': {
@@ -203,6 +268,14 @@ export class SignalServer {
         return;
       }
     }
+  }
+
+  /** Fresh TURN credentials for one peer of a new pairing, if TURN is configured. */
+  private turnGrant(client: Client): { turn?: TurnGrant } {
+    const turn = this.options.turn;
+    if (turn === undefined) return {};
+    const creds = issueTurnCredentials(turn.secret, turn.ttlSeconds, { id: `peerlane-${client.id}` });
+    return { turn: { urls: [...turn.urls], ...creds } };
   }
 
   /** A register or join: once per client, and paid for from its address's bucket. */
@@ -271,4 +344,22 @@ export class SignalServer {
       this.send(partner, { type: 'peer-left' });
     }
   }
+}
+
+function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    socket.once('error', (err) => {
+      try {
+        socket.close();
+      } catch {
+        // never bound: nothing to close
+      }
+      reject(err);
+    });
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
 }

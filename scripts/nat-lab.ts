@@ -1,0 +1,562 @@
+/**
+ * `npm run test:nat`: the NAT lab. Builds five network namespaces, runs the
+ * real signal server, coturn and `peer receive` / `peer send` processes in
+ * them, and checks for each case that the file arrives intact over the
+ * expected path, or that the failure is the expected clear error. Needs root,
+ * iproute2, nftables, conntrack and coturn (see .ci/run).
+ *
+ *                     pub ("the internet": signal server :8091 tcp+udp, :8092 without TURN, coturn :3478)
+ *         198.51.100.1 /            \ 203.0.113.1
+ *        198.51.100.2 /              \ 203.0.113.2
+ *                natA (nftables)    natB (nftables)
+ *            10.1.0.1 |                | 10.2.0.1
+ *            10.1.0.2 |                | 10.2.0.2
+ *               hostA (peer receive)  hostB (peer send)
+ *
+ * A NAT is endpoint-independent with plain `masquerade` (Linux keeps the
+ * source port), symmetric with `masquerade fully-random` (a new port per
+ * destination). Both drop unsolicited inbound packets, so a direct path needs
+ * hole punching. Nothing touches the host's own network, and every namespace
+ * and process is removed at the end, on failure or Ctrl-C too.
+ *
+ * Knobs for debugging: NAT_LAB_CASES=3,6 runs only those cases;
+ * NAT_LAB_COTURN_LOG=/tmp/coturn.log writes coturn's verbose log there;
+ * PEERLANE_DEBUG_ICE=1 makes the peers print libjuice's log.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { packageRoot } from '../src/project.js';
+import { issueTurnCredentials } from '../src/signaling/turn.js';
+import { sha256File, writeRandomFile } from '../src/testing/files.js';
+
+type Nat = 'eim' | 'symmetric';
+
+interface Case {
+  name: string;
+  natA: Nat;
+  natB: Nat;
+  ice: string;
+  /** Signal server port: 8091 issues TURN credentials, 8092 does not. */
+  signalPort: number;
+  /** Extra flags for the receiver (hostA) and the sender (hostB). */
+  rxFlags: string[];
+  txFlags: string[];
+  expect: { path: 'direct' | 'relay' } | { error: string; messageIncludes: string[] };
+}
+
+const TURN_SECRET = 'nat-lab-secret';
+/** What the README's coturn config denies as relay destinations. */
+const DENIED_PEER_RANGES = [
+  '0.0.0.0-0.255.255.255',
+  '10.0.0.0-10.255.255.255',
+  '100.64.0.0-100.127.255.255',
+  '127.0.0.0-127.255.255.255',
+  '169.254.0.0-169.254.255.255',
+  '172.16.0.0-172.31.255.255',
+  '192.168.0.0-192.168.255.255',
+];
+const PUB = '198.51.100.1';
+const ID = `pl${process.pid % 100000}`;
+const NS = {
+  pub: `${ID}-pub`,
+  natA: `${ID}-natA`,
+  natB: `${ID}-natB`,
+  hostA: `${ID}-hostA`,
+  hostB: `${ID}-hostB`,
+} as const;
+/** Peers give up on ICE after this; a failing case must end well before CASE_LIMIT_MS. */
+const PEER_TIMEOUT_S = 12;
+const CASE_LIMIT_MS = 45_000;
+const FILE_BYTES = 4 * 1024 * 1024;
+
+const root = packageRoot();
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'peerlane-nat-lab-'));
+const children = new Set<ChildProcess>();
+
+function sh(args: string[], options: { ns?: string; allowFail?: boolean; input?: string } = {}): string {
+  const argv = options.ns === undefined ? args : ['ip', 'netns', 'exec', options.ns, ...args];
+  const [cmd = '', ...rest] = argv;
+  const r = spawnSync(cmd, rest, { encoding: 'utf8', input: options.input ?? '' });
+  if (r.status !== 0 && !options.allowFail) {
+    throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr || r.error?.message || ''}`);
+  }
+  return r.stdout;
+}
+
+function sysctl(ns: string, key: string, value: string): void {
+  sh(['sh', '-c', `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`], { ns });
+}
+
+function log(message: string): void {
+  process.stderr.write(`[nat-lab] ${message}\n`);
+}
+
+// ------------------------------------------------------------------ topology
+
+function buildTopology(): void {
+  for (const ns of Object.values(NS)) {
+    sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', 'link', 'set', 'lo', 'up'], { ns });
+    sysctl(ns, 'net.ipv6.conf.all.disable_ipv6', '1');
+    sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
+  }
+  // Each veth pair is created inside a lab namespace, never in the host's.
+  const link = (a: string, aIf: string, b: string, bIf: string): void => {
+    sh(['ip', '-n', a, 'link', 'add', aIf, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
+    sh(['ip', '-n', a, 'link', 'set', aIf, 'up']);
+    sh(['ip', '-n', b, 'link', 'set', bIf, 'up']);
+  };
+  link(NS.pub, 'toA', NS.natA, 'wan');
+  link(NS.pub, 'toB', NS.natB, 'wan');
+  link(NS.natA, 'lan', NS.hostA, 'eth0');
+  link(NS.natB, 'lan', NS.hostB, 'eth0');
+  const addr = (ns: string, dev: string, cidr: string): void => {
+    sh(['ip', '-n', ns, 'addr', 'add', cidr, 'dev', dev]);
+  };
+  addr(NS.pub, 'toA', '198.51.100.1/24');
+  addr(NS.pub, 'toB', '203.0.113.1/24');
+  addr(NS.natA, 'wan', '198.51.100.2/24');
+  addr(NS.natB, 'wan', '203.0.113.2/24');
+  addr(NS.natA, 'lan', '10.1.0.1/24');
+  addr(NS.natB, 'lan', '10.2.0.1/24');
+  addr(NS.hostA, 'eth0', '10.1.0.2/24');
+  addr(NS.hostB, 'eth0', '10.2.0.2/24');
+  sh(['ip', '-n', NS.natA, 'route', 'add', 'default', 'via', '198.51.100.1']);
+  sh(['ip', '-n', NS.natB, 'route', 'add', 'default', 'via', '203.0.113.1']);
+  sh(['ip', '-n', NS.hostA, 'route', 'add', 'default', 'via', '10.1.0.1']);
+  sh(['ip', '-n', NS.hostB, 'route', 'add', 'default', 'via', '10.2.0.1']);
+  // New namespaces start with forwarding off; reverse-path filtering is set
+  // explicitly, since its default differs between kernels and distributions.
+  for (const ns of [NS.pub, NS.natA, NS.natB]) {
+    sysctl(ns, 'net.ipv4.ip_forward', '1');
+    for (const scope of ['all', 'default']) sysctl(ns, `net.ipv4.conf.${scope}.rp_filter`, '0');
+  }
+}
+
+/** NAT and a stateful firewall on a router: out from the LAN is mapped, unsolicited inbound is dropped. */
+function configureNat(ns: string, kind: Nat): void {
+  sh(['nft', 'flush', 'ruleset'], { ns });
+  const masquerade = kind === 'eim' ? 'masquerade' : 'masquerade fully-random';
+  sh(['nft', '-f', '-'], {
+    ns,
+    input: `
+table ip lab {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "wan" ${masquerade}
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "lan" oifname "wan" accept
+  }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    iifname "lo" accept
+    ct state established,related accept
+    iifname "lan" accept
+  }
+}
+`,
+  });
+}
+
+function flushConntrack(): void {
+  for (const ns of [NS.pub, NS.natA, NS.natB]) sh(['conntrack', '-F'], { ns, allowFail: true });
+}
+
+// ------------------------------------------------------------------ processes
+
+interface Proc {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  stderr: string;
+  exited: Promise<number | null>;
+  startedAt: number;
+  /** ms after start at which each event first arrived. */
+  eventTimes: Map<string, number>;
+  waitFor(event: string, ms: number): Promise<Record<string, unknown>>;
+}
+
+function run(ns: string, argv: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+    cwd: work, // no .env here: only what the lab passes counts
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: work,
+      ...(process.env.PEERLANE_DEBUG_ICE ? { PEERLANE_DEBUG_ICE: '1' } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const startedAt = Date.now();
+  const proc: Proc = {
+    child,
+    events: [],
+    stderr: '',
+    startedAt,
+    eventTimes: new Map(),
+    exited: new Promise((resolve) =>
+      child.on('exit', (code) => {
+        children.delete(child);
+        setImmediate(() => resolve(code));
+      }),
+    ),
+    waitFor(event, ms) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no "${event}" within ${ms} ms:\n${proc.stderr}`)),
+          ms,
+        );
+        const check = (): void => {
+          const found = proc.events.find((e) => e.event === event);
+          if (found !== undefined) {
+            clearTimeout(timer);
+            resolve(found);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            reject(new Error(`exited before "${event}":\n${proc.stderr}`));
+          } else setTimeout(check, 50);
+        };
+        check();
+      });
+    },
+  };
+  readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    try {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      proc.events.push(e);
+      if (typeof e.event === 'string' && !proc.eventTimes.has(e.event)) {
+        proc.eventTimes.set(e.event, Date.now() - startedAt);
+      }
+    } catch {
+      // not an event
+    }
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    proc.stderr += chunk;
+  });
+  return proc;
+}
+
+async function stop(proc: Proc | undefined): Promise<void> {
+  if (proc === undefined || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const killer = setTimeout(() => proc.child.kill('SIGKILL'), 3_000);
+  await proc.exited;
+  clearTimeout(killer);
+}
+
+function node(script: string): string[] {
+  return [process.execPath, path.join(root, 'dist', 'src', script)];
+}
+
+// ------------------------------------------------------------------ cases
+
+function expiredTurnUrl(): string {
+  // REST credentials that expired an hour ago, as the signal server would have
+  // issued them; percent-encoded, as a turn: URL needs.
+  const creds = issueTurnCredentials(TURN_SECRET, 600, { id: 'expired', nowMs: Date.now() - 3_600_000 });
+  return `turn:${encodeURIComponent(creds.username)}:${encodeURIComponent(creds.password)}@${PUB}:3478`;
+}
+
+const CASES: Case[] = [
+  {
+    name: '1 EIM/EIM, signal STUN',
+    natA: 'eim',
+    natB: 'eim',
+    ice: 'signal STUN (default), --direct-only',
+    signalPort: 8091,
+    rxFlags: ['--direct-only'],
+    txFlags: ['--direct-only'],
+    expect: { path: 'direct' },
+  },
+  {
+    name: '2 symmetric/symmetric, STUN only',
+    natA: 'symmetric',
+    natB: 'symmetric',
+    ice: 'signal STUN, --direct-only',
+    signalPort: 8091,
+    rxFlags: ['--direct-only'],
+    txFlags: ['--direct-only'],
+    expect: { error: 'ICE_FAILED', messageIncludes: ['srflx', 'TURN'] },
+  },
+  {
+    name: '3 symmetric/symmetric, STUN + TURN REST',
+    natA: 'symmetric',
+    natB: 'symmetric',
+    ice: 'signal STUN + issued TURN credentials (default)',
+    signalPort: 8091,
+    rxFlags: [],
+    txFlags: [],
+    expect: { path: 'relay' },
+  },
+  {
+    name: '4 EIM/EIM, --relay',
+    natA: 'eim',
+    natB: 'eim',
+    ice: 'signal STUN + issued TURN, --relay on both',
+    signalPort: 8091,
+    rxFlags: ['--relay'],
+    txFlags: ['--relay'],
+    expect: { path: 'relay' },
+  },
+  {
+    name: '5 symmetric/symmetric, expired TURN',
+    natA: 'symmetric',
+    natB: 'symmetric',
+    ice: 'STUN + expired REST credentials in --ice-servers (server without TURN)',
+    signalPort: 8092,
+    rxFlags: ['--ice-servers', `stun:${PUB}:8092,${expiredTurnUrl()}`],
+    txFlags: ['--ice-servers', `stun:${PUB}:8092,${expiredTurnUrl()}`],
+    expect: { error: 'ICE_FAILED', messageIncludes: ['expired', 'no relay address'] },
+  },
+  {
+    name: '6 EIM/symmetric, STUN + TURN',
+    natA: 'eim',
+    natB: 'symmetric',
+    ice: 'signal STUN + issued TURN credentials (default)',
+    signalPort: 8091,
+    rxFlags: [],
+    txFlags: [],
+    expect: { path: 'relay' },
+  },
+];
+
+interface Result {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+async function runCase(c: Case, file: string, fileHash: string): Promise<Result> {
+  configureNat(NS.natA, c.natA);
+  configureNat(NS.natB, c.natB);
+  flushConntrack();
+  const out = fs.mkdtempSync(path.join(work, 'out-'));
+  const common = ['--signal', `${PUB}:${c.signalPort}`, '--timeout', String(PEER_TIMEOUT_S), '--json'];
+  const rx = run(NS.hostA, [...node('peer.js'), 'receive', '--out', out, '--yes', ...common, ...c.rxFlags]);
+  let tx: Proc | undefined;
+  const bounded = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`case took over ${CASE_LIMIT_MS} ms`)), CASE_LIMIT_MS).unref(),
+  );
+  try {
+    return await Promise.race([
+      bounded,
+      (async (): Promise<Result> => {
+        const ready = await rx.waitFor('ready', 10_000);
+        tx = run(NS.hostB, [
+          ...node('peer.js'),
+          'send',
+          file,
+          '--to',
+          String(ready.code),
+          ...common,
+          ...c.txFlags,
+        ]);
+        const [rxCode, txCode] = await Promise.all([rx.exited, tx.exited]);
+        const rxConnected = rx.events.find((e) => e.event === 'connected');
+        const txConnected = tx.events.find((e) => e.event === 'connected');
+        const connectMs = tx.eventTimes.get('connected');
+        if ('path' in c.expect) {
+          const problems: string[] = [];
+          if (rxCode !== 0 || txCode !== 0)
+            problems.push(`exit ${rxCode}/${txCode}: ${rx.stderr}${tx.stderr}`);
+          for (const [side, ev] of [
+            ['receiver', rxConnected],
+            ['sender', txConnected],
+          ] as const) {
+            if (ev?.path !== c.expect.path)
+              problems.push(`${side} path ${String(ev?.path)}, want ${c.expect.path}`);
+          }
+          const received = path.join(out, path.basename(file));
+          const hash = fs.existsSync(received) ? await sha256File(received) : 'missing';
+          if (hash !== fileHash) problems.push(`received file ${hash === 'missing' ? 'missing' : 'differs'}`);
+          const done = rx.events.find((e) => e.event === 'done') as
+            | { files?: { path?: string }[] }
+            | undefined;
+          if (done?.files?.[0]?.path !== received)
+            problems.push(`done event path ${String(done?.files?.[0]?.path)}`);
+          const pair = `${String(txConnected?.local)} -> ${String(txConnected?.remote)}`;
+          return {
+            name: c.name,
+            ok: problems.length === 0,
+            detail:
+              problems.length === 0
+                ? `connected in ${connectMs} ms, path ${c.expect.path} (sender ${pair}), SHA-256 ok`
+                : problems.join('; '),
+          };
+        }
+        const want = c.expect;
+        const problems: string[] = [];
+        const times: string[] = [];
+        for (const [side, p, code] of [
+          ['receiver', rx, rxCode],
+          ['sender', tx, txCode],
+        ] as const) {
+          const err = p.events.find((e) => e.event === 'error') as
+            | { code?: string; message?: string }
+            | undefined;
+          if (code !== 1 || err?.code !== want.error) {
+            problems.push(
+              `${side}: exit ${code}, error ${String(err?.code)}, want ${want.error}: ${p.stderr}`,
+            );
+            continue;
+          }
+          for (const text of want.messageIncludes) {
+            if (!err.message?.includes(text))
+              problems.push(`${side}: message lacks "${text}": ${err.message}`);
+          }
+          times.push(`${side} after ${p.eventTimes.get('error')} ms`);
+        }
+        if (rxConnected !== undefined || txConnected !== undefined)
+          problems.push('a side reported connected');
+        const message = (tx.events.find((e) => e.event === 'error') as { message?: string } | undefined)
+          ?.message;
+        return {
+          name: c.name,
+          ok: problems.length === 0,
+          detail:
+            problems.length === 0 ? `${want.error} (${times.join(', ')}): ${message}` : problems.join('; '),
+        };
+      })(),
+    ]);
+  } catch (err) {
+    return {
+      name: c.name,
+      ok: false,
+      detail: `${(err as Error).message}\n${rx.stderr}\n${tx?.stderr ?? ''}`,
+    };
+  } finally {
+    await Promise.all([stop(rx), stop(tx)]);
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+function cleanup(): void {
+  for (const child of children) child.kill('SIGKILL');
+  for (const ns of Object.values(NS)) {
+    // Whatever still runs in a lab namespace was started by the lab.
+    const pids = sh(['ip', 'netns', 'pids', ns], { allowFail: true }).split(/\s+/).filter(Boolean);
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    sh(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    log('needs root (network namespaces, nftables); CI runs it as root');
+    return 1;
+  }
+  for (const tool of ['ip', 'nft', 'conntrack', 'turnserver']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+      log(`missing ${tool}: apt-get install -y iproute2 nftables conntrack coturn`);
+      return 1;
+    }
+  }
+  if (!fs.existsSync(path.join(root, 'dist', 'src', 'peer.js'))) {
+    log('run `npm run build` first');
+    return 1;
+  }
+  buildTopology();
+  log(`namespaces ${Object.values(NS).join(', ')} up`);
+
+  // coturn: UDP only, REST credentials only, a few hundred relay ports (node-datachannel
+  // never frees its allocations, which live 600 s), no CLI (several may run on one machine).
+  const coturn = run(NS.pub, [
+    'turnserver',
+    '-n',
+    '--no-cli',
+    '--listening-ip',
+    PUB,
+    '--relay-ip',
+    PUB,
+    '--listening-port',
+    '3478',
+    '--min-port',
+    '49152',
+    '--max-port',
+    '49651',
+    '--use-auth-secret',
+    '--static-auth-secret',
+    TURN_SECRET,
+    '--realm',
+    'lab.peerlane',
+    '--no-tcp',
+    '--no-tls',
+    '--no-dtls',
+    '--no-tcp-relay',
+    // As in the README: never relay into private, loopback or link-local space.
+    ...DENIED_PEER_RANGES.flatMap((range) => ['--denied-peer-ip', range]),
+    '--no-multicast-peers',
+    '--fingerprint',
+    '--userdb',
+    path.join(work, 'turndb'),
+    '--pidfile',
+    path.join(work, 'turnserver.pid'),
+    '--log-file',
+    process.env.NAT_LAB_COTURN_LOG ?? 'stdout',
+    '--simple-log',
+    ...(process.env.NAT_LAB_COTURN_LOG ? ['--verbose'] : []),
+  ]);
+  const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600' };
+  const signal = run(NS.pub, [...node('signal.js'), '--host', PUB, '--port', '8091', '--json'], signalEnv);
+  const signalNoTurn = run(NS.pub, [...node('signal.js'), '--host', PUB, '--port', '8092', '--json']);
+  await signal.waitFor('listening', 10_000);
+  await signalNoTurn.waitFor('listening', 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 500)); // coturn has no ready event
+  if (coturn.child.exitCode !== null) throw new Error(`coturn exited: ${coturn.stderr}`);
+
+  const file = path.join(work, 'payload.bin');
+  await writeRandomFile(file, FILE_BYTES);
+  const fileHash = await sha256File(file);
+  const only = process.env.NAT_LAB_CASES?.split(',').map((s) => s.trim());
+  const results: Result[] = [];
+  for (const c of CASES) {
+    if (only !== undefined && !only.includes(c.name.split(' ')[0] ?? '')) continue;
+    log(`case ${c.name} (${c.ice}) ...`);
+    const result = await runCase(c, file, fileHash);
+    results.push(result);
+    log(`  ${result.ok ? 'PASS' : 'FAIL'}: ${result.detail}`);
+  }
+  await Promise.all([stop(signal), stop(signalNoTurn), stop(coturn)]);
+
+  process.stdout.write('\nNAT lab results\n');
+  for (const r of results)
+    process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  case ${r.name}: ${r.detail.split('\n')[0]}\n`);
+  const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+  return failed === 0 && results.length > 0 ? 0 : 1;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: cleaning up`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+let status = 1;
+try {
+  status = await main();
+} catch (err) {
+  log(`error: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  cleanup();
+}
+process.exit(status);

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { parseIceServerList, parseIceServerUrl, selectIceServers } from '../../src/config.js';
+import { describeIceFailure } from '../../src/rtc/connect.js';
+import {
+  issueTurnCredentials,
+  resolveTurnConfig,
+  restUsernameExpiry,
+  turnPassword,
+  turnServersFor,
+} from '../../src/signaling/turn.js';
+import { codeOf } from '../helpers.js';
+
+describe('TURN REST credentials', () => {
+  it('username is <expiry>:<id>, password base64(HMAC-SHA1(secret, username))', () => {
+    // Cross-checked with Python: base64(hmac.new(b'north', b'1700003600:alice', sha1).digest())
+    expect(turnPassword('north', '1700003600:alice')).toBe('wjwSXO2ch1B6VaLTLMy2Avn5O9o=');
+    const creds = issueTurnCredentials('north', 3600, { id: 'alice', nowMs: 1_700_000_000_500 });
+    expect(creds).toEqual({
+      username: '1700003600:alice',
+      password: 'wjwSXO2ch1B6VaLTLMy2Avn5O9o=',
+      expiresAt: 1_700_003_600,
+    });
+  });
+
+  it('gives every holder its own id', () => {
+    const a = issueTurnCredentials('s', 60);
+    const b = issueTurnCredentials('s', 60);
+    expect(a.username).not.toBe(b.username);
+    expect(restUsernameExpiry(a.username)).toBe(a.expiresAt);
+    expect(restUsernameExpiry('alice')).toBeUndefined();
+  });
+
+  it('attaches credentials to each URL in object form', () => {
+    expect(
+      turnServersFor(['turn:203.0.113.5:3478', 'turn:turn.example.org'], {
+        username: 'u:1',
+        password: 'p+/=',
+      }),
+    ).toEqual([
+      { hostname: '203.0.113.5', port: 3478, username: 'u:1', password: 'p+/=', relayType: 'TurnUdp' },
+      { hostname: 'turn.example.org', port: 3478, username: 'u:1', password: 'p+/=', relayType: 'TurnUdp' },
+    ]);
+  });
+
+  it('resolves TURN_URLS, TURN_SECRET and TURN_TTL', () => {
+    expect(resolveTurnConfig({})).toBeUndefined();
+    expect(resolveTurnConfig({ urls: '', secret: '' })).toBeUndefined();
+    expect(resolveTurnConfig({ urls: 'turn:t:3478', secret: 's' })).toEqual({
+      urls: ['turn:t:3478'],
+      secret: 's',
+      ttlSeconds: 3600,
+    });
+    expect(resolveTurnConfig({ urls: 'turn:t:3478, turn:u', secret: 's', ttl: '60' })?.ttlSeconds).toBe(60);
+    for (const bad of [
+      { urls: 'turn:t', secret: '' },
+      { urls: '', secret: 's' },
+      { urls: 'turn:t', secret: 's', ttl: '0' },
+      { urls: 'turn:t', secret: 's', ttl: '1.5' },
+      { urls: 'turn:t', secret: 's', ttl: '86401' },
+      { urls: 'turn:user:pw@t', secret: 's' },
+      { urls: 'turns:t:5349', secret: 's' },
+      { urls: 'stun:t', secret: 's' },
+    ]) {
+      expect(codeOf(() => resolveTurnConfig(bad))).toBe('BAD_CONFIG');
+    }
+  });
+});
+
+describe('ICE server URLs', () => {
+  it('keeps stun: as a URL and turns turn: into the object form', () => {
+    expect(parseIceServerUrl('stun:stun.example.org')).toBe('stun:stun.example.org:3478');
+    expect(parseIceServerUrl('stun:[2001:db8::1]:3479')).toBe('stun:[2001:db8::1]:3479');
+    expect(parseIceServerUrl('turn:alice:secret@turn.example.org:3478?transport=udp')).toEqual({
+      hostname: 'turn.example.org',
+      port: 3478,
+      username: 'alice',
+      password: 'secret',
+      relayType: 'TurnUdp',
+    });
+  });
+
+  it('percent-decodes REST credentials exactly once', () => {
+    // A REST username holds a colon, a base64 password + / =; in a URL they are percent-encoded.
+    const url = 'turn:1700003600%3Aalice:wjwSXO2ch1B6VaLTLMy2Avn5O9o%3D@203.0.113.5:3478';
+    expect(parseIceServerUrl(url)).toMatchObject({
+      username: '1700003600:alice',
+      password: 'wjwSXO2ch1B6VaLTLMy2Avn5O9o=',
+      hostname: '203.0.113.5',
+    });
+    expect(parseIceServerUrl('turn:u:p%40ss%2Bw@h')).toMatchObject({ username: 'u', password: 'p@ss+w' });
+  });
+
+  it('refuses what libjuice cannot use, or what is malformed', () => {
+    for (const bad of [
+      'turn:host:3478',
+      'turns:u:p@host:5349',
+      'turn:u:p@host:3478?transport=tcp',
+      'stun:u:p@host',
+      'stun:host:0',
+      'stun:host:99999',
+      'turn:u:%ZZ@host',
+      'http://host',
+    ]) {
+      expect(
+        codeOf(() => parseIceServerUrl(bad)),
+        bad,
+      ).toBe('BAD_CONFIG');
+    }
+  });
+
+  it('hides the password in error messages', () => {
+    try {
+      parseIceServerUrl('turns:alice:hunter2@host');
+    } catch (err) {
+      expect(String(err)).not.toContain('hunter2');
+    }
+  });
+
+  it('parses a list, and none', () => {
+    expect(parseIceServerList('stun:a, turn:u:p@b')).toEqual([
+      'stun:a:3478',
+      { hostname: 'b', port: 3478, username: 'u', password: 'p', relayType: 'TurnUdp' },
+    ]);
+    expect(parseIceServerList('none')).toEqual([]);
+    expect(parseIceServerList('')).toEqual([]);
+  });
+
+  it('selects auto, none or a list', () => {
+    expect(selectIceServers(undefined, undefined)).toEqual({ mode: 'auto' });
+    expect(selectIceServers(undefined, '')).toEqual({ mode: 'auto' });
+    expect(selectIceServers(undefined, '  ')).toEqual({ mode: 'auto' });
+    expect(selectIceServers('', 'stun:a')).toEqual({ mode: 'none' });
+    expect(selectIceServers('none', undefined)).toEqual({ mode: 'none' });
+    expect(selectIceServers(undefined, 'none')).toEqual({ mode: 'none' });
+    expect(selectIceServers(undefined, 'stun:a')).toEqual({ mode: 'list', servers: ['stun:a:3478'] });
+    expect(selectIceServers('stun:b', 'stun:a')).toEqual({ mode: 'list', servers: ['stun:b:3478'] });
+  });
+});
+
+describe('ICE_FAILED message', () => {
+  const base = { timeoutMs: 10_000 };
+  it('says what was tried and suggests TURN', () => {
+    const msg = describeIceFailure(
+      { ...base, iceServers: ['stun:s:3478'] },
+      new Set(['host', 'srflx']),
+      new Set(['srflx', 'host']),
+    );
+    expect(msg).toContain('within 10 s');
+    expect(msg).toContain('STUN stun:s:3478 and TURN none');
+    expect(msg).toContain('candidates gathered here: host, srflx; received from the peer: host, srflx');
+    expect(msg).toContain('TURN_URLS and TURN_SECRET');
+  });
+
+  it('tells --direct-only to go', () => {
+    const msg = describeIceFailure(
+      { ...base, iceServers: [], directOnly: true },
+      new Set(['host']),
+      new Set(),
+    );
+    expect(msg).toContain('TURN off (--direct-only)');
+    expect(msg).toContain('run without --direct-only');
+    expect(msg).toContain('received from the peer: none');
+  });
+
+  it('names expired REST credentials', () => {
+    const turn = {
+      hostname: 't',
+      port: 3478,
+      username: '1700000000:x',
+      password: 'p',
+      relayType: 'TurnUdp' as const,
+    };
+    const msg = describeIceFailure(
+      { ...base, iceServers: [turn] },
+      new Set(['host', 'srflx']),
+      new Set(['srflx']),
+      1_700_000_100_000,
+    );
+    expect(msg).toContain('the TURN server gave no relay address');
+    expect(msg).toContain('the credentials for t:3478 expired 100 s ago');
+  });
+});
