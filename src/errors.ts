@@ -86,6 +86,18 @@ export const ERROR_CODES = {
   INPUT_NOT_FOUND: { hint: 'check the path of the file to send', exit: EXIT.FAILURE },
   INPUT_UNREADABLE: { hint: 'only regular, readable files can be sent', exit: EXIT.FAILURE },
   DISK_FULL: { hint: 'free some space under --out and try again', exit: EXIT.FAILURE },
+  TEXT_TOO_LARGE: {
+    hint: 'send long text as a file (or through a pipe: `echo … | peer send -`)',
+    exit: EXIT.FAILURE,
+  },
+  MANIFEST_TOO_LARGE: {
+    hint: 'too many files or too long names for one transfer: send the folders in several runs',
+    exit: EXIT.FAILURE,
+  },
+  NOT_ONE_STREAM: {
+    hint: 'receive --stdout takes exactly one file or stream; receive into --out instead',
+    exit: EXIT.FAILURE,
+  },
   INTERRUPTED: { hint: 'interrupted', exit: EXIT.INTERRUPTED },
   INTERNAL: { hint: 'this is a bug in peerlane; please report it with the output above', exit: EXIT.FAILURE },
 } as const satisfies Record<string, CodeInfo>;

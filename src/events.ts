@@ -18,17 +18,27 @@ export type PeerEvent =
       /** With --verify: four words both sides must show alike. */
       verify?: string;
     }
-  | { event: 'manifest'; files: { name: string; size: number }[]; total: number }
+  | {
+      event: 'manifest';
+      /** size null: a stream of unknown length; kind 'dir': an empty folder. */
+      files: { name: string; size: number | null; mode?: number; mtime?: number; kind?: 'dir' }[];
+      /** null when a stream's length is unknown. */
+      total: number | null;
+    }
+  | { event: 'text'; text: string }
   | {
       event: 'progress';
-      /** The file in flight, its bytes so far and its size. */
+      /** The file in flight, its bytes so far and its size (null: a stream of unknown length). */
       file: string;
       fileBytes: number;
-      fileSize: number;
-      /** All files: bytes so far and in all. */
+      fileSize: number | null;
+      /** All files: bytes so far and in all (null: unknown). */
       bytes: number;
-      total: number;
+      total: number | null;
     }
+  | { event: 'file-start'; file: string; size: number | null }
+  | ({ event: 'file-done' } & FileResult)
+  | { event: 'skipped'; path: string; reason: string }
   | {
       event: 'done';
       files: FileResult[];
@@ -39,5 +49,20 @@ export type PeerEvent =
       usage: { cpuSeconds: number; maxRssBytes: number };
     }
   | { event: 'error'; code: ErrorCode; message: string };
+
+/** Every event name, in the order a transfer may report them: a stable interface. */
+export const EVENT_NAMES = [
+  'listening',
+  'ready',
+  'connected',
+  'skipped',
+  'manifest',
+  'text',
+  'file-start',
+  'progress',
+  'file-done',
+  'done',
+  'error',
+] as const satisfies readonly PeerEvent['event'][];
 
 export type EventSink = (event: PeerEvent) => void;

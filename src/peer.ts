@@ -28,7 +28,10 @@ import { receive } from './session/receive.js';
 import { send } from './session/send.js';
 
 const env = process.env;
-const rawArgs = hideBin(process.argv);
+/** yargs drops a bare `-` (stdin, or `--to -`): it travels under this stand-in instead. */
+const DASH = '\u0000-';
+const rawArgs = hideBin(process.argv).map((a) => (a === '-' ? DASH : a));
+const undash = (a: string): string => (a === DASH ? '-' : a);
 const wantsJson = rawArgs.includes('--json');
 
 interface CommonArgs {
@@ -45,16 +48,21 @@ interface CommonArgs {
 }
 
 /**
- * The code from --to, else PEER_CODE, else a prompt. The last two keep it out
- * of the process list, where any local user could read it.
+ * The receiver's code from --to, else PEER_CODE; `--to -` asks for it in the
+ * terminal. The last two keep it out of the process list, where any local
+ * user could read it. None of them: undefined, and `peer send` goes first,
+ * printing a code for `peer receive <code>`.
  */
-async function codeFrom(to: string | undefined): Promise<string> {
+async function codeFrom(to: string | undefined): Promise<string | undefined> {
+  if (to === '-') {
+    if (process.stdin.isTTY && process.stderr.isTTY) {
+      return askLine('Code: ', { input: process.stdin, output: process.stderr });
+    }
+    throw new PeerlaneError('USAGE', '--to - asks for the code in a terminal, and there is none');
+  }
   if (to !== undefined && to.length > 0) return to;
   if (env.PEER_CODE) return env.PEER_CODE;
-  if (process.stdin.isTTY && process.stderr.isTTY) {
-    return askLine('Code: ', { input: process.stdin, output: process.stderr });
-  }
-  throw new PeerlaneError('USAGE', 'give the code with --to, in PEER_CODE, or at the prompt in a terminal');
+  return undefined;
 }
 
 function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSignal): SessionOptions {
@@ -91,8 +99,14 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
   };
 }
 
-function outputFor(args: CommonArgs, verb: 'sent' | 'received'): Output {
-  return new Output({ json: args.json, quiet: args.quiet, verb });
+function outputFor(args: CommonArgs, verb: 'sent' | 'received', dataOnStdout = false): Output {
+  // With --stdout the data owns stdout: every message, JSON included, goes to stderr.
+  return new Output({
+    json: args.json,
+    quiet: args.quiet,
+    verb,
+    ...(dataOnStdout ? { stdout: process.stderr } : {}),
+  });
 }
 
 const defaultSignal = `${env.SIGNALING_SERVER_ADDR || DEFAULTS.SIGNALING_SERVER_ADDR}:${
@@ -146,10 +160,11 @@ await yargs(rawArgs)
     describe: 'Show words derived from the session key and both certificates, to compare with the other side',
   })
   .command(
-    'receive',
-    'Wait for a sender: prints a code to give to it',
+    'receive [code]',
+    'Wait for a sender (prints a code to give to it), or fetch from a sender that printed <code>',
     (y) =>
       y
+        .positional('code', { type: 'string', describe: "The sender's code, if it went first" })
         .option('out', { type: 'string', default: '.', describe: 'Folder to write received files into' })
         .option('yes', {
           type: 'boolean',
@@ -166,13 +181,22 @@ await yargs(rawArgs)
           default: DEFAULT_CODE_WORDS,
           describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
         })
+        .option('stdout', {
+          type: 'boolean',
+          default: false,
+          describe: 'Write the one incoming file or stream to stdout; messages go to stderr',
+        })
         .example('$0 receive --out ./dl', 'print a code, then receive into ./dl')
+        .example('$0 receive 42-orbit-lemon --out ./dl', 'fetch from a sender that printed the code')
+        .example('$0 receive --yes --stdout | tar x', 'unpack a stream sent with `tar c dir | peer send -`')
         .example('$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'),
     async (args) => {
-      const output = outputFor(args, 'received');
+      const output = outputFor(args, 'received', args.stdout);
       await runCommand(output, async (abortSignal) => {
         await receive({
           ...sessionOptions(args, output, abortSignal),
+          code: args.code,
+          ...(args.stdout ? { stdout: process.stdout } : {}),
           outDir: args.out,
           codeWords: args['code-words'],
           overwrite: args.overwrite,
@@ -183,19 +207,45 @@ await yargs(rawArgs)
     },
   )
   .command(
-    'send <files..>',
-    'Send files to the receiver that printed <code>',
+    'send [files..]',
+    'Send files, folders, stdin (-) or --text: to the receiver that printed <code>, or print a code and wait',
     (y) =>
       y
-        .positional('files', { type: 'string', array: true, demandOption: true, describe: 'Files to send' })
-        .option('to', { type: 'string', describe: "The receiver's code [PEER_CODE, or asked for]" })
+        .positional('files', {
+          type: 'string',
+          array: true,
+          describe: 'Files and folders to send; - for standard input',
+        })
+        .option('to', {
+          type: 'string',
+          describe: "The receiver's code; - asks for it; none: print a code and wait [PEER_CODE]",
+        })
+        .option('text', { type: 'string', describe: 'Send this text instead of files (at most 64 KiB)' })
+        .option('code-words', {
+          type: 'number',
+          default: DEFAULT_CODE_WORDS,
+          describe: 'Secret words in a code this side prints',
+        })
         .example('$0 send big.iso notes.txt --to 42-orbit-lemon', 'send two files')
+        .example('$0 send photos/ notes.txt', 'print a code, then `peer receive CODE` on the other side')
+        .example('tar c dir | $0 send - --to 42-orbit-lemon', 'stream stdin (size unknown)')
+        .example('$0 send --text "hello" --to 42-orbit-lemon', 'send a line of text')
         .example('PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'),
     async (args) => {
       const output = outputFor(args, 'sent');
       await runCommand(output, async (abortSignal) => {
-        const code = await codeFrom(args.to);
-        await send({ ...sessionOptions(args, output, abortSignal), paths: args.files, code });
+        const paths = (args.files ?? []).map(undash);
+        if (args.text === undefined && paths.length === 0) {
+          throw new PeerlaneError('USAGE', 'name files or folders to send, - for stdin, or --text');
+        }
+        const code = await codeFrom(args.to === undefined ? undefined : undash(args.to));
+        await send({
+          ...sessionOptions(args, output, abortSignal),
+          paths,
+          code,
+          text: args.text,
+          codeWords: args['code-words'],
+        });
       });
     },
   )

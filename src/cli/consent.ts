@@ -39,13 +39,17 @@ export function displayName(name: string): string {
 }
 
 /** The manifest as lines for a person: a summary, then up to MAX_LISTED_FILES files. */
-export function describeManifest(files: readonly { name: string; size: number }[]): string[] {
-  const total = files.reduce((sum, f) => sum + f.size, 0);
+export function describeManifest(
+  files: readonly { name: string; size: number | null; kind?: 'dir' }[],
+): string[] {
+  const total = files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+  const unknown = files.some((f) => f.size === null);
   const lines = [
-    `The sender offers ${files.length} file${files.length === 1 ? '' : 's'}, ${formatBytes(total)}:`,
+    `The sender offers ${files.length} file${files.length === 1 ? '' : 's'}, ${unknown ? 'at least ' : ''}${formatBytes(total)}:`,
   ];
   for (const f of files.slice(0, MAX_LISTED_FILES)) {
-    lines.push(`  ${formatBytes(f.size).padStart(9)}  ${displayName(f.name)}`);
+    const size = f.kind === 'dir' ? 'folder' : f.size === null ? 'stream' : formatBytes(f.size);
+    lines.push(`  ${size.padStart(9)}  ${displayName(f.name)}${f.kind === 'dir' ? '/' : ''}`);
   }
   if (files.length > MAX_LISTED_FILES) lines.push(`  … and ${files.length - MAX_LISTED_FILES} more`);
   return lines;
@@ -58,7 +62,7 @@ export function describeManifest(files: readonly { name: string; size: number }[
  * CONSENT_REQUIRED when there is no terminal to ask in and no `yes`.
  */
 export async function confirmManifest(
-  files: readonly { name: string; size: number }[],
+  files: readonly { name: string; size: number | null; kind?: 'dir' }[],
   opts: ConsentOptions,
 ): Promise<void> {
   const { input, output } = opts;

@@ -4,7 +4,10 @@
  * - `--json`: one JSON object per line on stdout, nothing else there.
  * - otherwise: the receiver's code alone on stdout (the one datum a script
  *   needs), and human sentences on stderr.
- * - A progress bar on stderr only when stderr is a terminal and not `--quiet`.
+ * - Progress bars on stderr only when stderr is a terminal and not `--quiet`:
+ *   a cli-progress MultiBar with one bar per file in flight and a total bar;
+ *   each finished file collapses to one summary line above them.
+ * - `peer receive --stdout` passes stderr as `stdout`: the data owns stdout.
  */
 import cliProgress from 'cli-progress';
 import type { PeerlaneError } from '../errors.js';
@@ -37,7 +40,9 @@ export function formatBytes(n: number): string {
 export class Output {
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
-  private bar: cliProgress.SingleBar | undefined;
+  private multi: cliProgress.MultiBar | undefined;
+  private totalBar: cliProgress.SingleBar | undefined;
+  private readonly fileBars = new Map<string, cliProgress.SingleBar>();
   private lastProgressEvent = 0;
   /** When the first byte moved: the rate must not count time spent waiting for the peer. */
   private firstProgressAt: number | undefined;
@@ -60,8 +65,13 @@ export class Output {
         this.say(`peerlane signal server listening on ${e.host}:${e.port}`);
         return;
       case 'ready':
-        this.say('Waiting for a sender. On the other machine run:');
-        this.say(`  peer send <files...> --to ${e.code}`);
+        if (this.options.verb === 'sent') {
+          this.say('Waiting for a receiver. On the other machine run:');
+          this.say(`  peer receive ${e.code} --out <folder>`);
+        } else {
+          this.say('Waiting for a sender. On the other machine run:');
+          this.say(`  peer send <files...> --to ${e.code}`);
+        }
         this.say('Code:');
         if (!this.options.json) this.stdout.write(`${e.code}\n`);
         return;
@@ -71,6 +81,19 @@ export class Output {
         return;
       case 'manifest':
         // The consent step lists the manifest for people; only --json reports it here.
+        return;
+      case 'text':
+        // The message is the output: on stdout, whatever --quiet says.
+        if (!this.options.json) this.stdout.write(`${e.text}\n`);
+        return;
+      case 'skipped':
+        this.say(`peer: skipped ${e.path}: ${e.reason}`);
+        return;
+      case 'file-start':
+        this.fileStart(e);
+        return;
+      case 'file-done':
+        this.fileDone(e);
         return;
       case 'progress':
         this.progress(e);
@@ -97,40 +120,89 @@ export class Output {
     this.writeErr(`peer: ${err.code}: ${err.message}. Next: ${err.hint}.`);
   }
 
+  private get drawing(): boolean {
+    return !this.options.quiet && this.stderr.isTTY === true;
+  }
+
+  private bars(): cliProgress.MultiBar {
+    this.multi ??= new cliProgress.MultiBar(
+      { stream: this.stderr, hideCursor: true, etaBuffer: 50, fps: 10, clearOnComplete: false },
+      cliProgress.Presets.shades_classic,
+    );
+    return this.multi;
+  }
+
+  /** The total bar, made at the first progress: its format depends on whether the total is known. */
+  private ensureTotal(total: number | null): void {
+    if (this.totalBar === undefined) {
+      this.totalBar = this.bars().create(
+        Math.max(total ?? 0, 1),
+        0,
+        { name: 'total', done: '0 B', size: '', rate: '' },
+        {
+          format:
+            total === null
+              ? ' {name} | {done} | {rate}'
+              : ' {bar} {percentage}% | {done} / {size} | {rate} | ETA {eta_formatted} | {name}',
+        },
+      );
+    }
+  }
+
+  private fileStart(e: Extract<PeerEvent, { event: 'file-start' }>): void {
+    if (!this.drawing) return;
+    const bar = this.bars().create(
+      Math.max(e.size ?? 0, 1),
+      0,
+      { name: e.file, done: '0 B', size: e.size === null ? '' : formatBytes(e.size), rate: '' },
+      {
+        format:
+          e.size === null ? ' {name} | {done} | {rate}' : ' {bar} {percentage}% | {done} / {size} | {name}',
+      },
+    );
+    this.fileBars.set(e.file, bar);
+  }
+
+  private fileDone(e: Extract<PeerEvent, { event: 'file-done' }>): void {
+    if (!this.drawing) return;
+    const bar = this.fileBars.get(e.name);
+    if (bar !== undefined) {
+      this.fileBars.delete(e.name);
+      this.multi?.remove(bar);
+    }
+    this.multi?.log(`  done  ${formatBytes(e.bytes).padStart(9)}  ${e.name}\n`);
+  }
+
   private progress(e: Extract<PeerEvent, { event: 'progress' }>): void {
     const now = Date.now();
-    const final = e.bytes === e.total;
+    const final = e.total !== null && e.bytes === e.total;
     if (this.options.json && (final || now - this.lastProgressEvent >= PROGRESS_EVENT_INTERVAL_MS)) {
       this.lastProgressEvent = now;
       this.json(e);
     }
-    if (this.options.quiet || !this.stderr.isTTY) return;
+    if (!this.drawing) return;
     this.firstProgressAt ??= now;
     const seconds = Math.max((now - this.firstProgressAt) / 1000, 0.001);
-    const payload = {
+    const rate = `${formatBytes(e.bytes / seconds)}/s`;
+    this.ensureTotal(e.total);
+    this.totalBar?.update(e.total === null ? 0 : e.total === 0 ? 1 : e.bytes, {
+      name: e.total === null ? 'total (size unknown)' : 'total',
       done: formatBytes(e.bytes),
-      size: formatBytes(e.total),
-      rate: `${formatBytes(e.bytes / seconds)}/s`,
-    };
-    if (this.bar === undefined) {
-      this.bar = new cliProgress.SingleBar(
-        {
-          stream: this.stderr,
-          format: ' {bar} {percentage}% | {done} / {size} | {rate} | ETA {eta_formatted}',
-          hideCursor: true,
-          etaBuffer: 50,
-          fps: 10,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.bar.start(Math.max(e.total, 1), 0, payload);
-    }
-    this.bar.update(e.total === 0 ? 1 : e.bytes, payload);
+      size: e.total === null ? '' : formatBytes(e.total),
+      rate,
+    });
+    const bar = this.fileBars.get(e.file);
+    bar?.update(e.fileSize === null ? 0 : e.fileSize === 0 ? 1 : e.fileBytes, {
+      done: formatBytes(e.fileBytes),
+      rate,
+    });
   }
 
   private stopBar(): void {
-    this.bar?.stop();
-    this.bar = undefined;
+    this.multi?.stop();
+    this.multi = undefined;
+    this.totalBar = undefined;
+    this.fileBars.clear();
   }
 
   private json(e: PeerEvent): void {

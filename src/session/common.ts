@@ -11,7 +11,7 @@ import type { PeerRole, TurnGrant } from '../signaling/protocol.js';
 import { turnServersFor } from '../signaling/turn.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
 import { FramedLink } from '../transfer/framed-link.js';
-import type { TransferProgress, TransferResult } from '../transfer/types.js';
+import type { FileEvent, TransferProgress, TransferResult } from '../transfer/types.js';
 
 export interface SessionOptions {
   signal: SignalAddress;
@@ -109,6 +109,12 @@ export function progressEvent(p: TransferProgress): Parameters<EventSink>[0] {
     bytes: p.bytes,
     total: p.total,
   };
+}
+
+export function fileEvent(e: FileEvent): Parameters<EventSink>[0] {
+  if (e.phase === 'start') return { event: 'file-start', file: e.name, size: e.size };
+  const { phase: _phase, file: _file, ...result } = e;
+  return { event: 'file-done', ...result };
 }
 
 export function doneEvent(result: TransferResult): Parameters<EventSink>[0] {

@@ -1,11 +1,14 @@
-/** `peer receive`: wait under a fresh code, then receive whatever the sender offers. */
-import { formatCode, generateSecret } from '../secure/code.js';
-import { SignalClient } from '../signaling/client.js';
+/**
+ * `peer receive`: wait under a fresh code (or, given one, join the sender that
+ * printed it), then receive whatever the sender offers.
+ */
+import type { Writable } from 'node:stream';
 import type { ManifestEntry } from '../transfer/protocol.js';
 import { prepareOutDir, receiveFiles } from '../transfer/receiver.js';
 import type { TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
-import { abortable, doneEvent, openLink, progressEvent } from './common.js';
+import { doneEvent, fileEvent, openLink, progressEvent } from './common.js';
+import { checkCode, pair } from './pair.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   outDir: string;
@@ -15,6 +18,10 @@ export interface ReceiveSessionOptions extends SessionOptions {
   overwrite?: boolean;
   /** Ask for consent; throw to refuse the offered files. `signal` aborts if the peer goes away meanwhile. */
   onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>;
+  /** The sender's code (it went first); absent: print a code and wait. */
+  code?: string | undefined;
+  /** Write the one incoming file or stream here instead of under outDir. */
+  stdout?: Writable | undefined;
 }
 
 /**
@@ -26,30 +33,23 @@ const GOODBYE_WAIT_MS = 2_000;
 export async function receive(options: ReceiveSessionOptions): Promise<TransferResult> {
   const emit = options.onEvent ?? (() => {});
   // Fail before printing a code, not after the sender has connected.
-  await prepareOutDir(options.outDir);
-  const secret = generateSecret(options.codeWords);
-  const client = await SignalClient.connect(options.signal);
-  let pairing: Parameters<typeof openLink>[0];
-  try {
-    const nameplate = await client.register();
-    emit({ event: 'ready', code: formatCode({ nameplate, secret }) });
-    const role = await abortable(client.waitForPeer(), options.abortSignal);
-    pairing = { client, role, intent: 'receive', nameplate, secret };
-  } catch (err) {
-    client.close();
-    throw err;
-  }
+  checkCode(options.code);
+  if (options.stdout === undefined) await prepareOutDir(options.outDir);
+  const pairing = await pair({ ...options, intent: 'receive', code: options.code });
   const framed = await openLink(pairing, options);
   try {
     const result = await receiveFiles({
       link: framed,
       outDir: options.outDir,
       ...(options.overwrite ? { overwrite: true } : {}),
+      stdout: options.stdout,
+      onText: (text) => emit({ event: 'text', text }),
+      onFile: (e) => emit(fileEvent(e)),
       onManifest: async (files, signal) => {
         emit({
           event: 'manifest',
           files: files.map((f) => ({ ...f })),
-          total: files.reduce((s, f) => s + f.size, 0),
+          total: files.some((f) => f.size === null) ? null : files.reduce((s, f) => s + (f.size ?? 0), 0),
         });
         await options.onManifest?.(files, signal);
       },

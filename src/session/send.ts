@@ -1,36 +1,55 @@
-/** `peer send --to <code>`: join the waiting receiver and stream the files to it. */
-import { parseCode } from '../secure/code.js';
-import { SignalClient } from '../signaling/client.js';
-import { sendFiles } from '../transfer/sender.js';
+/**
+ * `peer send`: with `--to <code>`, join the waiting receiver; without, print a
+ * code and wait for `peer receive <code>`. Then stream the files (or the text)
+ * to it.
+ */
+import type { Readable } from 'node:stream';
+import { PeerlaneError } from '../errors.js';
+import { checkText, sendFiles } from '../transfer/sender.js';
+import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
 import type { TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent, openLink, progressEvent, throwIfAborted } from './common.js';
+import { doneEvent, fileEvent, openLink, progressEvent } from './common.js';
+import { checkCode, pair } from './pair.js';
 
 export interface SendSessionOptions extends SessionOptions {
   paths: readonly string[];
-  /** The receiver's code, `<nameplate>-<word>-<word>`. */
-  code: string;
+  /** The receiver's code, `<nameplate>-<word>-<word>`; absent: print one and wait. */
+  code?: string | undefined;
+  /** Send this message instead of files. */
+  text?: string | undefined;
+  /** Secret words in a code we print (default 2). */
+  codeWords?: number | undefined;
+  /** What `-` reads (default: process.stdin). */
+  stdin?: Readable | undefined;
 }
 
 export async function send(options: SendSessionOptions): Promise<TransferResult> {
   const emit = options.onEvent ?? (() => {});
   // A misspelt code or a missing file fails before anyone waits on a connection,
   // and before the code's single guess is spent.
-  const { nameplate, secret } = parseCode(options.code);
-  const files = await resolveSources(options.paths);
-  throwIfAborted(options.abortSignal);
-  const client = await SignalClient.connect(options.signal);
-  let role: Awaited<ReturnType<SignalClient['join']>>;
-  try {
-    role = await client.join(nameplate);
-  } catch (err) {
-    client.close();
-    throw err;
+  checkCode(options.code);
+  let files: SourceFile[] = [];
+  if (options.text !== undefined) {
+    if (options.paths.length > 0) throw new PeerlaneError('USAGE', 'send --text or files, not both');
+    checkText(options.text);
+  } else {
+    files = await resolveSources(options.paths, {
+      onSkip: (path, reason) => emit({ event: 'skipped', path, reason }),
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+    });
   }
-  const framed = await openLink({ client, role, intent: 'send', nameplate, secret }, options);
+  const pairing = await pair({ ...options, intent: 'send', code: options.code });
+  const framed = await openLink(pairing, options);
   try {
-    const result = await sendFiles({ link: framed, files, onProgress: (p) => emit(progressEvent(p)) });
+    const result = await sendFiles({
+      link: framed,
+      files,
+      ...(options.text !== undefined ? { text: options.text } : {}),
+      onProgress: (p) => emit(progressEvent(p)),
+      onFile: (e) => emit(fileEvent(e)),
+    });
     emit(doneEvent(result));
     return result;
   } finally {

@@ -2,18 +2,24 @@
  * Transfer protocol: binary frames over one reliable, ordered data channel.
  *
  *   sender                                          receiver
- *     | -- MANIFEST {v, files:[{name,size}]} ------------> |  names checked, targets chosen
+ *     | -- MANIFEST {v, files:[{name,size,mode,mtime,kind}], text} -> |  names checked, targets chosen
  *     | <---------------------- ACCEPT {window, resume} -- |  (or ERROR); resume: blocks held
  *     | -- FILE_START {file, offset} --------------------> |  offset > 0: resumed from a .part
  *     | -- DATA [file][offset][bytes] -------------------> |  only while credit remains
  *     | <--------------------------------- CREDIT {bytes} - |  once those bytes are on disk
- *     | -- FILE_END {file, sha256} ----------------------> |  size + hash checked, .part renamed
+ *     | -- FILE_END {file, sha256, size} ----------------> |  size + hash checked, .part renamed
  *     | <------------------------------- FILE_OK {file} -- |
  *     |               ... next file ...                    |
  *     | -- END ------------------------------------------> |
  *     | <---------------------------------------- DONE --- |  the sender exits 0 only now
  *     | <============ PING (every 2 s, both ways) ======== |
  *     | <============ ERROR {code, message}, then close == |
+ *
+ * Names are relative paths ('/'-separated, checked per component on arrival).
+ * A `kind: 'dir'` entry is an empty folder: created at ACCEPT, never started
+ * or ended. A `size: null` entry is a stream of unknown length (stdin): its
+ * FILE_END carries the final size. A manifest with `text` and no files is a
+ * message (peer send --text); the receiver prints it.
  *
  * Every frame starts with a one-byte type. DATA carries a binary header and the
  * payload; all other frames carry a small JSON object, validated on arrival.
@@ -22,7 +28,8 @@
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 
-export const TRANSFER_PROTOCOL_VERSION = 2;
+/** 3: relative paths, folders, modes and mtimes, streams of unknown size, text. */
+export const TRANSFER_PROTOCOL_VERSION = 3;
 
 /**
  * Resume granularity. The receiver records a SHA-256 per verified block next to
@@ -67,6 +74,10 @@ export const PEER_IDLE_TIMEOUT_MS = 10_000;
 /** Limits on what a manifest may announce. */
 export const MAX_FILES = 10_000;
 export const MAX_NAME_BYTES = 255;
+/** A relative path (a name with its folders), in bytes: Linux PATH_MAX. */
+export const MAX_REL_PATH_BYTES = 4096;
+/** `peer send --text`: the most a message may hold, in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 64 * 1024;
 /** DATA offsets are 48-bit; 256 TiB is enough for any one file. */
 export const MAX_FILE_SIZE = 2 ** 48 - 1;
 /** JSON control frames are small; a manifest of MAX_FILES long names fits. */
@@ -90,8 +101,16 @@ export const FrameType = {
 export const DATA_HEADER_BYTES = 11;
 
 export interface ManifestEntry {
+  /** A relative path: '/'-separated components. */
   name: string;
-  size: number;
+  /** Bytes, or null for a stream whose length is known only at FILE_END. */
+  size: number | null;
+  /** Permission bits (0o777 at most). */
+  mode?: number;
+  /** Modification time, in milliseconds since the epoch. */
+  mtime?: number;
+  /** 'dir': an empty folder (size 0, no data frames). Absent: a file. */
+  kind?: 'dir';
 }
 
 /** What the receiver already holds of one file: its first `blocks` blocks, summarised by `digest`. */
@@ -103,12 +122,12 @@ export interface ResumeOffer {
 }
 
 export type Frame =
-  | { type: 'manifest'; v: number; files: ManifestEntry[] }
+  | { type: 'manifest'; v: number; files: ManifestEntry[]; text?: string }
   | { type: 'accept'; window: number; resume: ResumeOffer[] }
   | { type: 'file-start'; file: number; offset: number }
   | { type: 'data'; file: number; offset: number; payload: Buffer }
   | { type: 'credit'; bytes: number }
-  | { type: 'file-end'; file: number; sha256: string }
+  | { type: 'file-end'; file: number; sha256: string; size?: number }
   | { type: 'file-ok'; file: number }
   | { type: 'end' }
   | { type: 'done' }
@@ -196,11 +215,29 @@ function parseManifest(obj: Record<string, unknown>): Frame {
     if (typeof entry !== 'object' || entry === null) throw bad(`manifest entry ${i} is not an object`);
     const e = entry as Record<string, unknown>;
     if (typeof e.name !== 'string') throw bad(`manifest entry ${i} has no name`);
-    if (Buffer.byteLength(e.name, 'utf8') > MAX_NAME_BYTES)
+    if (Buffer.byteLength(e.name, 'utf8') > MAX_REL_PATH_BYTES)
       throw bad(`manifest entry ${i} has an over-long name`);
-    return { name: e.name, size: count(e, 'size', MAX_FILE_SIZE) };
+    const out: ManifestEntry = {
+      name: e.name,
+      size: e.size === null && e.kind === undefined ? null : count(e, 'size', MAX_FILE_SIZE),
+    };
+    if (e.mode !== undefined) out.mode = count(e, 'mode', 0o777);
+    if (e.mtime !== undefined) out.mtime = count(e, 'mtime', 8.64e15);
+    if (e.kind !== undefined) {
+      if (e.kind !== 'dir' || out.size !== 0) throw bad(`manifest entry ${i} has a bad kind`);
+      out.kind = 'dir';
+    }
+    return out;
   });
-  return { type: 'manifest', v, files: entries };
+  const frame: Frame = { type: 'manifest', v, files: entries };
+  if (obj.text !== undefined) {
+    if (typeof obj.text !== 'string') throw bad('manifest text is not a string');
+    if (Buffer.byteLength(obj.text, 'utf8') > MAX_TEXT_BYTES)
+      throw new PeerlaneError('TEXT_TOO_LARGE', `the text is over ${MAX_TEXT_BYTES} bytes`);
+    if (entries.length > 0) throw bad('a manifest carries text or files, not both');
+    frame.text = obj.text;
+  }
+  return frame;
 }
 
 /** Parse one frame from the peer. Throws PeerlaneError (BAD_FRAME, VERSION_MISMATCH). */
@@ -255,7 +292,9 @@ export function parseFrame(raw: unknown): Frame {
       const body = parseBody(raw);
       const sha256 = body.sha256;
       if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw bad('FILE_END needs a sha256');
-      return { type: 'file-end', file: count(body, 'file', MAX_FILES), sha256 };
+      const end: Frame = { type: 'file-end', file: count(body, 'file', MAX_FILES), sha256 };
+      if (body.size !== undefined) end.size = count(body, 'size', MAX_FILE_SIZE);
+      return end;
     }
     case FrameType.FILE_OK:
       return { type: 'file-ok', file: count(parseBody(raw), 'file', MAX_FILES) };

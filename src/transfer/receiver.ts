@@ -19,14 +19,25 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { checkFreeSpace } from './disk.js';
 import type { FramedLink } from './framed-link.js';
 import type { Frame, ManifestEntry, ResumeOffer } from './protocol.js';
-import { BLOCK_SIZE, CREDIT_BATCH, RECEIVE_WINDOW } from './protocol.js';
+import { BLOCK_SIZE, CREDIT_BATCH, MAX_FILE_SIZE, RECEIVE_WINDOW } from './protocol.js';
 import { BlockLog, blocksDigest, hashRange, readResumable } from './resume.js';
-import { freeTarget, openPart, PART_SUFFIX, publish, targetPath } from './safe-names.js';
-import type { FileResult, TransferProgress, TransferResult } from './types.js';
+import {
+  checkRelPath,
+  dirsAreSafe,
+  freeTarget,
+  makeDirs,
+  openPart,
+  PART_SUFFIX,
+  publish,
+  splitRelPath,
+  targetPath,
+} from './safe-names.js';
+import type { FileEvent, FileResult, TransferProgress, TransferResult } from './types.js';
 
 export interface ReceiveOptions {
   link: FramedLink;
@@ -44,6 +55,16 @@ export interface ReceiveOptions {
    */
   onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>;
   onProgress?: (progress: TransferProgress) => void;
+  /** Each file as it starts and once it is verified and in place. */
+  onFile?: (event: FileEvent) => void;
+  /** A message arrived (peer send --text): nothing is written, no consent is asked. */
+  onText?: (text: string) => void;
+  /**
+   * Write the one incoming file or stream here instead of under `outDir`
+   * (peer receive --stdout). A manifest of anything but one file is
+   * NOT_ONE_STREAM. Credit is returned only once `stdout` took the bytes.
+   */
+  stdout?: Writable | undefined;
 }
 
 interface OpenFile {
@@ -51,12 +72,20 @@ interface OpenFile {
   entry: ManifestEntry;
   target: string;
   partPath: string;
-  handle: fs.FileHandle;
+  /** The .part, or undefined when writing to `stdout`. */
+  handle: fs.FileHandle | undefined;
   hash: Hash;
   received: number;
   /** Bytes that were already on disk from an earlier run. */
   resumed: number;
-  log: BlockLog;
+  log: BlockLog | undefined;
+}
+
+/** Write all of `data` to a stream, resolving once it has taken it. */
+function writeTo(stream: Writable, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(data, (err) => (err ? reject(err) : resolve()));
+  });
 }
 
 /** Failures that prove the data bad: the .part and its state go. Anything else keeps them for a resume. */
@@ -80,7 +109,9 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   // Set at ACCEPT: time spent asking the human is not transfer time.
   let started = Date.now();
   let manifest: ManifestEntry[] | undefined;
-  let total = 0;
+  let total: number | null = 0;
+  /** Empty folders: their modes and mtimes are applied once everything else is in place. */
+  const folders: { path: string; entry: ManifestEntry }[] = [];
   let bytesSoFar = 0;
   let current: OpenFile | undefined;
   let nextIndex = 0;
@@ -115,9 +146,18 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     return error;
   }
 
-  async function onManifest(files: ManifestEntry[]): Promise<void> {
+  async function onManifest(files: ManifestEntry[], text: string | undefined): Promise<void> {
+    if (text !== undefined) {
+      // A message: printed, never written; there is nothing to consent to.
+      options.onText?.(text);
+      manifest = files;
+      started = Date.now();
+      link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
+      return;
+    }
+    if (options.stdout !== undefined) return onStdoutManifest(files);
     // Refuse what can never be written before asking anyone about it.
-    for (const f of files) targetPath(outDir, f.name);
+    checkLayout(files);
     for (const [index, f] of files.entries()) {
       const found = await findResumable(f);
       if (found !== undefined) resumable.set(index, found);
@@ -133,9 +173,23 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     link.failure.catch((err: unknown) => consent.abort(err));
     await link.guard(Promise.resolve(options.onManifest?.(files, consent.signal)));
     await prepareOutDir(outDir);
-    total = files.reduce((sum, f) => sum + f.size, 0);
-    await checkFreeSpace(outDir, total);
+    total = files.some((f) => f.size === null) ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+    await checkFreeSpace(
+      outDir,
+      files.reduce((sum, f) => sum + (f.size ?? 0), 0),
+    );
+    for (const f of files) {
+      if (f.kind !== 'dir') continue;
+      const safe = checkRelPath(f.name);
+      try {
+        await makeDirs(outDir, safe.split('/'), f.name);
+      } catch (err) {
+        throw writeError(err);
+      }
+      folders.push({ path: targetPath(outDir, f.name), entry: f });
+    }
     manifest = files;
+    skipFolders();
     started = Date.now();
     const offers: ResumeOffer[] = [];
     for (const [file, r] of resumable) {
@@ -144,10 +198,59 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: offers });
   }
 
+  /** --stdout: one file or stream, asked about like any other, written nowhere else. */
+  async function onStdoutManifest(files: ManifestEntry[]): Promise<void> {
+    const only = files[0];
+    if (files.length !== 1 || only === undefined || only.kind === 'dir') {
+      throw new PeerlaneError(
+        'NOT_ONE_STREAM',
+        `--stdout takes one file or stream, and ${files.length} entries were offered`,
+      );
+    }
+    checkRelPath(only.name);
+    const consent = new AbortController();
+    link.failure.catch((err: unknown) => consent.abort(err));
+    await link.guard(Promise.resolve(options.onManifest?.(files, consent.signal)));
+    total = only.size;
+    manifest = files;
+    started = Date.now();
+    link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
+  }
+
+  /** Every name safe, and no name both a file and a folder of another. */
+  function checkLayout(files: ManifestEntry[]): void {
+    const fileNames = new Set<string>();
+    const dirNames = new Set<string>();
+    for (const f of files) {
+      targetPath(outDir, f.name);
+      const safe = checkRelPath(f.name);
+      const { dirs } = splitRelPath(safe);
+      for (let i = 1; i <= dirs.length; i++) dirNames.add(dirs.slice(0, i).join('/'));
+      if (f.kind === 'dir') dirNames.add(safe);
+      else fileNames.add(safe);
+    }
+    for (const name of fileNames) {
+      if (dirNames.has(name)) {
+        throw new PeerlaneError(
+          'BAD_NAME',
+          `refused file name ${JSON.stringify(name.slice(0, 80))}: it is also a folder`,
+        );
+      }
+    }
+  }
+
+  /** Folders get no frames: move past them. */
+  function skipFolders(): void {
+    while (manifest?.[nextIndex]?.kind === 'dir') nextIndex++;
+  }
+
   /** The `.part` of an earlier run for this name and size, if its target is still free. */
   async function findResumable(entry: ManifestEntry): Promise<Resumable | undefined> {
+    if (entry.size === null || entry.kind === 'dir') return undefined;
     const target = targetPath(outDir, entry.name);
     if (taken.has(target)) return undefined;
+    // Never read state through a symlinked folder.
+    if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return undefined;
     const blocks = await readResumable(target + PART_SUFFIX, entry.size);
     if (blocks === undefined) return undefined;
     try {
@@ -174,9 +277,27 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       throw new PeerlaneError('BAD_FRAME', `resume at ${frame.offset}, but ${offered} bytes were offered`);
     }
     const hash = createHash('sha256');
+    options.onFile?.({ phase: 'start', file: index, name: entry.name, size: entry.size });
+    if (options.stdout !== undefined) {
+      if (frame.offset !== 0) throw new PeerlaneError('BAD_FRAME', 'a stream cannot resume');
+      current = {
+        index,
+        entry,
+        target: '-',
+        partPath: '-',
+        handle: undefined,
+        hash,
+        received: 0,
+        resumed: 0,
+        log: undefined,
+      };
+      return;
+    }
     let target: string;
     let handle: fs.FileHandle;
     try {
+      // Its folders, created one by one under outDir, none of them a symlink.
+      await makeDirs(outDir, splitRelPath(checkRelPath(entry.name)).dirs, entry.name);
       if (earlier !== undefined) {
         // Continue the earlier .part: keep the agreed prefix, drop any tail past it.
         target = earlier.target;
@@ -194,7 +315,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
     const partPath = target + PART_SUFFIX;
     const blocks = frame.offset > 0 ? (earlier?.blocks ?? []) : [];
-    const log = new BlockLog(partPath, entry.size, [...blocks]);
+    // A stream of unknown size cannot resume: its state would not match a later run.
+    const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, [...blocks]);
     current = {
       index,
       entry,
@@ -207,7 +329,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       log,
     };
     bytesSoFar += frame.offset;
-    await log.save().catch((err: unknown) => {
+    await log?.save().catch((err: unknown) => {
       throw writeError(err);
     });
   }
@@ -225,14 +347,16 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     if (frame.offset !== file.received) {
       throw new PeerlaneError('BAD_FRAME', `data at offset ${frame.offset}, expected ${file.received}`);
     }
-    if (file.received + length > file.entry.size) {
+    if (file.received + length > (file.entry.size ?? MAX_FILE_SIZE)) {
       throw new PeerlaneError('BAD_FRAME', `more bytes than announced for ${file.entry.name}`);
     }
     file.hash.update(frame.payload);
     try {
+      if (file.handle === undefined && options.stdout !== undefined)
+        await writeTo(options.stdout, frame.payload);
       // A write may be short (a disk filling up); the rest must not become a hole.
       let written = 0;
-      while (written < length) {
+      while (file.handle !== undefined && written < length) {
         const { bytesWritten } = await file.handle.write(
           frame.payload,
           written,
@@ -242,7 +366,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${file.partPath}`);
         written += bytesWritten;
       }
-      await file.log.add(frame.payload);
+      await file.log?.add(frame.payload);
     } catch (err) {
       throw writeError(err);
     }
@@ -264,27 +388,38 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
 
   async function onFileEnd(frame: Extract<Frame, { type: 'file-end' }>): Promise<void> {
     const file = fileFor(frame.file);
-    if (file.received !== file.entry.size) {
+    const size = file.entry.size ?? frame.size;
+    if (size === undefined) throw new PeerlaneError('BAD_FRAME', 'FILE_END of a stream without its size');
+    if (file.received !== size) {
       throw new PeerlaneError(
         'TRANSFER_INCOMPLETE',
-        `${file.entry.name}: got ${file.received} of ${file.entry.size} bytes`,
+        `${file.entry.name}: got ${file.received} of ${size} bytes`,
       );
     }
     const sha256 = file.hash.digest('hex');
     if (sha256 !== frame.sha256) {
       throw new PeerlaneError('HASH_MISMATCH', `${file.entry.name}: SHA-256 differs from the sender's`);
     }
-    let finalPath: string;
+    let finalPath = '-';
     try {
-      // close() can report a deferred write error (ENOSPC on NFS, say).
-      await file.handle.close();
-      finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite);
+      if (file.handle !== undefined) {
+        // The sender's permission bits (never setuid and the like) and mtime, on the open .part.
+        if (file.entry.mode !== undefined) await file.handle.chmod(file.entry.mode & 0o777);
+        if (file.entry.mtime !== undefined) {
+          const when = new Date(file.entry.mtime);
+          await file.handle.utimes(when, when);
+        }
+        // close() can report a deferred write error (ENOSPC on NFS, say).
+        await file.handle.close();
+        finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite);
+      }
     } catch (err) {
       throw writeError(err);
     }
-    await file.log.remove();
+    await file.log?.remove();
     current = undefined;
     nextIndex++;
+    skipFolders();
     results.push({
       name: file.entry.name,
       path: finalPath,
@@ -292,7 +427,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       sha256,
       resumedBytes: file.resumed,
     });
-    if (file.entry.size === 0) {
+    if (size === 0) {
       options.onProgress?.({
         file: file.index,
         name: file.entry.name,
@@ -302,6 +437,15 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         total,
       });
     }
+    options.onFile?.({
+      phase: 'done',
+      file: file.index,
+      name: file.entry.name,
+      path: finalPath,
+      bytes: file.received,
+      sha256,
+      resumedBytes: file.resumed,
+    });
     returnCredit(true);
     link.send({ type: 'file-ok', file: file.index });
   }
@@ -310,7 +454,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     switch (frame.type) {
       case 'manifest':
         if (manifest !== undefined) throw new PeerlaneError('BAD_FRAME', 'a second manifest');
-        return onManifest(frame.files);
+        return onManifest(frame.files, frame.text);
       case 'file-start':
         return onFileStart(frame);
       case 'data':
@@ -324,11 +468,26 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
             `the sender ended after ${nextIndex} of ${manifest?.length ?? 0} files`,
           );
         }
+        await applyFolderTimes();
         link.send({ type: 'done' });
         resolveFinished();
         return;
       default:
         throw new PeerlaneError('BAD_FRAME', `unexpected ${frame.type} frame from the sender`);
+    }
+  }
+
+  /** Empty folders get the sender's mode and mtime last, so nothing written after changes them. */
+  async function applyFolderTimes(): Promise<void> {
+    for (const { path, entry } of folders) {
+      try {
+        const stat = await fs.lstat(path);
+        if (!stat.isDirectory()) continue; // never through a symlink
+        if (entry.mode !== undefined) await fs.chmod(path, entry.mode & 0o777);
+        if (entry.mtime !== undefined) await fs.lutimes(path, new Date(entry.mtime), new Date(entry.mtime));
+      } catch (err) {
+        throw writeError(err);
+      }
     }
   }
 
@@ -374,9 +533,9 @@ export async function prepareOutDir(outDir: string): Promise<void> {
  * later run to resume; otherwise (its data is proven bad) both are removed.
  */
 async function discard(file: OpenFile | undefined, keep: boolean): Promise<void> {
-  if (file === undefined) return;
+  if (file === undefined || file.handle === undefined) return;
   await file.handle.close().catch(() => {});
   if (keep) return;
   await fs.unlink(file.partPath).catch(() => {});
-  await file.log.remove();
+  await file.log?.remove();
 }

@@ -3,8 +3,12 @@
  * a path under the output folder, or refuses it, and decides what may be
  * replaced when the user asked to overwrite.
  *
- * Today a name is one path component (the sender sends base names only), so
- * anything with a separator is refused rather than interpreted.
+ * A name is a relative path of '/'-separated components (a folder's files keep
+ * their place in it). Each component is checked alone (checkName): no empty
+ * component, no '.' or '..', no backslash, drive prefix, control or bidi
+ * character, and no over-long component; the whole path stays under PATH_MAX.
+ * Folders are created under the output folder only, one component at a time,
+ * and an existing component must be a real folder (lstat), never a symlink.
  *
  * Nothing here follows a symlink: names are tested with lstat, the `.part` is
  * created exclusively (O_EXCL, plus O_NOFOLLOW where the platform has it), and
@@ -58,10 +62,78 @@ export function checkName(name: string): string {
   return nfc;
 }
 
-/** Throw BAD_NAME unless `target` is directly inside `root` and its `.part` fits in PATH_MAX. */
-function checkTarget(root: string, target: string, name: string): void {
-  // Defence in depth: whatever checkName missed, never leave `root`.
-  if (path.dirname(target) !== root) refuseName(name, 'it leaves the output folder');
+/**
+ * Return the NFC form of `name` if it is a safe relative path ('/'-separated
+ * components, each a safe name); throw BAD_NAME otherwise.
+ */
+export function checkRelPath(name: string): string {
+  if (name.startsWith('/')) refuseName(name, 'it is an absolute path');
+  if (name.endsWith('/')) refuseName(name, 'it ends with a separator');
+  const parts = name.split('/');
+  if (parts.some((p) => p.length === 0)) refuseName(name, 'it has an empty path component');
+  const safe = parts.map((p) => checkName(p)).join('/');
+  if (bytes(safe) + PART_SUFFIX.length >= MAX_PATH_BYTES) refuseName(name, 'the path is too long');
+  return safe;
+}
+
+/** The folders of a relative path, and its last component. */
+export function splitRelPath(safe: string): { dirs: string[]; base: string } {
+  const parts = safe.split('/');
+  const base = parts.pop() ?? '';
+  return { dirs: parts, base };
+}
+
+/**
+ * Create the folders of the relative path `rel` (all its components) under
+ * `root`, one at a time. Each existing component must be a real folder
+ * (lstat: a symlink is BAD_NAME, never followed); each created one is checked
+ * the same way after mkdir, so a racing swap is caught.
+ */
+export async function makeDirs(root: string, rel: readonly string[], name: string): Promise<void> {
+  let at = path.resolve(root);
+  for (const part of rel) {
+    at = path.join(at, part);
+    let stat: Awaited<ReturnType<typeof fs.lstat>> | undefined;
+    try {
+      stat = await fs.lstat(at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+    }
+    if (stat === undefined) {
+      try {
+        await fs.mkdir(at, { mode: 0o755 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+      }
+      stat = await fs.lstat(at);
+    }
+    if (!stat.isDirectory()) {
+      refuseName(name, `${at} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
+    }
+  }
+}
+
+/** True if every existing folder of `rel` under `root` is a real folder (no symlink on the way). */
+export async function dirsAreSafe(root: string, rel: readonly string[]): Promise<boolean> {
+  let at = path.resolve(root);
+  for (const part of rel) {
+    at = path.join(at, part);
+    try {
+      if (!(await fs.lstat(at)).isDirectory()) return false;
+    } catch {
+      return true; // not there yet: it will be created, and checked then
+    }
+  }
+  return true;
+}
+
+/** Throw BAD_NAME unless `target` is inside `root` at `safe` and its `.part` fits in PATH_MAX. */
+function checkTarget(root: string, target: string, name: string, safe = path.basename(target)): void {
+  // Defence in depth: whatever checkRelPath missed, never leave `root`.
+  const { dirs } = splitRelPath(safe);
+  if (path.dirname(target) !== path.join(root, ...dirs)) refuseName(name, 'it leaves the output folder');
+  const rel = path.relative(root, target);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) refuseName(name, 'it leaves the output folder');
   if (bytes(target + PART_SUFFIX) >= MAX_PATH_BYTES) {
     refuseName(name, `the path under ${root} would exceed ${MAX_PATH_BYTES} bytes`);
   }
@@ -72,10 +144,10 @@ function checkTarget(root: string, target: string, name: string): void {
  * Throws BAD_NAME for an unsafe name or a path that is too long. No file system access.
  */
 export function targetPath(dir: string, name: string): string {
-  const safe = checkName(name);
+  const safe = checkRelPath(name);
   const root = path.resolve(dir);
-  const target = path.join(root, safe);
-  checkTarget(root, target, name);
+  const target = path.join(root, ...safe.split('/'));
+  checkTarget(root, target, name, safe);
   return target;
 }
 
@@ -148,11 +220,13 @@ export async function freeTarget(
   taken: Set<string>,
   overwrite = false,
 ): Promise<string> {
-  const safe = checkName(name);
+  const safe = checkRelPath(name);
   const root = path.resolve(dir);
+  const { dirs, base } = splitRelPath(safe);
+  const parent = path.join(root, ...dirs);
   if (overwrite) {
-    const target = path.join(root, safe);
-    checkTarget(root, target, name);
+    const target = path.join(parent, base);
+    checkTarget(root, target, name, safe);
     if (!taken.has(target)) {
       await checkReplaceable(target, name);
       if (await exists(target + PART_SUFFIX)) {
@@ -163,8 +237,8 @@ export async function freeTarget(
     }
   }
   for (let n = 0; n < 10_000; n++) {
-    const target = path.join(root, candidate(safe, n));
-    checkTarget(root, target, name);
+    const target = path.join(parent, candidate(base, n));
+    checkTarget(root, target, name, [...dirs, path.basename(target)].join('/'));
     if (taken.has(target)) continue;
     if (await exists(target)) continue;
     if (await exists(target + PART_SUFFIX)) continue;
@@ -212,7 +286,8 @@ export async function publish(
   taken: Set<string>,
   overwrite = false,
 ): Promise<string> {
-  if (overwrite && path.basename(target) === checkName(name)) {
+  const { base } = splitRelPath(checkRelPath(name));
+  if (overwrite && path.basename(target) === base) {
     await checkReplaceable(target, name);
     try {
       await fs.rename(partPath, target);
@@ -234,7 +309,7 @@ export async function publish(
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
-        dest = await freeTarget(path.dirname(target), name, taken);
+        dest = await freeTarget(path.dirname(target), base, taken);
         continue;
       }
       if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
@@ -243,7 +318,7 @@ export async function publish(
           await fs.copyFile(partPath, dest, constants.COPYFILE_EXCL);
         } catch (copyErr) {
           if ((copyErr as NodeJS.ErrnoException).code === 'EEXIST') {
-            dest = await freeTarget(path.dirname(target), name, taken);
+            dest = await freeTarget(path.dirname(target), base, taken);
             continue;
           }
           // A half-copied file (ENOSPC, say) must not be left under the final name.

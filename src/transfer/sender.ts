@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { PeerlaneError } from '../errors.js';
 import type { FramedLink } from './framed-link.js';
 import type { Frame, ResumeOffer } from './protocol.js';
@@ -15,22 +16,70 @@ import {
   allocDataFrame,
   CHUNK_SIZE,
   DATA_HEADER_BYTES,
+  encodeControl,
+  MAX_TEXT_BYTES,
   SEND_HIGH_WATER,
   SEND_LOW_WATER,
   TRANSFER_PROTOCOL_VERSION,
 } from './protocol.js';
 import { checkOffer } from './resume.js';
 import type { SourceFile } from './sources.js';
-import type { FileResult, TransferProgress, TransferResult } from './types.js';
+import type { FileEvent, FileResult, TransferProgress, TransferResult } from './types.js';
 
 export interface SendOptions {
   link: FramedLink;
   files: readonly SourceFile[];
+  /** A message instead of files (peer send --text); `files` must then be empty. */
+  text?: string;
   onProgress?: (progress: TransferProgress) => void;
+  /** Each file as it starts and once it is sent. */
+  onFile?: (event: FileEvent) => void;
 }
 
-export async function sendFiles({ link, files, onProgress }: SendOptions): Promise<TransferResult> {
-  const total = files.reduce((sum, f) => sum + f.size, 0);
+/** Hands out a stream's bytes in pieces of at most `max`, pulling (so pausing) the stream. */
+class StreamReader {
+  private readonly it: AsyncIterator<unknown>;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(stream: Readable) {
+    this.it = stream[Symbol.asyncIterator]();
+  }
+
+  async read(max: number): Promise<Buffer | null> {
+    while (this.pending.length === 0) {
+      const next = await this.it.next();
+      if (next.done) return null;
+      const v = next.value;
+      this.pending = Buffer.isBuffer(v) ? v : Buffer.from(v as string);
+    }
+    const out = this.pending.subarray(0, max);
+    this.pending = this.pending.subarray(out.length);
+    return out;
+  }
+}
+
+/** Throw TEXT_TOO_LARGE unless `text` fits in one message. */
+export function checkText(text: string): void {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_TEXT_BYTES) {
+    throw new PeerlaneError(
+      'TEXT_TOO_LARGE',
+      `the text is ${size} bytes; at most ${MAX_TEXT_BYTES} can be sent`,
+    );
+  }
+}
+
+export async function sendFiles({
+  link,
+  files,
+  text,
+  onProgress,
+  onFile,
+}: SendOptions): Promise<TransferResult> {
+  if (text !== undefined) checkText(text);
+  const unknownSize = files.some((f) => f.size === null);
+  const total = unknownSize ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+  const fileCount = files.filter((f) => f.kind !== 'dir').length;
   const chunkSize = Math.min(CHUNK_SIZE, link.link.maxMessageSize() - DATA_HEADER_BYTES);
   if (chunkSize <= 0)
     throw new PeerlaneError('INTERNAL', 'the peer accepts no message large enough for data');
@@ -74,12 +123,12 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
         poke();
         return;
       case 'file-ok':
-        if (frame.file >= files.length || confirmed.has(frame.file))
+        if (frame.file >= files.length || confirmed.has(frame.file) || files[frame.file]?.kind === 'dir')
           throw new PeerlaneError('BAD_FRAME', 'bad FILE_OK');
         confirmed.add(frame.file);
         return;
       case 'done':
-        if (!ended || confirmed.size !== files.length) {
+        if (!ended || confirmed.size !== fileCount) {
           throw new PeerlaneError('BAD_FRAME', 'DONE before every file was confirmed');
         }
         resolveDone();
@@ -90,11 +139,26 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
   });
   link.link.onBufferedAmountLow(SEND_LOW_WATER, poke);
 
-  link.send({
+  const manifest = encodeControl({
     type: 'manifest',
     v: TRANSFER_PROTOCOL_VERSION,
-    files: files.map((f) => ({ name: f.name, size: f.size })),
+    files: files.map((f) => ({
+      name: f.name,
+      size: f.size,
+      ...(f.mode !== undefined ? { mode: f.mode } : {}),
+      ...(f.mtime !== undefined ? { mtime: f.mtime } : {}),
+      ...(f.kind !== undefined ? { kind: f.kind } : {}),
+    })),
+    ...(text !== undefined ? { text } : {}),
   });
+  // The manifest is one message: it must fit in what the channel carries.
+  if (manifest.length > link.link.maxMessageSize()) {
+    throw new PeerlaneError(
+      'MANIFEST_TOO_LARGE',
+      `the list of ${files.length} names takes ${manifest.length} bytes; one message holds ${link.link.maxMessageSize()}`,
+    );
+  }
+  link.sendRaw(manifest);
   await link.guard(accepted);
   // Time from acceptance: the receiver's human may take a while to say yes.
   const started = Date.now();
@@ -103,47 +167,80 @@ export async function sendFiles({ link, files, onProgress }: SendOptions): Promi
   let sentTotal = 0;
   let moved = 0;
   for (const [index, file] of files.entries()) {
-    const handle = await fs.open(file.path, 'r');
+    if (file.kind === 'dir') continue;
+    onFile?.({ phase: 'start', file: index, name: file.name, size: file.size });
+    const progress = (fileBytes: number): void =>
+      onProgress?.({ file: index, name: file.name, fileBytes, fileSize: file.size, bytes: sentTotal, total });
     let hash = createHash('sha256');
     let resumed = 0;
-    try {
-      // Skip what the receiver holds from an earlier run, if our bytes still match it.
-      ({ offset: resumed, whole: hash } = await checkOffer(handle, file.size, offers.get(index), hash));
-      link.send({ type: 'file-start', file: index, offset: resumed });
-      sentTotal += resumed;
-      let offset = resumed;
-      while (offset < file.size) {
-        while (credit <= 0 || link.link.bufferedAmount() >= SEND_HIGH_WATER) await waitForPoke();
-        const want = Math.min(chunkSize, file.size - offset, credit);
-        const frame = allocDataFrame(index, offset, want);
-        const { bytesRead } = await handle.read(frame, DATA_HEADER_BYTES, want, offset);
-        if (bytesRead !== want) {
-          throw new PeerlaneError('INPUT_UNREADABLE', `${file.path} shrank while it was being sent`);
-        }
-        hash.update(frame.subarray(DATA_HEADER_BYTES));
-        link.sendRaw(frame);
-        offset += want;
-        credit -= want;
-        sentTotal += want;
-        moved += want;
-        onProgress?.({
-          file: index,
-          name: file.name,
-          fileBytes: offset,
-          fileSize: file.size,
-          bytes: sentTotal,
-          total,
+    let size: number;
+    if (file.stream !== undefined) {
+      // A stream of unknown length: no resume, its size goes in FILE_END.
+      link.send({ type: 'file-start', file: index, offset: 0 });
+      const reader = new StreamReader(file.stream);
+      // Not link.guard(): each race would leave a reaction on the never-settling
+      // failure promise, holding its chunk, so memory would grow with the stream.
+      let failRead: ((err: unknown) => void) | undefined;
+      link.failure.catch((err: unknown) => failRead?.(err));
+      const read = (max: number): Promise<Buffer | null> =>
+        new Promise<Buffer | null>((resolve, reject) => {
+          if (link.error !== undefined) reject(link.error);
+          failRead = reject;
+          reader.read(max).then(resolve, reject);
+        }).finally(() => {
+          failRead = undefined;
         });
+      let offset = 0;
+      for (;;) {
+        while (credit <= 0 || link.link.bufferedAmount() >= SEND_HIGH_WATER) await waitForPoke();
+        const chunk = await read(Math.min(chunkSize, credit));
+        if (chunk === null) break;
+        const frame = allocDataFrame(index, offset, chunk.length);
+        chunk.copy(frame, DATA_HEADER_BYTES);
+        hash.update(chunk);
+        link.sendRaw(frame);
+        offset += chunk.length;
+        credit -= chunk.length;
+        sentTotal += chunk.length;
+        moved += chunk.length;
+        progress(offset);
       }
-    } finally {
-      await handle.close();
+      size = offset;
+    } else {
+      size = file.size ?? 0;
+      const handle = await fs.open(file.path, 'r');
+      try {
+        // Skip what the receiver holds from an earlier run, if our bytes still match it.
+        ({ offset: resumed, whole: hash } = await checkOffer(handle, size, offers.get(index), hash));
+        link.send({ type: 'file-start', file: index, offset: resumed });
+        sentTotal += resumed;
+        let offset = resumed;
+        while (offset < size) {
+          while (credit <= 0 || link.link.bufferedAmount() >= SEND_HIGH_WATER) await waitForPoke();
+          const want = Math.min(chunkSize, size - offset, credit);
+          const frame = allocDataFrame(index, offset, want);
+          const { bytesRead } = await handle.read(frame, DATA_HEADER_BYTES, want, offset);
+          if (bytesRead !== want) {
+            throw new PeerlaneError('INPUT_UNREADABLE', `${file.path} shrank while it was being sent`);
+          }
+          hash.update(frame.subarray(DATA_HEADER_BYTES));
+          link.sendRaw(frame);
+          offset += want;
+          credit -= want;
+          sentTotal += want;
+          moved += want;
+          progress(offset);
+        }
+      } finally {
+        await handle.close();
+      }
     }
     const sha256 = hash.digest('hex');
-    link.send({ type: 'file-end', file: index, sha256 });
-    results.push({ name: file.name, path: file.path, bytes: file.size, sha256, resumedBytes: resumed });
-    if (file.size === 0) {
-      onProgress?.({ file: index, name: file.name, fileBytes: 0, fileSize: 0, bytes: sentTotal, total });
-    }
+    link.send({ type: 'file-end', file: index, sha256, ...(file.size === null ? { size } : {}) });
+    const result = { name: file.name, path: file.path, bytes: size, sha256, resumedBytes: resumed };
+    results.push(result);
+    if (size === 0) progress(0);
+    onFile?.({ phase: 'done', file: index, ...result });
   }
   ended = true;
   link.send({ type: 'end' });

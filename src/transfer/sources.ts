@@ -1,40 +1,140 @@
 /**
- * The sender's view of the files it was asked to send: checked up front, so a
+ * The sender's view of what it was asked to send: checked up front, so a
  * typo fails before anyone waits on a connection.
+ *
+ * A folder is walked (sorted, depth first) and each file keeps its path
+ * relative to the folder's parent: `send photos/` offers `photos/a.jpg`,
+ * `photos/2024/b.jpg`. Empty folders are offered as `kind: 'dir'` entries.
+ * Symlinks met while walking are never followed: each is reported through
+ * `onSkip` and left out. (A symlink named on the command line is followed:
+ * the user asked for it.) `-` is standard input, a stream of unknown size.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { PeerlaneError } from '../errors.js';
 import { MAX_FILES } from './protocol.js';
 
 export interface SourceFile {
-  /** Where to read it. */
+  /** Where to read it ('-' for standard input). */
   path: string;
-  /** What the receiver is told to call it: the base name. */
+  /** What the receiver is told to call it: a relative path rooted at the argument's base name. */
   name: string;
-  size: number;
+  /** Bytes; null for a stream whose length is unknown until it ends. */
+  size: number | null;
+  /** Permission bits. */
+  mode?: number;
+  /** Modification time, ms since the epoch. */
+  mtime?: number;
+  /** An empty folder: no data. */
+  kind?: 'dir';
+  /** For `-`: the stream to read. */
+  stream?: Readable;
 }
 
-export async function resolveSources(paths: readonly string[]): Promise<SourceFile[]> {
+export interface ResolveOptions {
+  /** A symlink or special file found inside a folder, which is not sent. */
+  onSkip?: (path: string, why: string) => void;
+  /** The stream `-` stands for (default: process.stdin). */
+  stdin?: Readable;
+  /** The name a stream is offered under (default: "stdin"). */
+  stdinName?: string;
+}
+
+function notFound(p: string, err: unknown): PeerlaneError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new PeerlaneError('INPUT_NOT_FOUND', `no such file: ${p}`);
+  return new PeerlaneError('INPUT_UNREADABLE', `cannot read ${p}: ${(err as Error).message}`);
+}
+
+async function checkReadable(p: string): Promise<void> {
+  try {
+    await fs.access(p, fs.constants.R_OK);
+  } catch {
+    throw new PeerlaneError('INPUT_UNREADABLE', `cannot read ${p}: permission denied`);
+  }
+}
+
+function meta(stat: Awaited<ReturnType<typeof fs.stat>>): { mode: number; mtime: number } {
+  return { mode: Number(stat.mode) & 0o777, mtime: Math.floor(Number(stat.mtimeMs)) };
+}
+
+export async function resolveSources(
+  paths: readonly string[],
+  options: ResolveOptions = {},
+): Promise<SourceFile[]> {
   if (paths.length === 0) throw new PeerlaneError('USAGE', 'name at least one file to send');
-  if (paths.length > MAX_FILES) throw new PeerlaneError('USAGE', `at most ${MAX_FILES} files per transfer`);
   const files: SourceFile[] = [];
+  const add = (f: SourceFile): void => {
+    if (files.length >= MAX_FILES) {
+      throw new PeerlaneError('USAGE', `at most ${MAX_FILES} files and empty folders per transfer`);
+    }
+    files.push(f);
+  };
+
+  async function walk(dir: string, rel: string): Promise<void> {
+    let entries: string[];
+    try {
+      entries = (await fs.readdir(dir)).sort();
+    } catch (err) {
+      throw notFound(dir, err);
+    }
+    const before = files.length;
+    for (const entry of entries) {
+      const full = path.join(dir, entry);
+      const name = `${rel}/${entry}`;
+      let stat: Awaited<ReturnType<typeof fs.lstat>>;
+      try {
+        stat = await fs.lstat(full);
+      } catch (err) {
+        throw notFound(full, err);
+      }
+      if (stat.isSymbolicLink()) {
+        options.onSkip?.(full, 'a symbolic link (not followed)');
+      } else if (stat.isDirectory()) {
+        await walk(full, name);
+      } else if (stat.isFile()) {
+        await checkReadable(full);
+        add({ path: full, name, size: stat.size, ...meta(stat) });
+      } else {
+        options.onSkip?.(full, 'not a regular file');
+      }
+    }
+    if (files.length === before) {
+      const stat = await fs.lstat(dir);
+      add({ path: dir, name: rel, size: 0, kind: 'dir', ...meta(stat) });
+    }
+  }
+
+  let stdinUsed = false;
   for (const p of paths) {
+    if (p === '-') {
+      if (stdinUsed) throw new PeerlaneError('USAGE', 'standard input (-) can be sent once');
+      stdinUsed = true;
+      add({
+        path: '-',
+        name: options.stdinName ?? 'stdin',
+        size: null,
+        stream: options.stdin ?? process.stdin,
+      });
+      continue;
+    }
     let stat: Awaited<ReturnType<typeof fs.stat>>;
     try {
       stat = await fs.stat(p);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new PeerlaneError('INPUT_NOT_FOUND', `no such file: ${p}`);
-      throw new PeerlaneError('INPUT_UNREADABLE', `cannot read ${p}: ${(err as Error).message}`);
+      throw notFound(p, err);
+    }
+    const base = path.basename(path.resolve(p));
+    if (stat.isDirectory()) {
+      if (base === '' || base === path.sep)
+        throw new PeerlaneError('USAGE', `cannot send the root folder ${p}`);
+      await walk(p, base);
+      continue;
     }
     if (!stat.isFile()) throw new PeerlaneError('INPUT_UNREADABLE', `not a regular file: ${p}`);
-    try {
-      await fs.access(p, fs.constants.R_OK);
-    } catch {
-      throw new PeerlaneError('INPUT_UNREADABLE', `cannot read ${p}: permission denied`);
-    }
-    files.push({ path: p, name: path.basename(p), size: stat.size });
+    await checkReadable(p);
+    add({ path: p, name: base, size: stat.size, ...meta(stat) });
   }
   return files;
 }

@@ -5,11 +5,17 @@ export interface TransferProgress {
   file: number;
   name: string;
   fileBytes: number;
-  fileSize: number;
-  /** Bytes of all files so far, and in all. */
+  /** null: a stream whose length is not known yet. */
+  fileSize: number | null;
+  /** Bytes of all files so far, and in all (null when a stream's length is unknown). */
   bytes: number;
-  total: number;
+  total: number | null;
 }
+
+/** A file starting, and a file finished (sent, or verified and in place). */
+export type FileEvent =
+  | { phase: 'start'; file: number; name: string; size: number | null }
+  | ({ phase: 'done'; file: number } & FileResult);
 
 export interface FileResult {
   name: string;

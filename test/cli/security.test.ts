@@ -64,11 +64,12 @@ describe('codes and consent', () => {
     expect(await sha256File(path.join(out, 'doc.bin'))).toBe(await sha256File(file));
   });
 
-  it('without a code anywhere and no terminal, send is a usage error', async () => {
+  it('without a code anywhere, send goes first: it prints a code and waits', async () => {
     const tx = h.peer(['send', await source(), ...server.peerArgs], { env: { PEER_CODE: '' } });
-    const exit = await tx.exit();
-    expect(tx.error?.code).toBe('USAGE');
-    expect(exit.code).toBe(2);
+    const { code } = await tx.waitFor('ready');
+    expect(code).toMatch(/^[1-9][0-9]*-[a-z]+-[a-z]+$/);
+    expect(tx.error).toBeUndefined();
+    tx.kill('SIGKILL');
   });
 
   it('with no terminal and no --yes the receiver refuses: CONSENT_REQUIRED, and the sender hears REFUSED', async () => {

@@ -123,7 +123,12 @@ describe('receive() against a hostile sender', () => {
 
   it.each([
     ['a parent-folder escape', '../escape.txt'],
-    ['a sub-folder', 'sub/dir.txt'],
+    ['a climb out of a folder', 'a/../../x'],
+    ['an empty path component', 'a//b'],
+    ['an absolute path', '/etc/x'],
+    ['a trailing slash', 'a/b/'],
+    ['a dot component', 'a/./b'],
+    ['a backslash component', 'a/..\\x'],
     ['a terminal escape sequence', 'clear\u001b[2J.txt'],
   ])('BAD_NAME for %s in a file name', async (_, name) => {
     const s = await attack('BAD_NAME', (peer) => {

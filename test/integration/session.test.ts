@@ -60,7 +60,7 @@ describe('send and receive in one process', () => {
       expect(sent.files[i]?.sha256).toBe(expected);
     }
     const kinds = [...new Set(rxEvents.map((e) => e.event))];
-    expect(kinds).toEqual(['ready', 'connected', 'manifest', 'progress', 'done']);
+    expect(kinds).toEqual(['ready', 'connected', 'manifest', 'file-start', 'progress', 'file-done', 'done']);
     expect(txEvents.at(-1)).toMatchObject({ event: 'done', bytes: sizes.reduce((a, b) => a + b, 0) });
     expect(txEvents.find((e) => e.event === 'connected')).toMatchObject({
       path: 'direct',

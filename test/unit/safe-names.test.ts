@@ -6,9 +6,12 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   checkName,
+  checkRelPath,
   checkReplaceable,
+  dirsAreSafe,
   freeTarget,
   MAX_PATH_BYTES,
+  makeDirs,
   openPart,
   PART_OPEN_FLAGS,
   PART_SUFFIX,
@@ -405,5 +408,48 @@ describe('openPart', () => {
     await fs.symlink(victim, part);
     await expect(openPart(part)).rejects.toMatchObject({ code: 'OUT_NOT_WRITABLE' });
     expect(await fs.readFile(victim, 'utf8')).toBe('precious');
+  });
+});
+
+describe('relative paths', () => {
+  it.each([
+    'a/../../x',
+    'a//b',
+    '/abs/x',
+    'a/b/',
+    'a/./b',
+    'a/../b',
+    '../x',
+    'a/\u202eb',
+    'a\\b/c',
+    `a/${'x'.repeat(300)}`,
+  ])('refuses %j with BAD_NAME', (name) => {
+    expect(codeOf(() => checkRelPath(name))).toBe('BAD_NAME');
+    expect(codeOf(() => targetPath('/tmp/out', name))).toBe('BAD_NAME');
+  });
+
+  it('accepts nested names, NFC-normalised, and keeps them under the folder', () => {
+    expect(checkRelPath('a/b/c.txt')).toBe('a/b/c.txt');
+    expect(checkRelPath('Cafe\u0301/x')).toBe('Caf\u00e9/x');
+    expect(targetPath('/tmp/out', 'a/b/c.txt')).toBe('/tmp/out/a/b/c.txt');
+    expect(codeOf(() => checkRelPath(`${'d/'.repeat(2100)}x`))).toBe('BAD_NAME');
+  });
+
+  it('creates folders under the root, never through a symlink', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-dirs-'));
+    const elsewhere = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-else-'));
+    try {
+      await makeDirs(root, ['a', 'b'], 'a/b/x');
+      expect((await fs.lstat(path.join(root, 'a', 'b'))).isDirectory()).toBe(true);
+      await fs.symlink(elsewhere, path.join(root, 'link'));
+      await expect(makeDirs(root, ['link', 'c'], 'link/c/x')).rejects.toMatchObject({ code: 'BAD_NAME' });
+      expect(await fs.readdir(elsewhere)).toEqual([]);
+      expect(await dirsAreSafe(root, ['link', 'c'])).toBe(false);
+      const t = await freeTarget(root, 'a/b/x', new Set());
+      expect(t).toBe(path.join(root, 'a', 'b', 'x'));
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+      await fs.rm(elsewhere, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,8 @@ import {
   FrameType,
   MAX_FILE_SIZE,
   MAX_FILES,
-  MAX_NAME_BYTES,
+  MAX_REL_PATH_BYTES,
+  MAX_TEXT_BYTES,
   parseFrame,
   TRANSFER_PROTOCOL_VERSION,
 } from '../../src/transfer/protocol.js';
@@ -107,7 +108,7 @@ describe('parseFrame rejections', () => {
     expect(codeOf(() => parseFrame(raw(FrameType.MANIFEST, json)))).toBe('BAD_FRAME');
   });
 
-  it.each(['"size":-1', '"size":1.5', '"size":"10"', '"size":1e300', '"size":null', `"size":${2 ** 48}`])(
+  it.each(['"size":-1', '"size":1.5', '"size":"10"', '"size":1e300', `"size":${2 ** 48}`])(
     'refuses a manifest entry with %s',
     (size) => {
       const json = `{"v":${TRANSFER_PROTOCOL_VERSION},"files":[{"name":"a.txt",${size}}]}`;
@@ -145,13 +146,41 @@ describe('parseFrame rejections', () => {
     expect(codeOf(() => parseFrame(tooMany))).toBe('BAD_FRAME');
   });
 
-  it('accepts a name of MAX_NAME_BYTES and refuses one byte more', () => {
+  it('accepts a relative path of MAX_REL_PATH_BYTES and refuses one byte more', () => {
     const manifest = (name: string) =>
       encodeControl({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name, size: 1 }] });
-    expect(parseFrame(manifest('n'.repeat(MAX_NAME_BYTES)))).toMatchObject({ type: 'manifest' });
-    expect(codeOf(() => parseFrame(manifest('n'.repeat(MAX_NAME_BYTES + 1))))).toBe('BAD_FRAME');
-    // 128 two-byte characters: 256 bytes, though only 128 UTF-16 units.
-    expect(codeOf(() => parseFrame(manifest('é'.repeat(128))))).toBe('BAD_FRAME');
+    expect(parseFrame(manifest('n'.repeat(MAX_REL_PATH_BYTES)))).toMatchObject({ type: 'manifest' });
+    expect(codeOf(() => parseFrame(manifest('n'.repeat(MAX_REL_PATH_BYTES + 1))))).toBe('BAD_FRAME');
+    // 2049 two-byte characters: 4098 bytes, though only 2049 UTF-16 units.
+    expect(codeOf(() => parseFrame(manifest('é'.repeat(2049))))).toBe('BAD_FRAME');
+  });
+
+  it('carries modes, mtimes, empty folders, unknown sizes and text', () => {
+    const frame = encodeControl({
+      type: 'manifest',
+      v: TRANSFER_PROTOCOL_VERSION,
+      files: [
+        { name: 'a/b', size: 3, mode: 0o755, mtime: 1_700_000_000_000 },
+        { name: 'a/empty', size: 0, kind: 'dir' },
+        { name: 'stdin', size: null },
+      ],
+    });
+    expect(parseFrame(frame)).toMatchObject({
+      files: [
+        { name: 'a/b', size: 3, mode: 0o755, mtime: 1_700_000_000_000 },
+        { name: 'a/empty', size: 0, kind: 'dir' },
+        { name: 'stdin', size: null },
+      ],
+    });
+    const text = (t: string) =>
+      encodeControl({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [], text: t });
+    expect(parseFrame(text('hello'))).toMatchObject({ text: 'hello' });
+    expect(codeOf(() => parseFrame(text('x'.repeat(MAX_TEXT_BYTES + 1))))).toBe('TEXT_TOO_LARGE');
+    const badMode = raw(
+      FrameType.MANIFEST,
+      `{"v":${TRANSFER_PROTOCOL_VERSION},"files":[{"name":"a","size":1,"mode":4095}]}`,
+    );
+    expect(codeOf(() => parseFrame(badMode))).toBe('BAD_FRAME');
   });
 
   it('refuses a manifest of another version with VERSION_MISMATCH', () => {
