@@ -161,12 +161,16 @@ export class Output {
       },
     );
     this.fileBars.set(e.file, bar);
+    this.multi?.update(); // drawn at once: a small file may be done before the next frame
   }
 
   private fileDone(e: Extract<PeerEvent, { event: 'file-done' }>): void {
     if (!this.drawing) return;
     const bar = this.fileBars.get(e.name);
     if (bar !== undefined) {
+      // Shown at 100% once, then collapsed into a line above the bars.
+      bar.update(Math.max(e.bytes, 1), { done: formatBytes(e.bytes) });
+      this.multi?.update();
       this.fileBars.delete(e.name);
       this.multi?.remove(bar);
     }
@@ -199,6 +203,7 @@ export class Output {
   }
 
   private stopBar(): void {
+    this.multi?.update(); // flushes the last summary lines
     this.multi?.stop();
     this.multi = undefined;
     this.totalBar = undefined;
