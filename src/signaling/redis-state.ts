@@ -160,6 +160,7 @@ export class RedisState implements SignalState {
   }
 
   async ping(): Promise<void> {
+    if (this.redis.status !== 'ready') throw new Error(`Redis connection is ${this.redis.status}`);
     await this.redis.ping();
   }
 
@@ -169,7 +170,8 @@ export class RedisState implements SignalState {
    */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.redis.del(`${PREFIX}live:${this.instance}`).catch(() => {});
-    await Promise.all([this.redis.quit().catch(() => {}), this.sub.quit().catch(() => {})]);
+    if (this.redis.status === 'ready') await this.redis.del(`${PREFIX}live:${this.instance}`).catch(() => {});
+    this.redis.disconnect();
+    this.sub.disconnect();
   }
 }

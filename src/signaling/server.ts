@@ -72,7 +72,8 @@ interface Client {
   nameplate?: string | undefined;
   /** The peer it is paired with, on this instance or another. */
   partner?: ClientRef | undefined;
-  /** Whether it has reported its session's path (once). */
+  /** It joined a receiver: its report (once) counts the session, so each counts once. */
+  joined?: boolean;
   reported?: boolean;
   /** The deadline of the current phase: handshake, nameplate TTL, or idle. */
   timer?: NodeJS.Timeout | undefined;
@@ -325,6 +326,7 @@ export class SignalServer {
         }
         client.nameplate = msg.nameplate;
         client.partner = host;
+        client.joined = true;
         this.metrics.pairings.inc();
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
         this.route(host, { to: host.client, kind: 'paired', from: this.ref(client) });
@@ -342,7 +344,7 @@ export class SignalServer {
         return;
       }
       case 'report': {
-        if (client.partner === undefined || client.reported) return;
+        if (!client.joined || client.reported) return;
         client.reported = true;
         this.metrics.session(msg.path);
         return;
