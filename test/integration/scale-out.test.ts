@@ -13,7 +13,7 @@ import { SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
 import type { SignalServerOptions } from '../../src/signaling/server.js';
 import { SignalServer } from '../../src/signaling/server.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { Harness, LOOPBACK, peerArgsFor } from '../../src/testing/harness.js';
 import { startReceiver } from '../../src/testing/in-process.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
 import { connectRawClient } from '../../src/testing/raw-client.js';
@@ -183,6 +183,34 @@ describe.skipIf(skip !== undefined)(
       await expect.poll(() => again.stats.waiting, { timeout: 15_000 }).toBe(1);
       const sent = await send({ signal: two.address(), rtc, paths: [file], code });
       expect((await rx.result).files[0]?.sha256).toBe(sent.files[0]?.sha256);
+    });
+
+    it('serve:signal takes --redis-url and --http-port; two processes pair a CLI transfer with --yes', async () => {
+      const start = async (args: string[]) => {
+        const proc = h.spawnScript('signal', ['--host', LOOPBACK, '--port', '0', '--json', ...args]);
+        return proc.waitFor('listening');
+      };
+      const one = await start(['--redis-url', redis.url, '--http-port', '0']);
+      // The variables work too, under the flags.
+      const two = await start([]).catch(() => undefined);
+      expect(two?.httpPort).toBeUndefined();
+      const proc2 = h.spawnScript('signal', ['--host', LOOPBACK, '--port', '0', '--json'], {
+        env: { REDIS_URL: redis.url, SIGNAL_HTTP_PORT: '0' },
+      });
+      const viaEnv = await proc2.waitFor('listening');
+      expect(viaEnv.httpPort).toBeGreaterThan(0);
+      expect((await get(`http://${LOOPBACK}:${one.httpPort}/healthz`)).status).toBe(200);
+
+      const src = await h.tempDir();
+      const out = await h.tempDir();
+      const file = path.join(src, 'cli.bin');
+      await writeRandomFile(file, 200_000);
+      const rx = h.peer(['receive', '--out', out, '--yes', ...peerArgsFor(one.host, one.port)]);
+      const { code } = await rx.waitFor('ready');
+      const tx = h.peer(['send', file, '--to', code, ...peerArgsFor(viaEnv.host, viaEnv.port)]);
+      expect((await tx.exit()).code).toBe(0);
+      expect((await rx.exit()).code).toBe(0);
+      expect(await sha256File(path.join(out, 'cli.bin'))).toBe(await sha256File(file));
     });
 
     it('refuses a reclaim with a wrong token, and /healthz reports a dead Redis', async () => {
