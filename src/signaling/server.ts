@@ -88,8 +88,12 @@ export class SignalServer {
   private server: net.Server;
   private udp: dgram.Socket | undefined;
   private stunAnswers = 0;
-  /** Receivers waiting on this instance, by nameplate. */
-  private readonly waiting = new Map<string, Client>();
+  /**
+   * Receivers waiting on this instance. Not keyed by nameplate: once a joiner
+   * has claimed one, it is free for a new receiver before the old one hears
+   * of its pairing (through pub/sub), so two clients may hold it for a moment.
+   */
+  private readonly waiting = new Set<Client>();
   /** Clients in good standing, by number; a rejected client leaves at once. */
   private readonly clients = new Map<number, Client>();
   private state: SignalState;
@@ -364,7 +368,7 @@ export class SignalServer {
   /** The client now waits under its nameplate, for `ms` at most. */
   private wait(client: Client, ms: number, resume: string): void {
     const nameplate = client.nameplate ?? '';
-    this.waiting.set(nameplate, client);
+    this.waiting.add(client);
     this.arm(client, ms, 'NAMEPLATE_EXPIRED', 'no sender came in time');
     // A token to reclaim the nameplate is only worth having where it outlives this instance.
     this.send(client, { type: 'registered', nameplate, ...(this.state.shared ? { resume } : {}) });
@@ -382,12 +386,11 @@ export class SignalServer {
     switch (envelope.kind) {
       case 'paired': {
         const nameplate = client?.nameplate;
-        if (client === undefined || nameplate === undefined || this.waiting.get(nameplate) !== client) {
+        if (client === undefined || nameplate === undefined || !this.waiting.delete(client)) {
           // Gone meanwhile: the joiner learns it as it would from a local receiver.
           this.route(envelope.from, { to: envelope.from.client, kind: 'left' });
           return;
         }
-        this.waiting.delete(nameplate);
         client.partner = envelope.from;
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
         this.send(client, { type: 'paired', role: 'answerer', ...this.turnGrant(client) });
@@ -457,8 +460,7 @@ export class SignalServer {
     client.timer = undefined;
     if (!this.clients.delete(client.id)) return;
     const { nameplate, partner } = client;
-    if (nameplate !== undefined && this.waiting.get(nameplate) === client) {
-      this.waiting.delete(nameplate);
+    if (nameplate !== undefined && this.waiting.delete(client)) {
       if (!this.closing || !this.state.shared) {
         this.state.release(nameplate, this.ref(client)).catch((err) => this.log(`release failed: ${err}`));
       }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { send } from '../../src/session/send.js';
+import { SignalClient } from '../../src/signaling/client.js';
 import { SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
 import type { SignalServerOptions } from '../../src/signaling/server.js';
 import { SignalServer } from '../../src/signaling/server.js';
@@ -129,6 +130,30 @@ describe.skipIf(skip !== undefined)(
       const late = await raw(two);
       late.sendJson({ v, type: 'join', nameplate });
       expect(await late.next()).toMatchObject({ type: 'error', code: 'PEER_NOT_FOUND' });
+    });
+
+    it('pairs many receivers and senders at once across instances, as nameplates are freed and reused', async () => {
+      const limits = { joinBurst: 10_000, maxConnectionsPerIp: 10_000 };
+      const [one, two] = [await instance({ limits }), await instance({ limits })];
+      // Short nameplates come back into use as soon as a joiner claims them,
+      // before their old receiver hears of its pairing through pub/sub.
+      const pairs = await Promise.all(
+        Array.from({ length: 150 }, async (_, i) => {
+          const rx = await SignalClient.connect(one.address());
+          const tx = await SignalClient.connect(two.address());
+          try {
+            const nameplate = await rx.register();
+            await Promise.all([tx.join(nameplate), rx.waitForPeer()]);
+            const got = new Promise<string>((resolve) => rx.onPayload(resolve));
+            tx.sendPayload(`hello ${i}`);
+            return await got;
+          } finally {
+            rx.close();
+            tx.close();
+          }
+        }),
+      );
+      expect(pairs).toEqual(Array.from({ length: 150 }, (_, i) => `hello ${i}`));
     });
 
     it('tells a peer on one instance when its partner on the other leaves', async () => {
