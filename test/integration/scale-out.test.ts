@@ -154,7 +154,7 @@ describe.skipIf(skip !== undefined)(
         }),
       );
       expect(pairs).toEqual(Array.from({ length: 150 }, (_, i) => `hello ${i}`));
-    });
+    }, 20_000);
 
     it('tells a peer on one instance when its partner on the other leaves', async () => {
       const [one, two] = [await instance(), await instance()];
