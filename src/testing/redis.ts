@@ -75,6 +75,12 @@ export async function startRedis(attempts = 5): Promise<RedisHandle> {
     });
     if (ready) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // Never outlive this process, even when a test run is cut short.
+      const reap = (): void => {
+        child.kill('SIGKILL');
+      };
+      process.once('exit', reap);
+      void exited.then(() => process.off('exit', reap));
       return {
         url: `redis://${LOOPBACK}:${port}`,
         port,
