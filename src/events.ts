@@ -8,7 +8,7 @@ import type { PathKind } from './rtc/link.js';
 import type { FileResult } from './transfer/types.js';
 
 export type PeerEvent =
-  | { event: 'listening'; host: string; port: number }
+  | { event: 'listening'; host: string; port: number; httpPort?: number }
   | { event: 'ready'; code: string }
   | {
       event: 'connected';

@@ -55,6 +55,16 @@ const args = await yargs(rawArgs)
     default: env.TURN_TTL || String(DEFAULT_TURN_TTL_SECONDS),
     describe: 'Seconds the issued TURN credentials stay valid [TURN_TTL]',
   })
+  .option('redis-url', {
+    type: 'string',
+    default: env.REDIS_URL ?? '',
+    describe: 'Share state with other instances through this Redis; empty: in memory [REDIS_URL]',
+  })
+  .option('http-port', {
+    type: 'string',
+    default: env.SIGNAL_HTTP_PORT ?? '',
+    describe: 'TCP port for /healthz and /metrics; empty: none, 0 picks one [SIGNAL_HTTP_PORT]',
+  })
   .options(limitFlags)
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
@@ -83,10 +93,16 @@ await runCommand(
         secret: args['turn-secret'],
         ttl: args['turn-ttl'],
       }),
+      redisUrl: args['redis-url'].trim() || undefined,
+      httpPort: args['http-port'].trim() === '' ? undefined : parsePort(args['http-port'], '--http-port'),
     });
     const address = await server.listen();
-    output.event({ event: 'listening', ...address });
+    const http = server.httpAddress();
+    output.event({ event: 'listening', ...address, ...(http ? { httpPort: http.port } : {}) });
     output.say(`[signal] STUN on udp ${address.host}:${address.port}`);
+    if (http) output.say(`[signal] /healthz and /metrics on http://${http.host}:${http.port}`);
+    if (args['redis-url'].trim())
+      output.say(`[signal] sharing state through Redis as instance ${server.instance}`);
     await new Promise<void>((resolve) =>
       abortSignal.addEventListener('abort', () => resolve(), { once: true }),
     );

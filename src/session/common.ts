@@ -51,6 +51,7 @@ export async function openLink(pairing: Pairing, options: SessionOptions): Promi
     const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
     sasKey = secure.sasKey;
     link = await connectPeer(pairing.role, secure, rtcWithGrant(options, pairing.client.turnGrant));
+    pairing.client.report(link.pathInfo().path);
   } finally {
     pairing.client.close();
   }

@@ -1,11 +1,17 @@
 /**
  * The peer's side of the signaling protocol: connect, register or join, then
  * exchange opaque payloads with the paired peer until the data channel is up.
+ *
+ * A receiver registered with instances that share state (the server sent a
+ * `resume` token) survives losing its connection while it waits: it
+ * reconnects, with bounded backoff, to the same address (behind DNS or a load
+ * balancer, any instance) and reclaims its nameplate, so the code it showed
+ * stays good. `waitForPeer()` does not notice.
  */
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
-import type { ClientMessage, PeerRole, ServerMessage, TurnGrant } from './protocol.js';
+import type { ClientMessage, PeerRole, ServerMessage, SessionPath, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
 
 export interface SignalAddress {
@@ -15,6 +21,8 @@ export interface SignalAddress {
 
 /** TCP connect to a live server on any sane network takes well under this. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** Reconnect delays while reclaiming a nameplate: 100 ms doubling to 2 s, about 10 s in all. */
+const RECLAIM_DELAYS_MS = [100, 200, 400, 800, 1600, 2000, 2000, 2000];
 
 type Outgoing = ClientMessage extends infer T ? (T extends unknown ? Omit<T, 'v'> : never) : never;
 
@@ -27,11 +35,19 @@ export class SignalClient {
   private relayHandler: ((payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
   private grant: TurnGrant | undefined;
+  /** While registered and not yet paired, with a server that hands out reclaim tokens. */
+  private resume: { nameplate: string; token: string } | undefined;
+  /** A reclaim is on its way: its `registered` answer is ours, not the caller's. */
+  private reclaiming = false;
 
   private constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     readonly address: SignalAddress,
   ) {
+    this.attach(socket);
+  }
+
+  private attach(socket: net.Socket): void {
     const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -41,37 +57,49 @@ export class SignalClient {
         socket.destroy();
       }
     });
-    socket.on('error', (err) => this.fail(new PeerlaneError('SIGNAL_CLOSED', err.message, { cause: err })));
+    let lastError: Error | undefined;
+    socket.on('error', (err) => {
+      lastError = err; // 'close' follows
+    });
     socket.on('close', () => {
-      if (!this.closedByUs)
-        this.fail(new PeerlaneError('SIGNAL_CLOSED', 'the signal server closed the connection'));
+      if (this.closedByUs || this.failure !== undefined || socket !== this.socket) return;
+      if (this.resume !== undefined) {
+        void this.reclaim(this.resume);
+        return;
+      }
+      const why = lastError?.message ?? 'the signal server closed the connection';
+      this.fail(new PeerlaneError('SIGNAL_CLOSED', why, { cause: lastError }));
     });
   }
 
-  static connect(address: SignalAddress): Promise<SignalClient> {
-    return new Promise((resolve, reject) => {
-      const where = `${address.host}:${address.port}`;
-      const socket = net.connect({ host: address.host, port: address.port });
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new PeerlaneError('SIGNAL_UNREACHABLE', `no answer from the signal server at ${where}`));
-      }, CONNECT_TIMEOUT_MS);
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(
-          new PeerlaneError(
-            'SIGNAL_UNREACHABLE',
-            `cannot reach the signal server at ${where}: ${err.message}`,
-          ),
-        );
-      });
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(new SignalClient(socket, address));
-      });
-    });
+  /** Reconnect and reclaim our nameplate, or fail with why not. */
+  private async reclaim(resume: { nameplate: string; token: string }): Promise<void> {
+    let last: PeerlaneError | undefined;
+    for (const delay of RECLAIM_DELAYS_MS) {
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
+      if (this.closedByUs || this.failure !== undefined) return;
+      try {
+        this.socket = await openSocket(this.address);
+      } catch (err) {
+        last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
+        continue;
+      }
+      if (this.closedByUs) {
+        this.socket.destroy();
+        return;
+      }
+      this.attach(this.socket);
+      this.reclaiming = true;
+      this.socket.write(encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }));
+      return;
+    }
+    this.fail(
+      new PeerlaneError('SIGNAL_CLOSED', `lost the signal server while waiting: ${last?.message ?? 'gone'}`),
+    );
+  }
+
+  static async connect(address: SignalAddress): Promise<SignalClient> {
+    return new SignalClient(await openSocket(address), address);
   }
 
   /** Ask for a nameplate to wait under; resolves with it. */
@@ -79,6 +107,7 @@ export class SignalClient {
     this.send({ type: 'register' });
     const msg = await this.next();
     if (msg.type !== 'registered') throw unexpected(msg);
+    if (msg.resume !== undefined) this.resume = { nameplate: msg.nameplate, token: msg.resume };
     return msg.nameplate;
   }
 
@@ -92,6 +121,7 @@ export class SignalClient {
   async waitForPeer(): Promise<PeerRole> {
     const msg = await this.next();
     if (msg.type !== 'paired') throw unexpected(msg);
+    this.resume = undefined;
     this.grant = msg.turn;
     return msg.role;
   }
@@ -103,6 +133,12 @@ export class SignalClient {
 
   sendPayload(payload: string): void {
     this.send({ type: 'relay', payload });
+  }
+
+  /** Tell the server how the session's data channel went, for its metrics. Best effort. */
+  report(path: SessionPath): void {
+    if (this.failure === undefined && !this.closedByUs)
+      this.socket.write(encodeMessage({ type: 'report', path }));
   }
 
   /** Route payloads from the peer (including any that arrived earlier) to `handler`. */
@@ -151,13 +187,23 @@ export class SignalClient {
         if (this.relayHandler !== undefined) this.relayHandler(msg.payload);
         else this.pendingRelays.push(msg.payload);
         return;
-      default: {
-        const waiter = this.waiter;
-        this.waiter = undefined;
-        if (waiter !== undefined) waiter.resolve(msg);
-        else this.queue.push(msg);
-      }
+      case 'registered':
+        if (this.reclaiming) {
+          this.reclaiming = false;
+          return;
+        }
+        this.deliver(msg);
+        return;
+      default:
+        this.deliver(msg);
     }
+  }
+
+  private deliver(msg: ServerMessage): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter !== undefined) waiter.resolve(msg);
+    else this.queue.push(msg);
   }
 
   private fail(err: PeerlaneError): void {
@@ -172,4 +218,27 @@ export class SignalClient {
 
 function unexpected(msg: ServerMessage): PeerlaneError {
   return new PeerlaneError('BAD_MESSAGE', `unexpected "${msg.type}" from the signal server`);
+}
+
+function openSocket(address: SignalAddress): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const where = `${address.host}:${address.port}`;
+    const socket = net.connect({ host: address.host, port: address.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new PeerlaneError('SIGNAL_UNREACHABLE', `no answer from the signal server at ${where}`));
+    }, CONNECT_TIMEOUT_MS);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(
+        new PeerlaneError('SIGNAL_UNREACHABLE', `cannot reach the signal server at ${where}: ${err.message}`),
+      );
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
 }

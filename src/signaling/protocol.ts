@@ -6,7 +6,7 @@
  *
  *   receiver                 signal server                  sender
  *      | -- register ------------> |                           |
- *      | <------ registered{nameplate}                          |
+ *      | <------ registered{nameplate,resume?}                  |
  *      |  (the code, nameplate + secret words, goes by a human) |
  *      |                           | <------ join{nameplate} -- |
  *      | <- paired{answerer,turn?} | ---- paired{offerer,turn?} |
@@ -15,7 +15,16 @@
  *      | -- relay{answer} -------> | ------- relay{answer} ---> |
  *      | <== relay{candidate} ===> | <==== relay{candidate} ==> |
  *   (relayed payloads are PAKE messages, then sealed boxes: see secure/)
+ *      | -- report{path} --------> |  <------ report{path} ---- |
  *      |      (data channel opens; both close their TCP)       |
+ *
+ * `resume` is there only when instances share state (REDIS_URL): a random
+ * 128-bit token. A receiver whose connection drops while it waits reconnects,
+ * to any instance, and sends `reclaim{nameplate,token}` instead of `register`;
+ * the server answers `registered` with the same nameplate while its TTL lasts,
+ * or PEER_NOT_FOUND. `report{path}` (optional, once the data channel is open)
+ * tells the server whether the session went `direct` or through a TURN `relay`,
+ * for its metrics; the server relays nothing of it.
  *
  * `turn` is there only when the server is configured for TURN (TURN_URLS,
  * TURN_SECRET): fresh coturn REST credentials, one pair per peer, issued at
@@ -51,14 +60,21 @@ export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
  */
 export const MAX_NAMEPLATE_LENGTH = 6;
 const NAMEPLATE_PATTERN = /^[1-9][0-9]{0,5}$/;
+/** A reclaim token: 128 random bits, base64url. */
+const RESUME_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 export type ClientMessage =
   | { v: number; type: 'register' }
   | { v: number; type: 'join'; nameplate: string }
-  | { v: number; type: 'relay'; payload: string };
+  | { v: number; type: 'relay'; payload: string }
+  | { v: number; type: 'reclaim'; nameplate: string; token: string }
+  | { v: number; type: 'report'; path: SessionPath };
+
+/** How a session's data channel went: straight between the peers, or through TURN. */
+export type SessionPath = 'direct' | 'relay';
 
 export type ServerMessage =
-  | { v: number; type: 'registered'; nameplate: string }
+  | { v: number; type: 'registered'; nameplate: string; resume?: string }
   | { v: number; type: 'paired'; role: PeerRole; turn?: TurnGrant }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
@@ -156,9 +172,25 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     }
     case 'relay':
       return { v, type: 'relay', payload: str(obj, 'payload', MAX_SIGNAL_MESSAGE_BYTES) };
+    case 'reclaim': {
+      const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
+      if (!isValidNameplate(nameplate)) throw new PeerlaneError('BAD_CODE', 'the nameplate is malformed');
+      return { v, type: 'reclaim', nameplate, token: resumeToken(obj, 'token') };
+    }
+    case 'report': {
+      const path = obj.path;
+      if (path !== 'direct' && path !== 'relay') throw bad('field "path" must be "direct" or "relay"');
+      return { v, type: 'report', path };
+    }
     default:
       throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
   }
+}
+
+function resumeToken(obj: Record<string, unknown>, key: string): string {
+  const token = str(obj, key, 22);
+  if (!RESUME_PATTERN.test(token)) throw bad(`field "${key}" is malformed`);
+  return token;
 }
 
 /** Parse one message from the server. Throws PeerlaneError. */
@@ -180,7 +212,8 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     case 'registered': {
       const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
       if (!isValidNameplate(nameplate)) throw bad('the nameplate is malformed');
-      return { v, type: 'registered', nameplate };
+      if (obj.resume === undefined) return { v, type: 'registered', nameplate };
+      return { v, type: 'registered', nameplate, resume: resumeToken(obj, 'resume') };
     }
     case 'paired': {
       const role = obj.role;

@@ -14,17 +14,26 @@
  * can learn their public address from the server they already trust to
  * introduce them. With TURN configured (TURN_URLS, TURN_SECRET), each peer of
  * a new pairing gets its own short-lived coturn credentials in `paired`.
+ *
+ * What instances share lives behind SignalState (state.ts): in this process by
+ * default, or in Redis (REDIS_URL), so that instances behind DNS or a load
+ * balancer pair a receiver on one with a sender on another, and relay between
+ * them over pub/sub. Messages of one client are handled in order, one at a time.
  */
-import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
+import type http from 'node:http';
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
+import { listenHttp, SignalMetrics } from './metrics.js';
 import type { ClientMessage, ServerMessage, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
 import { AddressLimiter } from './rate-limit.js';
+import { RedisState } from './redis-state.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
+import type { ClientRef, Envelope, SignalState } from './state.js';
+import { MemoryState, newResumeToken } from './state.js';
 import { answerBindingRequest } from './stun.js';
 import type { TurnConfig } from './turn.js';
 import { issueTurnCredentials } from './turn.js';
@@ -41,6 +50,10 @@ export interface SignalServerOptions {
   stun?: boolean;
   /** Issue coturn REST credentials to paired peers; see resolveTurnConfig(). */
   turn?: TurnConfig | undefined;
+  /** Share nameplates, pairings and rate limits with other instances through this Redis. */
+  redisUrl?: string | undefined;
+  /** Serve /healthz and /metrics over HTTP on this port of `host` (0 picks one; see httpAddress()). */
+  httpPort?: number | undefined;
 }
 
 /** With port 0, how often to pick another TCP port when its number is taken on UDP. */
@@ -57,9 +70,15 @@ interface Client {
   readonly address: string;
   /** The nameplate it registered or joined: set once, so each client introduces itself once. */
   nameplate?: string | undefined;
-  partner?: Client | undefined;
+  /** The peer it is paired with, on this instance or another. */
+  partner?: ClientRef | undefined;
+  /** It joined a receiver: its report (once) counts the session, so each counts once. */
+  joined?: boolean;
+  reported?: boolean;
   /** The deadline of the current phase: handshake, nameplate TTL, or idle. */
   timer?: NodeJS.Timeout | undefined;
+  /** Its messages, handled one after another. */
+  queue: Promise<void>;
 }
 
 type Outgoing = ServerMessage extends infer T ? (T extends unknown ? Omit<T, 'v'> : never) : never;
@@ -69,9 +88,19 @@ export class SignalServer {
   private server: net.Server;
   private udp: dgram.Socket | undefined;
   private stunAnswers = 0;
-  private readonly waiting = new Map<string, Client>();
-  /** Clients in good standing; a rejected client leaves at once. */
-  private readonly clients = new Set<Client>();
+  /**
+   * Receivers waiting on this instance. Not keyed by nameplate: once a joiner
+   * has claimed one, it is free for a new receiver before the old one hears
+   * of its pairing (through pub/sub), so two clients may hold it for a moment.
+   */
+  private readonly waiting = new Set<Client>();
+  /** Clients in good standing, by number; a rejected client leaves at once. */
+  private readonly clients = new Map<number, Client>();
+  private state: SignalState;
+  private http: http.Server | undefined;
+  /** Set by close(): waiters then keep their shared nameplates, for reclaim elsewhere. */
+  private closing = false;
+  readonly metrics = new SignalMetrics(() => this.stats);
   /** Every open socket, rejected or not, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
   private readonly limiter: AddressLimiter;
@@ -87,6 +116,7 @@ export class SignalServer {
       ratePerMinute: this.limits.joinRatePerMinute,
       burst: this.limits.joinBurst,
     });
+    this.state = new MemoryState(this.limiter);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -96,6 +126,13 @@ export class SignalServer {
    * taken on UDP is given back and another one tried.
    */
   async listen(): Promise<{ host: string; port: number }> {
+    if (this.options.redisUrl) this.state = await RedisState.connect(this.options.redisUrl);
+    this.state.onEnvelope((envelope) => this.deliver(envelope));
+    if (this.options.httpPort !== undefined) {
+      this.http = await listenHttp(this.options.host, this.options.httpPort, this.metrics, () =>
+        this.state.ping(),
+      );
+    }
     for (let attempt = 1; ; attempt++) {
       await this.listenTcp();
       if (this.options.stun === false) break;
@@ -153,6 +190,18 @@ export class SignalServer {
     return { host: addr.address, port: addr.port };
   }
 
+  /** Where /healthz and /metrics are served, if an HTTP port was asked for. */
+  httpAddress(): { host: string; port: number } | undefined {
+    const addr = this.http?.address();
+    if (addr === undefined || addr === null || typeof addr === 'string') return undefined;
+    return { host: addr.address, port: addr.port };
+  }
+
+  /** This instance's id among those sharing state. */
+  get instance(): string {
+    return this.state.instance;
+  }
+
   get stats(): { clients: number; waiting: number } {
     return { clients: this.clients.size, waiting: this.waiting.size };
   }
@@ -169,8 +218,9 @@ export class SignalServer {
 
   /** Stop listening and end every connection; resolves once nothing of the server is left running. */
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweeper);
-    for (const client of this.clients) clearTimeout(client.timer);
+    for (const client of this.clients.values()) clearTimeout(client.timer);
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
     const udp = this.udp;
@@ -179,7 +229,10 @@ export class SignalServer {
       ...closed,
       new Promise((resolve) => this.server.close(resolve)),
       new Promise<void>((resolve) => (udp === undefined ? resolve() : udp.close(() => resolve()))),
+      new Promise((resolve) => (this.http === undefined ? resolve(undefined) : this.http.close(resolve))),
     ]);
+    this.http?.closeAllConnections();
+    await this.state.close();
   }
 
   private accept(socket: net.Socket): void {
@@ -188,7 +241,7 @@ export class SignalServer {
       socket.destroy(); // gone before we saw it
       return;
     }
-    const client: Client = { id: this.nextId++, socket, address };
+    const client: Client = { id: this.nextId++, socket, address, queue: Promise.resolve() };
     this.sockets.add(socket);
     const withinCap = this.limiter.connect(address);
     socket.on('error', () => {
@@ -203,7 +256,7 @@ export class SignalServer {
       this.reject(client, new PeerlaneError('RATE_LIMITED', 'too many connections from this address'));
       return;
     }
-    this.clients.add(client);
+    this.clients.set(client.id, client);
     socket.setNoDelay(true);
     this.arm(
       client,
@@ -214,59 +267,143 @@ export class SignalServer {
     const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const line of decoder.push(chunk)) {
-          // Whatever a rejected client sends after its error is ignored.
-          if (!this.clients.has(client)) return;
-          this.handle(client, parseClientMessage(line));
-        }
+        for (const line of decoder.push(chunk)) this.enqueue(client, () => parseClientMessage(line));
       } catch (err) {
-        if (this.clients.has(client)) this.reject(client, toPeerlaneError(err, 'BAD_MESSAGE'));
+        this.enqueue(client, () => {
+          throw err;
+        });
       }
     });
   }
 
-  private handle(client: Client, msg: ClientMessage): void {
+  /** Handle the client's next message after its previous one; whatever follows an error is ignored. */
+  private enqueue(client: Client, message: () => ClientMessage): void {
+    client.queue = client.queue.then(async () => {
+      if (!this.clients.has(client.id)) return;
+      try {
+        await this.handle(client, message());
+      } catch (err) {
+        if (this.clients.has(client.id)) this.reject(client, toPeerlaneError(err, 'BAD_MESSAGE'));
+      }
+    });
+  }
+
+  private ref(client: Client): ClientRef {
+    return { instance: this.state.instance, client: client.id };
+  }
+
+  private async handle(client: Client, msg: ClientMessage): Promise<void> {
     if (client.partner !== undefined) client.timer?.refresh(); // a paired client is not idle
     switch (msg.type) {
       case 'register': {
-        this.spendToken(client);
+        await this.spendToken(client);
         if (this.waiting.size >= this.limits.maxNameplates) {
           throw new PeerlaneError('SERVER_BUSY', 'too many receivers are waiting');
         }
-        const nameplate = this.allocateNameplate();
-        client.nameplate = nameplate;
-        this.waiting.set(nameplate, client);
-        this.arm(client, this.limits.nameplateTtlMs, 'NAMEPLATE_EXPIRED', 'no sender came in time');
-        this.send(client, { type: 'registered', nameplate });
+        const resume = newResumeToken();
+        client.nameplate = await this.state.allocate(
+          { ...this.ref(client), resume },
+          this.limits.nameplateTtlMs,
+        );
+        if (this.gone(client)) return;
+        this.wait(client, this.limits.nameplateTtlMs, resume);
         this.log(`client ${client.id} registered`);
         return;
       }
+      case 'reclaim': {
+        await this.spendToken(client);
+        const left = await this.state.reclaim(msg.nameplate, msg.token, this.ref(client));
+        if (left === undefined) throw new PeerlaneError('PEER_NOT_FOUND', 'that nameplate is no longer held');
+        client.nameplate = msg.nameplate;
+        if (this.gone(client)) return;
+        this.wait(client, left, msg.token);
+        this.log(`client ${client.id} reclaimed its nameplate`);
+        return;
+      }
       case 'join': {
-        this.spendToken(client);
-        const host = this.waiting.get(msg.nameplate);
+        await this.spendToken(client);
+        // One pairing per nameplate, whichever instance holds it: a joiner gets
+        // exactly one PAKE guess, and a wrong one ends the receiver's session.
+        const host = await this.state.claim(msg.nameplate);
         if (host === undefined) {
           throw new PeerlaneError('PEER_NOT_FOUND', 'no receiver is waiting with that code');
         }
-        // One pairing per nameplate: a joiner gets exactly one PAKE guess, and a
-        // wrong one ends the receiver's session rather than allowing another.
-        this.waiting.delete(msg.nameplate);
         client.nameplate = msg.nameplate;
-        host.partner = client;
         client.partner = host;
-        for (const c of [host, client])
-          this.arm(c, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.send(host, { type: 'paired', role: 'answerer', ...this.turnGrant(host) });
+        client.joined = true;
+        this.metrics.pairings.inc();
+        this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
+        this.route(host, { to: host.client, kind: 'paired', from: this.ref(client) });
         this.send(client, { type: 'paired', role: 'offerer', ...this.turnGrant(client) });
+        if (this.gone(client)) this.route(host, { to: host.client, kind: 'left' });
         this.log(
-          `clients ${host.id} and ${client.id} paired${this.options.turn ? ', TURN credentials issued' : ''}`,
+          `client ${client.id} joined a receiver on ${host.instance === this.instance ? 'this' : 'another'} instance`,
         );
         return;
       }
       case 'relay': {
         if (client.partner === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay before pairing');
-        this.send(client.partner, { type: 'relay', payload: msg.payload });
+        this.metrics.relayed.inc();
+        this.route(client.partner, { to: client.partner.client, kind: 'relay', payload: msg.payload });
         return;
       }
+      case 'report': {
+        if (!client.joined || client.reported) return;
+        client.reported = true;
+        this.metrics.session(msg.path);
+        return;
+      }
+    }
+  }
+
+  /** Whether the client left while we waited on the shared state; its nameplate is then let go. */
+  private gone(client: Client): boolean {
+    if (this.clients.has(client.id)) return false;
+    if (client.nameplate !== undefined && client.partner === undefined) {
+      this.state.release(client.nameplate, this.ref(client)).catch(() => {});
+    }
+    return true;
+  }
+
+  /** The client now waits under its nameplate, for `ms` at most. */
+  private wait(client: Client, ms: number, resume: string): void {
+    const nameplate = client.nameplate ?? '';
+    this.waiting.add(client);
+    this.arm(client, ms, 'NAMEPLATE_EXPIRED', 'no sender came in time');
+    // A token to reclaim the nameplate is only worth having where it outlives this instance.
+    this.send(client, { type: 'registered', nameplate, ...(this.state.shared ? { resume } : {}) });
+  }
+
+  /** To a client of this instance at once, or of another through the shared state. */
+  private route(to: ClientRef, envelope: Envelope): void {
+    if (to.instance === this.state.instance) this.deliver(envelope);
+    else this.state.publish(to.instance, envelope).catch((err) => this.log(`publish failed: ${err}`));
+  }
+
+  /** An envelope for one of this instance's clients. */
+  private deliver(envelope: Envelope): void {
+    const client = this.clients.get(envelope.to);
+    switch (envelope.kind) {
+      case 'paired': {
+        const nameplate = client?.nameplate;
+        if (client === undefined || nameplate === undefined || !this.waiting.delete(client)) {
+          // Gone meanwhile: the joiner learns it as it would from a local receiver.
+          this.route(envelope.from, { to: envelope.from.client, kind: 'left' });
+          return;
+        }
+        client.partner = envelope.from;
+        this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
+        this.send(client, { type: 'paired', role: 'answerer', ...this.turnGrant(client) });
+        return;
+      }
+      case 'relay':
+        if (client?.partner !== undefined) this.send(client, { type: 'relay', payload: envelope.payload });
+        return;
+      case 'left':
+        if (client?.partner === undefined) return;
+        client.partner = undefined;
+        this.send(client, { type: 'peer-left' });
+        return;
     }
   }
 
@@ -279,11 +416,12 @@ export class SignalServer {
   }
 
   /** A register or join: once per client, and paid for from its address's bucket. */
-  private spendToken(client: Client): void {
+  private async spendToken(client: Client): Promise<void> {
     if (client.nameplate !== undefined) {
       throw new PeerlaneError('BAD_MESSAGE', 'already registered');
     }
-    if (!this.limiter.take(client.address)) {
+    const bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
+    if (!(await this.state.take(client.address, bucket))) {
       throw new PeerlaneError('RATE_LIMITED', 'too many registers or joins from this address');
     }
   }
@@ -295,20 +433,6 @@ export class SignalServer {
     client.timer.unref();
   }
 
-  /**
-   * A free nameplate, random within the smallest power of ten that is at most
-   * half full: short while few receivers wait, never a long search. The cap on
-   * waiting receivers keeps it within six digits.
-   */
-  private allocateNameplate(): string {
-    let range = 100;
-    while (this.waiting.size * 2 >= range) range *= 10;
-    for (;;) {
-      const nameplate = String(randomInt(1, range));
-      if (!this.waiting.has(nameplate)) return nameplate;
-    }
-  }
-
   private send(client: Client, msg: Outgoing): void {
     if (!client.socket.destroyed && !client.socket.writableEnded) client.socket.write(encodeMessage(msg));
   }
@@ -316,6 +440,7 @@ export class SignalServer {
   /** Tell the offender why, then close it; the rest of the server carries on. */
   private reject(client: Client, err: PeerlaneError): void {
     this.log(`client ${client.id} (${client.address}) rejected: ${err.code}: ${err.message}`);
+    this.metrics.rejected.inc({ code: err.code });
     this.drop(client);
     const { socket } = client;
     // Discard whatever it sends from now on, so that its close is seen promptly.
@@ -333,15 +458,16 @@ export class SignalServer {
   private drop(client: Client): void {
     clearTimeout(client.timer);
     client.timer = undefined;
-    if (!this.clients.delete(client)) return;
-    if (client.nameplate !== undefined && this.waiting.get(client.nameplate) === client) {
-      this.waiting.delete(client.nameplate);
+    if (!this.clients.delete(client.id)) return;
+    const { nameplate, partner } = client;
+    if (nameplate !== undefined && this.waiting.delete(client)) {
+      if (!this.closing || !this.state.shared) {
+        this.state.release(nameplate, this.ref(client)).catch((err) => this.log(`release failed: ${err}`));
+      }
     }
-    const partner = client.partner;
     if (partner !== undefined) {
-      partner.partner = undefined;
       client.partner = undefined;
-      this.send(partner, { type: 'peer-left' });
+      this.route(partner, { to: partner.client, kind: 'left' });
     }
   }
 }

@@ -1,0 +1,177 @@
+/**
+ * Signal server state in Redis (ioredis), shared by every instance that uses
+ * the same REDIS_URL:
+ *
+ *   peerlane:np:<nameplate>   the waiter, JSON; SET NX PX: allocation is atomic, the TTL is the nameplate's
+ *   peerlane:live:<instance>  set while the instance runs (PX, refreshed); a waiter of a dead instance
+ *                             is kept for its reclaim rather than paired with a joiner nobody would answer
+ *   peerlane:rl:<address>     the address's register/join token bucket
+ *   peerlane:to:<instance>    pub/sub channel: envelopes for that instance's clients
+ *
+ * Every read-modify-write is one Lua script, so it is atomic across instances.
+ */
+import { randomInt } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { PeerlaneError } from '../errors.js';
+import type { BucketSpec, ClientRef, Envelope, SignalState, Waiter } from './state.js';
+import { newInstanceId } from './state.js';
+
+const PREFIX = 'peerlane:';
+const LIVE_MS = 10_000;
+const HEARTBEAT_MS = 3_000;
+/** Tries at each nameplate length before a longer one; a collision means that length is getting full. */
+const TRIES_PER_LENGTH = 3;
+const MAX_RANGE = 1_000_000;
+
+const CLAIM = `
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local w = cjson.decode(v)
+if redis.call('EXISTS', ARGV[1] .. w.instance) == 0 then return false end
+redis.call('DEL', KEYS[1])
+return v`;
+
+const RELEASE = `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local w = cjson.decode(v)
+if w.instance == ARGV[1] and tostring(w.client) == ARGV[2] then redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const RECLAIM = `
+local v = redis.call('GET', KEYS[1])
+if not v then return -1 end
+if cjson.decode(v).resume ~= ARGV[1] then return -1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return -1 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+return ttl`;
+
+const TAKE = `
+local burst = tonumber(ARGV[1])
+local perMs = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * perMs)
+local ok = 0
+if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
+return ok`;
+
+type Scripted = Redis & {
+  claim(key: string, livePrefix: string): Promise<string | null>;
+  release(key: string, instance: string, client: string): Promise<number>;
+  reclaim(key: string, resume: string, waiter: string): Promise<number>;
+  take(key: string, burst: number, perMs: number): Promise<number>;
+};
+
+export class RedisState implements SignalState {
+  readonly instance = newInstanceId();
+  readonly shared = true;
+  private readonly redis: Scripted;
+  private readonly sub: Redis;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private handler: ((envelope: Envelope) => void) | undefined;
+
+  private constructor(url: string) {
+    // Fail fast on a dead Redis rather than queueing commands forever.
+    const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    this.redis = new Redis(url, options) as Scripted;
+    this.sub = new Redis(url, options);
+    for (const c of [this.redis, this.sub]) c.on('error', () => {}); // surfaced by commands and ping()
+    this.redis.defineCommand('claim', { numberOfKeys: 1, lua: CLAIM });
+    this.redis.defineCommand('release', { numberOfKeys: 1, lua: RELEASE });
+    this.redis.defineCommand('reclaim', { numberOfKeys: 1, lua: RECLAIM });
+    this.redis.defineCommand('take', { numberOfKeys: 1, lua: TAKE });
+    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
+      let envelope: Envelope;
+      try {
+        envelope = JSON.parse(message.toString('utf8')) as Envelope;
+      } catch {
+        return; // not ours: only instances publish here
+      }
+      this.handler?.(envelope);
+    });
+  }
+
+  /** Connect, subscribe to this instance's channel, and start announcing it as live. */
+  static async connect(url: string): Promise<RedisState> {
+    const state = new RedisState(url);
+    try {
+      await Promise.all([state.redis.connect(), state.sub.connect()]);
+      await state.sub.subscribe(`${PREFIX}to:${state.instance}`);
+      await state.beat();
+    } catch (err) {
+      state.redis.disconnect();
+      state.sub.disconnect();
+      throw new PeerlaneError('BAD_CONFIG', `cannot use Redis at REDIS_URL: ${(err as Error).message}`);
+    }
+    state.heartbeat = setInterval(() => void state.beat().catch(() => {}), HEARTBEAT_MS);
+    state.heartbeat.unref();
+    return state;
+  }
+
+  private async beat(): Promise<void> {
+    await this.redis.set(`${PREFIX}live:${this.instance}`, '1', 'PX', LIVE_MS);
+  }
+
+  async allocate(waiter: Waiter, ttlMs: number): Promise<string> {
+    const value = JSON.stringify(waiter);
+    for (let range = 100; ; range = Math.min(range * 10, MAX_RANGE)) {
+      for (let i = 0; i < TRIES_PER_LENGTH; i++) {
+        const nameplate = String(randomInt(1, range));
+        const ok = await this.redis.set(`${PREFIX}np:${nameplate}`, value, 'PX', ttlMs, 'NX');
+        if (ok === 'OK') return nameplate;
+      }
+    }
+  }
+
+  async claim(nameplate: string): Promise<Waiter | undefined> {
+    const value = await this.redis.claim(`${PREFIX}np:${nameplate}`, `${PREFIX}live:`);
+    return value === null ? undefined : (JSON.parse(value) as Waiter);
+  }
+
+  async release(nameplate: string, waiter: ClientRef): Promise<void> {
+    await this.redis.release(`${PREFIX}np:${nameplate}`, waiter.instance, String(waiter.client));
+  }
+
+  async reclaim(nameplate: string, resume: string, to: ClientRef): Promise<number | undefined> {
+    const waiter: Waiter = { instance: to.instance, client: to.client, resume };
+    const ttl = await this.redis.reclaim(`${PREFIX}np:${nameplate}`, resume, JSON.stringify(waiter));
+    return ttl > 0 ? ttl : undefined;
+  }
+
+  async take(address: string, bucket: BucketSpec): Promise<boolean> {
+    return (
+      (await this.redis.take(`${PREFIX}rl:${address}`, bucket.burst, bucket.ratePerMinute / 60_000)) === 1
+    );
+  }
+
+  async publish(instance: string, envelope: Envelope): Promise<void> {
+    await this.redis.publish(`${PREFIX}to:${instance}`, JSON.stringify(envelope));
+  }
+
+  onEnvelope(handler: (envelope: Envelope) => void): void {
+    this.handler = handler;
+  }
+
+  async ping(): Promise<void> {
+    if (this.redis.status !== 'ready') throw new Error(`Redis connection is ${this.redis.status}`);
+    await this.redis.ping();
+  }
+
+  /**
+   * Stop announcing this instance and disconnect. Its waiters stay in Redis
+   * until their TTL, for their clients to reclaim on another instance.
+   */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    if (this.redis.status === 'ready') await this.redis.del(`${PREFIX}live:${this.instance}`).catch(() => {});
+    this.redis.disconnect();
+    this.sub.disconnect();
+  }
+}
