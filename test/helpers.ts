@@ -12,3 +12,18 @@ export function codeOf(fn: () => unknown): string {
   }
   throw new Error('expected a PeerlaneError, but nothing was thrown');
 }
+
+/** Await `step`, or fail naming `what` after `ms` (default 5 s). */
+export async function withTimeout<T>(step: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      step,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -23,6 +23,7 @@ import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
 import { rawSignalClient } from '../../src/testing/raw-client.js';
+import { withTimeout } from '../helpers.js';
 
 const v = SIGNAL_PROTOCOL_VERSION;
 const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
@@ -84,20 +85,6 @@ async function connect(to: Started, options: { localAddress?: string } = {}): Pr
     c.closed.then(() => reject(new Error('closed before connecting')));
   });
   return c;
-}
-
-async function withTimeout<T>(step: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      step,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The client got exactly one error frame, its last line, with `code`, and the server then closed it. */

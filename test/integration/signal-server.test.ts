@@ -9,6 +9,7 @@ import { SignalServer } from '../../src/signaling/server.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
 import { connectRawClient } from '../../src/testing/raw-client.js';
+import { withTimeout } from '../helpers.js';
 
 const v = SIGNAL_PROTOCOL_VERSION;
 /**
@@ -38,20 +39,6 @@ async function connect(): Promise<RawClient> {
   const client = await connectRawClient(server, { waitMs: WAIT_MS });
   clients.push(client);
   return client;
-}
-
-async function withTimeout<T>(step: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      step,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The client got exactly one error frame with `code`, and the server then closed it. */
