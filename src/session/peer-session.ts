@@ -122,10 +122,12 @@ export class PeerSession {
     for (;;) {
       const n = Math.max(this.attempt + 1, this.peerAttempt);
       if (this.signalError !== undefined) {
-        throw new PeerlaneError(
-          'PEER_LOST',
-          `${cause.message}; no reconnection without the signal server (${this.signalError.message})`,
-        );
+        // The peer's own signal connection closed too: it is gone, not just its path.
+        const why =
+          this.signalError.code === 'PEER_LOST'
+            ? 'and the peer left the signal server too'
+            : `and no reconnection without the signal server (${this.signalError.message})`;
+        throw new PeerlaneError('PEER_LOST', `${cause.message}, ${why}`);
       }
       if (n > this.budget) {
         throw new PeerlaneError(
