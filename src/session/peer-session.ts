@@ -52,6 +52,7 @@ export class PeerSession {
   private signalError: PeerlaneError | undefined;
   private connecting: AbortController | undefined;
   private framed: FramedLink | undefined;
+  private everOpened = false;
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
@@ -77,7 +78,7 @@ export class PeerSession {
    * the link is what failed, `resumable` allows it and the budget lasts.
    */
   async run<T>(transfer: (framed: FramedLink) => Promise<T>, resumable: boolean): Promise<T> {
-    let framed = await this.connectFirst(resumable);
+    let framed = await this.connectFirst();
     for (;;) {
       try {
         return await transfer(framed);
@@ -101,7 +102,8 @@ export class PeerSession {
     this.pairing.client.close();
   }
 
-  private async connectFirst(resumable: boolean): Promise<FramedLink> {
+  /** Before any data has flowed a retry is always safe, even for a stream. */
+  private async connectFirst(): Promise<FramedLink> {
     try {
       const framed = await this.connect(0);
       this.pairing.client.report(framed.link.pathInfo().path);
@@ -112,7 +114,8 @@ export class PeerSession {
       // handshake, or the peer having moved on to a new attempt.
       const reason =
         error.code === 'HANDSHAKE_STALLED' ? 'dtls-stall' : this.peerAttempt > 0 ? 'peer-request' : undefined;
-      if (reason === undefined || !resumable || this.options.abortSignal?.aborted) throw error;
+      if (reason === undefined || this.signalError !== undefined || this.options.abortSignal?.aborted)
+        throw error;
       return this.reconnect(reason, error);
     }
   }
@@ -130,8 +133,9 @@ export class PeerSession {
         throw new PeerlaneError('PEER_LOST', `${cause.message}, ${why}`);
       }
       if (n > this.budget) {
+        // Never connected at all: the reason of the last attempt (HANDSHAKE_STALLED, say) says more.
         throw new PeerlaneError(
-          'PEER_LOST',
+          !this.everOpened ? cause.code : 'PEER_LOST',
           `${cause.message}; gave up after ${this.budget} reconnection attempt${this.budget === 1 ? '' : 's'}`,
         );
       }
@@ -162,6 +166,7 @@ export class PeerSession {
       );
       const framed = new FramedLink(link, this.options.heartbeat);
       this.framed = framed;
+      this.everOpened = true;
       const onAbort = (): void => framed.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
       if (this.options.abortSignal?.aborted) onAbort();
       this.options.abortSignal?.addEventListener('abort', onAbort, { once: true });
