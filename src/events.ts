@@ -20,7 +20,7 @@ export type PeerEvent =
     }
   | {
       event: 'manifest';
-      /** size null: a stream of unknown length; kind 'dir': an empty folder. */
+      /** size null: a stream of unknown length; kind 'dir': a folder (listed after its contents). */
       files: { name: string; size: number | null; mode?: number; mtime?: number; kind?: 'dir' }[];
       /** null when a stream's length is unknown. */
       total: number | null;
