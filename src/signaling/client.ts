@@ -213,7 +213,7 @@ export class SignalClient {
         this.fail(new PeerlaneError(msg.code, msg.message));
         return;
       case 'peer-left':
-        this.fail(new PeerlaneError('PEER_LOST', 'the other peer left before the connection was made'));
+        this.fail(new PeerlaneError('PEER_LOST', 'the other peer left the signal server'));
         return;
       case 'relay':
         if (this.relayHandler !== undefined) this.relayHandler(msg.payload);
