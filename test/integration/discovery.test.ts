@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { send } from '../../src/session/send.js';
 import type { SignalAddress } from '../../src/signaling/client.js';
 import { SignalClient } from '../../src/signaling/client.js';
@@ -196,10 +196,14 @@ describe.skipIf(skip !== undefined)(
       await redis?.stop();
     });
 
-    scenarios(async () => {
+    // Rate buckets and names live in Redis too: every test starts from nothing.
+    beforeEach(async () => {
       const admin = new Redis(redis.url);
       await admin.flushall();
       admin.disconnect();
+    });
+
+    scenarios(async () => {
       const [one, two] = [await instance({ redisUrl: redis.url }), await instance({ redisUrl: redis.url })];
       return { rx: one.address(), tx: two.address() };
     });
@@ -212,6 +216,21 @@ describe.skipIf(skip !== undefined)(
       expect(await list(two.address())).toContain('brief');
       await expect.poll(() => list(two.address()), { timeout: 3_000 }).not.toContain('brief');
       client.close();
+    });
+
+    it('a named receiver keeps its name while its instance restarts, and is reached by it after', async () => {
+      const one = await instance({ redisUrl: redis.url });
+      const two = await instance({ redisUrl: redis.url });
+      const { port } = one.address();
+      const rx = await waiting({ host: LOOPBACK, port }, { name: 'steady', listed: true });
+      await one.close();
+      // Meanwhile still listed: its nameplate is kept for the reclaim, and so is the name.
+      expect(await list(two.address())).toEqual(['steady']);
+      const again = await instance({ redisUrl: redis.url, port });
+      await expect.poll(() => again.stats.waiting, { timeout: 15_000 }).toBe(1);
+      await send({ signal: two.address(), rtc, paths: [await fileToSend()], code: `steady-${rx.words}` });
+      await rx.result;
+      await expect.poll(() => list(two.address())).toEqual([]);
     });
 
     it('a name whose waiter no longer holds the nameplate is neither listed nor taken', async () => {
