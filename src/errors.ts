@@ -27,7 +27,7 @@ export const ERROR_CODES = {
     exit: EXIT.FAILURE,
   },
   PEER_NOT_FOUND: {
-    hint: 'no receiver is waiting with that code; start `peer receive` and use the code it prints',
+    hint: 'no receiver is waiting with that code or name; start `peer receive` and use the code it prints (`peer list` shows listed names)',
     exit: EXIT.FAILURE,
   },
   SIGNAL_UNREACHABLE: {
@@ -50,6 +50,10 @@ export const ERROR_CODES = {
   },
   RATE_LIMITED: {
     hint: 'too many connections or attempts from this address; wait a minute and try again',
+    exit: EXIT.FAILURE,
+  },
+  NAME_TAKEN: {
+    hint: 'another receiver on this signal server already waits under that name: pick another --name',
     exit: EXIT.FAILURE,
   },
   NAMEPLATE_EXPIRED: { hint: 'the code expired; run `peer receive` again for a new one', exit: EXIT.FAILURE },

@@ -10,7 +10,17 @@ import type { FileResult } from './transfer/types.js';
 
 export type PeerEvent =
   | { event: 'listening'; host: string; port: number; httpPort?: number }
-  | { event: 'ready'; code: string }
+  | {
+      event: 'ready';
+      code: string;
+      /** With `peer receive --name`: the name, which stands for the nameplate in `code`. */
+      name?: string;
+    }
+  | {
+      event: 'peers';
+      /** Receivers waiting with `--listed`, alphabetical; reach one with `peer send --to <name>`. */
+      peers: { name: string }[];
+    }
   | {
       event: 'connected';
       path: PathKind;
@@ -21,7 +31,7 @@ export type PeerEvent =
     }
   | {
       event: 'manifest';
-      /** size null: a stream of unknown length; kind 'dir': an empty folder. */
+      /** size null: a stream of unknown length; kind 'dir': a folder (listed after its contents). */
       files: { name: string; size: number | null; mode?: number; mtime?: number; kind?: 'dir' }[];
       /** null when a stream's length is unknown. */
       total: number | null;
@@ -63,6 +73,7 @@ export type PeerEvent =
 /** Every event name, in the order a transfer may report them: a stable interface. */
 export const EVENT_NAMES = [
   'listening',
+  'peers',
   'ready',
   'connected',
   'skipped',

@@ -23,10 +23,12 @@ import {
 } from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_CODE_WORDS } from './secure/code.js';
+import { DEFAULT_CODE_WORDS, isBareRoute } from './secure/code.js';
 import type { SessionOptions } from './session/common.js';
+import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
 import { send } from './session/send.js';
+import type { SignalAddress } from './signaling/client.js';
 
 const env = process.env;
 /** yargs drops a bare `-` (stdin, or `--to -`): it travels under this stand-in instead. */
@@ -53,26 +55,37 @@ interface CommonArgs {
  * The receiver's code from --to, else PEER_CODE; `--to -` asks for it in the
  * terminal. The last two keep it out of the process list, where any local
  * user could read it. None of them: undefined, and `peer send` goes first,
- * printing a code for `peer receive <code>`.
+ * printing a code for `peer receive <code>`. A name (or nameplate) alone,
+ * `--to laptop`, asks for the words the receiver shows.
  */
 async function codeFrom(to: string | undefined): Promise<string | undefined> {
-  if (to === '-') {
+  const ask = async (prompt: string, what: string): Promise<string> => {
     if (process.stdin.isTTY && process.stderr.isTTY) {
-      return askLine('Code: ', { input: process.stdin, output: process.stderr });
+      return askLine(prompt, { input: process.stdin, output: process.stderr });
     }
-    throw new PeerlaneError('USAGE', '--to - asks for the code in a terminal, and there is none');
-  }
-  if (to !== undefined && to.length > 0) return to;
-  if (env.PEER_CODE) return env.PEER_CODE;
-  return undefined;
+    throw new PeerlaneError('USAGE', `${what}, and there is no terminal to ask in`);
+  };
+  const given =
+    to === '-' ? await ask('Code: ', '--to - asks for the code') : to || env.PEER_CODE || undefined;
+  if (given === undefined || !isBareRoute(given)) return given;
+  const words = await ask(
+    `Words shown by ${given.trim()}: `,
+    `--to ${given.trim()} needs the words it shows`,
+  );
+  return `${given.trim()}-${words.trim()}`;
 }
 
-function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSignal): SessionOptions {
+/** --signal, with SIGNALING_SERVER_PORT for a bare host. */
+function signalAddress(args: { signal: string }): SignalAddress {
   const port = parsePort(
     env.SIGNALING_SERVER_PORT ?? DEFAULTS.SIGNALING_SERVER_PORT,
     'SIGNALING_SERVER_PORT',
   );
-  const signal = parseHostPort(args.signal, port);
+  return parseHostPort(args.signal, port);
+}
+
+function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSignal): SessionOptions {
+  const signal = signalAddress(args);
   if (args.relay && args['direct-only']) {
     throw new PeerlaneError('USAGE', '--relay and --direct-only exclude each other');
   }
@@ -194,8 +207,19 @@ await yargs(rawArgs)
           default: false,
           describe: 'Write the one incoming file or stream to stdout; messages go to stderr',
         })
+        .option('name', {
+          type: 'string',
+          describe:
+            'Also wait under this name (a-z first, then a-z 0-9 _): senders use --to NAME and still need the words',
+        })
+        .option('listed', {
+          type: 'boolean',
+          default: false,
+          describe: 'Show --name in `peer list` on this signal server',
+        })
         .example('$0 receive --out ./dl', 'print a code, then receive into ./dl')
         .example('$0 receive 42-orbit-lemon --out ./dl', 'fetch from a sender that printed the code')
+        .example('$0 receive --name laptop --listed', 'wait as "laptop", shown by `peer list`')
         .example('$0 receive --yes --stdout | tar x', 'unpack a stream sent with `tar c dir | peer send -`')
         .example('$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'),
     async (args) => {
@@ -206,6 +230,8 @@ await yargs(rawArgs)
           code: args.code,
           ...(args.stdout ? { stdout: process.stdout } : {}),
           outDir: args.out,
+          name: args.name,
+          listed: args.listed,
           codeWords: args['code-words'],
           overwrite: args.overwrite,
           onManifest: (files, signal) =>
@@ -226,7 +252,8 @@ await yargs(rawArgs)
         })
         .option('to', {
           type: 'string',
-          describe: "The receiver's code; - asks for it; none: print a code and wait [PEER_CODE]",
+          describe:
+            "The receiver's code, or NAME-words for a receiver with --name; NAME alone or - asks; none: print a code and wait [PEER_CODE]",
         })
         .option('text', { type: 'string', describe: 'Send this text instead of files (at most 64 KiB)' })
         .option('code-words', {
@@ -238,6 +265,7 @@ await yargs(rawArgs)
         .example('$0 send photos/ notes.txt', 'print a code, then `peer receive CODE` on the other side')
         .example('tar c dir | $0 send - --to 42-orbit-lemon', 'stream stdin (size unknown)')
         .example('$0 send --text "hello" --to 42-orbit-lemon', 'send a line of text')
+        .example('$0 send big.iso --to laptop', 'to a receiver named with --name: asks for its words')
         .example('PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'),
     async (args) => {
       const output = outputFor(args, 'sent');
@@ -257,7 +285,21 @@ await yargs(rawArgs)
       });
     },
   )
-  .demandCommand(1, 'Name a command: receive or send.')
+  .command(
+    'list',
+    'Show the receivers on the signal server that wait with --name and --listed',
+    (y) =>
+      y
+        .example('$0 list', 'one name per line; then `peer send FILE --to NAME`')
+        .example('$0 list --json', 'a `peers` event'),
+    async (args) => {
+      const output = outputFor(args, 'sent');
+      await runCommand(output, async (abortSignal) => {
+        await listPeers({ signal: signalAddress(args), onEvent: (e) => output.event(e), abortSignal });
+      });
+    },
+  )
+  .demandCommand(1, 'Name a command: receive, send or list.')
   .strict()
   .recommendCommands()
   .version(packageVersion())

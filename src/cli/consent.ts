@@ -38,20 +38,27 @@ export function displayName(name: string): string {
   return `"${escaped}"`;
 }
 
-/** The manifest as lines for a person: a summary, then up to MAX_LISTED_FILES files. */
+/**
+ * The manifest as lines for a person: a summary, then up to MAX_LISTED_FILES
+ * entries. A folder with anything in it is shown by its contents' paths, so
+ * only empty folders get a line of their own.
+ */
 export function describeManifest(
   files: readonly { name: string; size: number | null; kind?: 'dir' }[],
 ): string[] {
   const total = files.reduce((sum, f) => sum + (f.size ?? 0), 0);
   const unknown = files.some((f) => f.size === null);
+  const count = files.filter((f) => f.kind !== 'dir').length;
+  const parents = new Set(files.map((f) => f.name.slice(0, Math.max(f.name.lastIndexOf('/'), 0))));
+  const shown = files.filter((f) => f.kind !== 'dir' || !parents.has(f.name));
   const lines = [
-    `The sender offers ${files.length} file${files.length === 1 ? '' : 's'}, ${unknown ? 'at least ' : ''}${formatBytes(total)}:`,
+    `The sender offers ${count} file${count === 1 ? '' : 's'}, ${unknown ? 'at least ' : ''}${formatBytes(total)}:`,
   ];
-  for (const f of files.slice(0, MAX_LISTED_FILES)) {
+  for (const f of shown.slice(0, MAX_LISTED_FILES)) {
     const size = f.kind === 'dir' ? 'folder' : f.size === null ? 'stream' : formatBytes(f.size);
     lines.push(`  ${size.padStart(9)}  ${displayName(f.name)}${f.kind === 'dir' ? '/' : ''}`);
   }
-  if (files.length > MAX_LISTED_FILES) lines.push(`  … and ${files.length - MAX_LISTED_FILES} more`);
+  if (shown.length > MAX_LISTED_FILES) lines.push(`  … and ${shown.length - MAX_LISTED_FILES} more`);
   return lines;
 }
 

@@ -71,9 +71,18 @@ export class Output {
         } else {
           this.say('Waiting for a sender. On the other machine run:');
           this.say(`  peer send <files...> --to ${e.code}`);
+          if (e.name !== undefined) {
+            this.say(`(or --to ${e.name}, and type the words after the name when asked)`);
+          }
         }
         this.say('Code:');
         if (!this.options.json) this.stdout.write(`${e.code}\n`);
+        return;
+      case 'peers':
+        // The names are the output: one per line on stdout, for a person or `read`.
+        if (this.options.json) return;
+        if (e.peers.length === 0) this.say('No receivers are listed on this signal server.');
+        for (const p of e.peers) this.stdout.write(`${p.name}\n`);
         return;
       case 'connected':
         this.say(`Connected (${e.path}: ${e.local} -> ${e.remote}).`);

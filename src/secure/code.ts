@@ -5,11 +5,16 @@
  * are the PAKE password: drawn here from the CSPRNG, they never reach the
  * server. Each word is one of the 2048 of the BIP-39 English list (11 bits);
  * two words give 22 bits, and the server allows one guess per nameplate.
+ *
+ * A receiver started with `--name laptop` can also be reached as
+ * `laptop-orbit-lemon`: the name stands where the nameplate stood, and the
+ * words are the same password, one guess as ever. Names never hold a `-` and
+ * start with a letter (protocol.ts), so a code splits one way only.
  */
 import { randomInt } from 'node:crypto';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError } from '../errors.js';
-import { isValidNameplate } from '../signaling/protocol.js';
+import { isValidNameplate, isValidPeerName } from '../signaling/protocol.js';
 
 export const DEFAULT_CODE_WORDS = 2;
 export const MIN_CODE_WORDS = 2;
@@ -35,20 +40,50 @@ export function formatCode(code: Code): string {
   return `${code.nameplate}-${code.secret}`;
 }
 
-/** Parse what a person typed. Throws BAD_CODE, naming a misspelt word, before anything is sent. */
-export function parseCode(text: string): Code {
-  const parts = text
+/** A code that names the receiver (peer receive --name) instead of giving its nameplate. */
+export interface NamedCode {
+  name: string;
+  secret: string;
+}
+
+function splitCode(text: string): string[] {
+  return text
     .trim()
     .toLowerCase()
     .split(/[-\s]+/);
-  const [nameplate, ...words] = parts;
+}
+
+/** Parse what a person typed. Throws BAD_CODE, naming a misspelt word, before anything is sent. */
+export function parseCode(text: string): Code {
+  const [nameplate, ...words] = splitCode(text);
   if (nameplate === undefined || !isValidNameplate(nameplate) || words.length < MIN_CODE_WORDS) {
     throw new PeerlaneError('BAD_CODE', 'a code looks like 42-orbit-lemon: a number, then words');
   }
+  return { nameplate, secret: checkWords(words) };
+}
+
+/** What `peer send --to` takes: a code, or the same with the receiver's name for the number. */
+export function parseSendCode(text: string): Code | NamedCode {
+  const [first, ...words] = splitCode(text);
+  if (first === undefined || !isValidPeerName(first)) return parseCode(text);
+  if (words.length < MIN_CODE_WORDS) {
+    throw new PeerlaneError('BAD_CODE', `give the words ${first} shows too, e.g. ${first}-orbit-lemon`);
+  }
+  return { name: first, secret: checkWords(words) };
+}
+
+/** A nameplate or a name with no words: `peer send --to laptop` then asks for them. */
+export function isBareRoute(text: string): boolean {
+  const [first, ...rest] = splitCode(text);
+  return rest.length === 0 && first !== undefined && (isValidNameplate(first) || isValidPeerName(first));
+}
+
+/** The secret words, each checked against the list. */
+function checkWords(words: string[]): string {
   if (words.length > MAX_CODE_WORDS) throw new PeerlaneError('BAD_CODE', 'the code has too many words');
   const unknown = words.find((w) => !WORDS.has(w));
   if (unknown !== undefined) {
     throw new PeerlaneError('BAD_CODE', `"${unknown.slice(0, 20)}" is not a code word; check the spelling`);
   }
-  return { nameplate, secret: words.join('-') };
+  return words.join('-');
 }

@@ -3,11 +3,19 @@
  * draws the secret words and prints the code (`ready`); the other joins with
  * it. The PAKE is the same either way: roles (offerer/answerer) follow the
  * join order, intents (send/receive) follow the command.
+ *
+ * A receiver that waits may also take a name (`--name laptop`, optionally
+ * `--listed` for `peer list`); its code is then `laptop-orbit-lemon`. A sender
+ * given that joins by name, learns the nameplate from the server at pairing,
+ * and runs the same PAKE over it with the same words.
  */
 
-import { formatCode, generateSecret, parseCode } from '../secure/code.js';
+import { PeerlaneError } from '../errors.js';
+import type { Code, NamedCode } from '../secure/code.js';
+import { formatCode, generateSecret, parseCode, parseSendCode } from '../secure/code.js';
 import type { Intent } from '../secure/protocol.js';
 import { SignalClient } from '../signaling/client.js';
+import { isValidPeerName, MAX_PEER_NAME_LENGTH } from '../signaling/protocol.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { abortable, throwIfAborted } from './common.js';
 
@@ -17,28 +25,64 @@ export interface PairOptions extends SessionOptions {
   code?: string | undefined;
   /** Secret words in a code we draw. */
   codeWords?: number | undefined;
+  /** Waiting: also be reachable under this name (see checkName). */
+  name?: string | undefined;
+  /** Waiting with a name: show it to `peer list`. */
+  listed?: boolean | undefined;
 }
 
-/** Parse a code before anything connects, so a typo never spends the code's one try. */
-export function checkCode(code: string | undefined): void {
-  if (code !== undefined) parseCode(code);
+/** Only a sender joins by name: a sender that went first has no name to join by. */
+function parseGiven(code: string, intent: Intent): Code | NamedCode {
+  return intent === 'send' ? parseSendCode(code) : parseCode(code);
+}
+
+/**
+ * Check a code, and a name to wait under, before anything connects, so a typo
+ * never spends the code's one try.
+ */
+export function checkCode(options: Pick<PairOptions, 'code' | 'name' | 'listed' | 'intent'>): void {
+  if (options.code !== undefined) {
+    if (options.name !== undefined) {
+      throw new PeerlaneError('USAGE', '--name is for waiting; it cannot go with a code to join');
+    }
+    parseGiven(options.code, options.intent);
+  }
+  if (options.listed && options.name === undefined) throw new PeerlaneError('USAGE', '--listed needs --name');
+  if (options.name !== undefined) checkName(options.name);
+}
+
+/** A name to wait under, as given on the command line. Throws BAD_CONFIG. */
+export function checkName(name: string): void {
+  if (!isValidPeerName(name)) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `--name must be a lowercase letter, then up to ${MAX_PEER_NAME_LENGTH - 1} more of a-z, 0-9 and _, not ${JSON.stringify(name.slice(0, 40))}`,
+    );
+  }
 }
 
 export async function pair(options: PairOptions): Promise<Pairing> {
   const emit = options.onEvent ?? (() => {});
-  const given = options.code === undefined ? undefined : parseCode(options.code);
+  const given = options.code === undefined ? undefined : parseGiven(options.code, options.intent);
   throwIfAborted(options.abortSignal);
   const client = await SignalClient.connect(options.signal);
+  const base = { client, intent: options.intent };
   try {
+    if (given !== undefined && 'name' in given) {
+      const { role, nameplate } = await abortable(client.joinName(given.name), options.abortSignal);
+      return { ...base, role, nameplate, secret: given.secret };
+    }
     if (given !== undefined) {
       const role = await abortable(client.join(given.nameplate), options.abortSignal);
-      return { client, role, intent: options.intent, nameplate: given.nameplate, secret: given.secret };
+      return { ...base, role, nameplate: given.nameplate, secret: given.secret };
     }
     const secret = generateSecret(options.codeWords);
-    const nameplate = await client.register();
-    emit({ event: 'ready', code: formatCode({ nameplate, secret }) });
+    const { name } = options;
+    const nameplate = await client.register({ name, listed: options.listed === true });
+    const route = name ?? nameplate;
+    emit({ event: 'ready', code: formatCode({ nameplate: route, secret }), ...(name ? { name } : {}) });
     const role = await abortable(client.waitForPeer(), options.abortSignal);
-    return { client, role, intent: options.intent, nameplate, secret };
+    return { ...base, role, nameplate, secret };
   } catch (err) {
     client.close();
     throw err;

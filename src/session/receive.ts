@@ -23,6 +23,10 @@ export interface ReceiveSessionOptions extends SessionOptions {
   onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>;
   /** The sender's code (it went first); absent: print a code and wait. */
   code?: string | undefined;
+  /** Waiting: also be reachable as `--to <name>-<words>` (unique on the server). */
+  name?: string | undefined;
+  /** With `name`: show it to `peer list`. */
+  listed?: boolean | undefined;
   /** Write the one incoming file or stream here instead of under outDir. */
   stdout?: Writable | undefined;
 }
@@ -36,7 +40,7 @@ const GOODBYE_WAIT_MS = 2_000;
 export async function receive(options: ReceiveSessionOptions): Promise<TransferResult> {
   const emit = options.onEvent ?? (() => {});
   // Fail before printing a code, not after the sender has connected.
-  checkCode(options.code);
+  checkCode({ ...options, intent: 'receive' });
   if (options.stdout === undefined) await prepareOutDir(options.outDir);
   const pairing = await pair({ ...options, intent: 'receive', code: options.code });
   const session = await startSession(pairing, options);

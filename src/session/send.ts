@@ -16,7 +16,7 @@ import { startSession } from './peer-session.js';
 
 export interface SendSessionOptions extends SessionOptions {
   paths: readonly string[];
-  /** The receiver's code, `<nameplate>-<word>-<word>`; absent: print one and wait. */
+  /** The receiver's code, `<nameplate>-<word>-<word>` or `<name>-<word>-<word>`; absent: print one and wait. */
   code?: string | undefined;
   /** Send this message instead of files. */
   text?: string | undefined;
@@ -30,7 +30,7 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
   const emit = options.onEvent ?? (() => {});
   // A misspelt code or a missing file fails before anyone waits on a connection,
   // and before the code's single guess is spent.
-  checkCode(options.code);
+  checkCode({ code: options.code, intent: 'send' });
   let files: SourceFile[] = [];
   if (options.text !== undefined) {
     if (options.paths.length > 0) throw new PeerlaneError('USAGE', 'send --text or files, not both');

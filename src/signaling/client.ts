@@ -102,11 +102,21 @@ export class SignalClient {
     return new SignalClient(await openSocket(address), address);
   }
 
-  /** Ask for a nameplate to wait under; resolves with it. */
-  async register(): Promise<string> {
-    this.send({ type: 'register' });
+  /**
+   * Ask for a nameplate to wait under; resolves with it. With `name`, also be
+   * reachable by that name, and with `listed`, shown by `list`.
+   */
+  async register(options: { name?: string | undefined; listed?: boolean } = {}): Promise<string> {
+    const { name, listed } = options;
+    this.send(
+      name === undefined ? { type: 'register' } : { type: 'register', name, listed: listed === true },
+    );
     const msg = await this.next();
     if (msg.type !== 'registered') throw unexpected(msg);
+    if (name !== undefined && msg.name !== name) {
+      // A server that predates names ignores the field: our name would lead nowhere.
+      throw new PeerlaneError('VERSION_MISMATCH', 'the signal server does not support --name; upgrade it');
+    }
     if (msg.resume !== undefined) this.resume = { nameplate: msg.nameplate, token: msg.resume };
     return msg.nameplate;
   }
@@ -117,13 +127,35 @@ export class SignalClient {
     return this.waitForPeer();
   }
 
+  /** Join the receiver waiting as `name`; resolves once paired, with the nameplate the name stood for. */
+  async joinName(name: string): Promise<{ role: PeerRole; nameplate: string }> {
+    this.send({ type: 'join', name });
+    const msg = await this.paired();
+    if (msg.nameplate === undefined) {
+      throw new PeerlaneError('BAD_MESSAGE', 'the signal server paired us by name without the nameplate');
+    }
+    return { role: msg.role, nameplate: msg.nameplate };
+  }
+
+  /** The names of the receivers that asked to be listed. */
+  async list(): Promise<string[]> {
+    this.send({ type: 'list' });
+    const msg = await this.next();
+    if (msg.type !== 'peers') throw unexpected(msg);
+    return msg.peers.map((p) => p.name);
+  }
+
   /** Wait (as long as it takes) for a peer to join our code. */
   async waitForPeer(): Promise<PeerRole> {
+    return (await this.paired()).role;
+  }
+
+  private async paired(): Promise<Extract<ServerMessage, { type: 'paired' }>> {
     const msg = await this.next();
     if (msg.type !== 'paired') throw unexpected(msg);
     this.resume = undefined;
     this.grant = msg.turn;
-    return msg.role;
+    return msg;
   }
 
   /** The TURN credentials the server issued with `paired`, if it issues any. */

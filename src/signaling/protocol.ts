@@ -32,6 +32,26 @@
  * tells the server whether the session went `direct` or through a TURN `relay`,
  * for its metrics; the server relays nothing of it.
  *
+ * Discovery (opt-in per receiver): `register{name}` also makes the receiver
+ * reachable by name, unique on the server, and with `listed` it shows in the
+ * answer to `list`:
+ *
+ *   receiver                 signal server                  anyone
+ *      | -- register{name,listed} -> |                          |
+ *      | <- registered{nameplate,name}                          |
+ *      |                           | <------------------ list -- |
+ *      |                           | -- peers{peers:[{name}]} -> |
+ *      |                           | <------ join{name} ------- |  (instead of join{nameplate})
+ *      | <- paired{answerer}       | --- paired{offerer,nameplate} |
+ *
+ * A name only routes, like a nameplate: the sender still needs the secret
+ * words, and the name resolves atomically to exactly one nameplate, so the
+ * one-guess rule is the nameplate's. `paired` tells such a joiner the
+ * nameplate, which the PAKE transcript binds; a server that lies about it
+ * only makes the PAKE fail. A name is at least one letter, then lowercase
+ * letters, digits or `_`: never a number (a nameplate), never a `-` (the
+ * code's separator, so `laptop-orbit-lemon` parses one way only).
+ *
  * `turn` is there only when the server is configured for TURN (TURN_URLS,
  * TURN_SECRET): fresh coturn REST credentials, one pair per peer, issued at
  * pairing and so only to the two peers of an active session.
@@ -66,22 +86,39 @@ export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
  */
 export const MAX_NAMEPLATE_LENGTH = 6;
 const NAMEPLATE_PATTERN = /^[1-9][0-9]{0,5}$/;
+/** A receiver's name (peer receive --name): short enough to type, and unlike any nameplate or code word list. */
+export const MAX_PEER_NAME_LENGTH = 32;
+const PEER_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+/**
+ * Names in one `peers` answer, alphabetical: 100 of at most 32 bytes keep it
+ * near 4 KiB, far under MAX_SIGNAL_MESSAGE_BYTES; a busier server is no place
+ * to find a peer by reading a list anyway.
+ */
+export const MAX_LISTED_PEERS = 100;
 /** A reclaim token: 128 random bits, base64url. */
 const RESUME_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 export type ClientMessage =
-  | { v: number; type: 'register' }
+  | { v: number; type: 'register'; name?: string; listed?: boolean }
   | { v: number; type: 'join'; nameplate: string }
+  | { v: number; type: 'join'; name: string }
+  | { v: number; type: 'list' }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'reclaim'; nameplate: string; token: string }
   | { v: number; type: 'report'; path: SessionPath };
+
+/** A receiver in the answer to `list`. */
+export interface ListedPeer {
+  name: string;
+}
 
 /** How a session's data channel went: straight between the peers, or through TURN. */
 export type SessionPath = 'direct' | 'relay';
 
 export type ServerMessage =
-  | { v: number; type: 'registered'; nameplate: string; resume?: string }
-  | { v: number; type: 'paired'; role: PeerRole; turn?: TurnGrant }
+  | { v: number; type: 'registered'; nameplate: string; resume?: string; name?: string }
+  | { v: number; type: 'paired'; role: PeerRole; turn?: TurnGrant; nameplate?: string }
+  | { v: number; type: 'peers'; peers: ListedPeer[] }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
   | { v: number; type: 'error'; code: ErrorCode; message: string };
@@ -189,14 +226,39 @@ export function isValidNameplate(nameplate: string): boolean {
   return NAMEPLATE_PATTERN.test(nameplate);
 }
 
+export function isValidPeerName(name: string): boolean {
+  return PEER_NAME_PATTERN.test(name);
+}
+
+function peerName(obj: Record<string, unknown>, key: string): string {
+  const name = str(obj, key, MAX_PEER_NAME_LENGTH);
+  if (!isValidPeerName(name)) throw bad(`field "${key}" is not a valid name`);
+  return name;
+}
+
 /** Parse one message from a client. Throws PeerlaneError (BAD_MESSAGE or VERSION_MISMATCH). */
 export function parseClientMessage(raw: unknown): ClientMessage {
   const obj = parseJsonObject(raw);
   const v = checkVersion(obj);
   switch (obj.type) {
-    case 'register':
-      return { v, type: 'register' };
+    case 'register': {
+      if (obj.name === undefined) {
+        if (obj.listed !== undefined) throw bad('field "listed" needs a "name"');
+        return { v, type: 'register' };
+      }
+      if (obj.listed !== undefined && typeof obj.listed !== 'boolean')
+        throw bad('field "listed" must be a boolean');
+      return { v, type: 'register', name: peerName(obj, 'name'), listed: obj.listed === true };
+    }
+    case 'list':
+      return { v, type: 'list' };
     case 'join': {
+      if (obj.name !== undefined) {
+        if (obj.nameplate !== undefined) throw bad('join by "nameplate" or by "name", not both');
+        const name = str(obj, 'name', MAX_PEER_NAME_LENGTH);
+        if (!isValidPeerName(name)) throw new PeerlaneError('BAD_CODE', 'the name is malformed');
+        return { v, type: 'join', name };
+      }
       const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
       if (!isValidNameplate(nameplate)) throw new PeerlaneError('BAD_CODE', 'the nameplate is malformed');
       return { v, type: 'join', nameplate };
@@ -216,6 +278,18 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     default:
       throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
   }
+}
+
+function nameplateField(obj: Record<string, unknown>): string {
+  const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
+  if (!isValidNameplate(nameplate)) throw bad('the nameplate is malformed');
+  return nameplate;
+}
+
+function object(raw: unknown, what: string): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw bad(`field "${what}" must hold objects`);
+  return raw as Record<string, unknown>;
 }
 
 function resumeToken(obj: Record<string, unknown>, key: string): string {
@@ -243,14 +317,35 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     case 'registered': {
       const nameplate = str(obj, 'nameplate', MAX_NAMEPLATE_LENGTH);
       if (!isValidNameplate(nameplate)) throw bad('the nameplate is malformed');
-      if (obj.resume === undefined) return { v, type: 'registered', nameplate };
-      return { v, type: 'registered', nameplate, resume: resumeToken(obj, 'resume') };
+      return {
+        v,
+        type: 'registered',
+        nameplate,
+        ...(obj.resume === undefined ? {} : { resume: resumeToken(obj, 'resume') }),
+        ...(obj.name === undefined ? {} : { name: peerName(obj, 'name') }),
+      };
     }
     case 'paired': {
       const role = obj.role;
       if (role !== 'offerer' && role !== 'answerer') throw bad('field "role" is invalid');
-      if (obj.turn === undefined) return { v, type: 'paired', role };
-      return { v, type: 'paired', role, turn: parseTurnGrant(obj.turn) };
+      return {
+        v,
+        type: 'paired',
+        role,
+        ...(obj.turn === undefined ? {} : { turn: parseTurnGrant(obj.turn) }),
+        ...(obj.nameplate === undefined ? {} : { nameplate: nameplateField(obj) }),
+      };
+    }
+    case 'peers': {
+      const peers = obj.peers;
+      if (!Array.isArray(peers) || peers.length > MAX_LISTED_PEERS) {
+        throw bad(`field "peers" must list at most ${MAX_LISTED_PEERS} peers`);
+      }
+      return {
+        v,
+        type: 'peers',
+        peers: peers.map((p: unknown) => ({ name: peerName(object(p, 'peers'), 'name') })),
+      };
     }
     case 'relay':
       return { v, type: 'relay', payload: str(obj, 'payload', MAX_SIGNAL_MESSAGE_BYTES) };

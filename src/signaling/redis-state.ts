@@ -7,12 +7,15 @@
  *                             is kept for its reclaim rather than paired with a joiner nobody would answer
  *   peerlane:rl:<address>     the address's register/join token bucket
  *   peerlane:to:<instance>    pub/sub channel: envelopes for that instance's clients
+ *   peerlane:name:…, :listed  receivers reachable by name (directory.ts)
  *
  * Every read-modify-write is one Lua script, so it is atomic across instances.
  */
 import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PeerlaneError } from '../errors.js';
+import type { Directory } from './directory.js';
+import { RedisDirectory } from './directory.js';
 import type { BucketSpec, ClientRef, Envelope, SignalState, Waiter } from './state.js';
 import { newInstanceId } from './state.js';
 
@@ -28,6 +31,7 @@ local v = redis.call('GET', KEYS[1])
 if not v then return false end
 local w = cjson.decode(v)
 if redis.call('EXISTS', ARGV[1] .. w.instance) == 0 then return false end
+if ARGV[2] ~= '' and w.resume ~= ARGV[2] then return false end
 redis.call('DEL', KEYS[1])
 return v`;
 
@@ -63,7 +67,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
 return ok`;
 
 type Scripted = Redis & {
-  claim(key: string, livePrefix: string): Promise<string | null>;
+  claim(key: string, livePrefix: string, resume: string): Promise<string | null>;
   release(key: string, instance: string, client: string): Promise<number>;
   reclaim(key: string, resume: string, waiter: string): Promise<number>;
   take(key: string, burst: number, perMs: number): Promise<number>;
@@ -72,6 +76,7 @@ type Scripted = Redis & {
 export class RedisState implements SignalState {
   readonly instance = newInstanceId();
   readonly shared = true;
+  readonly directory: Directory;
   private readonly redis: Scripted;
   private readonly sub: Redis;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -87,6 +92,7 @@ export class RedisState implements SignalState {
     this.redis.defineCommand('release', { numberOfKeys: 1, lua: RELEASE });
     this.redis.defineCommand('reclaim', { numberOfKeys: 1, lua: RECLAIM });
     this.redis.defineCommand('take', { numberOfKeys: 1, lua: TAKE });
+    this.directory = new RedisDirectory(this.redis, `${PREFIX}np:`);
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
       let envelope: Envelope;
       try {
@@ -130,8 +136,8 @@ export class RedisState implements SignalState {
     }
   }
 
-  async claim(nameplate: string): Promise<Waiter | undefined> {
-    const value = await this.redis.claim(`${PREFIX}np:${nameplate}`, `${PREFIX}live:`);
+  async claim(nameplate: string, resume = ''): Promise<Waiter | undefined> {
+    const value = await this.redis.claim(`${PREFIX}np:${nameplate}`, `${PREFIX}live:`, resume);
     return value === null ? undefined : (JSON.parse(value) as Waiter);
   }
 

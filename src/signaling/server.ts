@@ -24,10 +24,11 @@ import dgram from 'node:dgram';
 import type http from 'node:http';
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { claimByName } from './directory.js';
 import { LineDecoder } from './framing.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
 import type { ClientMessage, ServerMessage, TurnGrant } from './protocol.js';
-import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
+import { encodeMessage, MAX_LISTED_PEERS, MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
 import { AddressLimiter } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import type { SignalLimits } from './server-config.js';
@@ -70,6 +71,8 @@ interface Client {
   readonly address: string;
   /** The nameplate it registered or joined: set once, so each client introduces itself once. */
   nameplate?: string | undefined;
+  /** The name it waits under (register{name}), and the reclaim token it was reserved with. */
+  named?: { name: string; resume: string } | undefined;
   /** The peer it is paired with, on this instance or another. */
   partner?: ClientRef | undefined;
   /** It joined a receiver: its report (once) counts the session, so each counts once. */
@@ -305,6 +308,7 @@ export class SignalServer {
           { ...this.ref(client), resume },
           this.limits.nameplateTtlMs,
         );
+        if (msg.name !== undefined) await this.reserveName(client, msg.name, msg.listed === true, resume);
         if (this.gone(client)) return;
         this.wait(client, this.limits.nameplateTtlMs, resume);
         this.log(`client ${client.id} registered`);
@@ -324,21 +328,40 @@ export class SignalServer {
         await this.spendToken(client);
         // One pairing per nameplate, whichever instance holds it: a joiner gets
         // exactly one PAKE guess, and a wrong one ends the receiver's session.
-        const host = await this.state.claim(msg.nameplate);
-        if (host === undefined) {
-          throw new PeerlaneError('PEER_NOT_FOUND', 'no receiver is waiting with that code');
+        const byName = 'name' in msg;
+        const found = byName
+          ? await claimByName(this.state, msg.name)
+          : { nameplate: msg.nameplate, host: await this.state.claim(msg.nameplate) };
+        const host = found?.host;
+        if (found === undefined || host === undefined) {
+          throw new PeerlaneError(
+            'PEER_NOT_FOUND',
+            byName ? 'no receiver is waiting under that name' : 'no receiver is waiting with that code',
+          );
         }
-        client.nameplate = msg.nameplate;
+        client.nameplate = found.nameplate;
         client.partner = host;
         client.joined = true;
         this.metrics.pairings.inc();
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
         this.route(host, { to: host.client, kind: 'paired', from: this.ref(client) });
-        this.send(client, { type: 'paired', role: 'offerer', ...this.turnGrant(client) });
+        this.send(client, {
+          type: 'paired',
+          role: 'offerer',
+          ...this.turnGrant(client),
+          // Joined by name, it needs the nameplate for its PAKE transcript.
+          ...(byName ? { nameplate: found.nameplate } : {}),
+        });
         if (this.gone(client)) this.route(host, { to: host.client, kind: 'left' });
         this.log(
           `client ${client.id} joined a receiver on ${host.instance === this.instance ? 'this' : 'another'} instance`,
         );
+        return;
+      }
+      case 'list': {
+        await this.spendToken(client);
+        const names = await this.state.directory.list(MAX_LISTED_PEERS);
+        this.send(client, { type: 'peers', peers: names.map((name) => ({ name })) });
         return;
       }
       case 'relay': {
@@ -361,8 +384,31 @@ export class SignalServer {
     if (this.clients.has(client.id)) return false;
     if (client.nameplate !== undefined && client.partner === undefined) {
       this.state.release(client.nameplate, this.ref(client)).catch(() => {});
+      this.unname(client);
     }
     return true;
+  }
+
+  /** Make the client reachable as `name`, or give its nameplate back and fail with NAME_TAKEN. */
+  private async reserveName(client: Client, name: string, listed: boolean, resume: string): Promise<void> {
+    const nameplate = client.nameplate ?? '';
+    const entry = { nameplate, resume, listed };
+    if (await this.state.directory.reserve(name, entry, this.limits.nameplateTtlMs)) {
+      client.named = { name, resume };
+      return;
+    }
+    client.nameplate = undefined;
+    await this.state.release(nameplate, this.ref(client));
+    throw new PeerlaneError('NAME_TAKEN', `the name "${name}" is taken on this signal server`);
+  }
+
+  /** The client is no longer reachable by its name (it paired or left). */
+  private unname(client: Client): void {
+    const named = client.named;
+    client.named = undefined;
+    if (named !== undefined) {
+      this.state.directory.remove(named.name, named.resume).catch((err) => this.log(`unname failed: ${err}`));
+    }
   }
 
   /** The client now waits under its nameplate, for `ms` at most. */
@@ -371,7 +417,12 @@ export class SignalServer {
     this.waiting.add(client);
     this.arm(client, ms, 'NAMEPLATE_EXPIRED', 'no sender came in time');
     // A token to reclaim the nameplate is only worth having where it outlives this instance.
-    this.send(client, { type: 'registered', nameplate, ...(this.state.shared ? { resume } : {}) });
+    this.send(client, {
+      type: 'registered',
+      nameplate,
+      ...(this.state.shared ? { resume } : {}),
+      ...(client.named !== undefined ? { name: client.named.name } : {}),
+    });
   }
 
   /** To a client of this instance at once, or of another through the shared state. */
@@ -392,6 +443,7 @@ export class SignalServer {
           return;
         }
         client.partner = envelope.from;
+        this.unname(client);
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
         this.send(client, { type: 'paired', role: 'answerer', ...this.turnGrant(client) });
         return;
@@ -463,6 +515,7 @@ export class SignalServer {
     if (nameplate !== undefined && this.waiting.delete(client)) {
       if (!this.closing || !this.state.shared) {
         this.state.release(nameplate, this.ref(client)).catch((err) => this.log(`release failed: ${err}`));
+        this.unname(client);
       }
     }
     if (partner !== undefined) {

@@ -8,6 +8,8 @@
  * A client anywhere is named by its instance's id and its number there.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import type { Directory } from './directory.js';
+import { MemoryDirectory } from './directory.js';
 import { AddressLimiter } from './rate-limit.js';
 
 export interface ClientRef {
@@ -36,13 +38,16 @@ export interface SignalState {
   readonly instance: string;
   /** Whether a waiter can outlive its connection (and so whether to hand out reclaim tokens). */
   readonly shared: boolean;
+  /** Receivers reachable by name, in the same store (directory.ts). */
+  readonly directory: Directory;
   /** Reserve a fresh nameplate for `waiter` until `ttlMs` passes. */
   allocate(waiter: Waiter, ttlMs: number): Promise<string>;
   /**
    * Take the waiter of `nameplate` and forget the nameplate, atomically: one
-   * pairing per nameplate, whichever instance the joiner reached.
+   * pairing per nameplate, whichever instance the joiner reached. With
+   * `resume`, only if the waiter is the one with that token (a join by name).
    */
-  claim(nameplate: string): Promise<Waiter | undefined>;
+  claim(nameplate: string, resume?: string): Promise<Waiter | undefined>;
   /** Forget `nameplate` if `waiter` still holds it. */
   release(nameplate: string, waiter: ClientRef): Promise<void>;
   /**
@@ -75,6 +80,10 @@ export class MemoryState implements SignalState {
   readonly instance = newInstanceId();
   readonly shared = false;
   private readonly waiting = new Map<string, { waiter: Waiter; expires: number }>();
+  readonly directory = new MemoryDirectory((nameplate, resume) => {
+    const entry = this.waiting.get(nameplate);
+    return entry !== undefined && entry.waiter.resume === resume && entry.expires > Date.now();
+  });
   private handler: ((envelope: Envelope) => void) | undefined;
   private buckets: AddressLimiter | undefined;
 
@@ -94,8 +103,9 @@ export class MemoryState implements SignalState {
     }
   }
 
-  async claim(nameplate: string): Promise<Waiter | undefined> {
+  async claim(nameplate: string, resume?: string): Promise<Waiter | undefined> {
     const entry = this.waiting.get(nameplate);
+    if (resume !== undefined && entry?.waiter.resume !== resume) return undefined;
     this.waiting.delete(nameplate);
     return entry !== undefined && entry.expires > Date.now() ? entry.waiter : undefined;
   }

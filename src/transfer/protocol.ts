@@ -16,8 +16,8 @@
  *     | <============ ERROR {code, message}, then close == |
  *
  * Names are relative paths ('/'-separated, checked per component on arrival).
- * A `kind: 'dir'` entry is an empty folder: created at ACCEPT, never started
- * or ended. A `size: null` entry is a stream of unknown length (stdin): its
+ * A `kind: 'dir'` entry is a folder: created at ACCEPT, given its mode and
+ * mtime at END (after its files), never started or ended. A `size: null` entry is a stream of unknown length (stdin): its
  * FILE_END carries the final size. A manifest with `text` and no files is a
  * message (peer send --text); the receiver prints it.
  *
@@ -114,7 +114,7 @@ export interface ManifestEntry {
   mode?: number;
   /** Modification time, in milliseconds since the epoch. */
   mtime?: number;
-  /** 'dir': an empty folder (size 0, no data frames). Absent: a file. */
+  /** 'dir': a folder (size 0, no data frames). Absent: a file. */
   kind?: 'dir';
 }
 

@@ -22,6 +22,7 @@ import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { checkFreeSpace } from './disk.js';
+import { applyFolderMeta } from './folders.js';
 import type { FramedLink } from './framed-link.js';
 import type { Frame, ManifestEntry, ResumeOffer } from './protocol.js';
 import { BLOCK_SIZE, CREDIT_BATCH, MAX_FILE_SIZE, RECEIVE_WINDOW } from './protocol.js';
@@ -126,8 +127,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let started = Date.now();
   let manifest: ManifestEntry[] | undefined;
   let total: number | null = 0;
-  /** Empty folders: their modes and mtimes are applied once everything else is in place. */
-  const folders: { path: string; entry: ManifestEntry }[] = [];
+  /** Folders: their modes and mtimes are applied once everything in them is in place (folders.ts). */
+  const folders: ManifestEntry[] = [];
   let bytesSoFar = 0;
   let current: OpenFile | undefined;
   let nextIndex = 0;
@@ -190,7 +191,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       // A folder, symlink or stray .part in the way: refused now rather than mid-transfer.
       const scratch = new Set<string>();
       for (const [index, f] of files.entries()) {
-        if (!resumable.has(index) && !held.has(index)) await freeTarget(outDir, f.name, scratch, true);
+        // A folder is merged into an existing one, never replaced.
+        if (!resumable.has(index) && !held.has(index) && f.kind !== 'dir') {
+          await freeTarget(outDir, f.name, scratch, true);
+        }
       }
     }
     const consent = new AbortController();
@@ -210,7 +214,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       } catch (err) {
         throw writeError(err);
       }
-      folders.push({ path: targetPath(outDir, f.name), entry: f });
+      folders.push(f);
     }
     manifest = files;
     skipFolders();
@@ -504,17 +508,11 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
   }
 
-  /** Empty folders get the sender's mode and mtime last, so nothing written after changes them. */
   async function applyFolderTimes(): Promise<void> {
-    for (const { path, entry } of folders) {
-      try {
-        const stat = await fs.lstat(path);
-        if (!stat.isDirectory()) continue; // never through a symlink
-        if (entry.mode !== undefined) await fs.chmod(path, entry.mode & 0o777);
-        if (entry.mtime !== undefined) await fs.lutimes(path, new Date(entry.mtime), new Date(entry.mtime));
-      } catch (err) {
-        throw writeError(err);
-      }
+    try {
+      await applyFolderMeta(outDir, folders);
+    } catch (err) {
+      throw writeError(err);
     }
   }
 

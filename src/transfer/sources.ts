@@ -4,7 +4,9 @@
  *
  * A folder is walked (sorted, depth first) and each file keeps its path
  * relative to the folder's parent: `send photos/` offers `photos/a.jpg`,
- * `photos/2024/b.jpg`. Empty folders are offered as `kind: 'dir'` entries.
+ * `photos/2024/b.jpg`. Every folder is offered as a `kind: 'dir'` entry too,
+ * after its contents, so that the receiver creates empty ones and gives each
+ * its mode and mtime once the files inside are written.
  * Symlinks met while walking are never followed: each is reported through
  * `onSkip` and left out. (A symlink named on the command line is followed:
  * the user asked for it.) `-` is standard input, a stream of unknown size.
@@ -26,7 +28,7 @@ export interface SourceFile {
   mode?: number;
   /** Modification time, ms since the epoch. */
   mtime?: number;
-  /** An empty folder: no data. */
+  /** A folder: no data, only its mode and mtime (and its existence, when empty). */
   kind?: 'dir';
   /** For `-`: the stream to read. */
   stream?: Readable;
@@ -67,7 +69,7 @@ export async function resolveSources(
   const files: SourceFile[] = [];
   const add = (f: SourceFile): void => {
     if (files.length >= MAX_FILES) {
-      throw new PeerlaneError('USAGE', `at most ${MAX_FILES} files and empty folders per transfer`);
+      throw new PeerlaneError('USAGE', `at most ${MAX_FILES} files and folders per transfer`);
     }
     files.push(f);
   };
@@ -79,7 +81,6 @@ export async function resolveSources(
     } catch (err) {
       throw notFound(dir, err);
     }
-    const before = files.length;
     for (const entry of entries) {
       const full = path.join(dir, entry);
       const name = `${rel}/${entry}`;
@@ -100,10 +101,8 @@ export async function resolveSources(
         options.onSkip?.(full, 'not a regular file');
       }
     }
-    if (files.length === before) {
-      const stat = await fs.lstat(dir);
-      add({ path: dir, name: rel, size: 0, kind: 'dir', ...meta(stat) });
-    }
+    const stat = await fs.lstat(dir);
+    add({ path: dir, name: rel, size: 0, kind: 'dir', ...meta(stat) });
   }
 
   let stdinUsed = false;

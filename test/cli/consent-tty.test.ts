@@ -2,14 +2,14 @@
  * The consent prompt as a person meets it: the receiver runs in a real
  * pseudo-terminal (util-linux `script`), sees the manifest, and answers.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/project.js';
 import { listTree } from '../../src/testing/files.js';
 import type { SignalHandle } from '../../src/testing/harness.js';
 import { Harness } from '../../src/testing/harness.js';
+import type { TerminalPeer } from '../../src/testing/terminal.js';
+import { peerInTerminal } from '../../src/testing/terminal.js';
 
 let h: Harness;
 let server: SignalHandle;
@@ -20,39 +20,9 @@ beforeEach(async () => {
 });
 afterEach(() => h.cleanup());
 
-/** `peer receive` under a pty; resolves its code, lets the test answer the prompt, and reports the exit. */
-function receiverInTerminal(out: string) {
-  const peer = path.join(packageRoot(), 'dist', 'src', 'peer.js');
-  const command = [process.execPath, peer, 'receive', '--out', out, ...server.peerArgs]
-    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
-    .join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let screen = '';
-  const waiters: (() => void)[] = [];
-  child.stdout.on('data', (d: Buffer) => {
-    screen += d.toString();
-    for (const w of waiters.splice(0)) w();
-  });
-  const until = (pattern: RegExp): Promise<RegExpMatchArray> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${pattern} on screen:\n${screen}`)), 15_000);
-      const check = (): void => {
-        const m = screen.match(pattern);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m);
-        } else waiters.push(check);
-      };
-      check();
-    });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    until,
-    answer: (text: string) => child.stdin.write(`${text}\n`),
-    exit,
-    screen: () => screen,
-    kill: () => child.kill('SIGKILL'),
-  };
+/** `peer receive` under a pty; the test reads its code and answers the prompt. */
+function receiverInTerminal(out: string): TerminalPeer {
+  return peerInTerminal(['receive', '--out', out, ...server.peerArgs]);
 }
 
 describe('consent in a terminal', () => {

@@ -35,9 +35,8 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
     const st = await fs.lstat(full);
     const mode = (st.mode & 0o777).toString(8);
     if (st.isDirectory()) {
-      const empty = (await fs.readdir(full)).length === 0;
-      // Only empty folders carry their sender's mode and mtime.
-      out[rel] = empty ? `dir ${mode} ${Math.floor(st.mtimeMs)}` : 'dir';
+      // Every folder, empty or not, carries its sender's mode and mtime.
+      out[rel] = `dir ${mode} ${Math.floor(st.mtimeMs)}`;
     } else {
       out[rel] = `file ${mode} ${Math.floor(st.mtimeMs)} ${await sha256File(full)}`;
     }
@@ -63,6 +62,9 @@ describe('folders and many files', () => {
     await fs.chmod(path.join(tree, 'nested', 'secret.txt'), 0o600);
     await fs.writeFile(path.join(tree, 'Ünïcødé 日本.txt'.normalize('NFC')), 'unicode');
     await fs.chmod(path.join(tree, 'empty'), 0o700);
+    // Non-empty folders too: their mode and mtime survive the files written into them.
+    await fs.chmod(path.join(tree, 'nested'), 0o750);
+    await fs.chmod(path.join(tree, 'many'), 0o711);
     // Symlinks are not followed, and not sent.
     await fs.symlink('/etc/passwd', path.join(tree, 'link'));
     const notes = path.join(src, 'notes.txt');

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/errors.js';
 import { EVENT_NAMES } from '../../src/events.js';
 import { packageRoot } from '../../src/project.js';
 import { writeRandomFile } from '../../src/testing/files.js';
@@ -33,12 +34,15 @@ async function help(args: string[]): Promise<string> {
 }
 
 describe('help', () => {
-  it.each([[['--help']], [['send', '--help']], [['receive', '--help']]])('peer %j', async (args) => {
-    expect(await help(args)).toMatchSnapshot();
-  });
+  it.each([[['--help']], [['send', '--help']], [['receive', '--help']], [['list', '--help']]])(
+    'peer %j',
+    async (args) => {
+      expect(await help(args)).toMatchSnapshot();
+    },
+  );
 
   it('every command shows examples', async () => {
-    for (const cmd of ['send', 'receive']) expect(await help([cmd, '--help'])).toContain('Examples:');
+    for (const cmd of ['send', 'receive', 'list']) expect(await help([cmd, '--help'])).toContain('Examples:');
   });
 });
 
@@ -50,6 +54,18 @@ describe('JSON events', () => {
   it('are each documented in the README', async () => {
     const readme = await fs.readFile(path.join(packageRoot(), 'README.md'), 'utf8');
     for (const name of EVENT_NAMES) expect(readme).toMatch(new RegExp(`\\| \`${name}\` *\\|`));
+  });
+});
+
+describe('error codes', () => {
+  it('are each in the README table with their exit status', async () => {
+    const readme = await fs.readFile(path.join(packageRoot(), 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `'));
+    for (const [code, info] of Object.entries(ERROR_CODES)) {
+      const row = rows.find((r) => r.split('|')[1]?.includes(`\`${code}\``));
+      expect(row, code).toBeDefined();
+      expect(row?.split('|')[2]?.trim(), code).toBe(String(info.exit));
+    }
   });
 });
 

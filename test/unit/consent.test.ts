@@ -125,6 +125,19 @@ describe('describeManifest', () => {
     ]);
   });
 
+  it('counts files only, and lists a folder only when it is empty', () => {
+    const lines = describeManifest([
+      { name: 'tree/a.txt', size: 1000 },
+      { name: 'tree/empty', size: 0, kind: 'dir' },
+      { name: 'tree', size: 0, kind: 'dir' },
+    ]);
+    expect(lines).toEqual([
+      'The sender offers 1 file, 1.0 kB:',
+      `  ${'1.0 kB'.padStart(9)}  tree/a.txt`,
+      `  ${'folder'.padStart(9)}  tree/empty/`,
+    ]);
+  });
+
   it(`lists the first ${MAX_LISTED_FILES} files and counts the rest`, () => {
     const many = Array.from({ length: 25 }, (_, i) => ({ name: `f${i}.bin`, size: 1000 }));
     const lines = describeManifest(many);

@@ -1,0 +1,49 @@
+/**
+ * A `peer` process in a real pseudo-terminal (util-linux `script`), as a
+ * person meets it: read the screen, answer prompts, see the exit status.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { packageRoot } from '../project.js';
+
+export interface TerminalPeer {
+  /** The first match of `pattern` on the screen; rejects after 15 s. */
+  until(pattern: RegExp): Promise<RegExpMatchArray>;
+  /** Type a line. */
+  answer(text: string): void;
+  exit: Promise<number | null>;
+  screen(): string;
+  kill(): void;
+}
+
+export function peerInTerminal(args: readonly string[]): TerminalPeer {
+  const peer = path.join(packageRoot(), 'dist', 'src', 'peer.js');
+  const command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    screen += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  const until = (pattern: RegExp): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} on screen:\n${screen}`)), 15_000);
+      const check = (): void => {
+        const m = screen.match(pattern);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    until,
+    answer: (text: string) => child.stdin.write(`${text}\n`),
+    exit,
+    screen: () => screen,
+    kill: () => child.kill('SIGKILL'),
+  };
+}
