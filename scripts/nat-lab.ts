@@ -76,22 +76,14 @@ const lab = new Lab('nat-lab');
 
 function buildTopology(): void {
   for (const ns of Object.values(NS)) lab.addNamespace(ns);
-  lab.link(NS.pub, 'toA', NS.natA, 'wan');
-  lab.link(NS.pub, 'toB', NS.natB, 'wan');
-  lab.link(NS.natA, 'lan', NS.hostA, 'eth0');
-  lab.link(NS.natB, 'lan', NS.hostB, 'eth0');
-  lab.addr(NS.pub, 'toA', '198.51.100.1/24');
-  lab.addr(NS.pub, 'toB', '203.0.113.1/24');
-  lab.addr(NS.natA, 'wan', '198.51.100.2/24');
-  lab.addr(NS.natB, 'wan', '203.0.113.2/24');
-  lab.addr(NS.natA, 'lan', '10.1.0.1/24');
-  lab.addr(NS.natB, 'lan', '10.2.0.1/24');
-  lab.addr(NS.hostA, 'eth0', '10.1.0.2/24');
-  lab.addr(NS.hostB, 'eth0', '10.2.0.2/24');
-  sh(['ip', '-n', NS.natA, 'route', 'add', 'default', 'via', '198.51.100.1']);
-  sh(['ip', '-n', NS.natB, 'route', 'add', 'default', 'via', '203.0.113.1']);
-  sh(['ip', '-n', NS.hostA, 'route', 'add', 'default', 'via', '10.1.0.1']);
-  sh(['ip', '-n', NS.hostB, 'route', 'add', 'default', 'via', '10.2.0.1']);
+  lab.link(NS.pub, 'toA', '198.51.100.1/24', NS.natA, 'wan', '198.51.100.2/24');
+  lab.link(NS.pub, 'toB', '203.0.113.1/24', NS.natB, 'wan', '203.0.113.2/24');
+  lab.link(NS.natA, 'lan', '10.1.0.1/24', NS.hostA, 'eth0', '10.1.0.2/24');
+  lab.link(NS.natB, 'lan', '10.2.0.1/24', NS.hostB, 'eth0', '10.2.0.2/24');
+  lab.defaultRoute(NS.natA, '198.51.100.1');
+  lab.defaultRoute(NS.natB, '203.0.113.1');
+  lab.defaultRoute(NS.hostA, '10.1.0.1');
+  lab.defaultRoute(NS.hostB, '10.2.0.1');
   for (const ns of [NS.pub, NS.natA, NS.natB]) lab.router(ns);
 }
 

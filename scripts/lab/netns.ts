@@ -53,6 +53,26 @@ export function withLimit<T>(step: Promise<T>, ms: number, message: string): Pro
   return Promise.race([step, limit]).finally(() => clearTimeout(timer));
 }
 
+/** Poll `probe` every 50 ms until it returns something, or reject with `what` after `ms`. */
+export function until<T>(probe: () => T | undefined, ms: number, what: () => string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    const check = (): void => {
+      let found: T | undefined;
+      try {
+        found = probe();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      if (found !== undefined) resolve(found);
+      else if (Date.now() >= deadline) reject(new Error(what()));
+      else setTimeout(check, 50);
+    };
+    check();
+  });
+}
+
 export interface Proc {
   child: ChildProcess;
   /** Every JSON line it printed on stdout, in order. */
@@ -103,11 +123,23 @@ export class Lab {
     sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
   }
 
-  /** A veth pair between two lab namespaces, both ends up; created inside `a`, never in the host's. */
-  link(a: string, aIf: string, b: string, bIf: string): void {
+  /**
+   * A veth pair between two lab namespaces, both ends up with the given
+   * addresses; created inside `a`, never in the host's.
+   */
+  link(a: string, aIf: string, aCidr: string, b: string, bIf: string, bCidr: string): void {
     sh(['ip', '-n', a, 'link', 'add', aIf, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
-    sh(['ip', '-n', a, 'link', 'set', aIf, 'up']);
-    sh(['ip', '-n', b, 'link', 'set', bIf, 'up']);
+    for (const [ns, dev, cidr] of [
+      [a, aIf, aCidr],
+      [b, bIf, bCidr],
+    ] as const) {
+      this.addr(ns, dev, cidr);
+      sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    }
+  }
+
+  defaultRoute(ns: string, via: string): void {
+    sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', via]);
   }
 
   addr(ns: string, dev: string, cidr: string): void {
@@ -150,26 +182,24 @@ export class Lab {
       waitFor(match, ms, what) {
         const test = typeof match === 'string' ? (e: LabEvent) => e.event === match : match;
         const label = what ?? (typeof match === 'string' ? `"${match}"` : 'the awaited event');
-        return new Promise((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`no ${label} within ${ms} ms:\n${proc.tail()}`)),
-            ms,
-          );
-          const check = (): void => {
+        return until(
+          () => {
             const found = proc.events.find(test);
-            if (found !== undefined) {
-              clearTimeout(timer);
-              resolve(found);
-            } else if (child.exitCode !== null || child.signalCode !== null) {
-              clearTimeout(timer);
-              reject(new Error(`exited before ${label}:\n${proc.tail()}`));
-            } else setTimeout(check, 50);
-          };
-          check();
-        });
+            if (found === undefined && (child.exitCode !== null || child.signalCode !== null))
+              throw new Error(`exited before ${label}:\n${proc.tail()}`);
+            return found;
+          },
+          ms,
+          () => `no ${label} within ${ms} ms:\n${proc.tail()}`,
+        );
       },
       tail(n = 8) {
-        const events = proc.events.slice(-n).map((e) => `    event ${JSON.stringify(e)}`);
+        // Progress events would crowd out the rest: only the last one counts.
+        const lastProgress = proc.events.findLast((e) => e.event === 'progress');
+        const events = proc.events
+          .filter((e) => e.event !== 'progress' || e === lastProgress)
+          .slice(-n)
+          .map((e) => `    event ${JSON.stringify(e)}`);
         const errLines = proc.stderr.trimEnd().split('\n').filter(Boolean).slice(-n);
         return [...events, ...errLines.map((l) => `    stderr ${l}`)].join('\n');
       },
