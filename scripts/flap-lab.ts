@@ -176,7 +176,7 @@ function peerMarks(run: Run): string[] {
     p.events.forEach((e, i) => {
       const at = (p.arrivals[i] ?? 0) - run.t0;
       if (e.event === 'reconnecting')
-        marks.push([at, `${side} reconnecting ${e.attempt}/${e.of} ${e.reason}`]);
+        marks.push([at, `${side} reconnecting ${e.attempt}/${e.of} ${e.reason}: ${String(e.message ?? '')}`]);
       if (e.event === 'connected') marks.push([at, `${side} connected`]);
       if (e.event === 'error') marks.push([at, `${side} error ${e.code}`]);
       if (e.event === 'done') marks.push([at, `${side} done`]);
