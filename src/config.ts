@@ -19,7 +19,24 @@ export const DEFAULTS = {
   PEER_BIND_ADDRESS: '',
   /** Seconds to wait for the data channel to open once paired. */
   PEER_CONNECT_TIMEOUT: 30,
+  /** Reconnections per session when the data channel drops mid-transfer. */
+  PEER_RECONNECTS: 3,
 } as const;
+
+/** More than this is a loop, not resilience: each attempt may wait out --timeout. */
+export const MAX_RECONNECTS = 20;
+
+export function parseReconnects(value: unknown): number {
+  const text = String(value).trim();
+  const n = /^\d{1,3}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n > MAX_RECONNECTS) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `--reconnects / PEER_RECONNECTS must be an integer from 0 to ${MAX_RECONNECTS}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
 
 export function parsePort(value: unknown, name: string): number {
   // Decimal digits only: Number() would read '' as 0 and '0x1f90' as 8080.

@@ -66,6 +66,10 @@ export const ERROR_CODES = {
     hint: 'no network path between the peers was found; give the signal server TURN_URLS and TURN_SECRET (or a turn: entry in ICE_SERVERS)',
     exit: EXIT.FAILURE,
   },
+  HANDSHAKE_STALLED: {
+    hint: 'a network path was found but the encrypted handshake never finished; run both commands again, or try --relay',
+    exit: EXIT.FAILURE,
+  },
   PEER_LOST: { hint: 'the other peer went away mid-transfer; run both commands again', exit: EXIT.FAILURE },
   BAD_FRAME: { hint: 'the other peer sent a malformed frame; the transfer was aborted', exit: EXIT.FAILURE },
   HASH_MISMATCH: {

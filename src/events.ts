@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from './errors.js';
 import type { PathKind } from './rtc/link.js';
+import type { RestartReason } from './signaling/protocol.js';
 import type { FileResult } from './transfer/types.js';
 
 export type PeerEvent =
@@ -36,6 +37,15 @@ export type PeerEvent =
       bytes: number;
       total: number | null;
     }
+  | {
+      event: 'reconnecting';
+      /** 1 for the session's first reconnection; the budget (--reconnects) is `of`. */
+      attempt: number;
+      of: number;
+      reason: RestartReason;
+      /** What went wrong with the connection before. */
+      message: string;
+    }
   | { event: 'file-start'; file: string; size: number | null }
   | ({ event: 'file-done' } & FileResult)
   | { event: 'skipped'; path: string; reason: string }
@@ -60,6 +70,7 @@ export const EVENT_NAMES = [
   'text',
   'file-start',
   'progress',
+  'reconnecting',
   'file-done',
   'done',
   'error',

@@ -17,6 +17,7 @@ import {
   parseHostPort,
   parseMtu,
   parsePort,
+  parseReconnects,
   parseSeconds,
   selectIceServers,
 } from './config.js';
@@ -45,6 +46,7 @@ interface CommonArgs {
   quiet: boolean;
   verify: boolean;
   mtu: number | undefined;
+  reconnects: number;
 }
 
 /**
@@ -95,6 +97,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     },
     onEvent: (e) => output.event(e),
     verify: args.verify,
+    reconnects: parseReconnects(args.reconnects),
     abortSignal,
   };
 }
@@ -151,6 +154,11 @@ await yargs(rawArgs)
     default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
     describe:
       'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
+  })
+  .option('reconnects', {
+    type: 'number',
+    default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
+    describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
   })
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' })

@@ -12,6 +12,10 @@
  *   our own deadline. If it passes after the descriptions were exchanged and
  *   ICE is still not connected, that is ICE_FAILED, and the message says which
  *   candidate types each side gathered and what to configure (TURN).
+ * - libdatachannel can deadlock in the DTLS handshake (seen over TURN, fixed
+ *   upstream after node-datachannel 0.33.4): ICE reports connected and the
+ *   channel never opens. A watchdog fails such an attempt with
+ *   HANDSHAKE_STALLED after DTLS_WATCHDOG_MS, so the session can try again.
  */
 
 import type { DataChannel } from 'node-datachannel';
@@ -66,6 +70,21 @@ export function mtuFor(bindAddress: string | undefined): number {
 }
 
 const CHANNEL_LABEL = 'peerlane';
+
+/**
+ * From ICE connected to an open channel takes one DTLS and one SCTP handshake:
+ * a few round trips, well under a second even over a slow relay. Five seconds
+ * is long enough not to fire on a slow path, short enough to retry in time.
+ */
+export const DTLS_WATCHDOG_MS = 5_000;
+
+/** Which connection attempt of a session this is, and a way to abandon it. */
+export interface AttemptControl {
+  /** Stamped on every signal we send; signals of other attempts are ignored. */
+  attempt?: number | undefined;
+  /** Aborting fails the attempt at once with the signal's reason. */
+  abort?: AbortSignal | undefined;
+}
 let iceLogOn = false;
 
 /**
@@ -76,7 +95,13 @@ let iceLogOn = false;
  */
 const SIGNAL_LOSS_GRACE_MS = 5_000;
 
-export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOptions): Promise<Link> {
+export function connectPeer(
+  role: PeerRole,
+  signal: SignalPipe,
+  options: RtcOptions,
+  control: AttemptControl = {},
+): Promise<Link> {
+  const n = control.attempt ?? 0;
   if (process.env.PEERLANE_DEBUG_ICE && !iceLogOn) {
     // libdatachannel's and libjuice's own log (TURN errors, STUN mapped addresses) on stderr.
     iceLogOn = true;
@@ -123,11 +148,31 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
         );
     }, options.timeoutMs);
 
+    let watchdog: NodeJS.Timeout | undefined;
+    pc.onIceStateChange((state) => {
+      if ((state === 'connected' || state === 'completed') && watchdog === undefined && !settled) {
+        watchdog = setTimeout(
+          () =>
+            fail(
+              new PeerlaneError(
+                'HANDSHAKE_STALLED',
+                `ICE connected, but the encrypted channel did not open within ${DTLS_WATCHDOG_MS / 1000} s`,
+              ),
+            ),
+          DTLS_WATCHDOG_MS,
+        );
+      }
+    });
+    const onAbort = (): void => fail(toPeerlaneError(control.abort?.reason, 'PEER_LOST'));
+    control.abort?.addEventListener('abort', onAbort, { once: true });
+
     function fail(err: PeerlaneError): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(graceTimer);
+      clearTimeout(watchdog);
+      control.abort?.removeEventListener('abort', onAbort);
       try {
         channel?.close();
         pc.close();
@@ -142,6 +187,8 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       settled = true;
       clearTimeout(timer);
       clearTimeout(graceTimer);
+      clearTimeout(watchdog);
+      control.abort?.removeEventListener('abort', onAbort);
       resolve(new Link(pc, dc));
     }
 
@@ -170,12 +217,12 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
     });
 
     pc.onLocalDescription((sdp, type) => {
-      if (type === 'offer' || type === 'answer') sendSignal({ kind: type, sdp });
+      if (type === 'offer' || type === 'answer') sendSignal({ kind: type, n, sdp });
     });
     pc.onLocalCandidate((candidate, mid) => {
       const type = candidateType(candidate);
       if (type !== undefined) tried.local.add(type);
-      const msg: RtcSignal = { kind: 'candidate', candidate, mid };
+      const msg: RtcSignal = { kind: 'candidate', n, candidate, mid };
       if (answerApplied) sendSignal(msg);
       else heldLocal.push(msg);
     });
@@ -192,6 +239,8 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
         fail(toPeerlaneError(err, 'BAD_MESSAGE'));
         return;
       }
+      // Session control (keepalive, restart) and other attempts' leftovers are not ours.
+      if (msg.kind === 'keepalive' || msg.kind === 'restart' || msg.n !== n) return;
       try {
         switch (msg.kind) {
           case 'offer':
@@ -221,6 +270,10 @@ export function connectPeer(role: PeerRole, signal: SignalPipe, options: RtcOpti
       }
     });
 
+    if (control.abort?.aborted) {
+      onAbort();
+      return;
+    }
     if (role === 'offerer') {
       // Creating the channel triggers negotiation and so the offer.
       const dc = pc.createDataChannel(CHANNEL_LABEL);

@@ -3,14 +3,11 @@
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { RtcOptions } from '../rtc/connect.js';
-import { connectPeer } from '../rtc/connect.js';
-import { secureHandshake, shortAuthString } from '../secure/channel.js';
 import type { Intent } from '../secure/protocol.js';
 import type { SignalAddress, SignalClient } from '../signaling/client.js';
 import type { PeerRole, TurnGrant } from '../signaling/protocol.js';
 import { turnServersFor } from '../signaling/turn.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
-import { FramedLink } from '../transfer/framed-link.js';
 import type { FileEvent, TransferProgress, TransferResult } from '../transfer/types.js';
 
 export interface SessionOptions {
@@ -29,6 +26,8 @@ export interface SessionOptions {
   abortSignal?: AbortSignal;
   /** Heartbeat tuning, for tests. */
   heartbeat?: FramedLinkOptions;
+  /** Reconnections allowed when the data channel drops mid-transfer (default 3; 0: none). */
+  reconnects?: number | undefined;
 }
 
 export interface Pairing {
@@ -37,35 +36,6 @@ export interface Pairing {
   intent: Intent;
   nameplate: string;
   secret: string;
-}
-
-/**
- * Authenticate the peer with the code's secret, open the data channel over
- * sealed signaling, and leave the signal server: its job ends with the
- * introduction, and it never carries file data.
- */
-export async function openLink(pairing: Pairing, options: SessionOptions): Promise<FramedLink> {
-  let link: Awaited<ReturnType<typeof connectPeer>>;
-  let sasKey: Buffer;
-  try {
-    const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
-    sasKey = secure.sasKey;
-    link = await connectPeer(pairing.role, secure, rtcWithGrant(options, pairing.client.turnGrant));
-    pairing.client.report(link.pathInfo().path);
-  } finally {
-    pairing.client.close();
-  }
-  const framed = new FramedLink(link, options.heartbeat);
-  const onAbort = (): void => framed.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
-  if (options.abortSignal?.aborted) onAbort();
-  options.abortSignal?.addEventListener('abort', onAbort, { once: true });
-  const { local, remote } = link.fingerprints();
-  options.onEvent?.({
-    event: 'connected',
-    ...link.pathInfo(),
-    ...(options.verify ? { verify: shortAuthString(sasKey, local, remote) } : {}),
-  });
-  return framed;
 }
 
 /** The RTC options with the server's TURN servers added, unless the caller opted out. */

@@ -3,12 +3,15 @@
  * printed it), then receive whatever the sender offers.
  */
 import type { Writable } from 'node:stream';
+import { PeerlaneError } from '../errors.js';
 import type { ManifestEntry } from '../transfer/protocol.js';
+import type { ReceiveMemory } from '../transfer/receiver.js';
 import { prepareOutDir, receiveFiles } from '../transfer/receiver.js';
-import type { TransferResult } from '../transfer/types.js';
+import type { Tally, TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent, fileEvent, openLink, progressEvent } from './common.js';
+import { doneEvent, fileEvent, progressEvent } from './common.js';
 import { checkCode, pair } from './pair.js';
+import { startSession } from './peer-session.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   outDir: string;
@@ -36,33 +39,48 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
   checkCode(options.code);
   if (options.stdout === undefined) await prepareOutDir(options.outDir);
   const pairing = await pair({ ...options, intent: 'receive', code: options.code });
-  const framed = await openLink(pairing, options);
+  const session = await startSession(pairing, options);
+  const memory: ReceiveMemory = { completed: new Map(), targets: new Map() };
+  const tally: Tally = { bytes: 0 };
+  /** The manifest consented to; a reconnection must offer the same one. */
+  let agreed: string | undefined;
   try {
-    const result = await receiveFiles({
-      link: framed,
-      outDir: options.outDir,
-      ...(options.overwrite ? { overwrite: true } : {}),
-      stdout: options.stdout,
-      onText: (text) => emit({ event: 'text', text }),
-      onFile: (e) => emit(fileEvent(e)),
-      onManifest: async (files, signal) => {
-        emit({
-          event: 'manifest',
-          files: files.map((f) => ({ ...f })),
-          total: files.some((f) => f.size === null) ? null : files.reduce((s, f) => s + (f.size ?? 0), 0),
-        });
-        await options.onManifest?.(files, signal);
-      },
-      onProgress: (p) => emit(progressEvent(p)),
-    });
-    await Promise.race([
-      new Promise<void>((resolve) => framed.link.onClose(() => resolve())),
-      new Promise<void>((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref()),
-    ]);
+    const result = await session.run(async (framed) => {
+      const result = await receiveFiles({
+        link: framed,
+        outDir: options.outDir,
+        ...(options.overwrite ? { overwrite: true } : {}),
+        stdout: options.stdout,
+        memory,
+        tally,
+        onText: (text) => emit({ event: 'text', text }),
+        onFile: (e) => emit(fileEvent(e)),
+        onManifest: async (files, signal) => {
+          const offered = JSON.stringify(files);
+          if (agreed !== undefined) {
+            if (offered !== agreed)
+              throw new PeerlaneError('REFUSED', 'the sender offered other files after reconnecting');
+            return;
+          }
+          emit({
+            event: 'manifest',
+            files: files.map((f) => ({ ...f })),
+            total: files.some((f) => f.size === null) ? null : files.reduce((s, f) => s + (f.size ?? 0), 0),
+          });
+          await options.onManifest?.(files, signal);
+          agreed = offered;
+        },
+        onProgress: (p) => emit(progressEvent(p)),
+      });
+      await Promise.race([
+        new Promise<void>((resolve) => framed.link.onClose(() => resolve())),
+        new Promise<void>((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref()),
+      ]);
+      return result;
+    }, options.stdout === undefined);
     emit(doneEvent(result));
     return result;
   } finally {
-    framed.stop();
-    framed.link.close();
+    session.close();
   }
 }

@@ -8,10 +8,11 @@ import { PeerlaneError } from '../errors.js';
 import { checkText, sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
-import type { TransferResult } from '../transfer/types.js';
+import type { FileEvent, FileResult, Tally, TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent, fileEvent, openLink, progressEvent } from './common.js';
+import { doneEvent, fileEvent, progressEvent } from './common.js';
 import { checkCode, pair } from './pair.js';
+import { startSession } from './peer-session.js';
 
 export interface SendSessionOptions extends SessionOptions {
   paths: readonly string[];
@@ -41,19 +42,37 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
     });
   }
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
-  const framed = await openLink(pairing, options);
+  const session = await startSession(pairing, options);
+  // What earlier channels of this session sent, for the receiver to report held.
+  const earlier = new Map<number, FileResult>();
+  const tally: Tally = { bytes: 0 };
+  // A stream read once cannot be offered again; files and text can.
+  const resumable = files.every((f) => f.stream === undefined);
   try {
-    const result = await sendFiles({
-      link: framed,
-      files,
-      ...(options.text !== undefined ? { text: options.text } : {}),
-      onProgress: (p) => emit(progressEvent(p)),
-      onFile: (e) => emit(fileEvent(e)),
-    });
+    const result = await session.run(
+      (framed) =>
+        sendFiles({
+          link: framed,
+          files,
+          ...(options.text !== undefined ? { text: options.text } : {}),
+          earlier,
+          tally,
+          onProgress: (p) => emit(progressEvent(p)),
+          onFile: (e) => {
+            if (e.phase === 'done') earlier.set(e.file, fileResult(e));
+            emit(fileEvent(e));
+          },
+        }),
+      resumable,
+    );
     emit(doneEvent(result));
     return result;
   } finally {
-    framed.stop();
-    framed.link.close();
+    session.close();
   }
+}
+
+function fileResult(e: Extract<FileEvent, { phase: 'done' }>): FileResult {
+  const { phase: _phase, file: _file, ...result } = e;
+  return result;
 }

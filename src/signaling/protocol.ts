@@ -16,7 +16,13 @@
  *      | <== relay{candidate} ===> | <==== relay{candidate} ==> |
  *   (relayed payloads are PAKE messages, then sealed boxes: see secure/)
  *      | -- report{path} --------> |  <------ report{path} ---- |
- *      |      (data channel opens; both close their TCP)       |
+ *      |  (data channel open; both keep their TCP for the session)
+ *      | <== relay{keepalive} ====> | <==== relay{keepalive} ==> |  every 20 s
+ *      |  (the data channel drops: either side, or both)        |
+ *      | -- relay{restart{n}} ---> | ------------------------> |
+ *      | <== relay{offer,answer,candidate for attempt n} =====> |
+ *      |      (new data channel; the transfer resumes)          |
+ *      |      (transfer done: both close their TCP)            |
  *
  * `resume` is there only when instances share state (REDIS_URL): a random
  * 128-bit token. A receiver whose connection drops while it waits reconnects,
@@ -96,10 +102,35 @@ const MAX_TURN_FIELD_BYTES = 512;
 /** The joiner makes the offer, so whichever side starts second drives ICE. */
 export type PeerRole = 'offerer' | 'answerer';
 
+/**
+ * Why a side starts a new connection attempt: its peer went silent, the data
+ * channel or connection closed, DTLS stalled after ICE connected (the
+ * watchdog), an attempt found no path, or the peer asked for one.
+ */
+export const RESTART_REASONS = [
+  'peer-silent',
+  'link-closed',
+  'dtls-stall',
+  'ice-failed',
+  'peer-request',
+] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
+
+/** Attempt numbers past this are nonsense: no budget allows that many reconnections. */
+export const MAX_ATTEMPT = 1000;
+
+/**
+ * What the peers say to each other through the relay once the PAKE is done
+ * (sealed). `n` is the connection attempt: 0 for the first data channel, one
+ * more for each reconnection in the same session, so a late candidate of an
+ * abandoned attempt is never applied to the next one.
+ */
 export type RtcSignal =
-  | { kind: 'offer'; sdp: string }
-  | { kind: 'answer'; sdp: string }
-  | { kind: 'candidate'; candidate: string; mid: string };
+  | { kind: 'offer'; n: number; sdp: string }
+  | { kind: 'answer'; n: number; sdp: string }
+  | { kind: 'candidate'; n: number; candidate: string; mid: string }
+  | { kind: 'restart'; n: number; reason: RestartReason }
+  | { kind: 'keepalive' };
 
 // ---------------------------------------------------------------- encoding
 
@@ -256,14 +287,34 @@ function parseTurnGrant(raw: unknown): TurnGrant {
 }
 
 /** Parse a payload relayed from the other peer. */
+function attempt(obj: Record<string, unknown>): number {
+  const n = obj.n;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_ATTEMPT)
+    throw bad(`field "n" must be an attempt number from 0 to ${MAX_ATTEMPT}`);
+  return n;
+}
+
 export function parseRtcSignal(raw: unknown): RtcSignal {
   const obj = parseJsonObject(raw);
   switch (obj.kind) {
     case 'offer':
     case 'answer':
-      return { kind: obj.kind, sdp: str(obj, 'sdp', MAX_SIGNAL_MESSAGE_BYTES) };
+      return { kind: obj.kind, n: attempt(obj), sdp: str(obj, 'sdp', MAX_SIGNAL_MESSAGE_BYTES) };
     case 'candidate':
-      return { kind: 'candidate', candidate: str(obj, 'candidate', 1024), mid: str(obj, 'mid', 64) };
+      return {
+        kind: 'candidate',
+        n: attempt(obj),
+        candidate: str(obj, 'candidate', 1024),
+        mid: str(obj, 'mid', 64),
+      };
+    case 'restart': {
+      const reason = obj.reason;
+      if (!RESTART_REASONS.includes(reason as RestartReason))
+        throw bad('field "reason" is not a known reason');
+      return { kind: 'restart', n: attempt(obj), reason: reason as RestartReason };
+    }
+    case 'keepalive':
+      return { kind: 'keepalive' };
     default:
       throw bad(`unknown signal kind ${JSON.stringify(obj.kind)}`);
   }

@@ -18,7 +18,12 @@ export interface FramedLinkOptions {
   idleTimeoutMs?: number;
 }
 
+/** How the link itself was lost, as opposed to a peer's error: what a reconnection can mend. */
+export type LossReason = 'peer-silent' | 'link-closed' | 'peer-request';
+
 export class FramedLink {
+  /** Set when the failure is the link going away, not anything either side said. */
+  lostReason: LossReason | undefined;
   /** Rejects once, with the reason the transfer cannot go on. Never resolves. */
   readonly failure: Promise<never>;
   private rejectFailure!: (err: PeerlaneError) => void;
@@ -39,7 +44,8 @@ export class FramedLink {
     const idleTimeout = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
     this.timer = setInterval(() => {
       if (Date.now() - this.lastHeard > idleTimeout) {
-        this.fail(
+        this.lose(
+          'peer-silent',
           new PeerlaneError('PEER_LOST', `no word from the peer for ${Math.round(idleTimeout / 1000)} s`),
         );
         return;
@@ -47,7 +53,7 @@ export class FramedLink {
       this.trySend({ type: 'ping' });
     }, options.pingIntervalMs ?? PING_INTERVAL_MS);
 
-    link.onClose((err) => this.fail(err));
+    link.onClose((err) => this.lose('link-closed', err));
     link.onMessage((raw) => {
       if (this.failed !== undefined) return;
       this.lastHeard = Date.now();
@@ -99,6 +105,13 @@ export class FramedLink {
   abort(err: PeerlaneError): void {
     if (this.failed !== undefined) return;
     this.trySend({ type: 'error', code: err.code, message: err.message });
+    this.fail(err);
+  }
+
+  /** The link is gone (or being replaced): fail without a word to the peer. */
+  lose(reason: LossReason, err: PeerlaneError): void {
+    if (this.failed !== undefined) return;
+    this.lostReason = reason;
     this.fail(err);
   }
 

@@ -3,7 +3,7 @@
  *
  *   sender                                          receiver
  *     | -- MANIFEST {v, files:[{name,size,mode,mtime,kind}], text} -> |  names checked, targets chosen
- *     | <---------------------- ACCEPT {window, resume} -- |  (or ERROR); resume: blocks held
+ *     | <---------------- ACCEPT {window, resume, have} -- |  (or ERROR); resume: blocks held
  *     | -- FILE_START {file, offset} --------------------> |  offset > 0: resumed from a .part
  *     | -- DATA [file][offset][bytes] -------------------> |  only while credit remains
  *     | <--------------------------------- CREDIT {bytes} - |  once those bytes are on disk
@@ -20,6 +20,11 @@
  * or ended. A `size: null` entry is a stream of unknown length (stdin): its
  * FILE_END carries the final size. A manifest with `text` and no files is a
  * message (peer send --text); the receiver prints it.
+ *
+ * After a reconnection in the same session the sender offers the same
+ * manifest on the new channel. ACCEPT's `have` lists the files the receiver
+ * already verified and placed over an earlier channel (its FILE_OK may have
+ * been lost with it); the sender skips them, and resumes the rest.
  *
  * Every frame starts with a one-byte type. DATA carries a binary header and the
  * payload; all other frames carry a small JSON object, validated on arrival.
@@ -123,7 +128,7 @@ export interface ResumeOffer {
 
 export type Frame =
   | { type: 'manifest'; v: number; files: ManifestEntry[]; text?: string }
-  | { type: 'accept'; window: number; resume: ResumeOffer[] }
+  | { type: 'accept'; window: number; resume: ResumeOffer[]; have?: number[] }
   | { type: 'file-start'; file: number; offset: number }
   | { type: 'data'; file: number; offset: number; payload: Buffer }
   | { type: 'credit'; bytes: number }
@@ -262,8 +267,11 @@ export function parseFrame(raw: unknown): Frame {
       const body = parseBody(raw);
       const resume = body.resume ?? [];
       if (!Array.isArray(resume) || resume.length > MAX_FILES) throw bad('ACCEPT has a bad resume list');
+      const have = body.have ?? [];
+      if (!Array.isArray(have) || have.length > MAX_FILES) throw bad('ACCEPT has a bad list of files held');
       return {
         type: 'accept',
+        ...(have.length > 0 ? { have: have.map((file: unknown) => count({ file }, 'file', MAX_FILES)) } : {}),
         window: count(body, 'window', MAX_FILE_SIZE),
         resume: resume.map((r: unknown): ResumeOffer => {
           if (typeof r !== 'object' || r === null) throw bad('ACCEPT resume entry is not an object');

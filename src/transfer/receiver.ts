@@ -37,7 +37,7 @@ import {
   splitRelPath,
   targetPath,
 } from './safe-names.js';
-import type { FileEvent, FileResult, TransferProgress, TransferResult } from './types.js';
+import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface ReceiveOptions {
   link: FramedLink;
@@ -65,6 +65,20 @@ export interface ReceiveOptions {
    * NOT_ONE_STREAM. Credit is returned only once `stdout` took the bytes.
    */
   stdout?: Writable | undefined;
+  /** Carried from one attempt of a session to the next (a reconnection). */
+  memory?: ReceiveMemory | undefined;
+  /** Totals across the session's attempts. */
+  tally?: Tally | undefined;
+}
+
+/** What a receiving session remembers across its attempts. */
+export interface ReceiveMemory {
+  /** Files verified and in place, by manifest name: held, not received again. */
+  completed: Map<string, FileResult>;
+  /** The target each name's `.part` was given, so the next attempt continues that one. */
+  targets: Map<string, string>;
+  /** The text was printed already. */
+  textShown?: boolean;
 }
 
 interface OpenFile {
@@ -106,6 +120,8 @@ interface Resumable {
 export async function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {
   const { link, outDir } = options;
   const overwrite = options.overwrite ?? false;
+  const memory: ReceiveMemory = options.memory ?? { completed: new Map(), targets: new Map() };
+  const tally = options.tally ?? { bytes: 0 };
   // Set at ACCEPT: time spent asking the human is not transfer time.
   let started = Date.now();
   let manifest: ManifestEntry[] | undefined;
@@ -118,10 +134,11 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let inFlight = 0;
   let uncredited = 0;
   const taken = new Set<string>();
-  const results: FileResult[] = [];
+  const results = new Map<number, FileResult>();
   /** Earlier `.part` files this transfer may continue, by manifest index. */
   const resumable = new Map<number, Resumable>();
-  let moved = 0;
+  /** Files already in place from an earlier attempt of this session, by manifest index. */
+  const held = new Map<number, FileResult>();
   let queue: Promise<void> = Promise.resolve();
 
   let resolveFinished!: () => void;
@@ -149,9 +166,11 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   async function onManifest(files: ManifestEntry[], text: string | undefined): Promise<void> {
     if (text !== undefined) {
       // A message: printed, never written; there is nothing to consent to.
-      options.onText?.(text);
+      if (!memory.textShown) options.onText?.(text);
+      memory.textShown = true;
       manifest = files;
       started = Date.now();
+      tally.since ??= started;
       link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
       return;
     }
@@ -159,6 +178,11 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     // Refuse what can never be written before asking anyone about it.
     checkLayout(files);
     for (const [index, f] of files.entries()) {
+      const done = memory.completed.get(f.name);
+      if (done !== undefined && f.kind !== 'dir' && f.size === done.bytes) {
+        held.set(index, done);
+        continue;
+      }
       const found = await findResumable(f);
       if (found !== undefined) resumable.set(index, found);
     }
@@ -166,7 +190,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       // A folder, symlink or stray .part in the way: refused now rather than mid-transfer.
       const scratch = new Set<string>();
       for (const [index, f] of files.entries()) {
-        if (!resumable.has(index)) await freeTarget(outDir, f.name, scratch, true);
+        if (!resumable.has(index) && !held.has(index)) await freeTarget(outDir, f.name, scratch, true);
       }
     }
     const consent = new AbortController();
@@ -191,11 +215,18 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     manifest = files;
     skipFolders();
     started = Date.now();
+    tally.since ??= started;
+    for (const done of held.values()) bytesSoFar += done.bytes;
     const offers: ResumeOffer[] = [];
     for (const [file, r] of resumable) {
       if (r.blocks.length > 0) offers.push({ file, blocks: r.blocks.length, digest: blocksDigest(r.blocks) });
     }
-    link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: offers });
+    link.send({
+      type: 'accept',
+      window: RECEIVE_WINDOW,
+      resume: offers,
+      ...(held.size > 0 ? { have: [...held.keys()] } : {}),
+    });
   }
 
   /** --stdout: one file or stream, asked about like any other, written nowhere else. */
@@ -239,15 +270,16 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
   }
 
-  /** Folders get no frames: move past them. */
+  /** Folders, and files held from an earlier attempt, get no frames: move past them. */
   function skipFolders(): void {
-    while (manifest?.[nextIndex]?.kind === 'dir') nextIndex++;
+    while (manifest?.[nextIndex]?.kind === 'dir' || held.has(nextIndex)) nextIndex++;
   }
 
   /** The `.part` of an earlier run for this name and size, if its target is still free. */
   async function findResumable(entry: ManifestEntry): Promise<Resumable | undefined> {
     if (entry.size === null || entry.kind === 'dir') return undefined;
-    const target = targetPath(outDir, entry.name);
+    // An earlier attempt of this session may have written it under `name (1)`.
+    const target = memory.targets.get(entry.name) ?? targetPath(outDir, entry.name);
     if (taken.has(target)) return undefined;
     // Never read state through a symlinked folder.
     if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return undefined;
@@ -314,6 +346,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       throw writeError(err);
     }
     const partPath = target + PART_SUFFIX;
+    memory.targets.set(entry.name, target);
     const blocks = frame.offset > 0 ? (earlier?.blocks ?? []) : [];
     // A stream of unknown size cannot resume: its state would not match a later run.
     const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, [...blocks]);
@@ -372,7 +405,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
     file.received += length;
     bytesSoFar += length;
-    moved += length;
+    tally.bytes += length;
     inFlight -= length;
     uncredited += length;
     returnCredit(false);
@@ -420,13 +453,15 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     current = undefined;
     nextIndex++;
     skipFolders();
-    results.push({
+    const result: FileResult = {
       name: file.entry.name,
       path: finalPath,
       bytes: file.received,
       sha256,
       resumedBytes: file.resumed,
-    });
+    };
+    results.set(file.index, result);
+    if (file.handle !== undefined) memory.completed.set(file.entry.name, result);
     if (size === 0) {
       options.onProgress?.({
         file: file.index,
@@ -437,15 +472,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         total,
       });
     }
-    options.onFile?.({
-      phase: 'done',
-      file: file.index,
-      name: file.entry.name,
-      path: finalPath,
-      bytes: file.received,
-      sha256,
-      resumedBytes: file.resumed,
-    });
+    options.onFile?.({ phase: 'done', file: file.index, ...result });
     returnCredit(true);
     link.send({ type: 'file-ok', file: file.index });
   }
@@ -507,7 +534,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
 
   try {
     await link.guard(finished);
-    return { files: results, bytes: moved, ms: Date.now() - started };
+    // In manifest order, with the files held from an earlier attempt.
+    for (const [index, done] of held) results.set(index, done);
+    const files = [...results].sort(([a], [b]) => a - b).map(([, r]) => r);
+    return { files, bytes: tally.bytes, ms: Date.now() - (tally.since ?? started) };
   } catch (err) {
     // Let the step in progress finish, so no .part is created after we clean up.
     await queue.catch(() => {});

@@ -24,7 +24,7 @@ import {
 } from './protocol.js';
 import { checkOffer } from './resume.js';
 import type { SourceFile } from './sources.js';
-import type { FileEvent, FileResult, TransferProgress, TransferResult } from './types.js';
+import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface SendOptions {
   link: FramedLink;
@@ -34,6 +34,13 @@ export interface SendOptions {
   onProgress?: (progress: TransferProgress) => void;
   /** Each file as it starts and once it is sent. */
   onFile?: (event: FileEvent) => void;
+  /**
+   * Files sent over an earlier channel of this session, by manifest index:
+   * the receiver may report them held (ACCEPT.have) and they are skipped.
+   */
+  earlier?: ReadonlyMap<number, FileResult> | undefined;
+  /** Totals across the session's attempts. */
+  tally?: Tally | undefined;
 }
 
 /** Hands out a stream's bytes in pieces of at most `max`, pulling (so pausing) the stream. */
@@ -75,6 +82,8 @@ export async function sendFiles({
   text,
   onProgress,
   onFile,
+  earlier,
+  tally = { bytes: 0 },
 }: SendOptions): Promise<TransferResult> {
   if (text !== undefined) checkText(text);
   const unknownSize = files.some((f) => f.size === null);
@@ -109,11 +118,17 @@ export async function sendFiles({
   const confirmed = new Set<number>();
   let ended = false;
   let offers = new Map<number, ResumeOffer>();
+  let held = new Set<number>();
 
   link.onFrame((frame: Frame) => {
     switch (frame.type) {
       case 'accept':
         offers = new Map(frame.resume.map((o) => [o.file, o]));
+        held = new Set(frame.have);
+        for (const file of held) {
+          if (!earlier?.has(file))
+            throw new PeerlaneError('BAD_FRAME', `ACCEPT claims file ${file}, never sent`);
+        }
         credit += frame.window;
         resolveAccepted();
         poke();
@@ -162,12 +177,20 @@ export async function sendFiles({
   await link.guard(accepted);
   // Time from acceptance: the receiver's human may take a while to say yes.
   const started = Date.now();
+  tally.since ??= started;
 
   const results: FileResult[] = [];
   let sentTotal = 0;
-  let moved = 0;
   for (const [index, file] of files.entries()) {
     if (file.kind === 'dir') continue;
+    const before = held.has(index) ? earlier?.get(index) : undefined;
+    if (before !== undefined) {
+      // Verified and in place over an earlier channel: nothing to send again.
+      confirmed.add(index);
+      results.push(before);
+      sentTotal += before.bytes;
+      continue;
+    }
     onFile?.({ phase: 'start', file: index, name: file.name, size: file.size });
     const progress = (fileBytes: number): void =>
       onProgress?.({ file: index, name: file.name, fileBytes, fileSize: file.size, bytes: sentTotal, total });
@@ -202,7 +225,7 @@ export async function sendFiles({
         offset += chunk.length;
         credit -= chunk.length;
         sentTotal += chunk.length;
-        moved += chunk.length;
+        tally.bytes += chunk.length;
         progress(offset);
       }
       size = offset;
@@ -228,7 +251,7 @@ export async function sendFiles({
           offset += want;
           credit -= want;
           sentTotal += want;
-          moved += want;
+          tally.bytes += want;
           progress(offset);
         }
       } finally {
@@ -245,5 +268,5 @@ export async function sendFiles({
   ended = true;
   link.send({ type: 'end' });
   await link.guard(done);
-  return { files: results, bytes: moved, ms: Date.now() - started };
+  return { files: results, bytes: tally.bytes, ms: Date.now() - tally.since };
 }

@@ -34,3 +34,14 @@ export interface TransferResult {
   /** From the first manifest byte to the final acknowledgement. */
   ms: number;
 }
+
+/**
+ * Shared by the attempts of one session (a reconnection runs the transfer
+ * again over a new channel), so the final result counts them all.
+ */
+export interface Tally {
+  /** Bytes that crossed a data channel, in every attempt. */
+  bytes: number;
+  /** When the first attempt was accepted. */
+  since?: number | undefined;
+}

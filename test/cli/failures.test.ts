@@ -16,6 +16,7 @@ import {
   RECEIVE_WINDOW,
   TRANSFER_PROTOCOL_VERSION,
 } from '../../src/transfer/protocol.js';
+import { untilBytes } from '../helpers.js';
 
 let h: Harness;
 let server: SignalHandle;
@@ -44,16 +45,6 @@ async function deadPort(): Promise<number> {
 }
 
 const BIG = 300 * 1024 * 1024;
-
-/** Resolves with the receiver's byte count once it reaches `bytes`. */
-async function untilBytes(proc: EventProcess, bytes: number): Promise<number> {
-  for (;;) {
-    const last = proc.events.filter((e) => e.event === 'progress').at(-1);
-    if (last && 'bytes' in last && last.bytes >= bytes) return last.bytes;
-    if (proc.child.exitCode !== null) throw new Error(`exited early: ${proc.stderr}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Receive and send `file` into `out` again, with a new code; the receiver's done event. */
 async function rerun(file: string, out: string) {

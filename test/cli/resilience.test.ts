@@ -1,8 +1,13 @@
 /** What a transfer survives, with real processes. */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256File, writeRandomFile } from '../../src/testing/files.js';
+import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness } from '../../src/testing/harness.js';
+import { untilBytes } from '../helpers.js';
+
+const BIG = 300 * 1024 * 1024;
+/** Longer than the 10 s after which a silent peer counts as lost. */
+const FREEZE_MS = 12_000;
 
 let h: Harness;
 
@@ -27,5 +32,66 @@ describe('resilience', () => {
     expect((await tx.exit()).code, tx.stderr).toBe(0);
     expect((await rx.exit()).code, rx.stderr).toBe(0);
     expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
+  });
+
+  it('a receiver frozen for 12 s mid-transfer: both reconnect under the same key and resume', async () => {
+    const server = await h.signalProcess();
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, BIG);
+    // A small file first: verified before the freeze, so the new channel's
+    // ACCEPT reports it held and it is neither sent again nor duplicated.
+    const small = path.join(src, 'small.txt');
+    await writeRandomFile(small, 1000);
+    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', small, file, '--to', code, ...server.peerArgs]);
+    await untilBytes(rx, BIG * 0.3);
+    // SIGSTOP freezes every thread, libdatachannel's too: to the sender the
+    // path is dead, while both signal connections stay open.
+    rx.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, FREEZE_MS));
+    rx.kill('SIGCONT');
+    expect((await tx.exit()).code, tx.stderr).toBe(0);
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+    for (const peer of [tx, rx]) {
+      const again = peer.events.find((e) => e.event === 'reconnecting');
+      expect(again, peer.stderr).toMatchObject({ event: 'reconnecting', attempt: 1, of: 3 });
+      // A new channel opened after the reconnection.
+      expect(peer.events.filter((e) => e.event === 'connected')).toHaveLength(2);
+    }
+    const tr = tx.events.find((e) => e.event === 'reconnecting');
+    expect(tr).toMatchObject({ reason: 'peer-silent' });
+    const done = await rx.waitFor('done');
+    expect(done.files.map((f) => f.name)).toEqual(['small.txt', 'big.bin']);
+    expect(done.files[1]?.resumedBytes).toBeGreaterThan(0);
+    // small.txt started once, on the first channel only.
+    expect(tx.events.filter((e) => e.event === 'file-start' && e.file === 'small.txt')).toHaveLength(1);
+    expect(await listTree(out)).toEqual(['big.bin', 'small.txt']);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
+    expect(await sha256File(path.join(out, 'small.txt'))).toBe(await sha256File(small));
+  });
+
+  it('with --reconnects 0, a frozen receiver ends both sides with PEER_LOST and keeps the .part', async () => {
+    const server = await h.signalProcess();
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, BIG);
+    const args = [...server.peerArgs, '--reconnects', '0'];
+    const rx = h.peer(['receive', '--out', out, '--yes', ...args]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', file, '--to', code, ...args]);
+    await untilBytes(rx, BIG * 0.3);
+    rx.kill('SIGSTOP');
+    const txExit = await tx.exit(FREEZE_MS + 10_000);
+    rx.kill('SIGCONT');
+    expect(txExit.code).toBe(1);
+    expect(tx.error?.code, tx.stderr).toBe('PEER_LOST');
+    expect((await rx.exit()).code).toBe(1);
+    expect(rx.error?.code, rx.stderr).toBe('PEER_LOST');
+    expect(tx.events.some((e) => e.event === 'reconnecting')).toBe(false);
+    expect(await listTree(out)).toEqual(['big.bin.part', 'big.bin.part.peerlane']);
   });
 });

@@ -212,9 +212,16 @@ describe('parseServerMessage', () => {
 describe('parseRtcSignal', () => {
   it('round-trips offer, answer and candidate', () => {
     const signals = [
-      { kind: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
-      { kind: 'answer', sdp: 'v=0\r\n' },
-      { kind: 'candidate', candidate: 'a=candidate:1 1 UDP 2122317823 10.0.0.2 50000 typ host', mid: '0' },
+      { kind: 'offer', n: 0, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' },
+      { kind: 'answer', n: 2, sdp: 'v=0\r\n' },
+      {
+        kind: 'candidate',
+        n: 1,
+        candidate: 'a=candidate:1 1 UDP 2122317823 10.0.0.2 50000 typ host',
+        mid: '0',
+      },
+      { kind: 'restart', n: 3, reason: 'dtls-stall' },
+      { kind: 'keepalive' },
     ] as const;
     for (const signal of signals) expect(parseRtcSignal(encodeRtcSignal(signal))).toEqual(signal);
   });
@@ -222,7 +229,12 @@ describe('parseRtcSignal', () => {
   it.each([
     ['unknown kind', line({ kind: 'bye', sdp: 'x' })],
     ['missing kind', line({ sdp: 'x' })],
-    ['offer without sdp', line({ kind: 'offer' })],
+    ['offer without sdp', line({ kind: 'offer', n: 0 })],
+    ['offer without attempt', line({ kind: 'offer', sdp: 'x' })],
+    ['negative attempt', line({ kind: 'answer', n: -1, sdp: 'x' })],
+    ['fractional attempt', line({ kind: 'answer', n: 1.5, sdp: 'x' })],
+    ['attempt past the limit', line({ kind: 'restart', n: 1001, reason: 'peer-silent' })],
+    ['restart for no known reason', line({ kind: 'restart', n: 1, reason: 'bored' })],
     ['candidate without mid', line({ kind: 'candidate', candidate: 'c' })],
     ['candidate over 1024 chars', line({ kind: 'candidate', candidate: 'c'.repeat(1025), mid: '0' })],
     ['an array', '[{"kind":"offer","sdp":"x"}]'],

@@ -33,6 +33,7 @@ describe('control frames', () => {
     },
     { type: 'accept', window: 16 * 1024 * 1024, resume: [] },
     { type: 'accept', window: 1, resume: [{ file: 2, blocks: 3, digest: 'ab'.repeat(32) }] },
+    { type: 'accept', window: 1, resume: [], have: [0, MAX_FILES] },
     { type: 'file-start', file: 1, offset: 4 * 1024 * 1024 },
     { type: 'credit', bytes: 1024 * 1024 },
     { type: 'file-end', file: 3, sha256: SHA },
@@ -106,6 +107,14 @@ describe('parseFrame rejections', () => {
   ])('refuses a control frame whose body is %s', (_label, json) => {
     expect(codeOf(() => parseFrame(raw(FrameType.ACCEPT, json)))).toBe('BAD_FRAME');
     expect(codeOf(() => parseFrame(raw(FrameType.MANIFEST, json)))).toBe('BAD_FRAME');
+  });
+
+  it.each([
+    ['a negative index', '{"window":1,"resume":[],"have":[-1]}'],
+    ['an index past the limit', `{"window":1,"resume":[],"have":[${MAX_FILES + 1}]}`],
+    ['a string', '{"window":1,"resume":[],"have":"0"}'],
+  ])('refuses ACCEPT whose list of held files has %s', (_label, json) => {
+    expect(codeOf(() => parseFrame(raw(FrameType.ACCEPT, json)))).toBe('BAD_FRAME');
   });
 
   it.each(['"size":-1', '"size":1.5', '"size":"10"', '"size":1e300', `"size":${2 ** 48}`])(

@@ -1,0 +1,266 @@
+/**
+ * One session between two authenticated peers: the sealed signal pipe, kept
+ * open for the whole transfer, and the data channel over it, opened again
+ * (under the same session key, no new code) when it drops.
+ *
+ *   side A                       signal server (relay)              side B
+ *     | == attempt 0: offer/answer/candidates {n:0} ================== |
+ *     | ======================= data channel 0: transfer ============== |
+ *     | -- keepalive (every 20 s, keeps the paired TCP from idling out) |
+ *     |    (channel 0 lost: silence, close, or DTLS stalled)            |
+ *     | -- restart{n:1, reason} -------------------------------------> |  B drops channel 0 too
+ *     | == attempt 1: offer/answer/candidates {n:1} ================== |
+ *     | ======================= data channel 1: the transfer again ==== |
+ *                  (the receiver offers its verified blocks: a resume)
+ *
+ * Either side may start an attempt; the higher `n` wins, and a side that hears
+ * of an attempt beyond its own abandons what it has and joins it. The budget
+ * (`reconnects`) bounds the attempts after the first. Without the signal
+ * server (killed, restarted, or the peer's connection to it gone) there is no
+ * reconnection, but a working data channel carries on regardless.
+ */
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import type { SignalPipe } from '../rtc/connect.js';
+import { connectPeer } from '../rtc/connect.js';
+import type { SecureChannel } from '../secure/channel.js';
+import { secureHandshake, shortAuthString } from '../secure/channel.js';
+import type { RestartReason, RtcSignal } from '../signaling/protocol.js';
+import { encodeRtcSignal, parseRtcSignal } from '../signaling/protocol.js';
+import { FramedLink } from '../transfer/framed-link.js';
+import type { Pairing, SessionOptions } from './common.js';
+import { rtcWithGrant } from './common.js';
+
+/**
+ * The signal server drops a paired connection silent for its idle timeout
+ * (SIGNAL_IDLE_TIMEOUT, 60 s by default); a third of that keeps ours alive
+ * through a lost packet or two.
+ */
+export const KEEPALIVE_INTERVAL_MS = 20_000;
+
+/** Reconnections per session unless `--reconnects` says otherwise. */
+export const DEFAULT_RECONNECTS = 3;
+
+export class PeerSession {
+  /** The attempt in progress or in use. */
+  private attempt = 0;
+  /** The highest attempt the peer has announced. */
+  private peerAttempt = 0;
+  private readonly queued = new Map<number, string[]>();
+  private deliver: ((payload: string) => void) | undefined;
+  private failureHandlers: ((err: PeerlaneError) => void)[] = [];
+  private signalError: PeerlaneError | undefined;
+  private connecting: AbortController | undefined;
+  private framed: FramedLink | undefined;
+  private readonly keepalive: NodeJS.Timeout;
+  private readonly emit: EventSink;
+  private readonly budget: number;
+
+  constructor(
+    private readonly pairing: Pairing,
+    private readonly secure: SecureChannel,
+    private readonly options: SessionOptions,
+  ) {
+    this.emit = options.onEvent ?? (() => {});
+    this.budget = options.reconnects ?? DEFAULT_RECONNECTS;
+    secure.onPayload((payload) => this.route(payload));
+    secure.onFailure((err) => {
+      this.signalError ??= err;
+      for (const h of this.failureHandlers) h(err);
+    });
+    this.keepalive = setInterval(() => this.say({ kind: 'keepalive' }), KEEPALIVE_INTERVAL_MS);
+    this.keepalive.unref();
+  }
+
+  /**
+   * Run `transfer` over a data channel until it succeeds, reconnecting while
+   * the link is what failed, `resumable` allows it and the budget lasts.
+   */
+  async run<T>(transfer: (framed: FramedLink) => Promise<T>, resumable: boolean): Promise<T> {
+    let framed = await this.connectFirst(resumable);
+    for (;;) {
+      try {
+        return await transfer(framed);
+      } catch (err) {
+        const reason = framed.lostReason;
+        framed.stop();
+        framed.link.close();
+        if (this.framed === framed) this.framed = undefined;
+        if (reason === undefined || !resumable || this.options.abortSignal?.aborted) throw err;
+        framed = await this.reconnect(reason, toPeerlaneError(err));
+      }
+    }
+  }
+
+  /** End the session: the data channel, the keepalive and the signal connection. */
+  close(): void {
+    clearInterval(this.keepalive);
+    this.connecting?.abort(new PeerlaneError('INTERRUPTED', 'the session closed'));
+    this.framed?.stop();
+    this.framed?.link.close();
+    this.pairing.client.close();
+  }
+
+  private async connectFirst(resumable: boolean): Promise<FramedLink> {
+    try {
+      const framed = await this.connect(0);
+      this.pairing.client.report(framed.link.pathInfo().path);
+      return framed;
+    } catch (err) {
+      const error = toPeerlaneError(err);
+      // A first attempt only retries what a second can mend: a stalled
+      // handshake, or the peer having moved on to a new attempt.
+      const reason =
+        error.code === 'HANDSHAKE_STALLED' ? 'dtls-stall' : this.peerAttempt > 0 ? 'peer-request' : undefined;
+      if (reason === undefined || !resumable || this.options.abortSignal?.aborted) throw error;
+      return this.reconnect(reason, error);
+    }
+  }
+
+  /** New attempts until one opens a channel or the budget is spent. */
+  private async reconnect(reason: RestartReason, cause: PeerlaneError): Promise<FramedLink> {
+    for (;;) {
+      const n = Math.max(this.attempt + 1, this.peerAttempt);
+      if (this.signalError !== undefined) {
+        throw new PeerlaneError(
+          'PEER_LOST',
+          `${cause.message}; no reconnection without the signal server (${this.signalError.message})`,
+        );
+      }
+      if (n > this.budget) {
+        throw new PeerlaneError(
+          'PEER_LOST',
+          `${cause.message}; gave up after ${this.budget} reconnection attempt${this.budget === 1 ? '' : 's'}`,
+        );
+      }
+      this.attempt = n;
+      this.emit({ event: 'reconnecting', attempt: n, of: this.budget, reason, message: cause.message });
+      if (n > this.peerAttempt) this.say({ kind: 'restart', n, reason });
+      try {
+        return await this.connect(n);
+      } catch (err) {
+        cause = toPeerlaneError(err);
+        if (cause.code === 'INTERRUPTED' || this.options.abortSignal?.aborted) throw cause;
+        reason = this.peerAttempt > n ? 'peer-request' : reasonFor(cause);
+      }
+    }
+  }
+
+  private async connect(n: number): Promise<FramedLink> {
+    const abort = new AbortController();
+    this.connecting = abort;
+    const onUserAbort = (): void => abort.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
+    this.options.abortSignal?.addEventListener('abort', onUserAbort, { once: true });
+    try {
+      const link = await connectPeer(
+        this.pairing.role,
+        this.pipe(n),
+        rtcWithGrant(this.options, this.pairing.client.turnGrant),
+        { attempt: n, abort: abort.signal },
+      );
+      const framed = new FramedLink(link, this.options.heartbeat);
+      this.framed = framed;
+      const onAbort = (): void => framed.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
+      if (this.options.abortSignal?.aborted) onAbort();
+      this.options.abortSignal?.addEventListener('abort', onAbort, { once: true });
+      this.emit({ event: 'connected', ...link.pathInfo(), ...this.verification(link) });
+      return framed;
+    } finally {
+      this.options.abortSignal?.removeEventListener('abort', onUserAbort);
+      if (this.connecting === abort) this.connecting = undefined;
+    }
+  }
+
+  /** With --verify, four words from the session key and this channel's DTLS fingerprints. */
+  private verification(link: FramedLink['link']): { verify?: string } {
+    if (!this.options.verify) return {};
+    const { local, remote } = link.fingerprints();
+    return { verify: shortAuthString(this.secure.sasKey, local, remote) };
+  }
+
+  /** The pipe one attempt's connectPeer talks through: only that attempt's signals reach it. */
+  private pipe(n: number): SignalPipe {
+    return {
+      sendPayload: (payload) => this.secure.sendPayload(payload),
+      onPayload: (handler) => {
+        this.deliver = handler;
+        for (const k of this.queued.keys()) {
+          if (k < n) this.queued.delete(k);
+        }
+        for (const p of this.queued.get(n)?.splice(0) ?? []) handler(p);
+      },
+      onFailure: (handler) => {
+        this.failureHandlers = [handler];
+        if (this.signalError !== undefined) handler(this.signalError);
+      },
+    };
+  }
+
+  private route(payload: string): void {
+    let msg: RtcSignal;
+    try {
+      msg = parseRtcSignal(payload);
+    } catch (err) {
+      const error = toPeerlaneError(err, 'BAD_MESSAGE');
+      this.signalError ??= error;
+      for (const h of this.failureHandlers) h(error);
+      return;
+    }
+    if (msg.kind === 'keepalive') return;
+    if (msg.n > this.attempt) this.peerMovedOn(msg.n);
+    if (msg.kind === 'restart' || msg.n < this.attempt) return;
+    if (msg.n === this.attempt) {
+      // A late candidate for an open channel is of no use; drop it.
+      if (this.connecting !== undefined && this.deliver !== undefined) this.deliver(payload);
+      else if (this.connecting === undefined && this.framed !== undefined) return;
+      else this.queue(msg.n, payload);
+      return;
+    }
+    this.queue(msg.n, payload);
+  }
+
+  private queue(n: number, payload: string): void {
+    const queue = this.queued.get(n) ?? [];
+    queue.push(payload);
+    this.queued.set(n, queue);
+  }
+
+  /** The peer started attempt `n`: drop what we have so the transfer loop joins it. */
+  private peerMovedOn(n: number): void {
+    if (n <= this.peerAttempt) return;
+    this.peerAttempt = n;
+    const superseded = new PeerlaneError('PEER_LOST', `the peer started connection attempt ${n}`);
+    this.connecting?.abort(superseded);
+    this.framed?.lose('peer-request', superseded);
+  }
+
+  private say(msg: RtcSignal): void {
+    if (this.signalError !== undefined) return;
+    try {
+      this.secure.sendPayload(encodeRtcSignal(msg));
+    } catch {
+      // The signal connection is going; its failure handler records why.
+    }
+  }
+}
+
+function reasonFor(err: PeerlaneError): RestartReason {
+  if (err.code === 'HANDSHAKE_STALLED') return 'dtls-stall';
+  if (err.code === 'ICE_FAILED' || err.code === 'CONNECT_TIMEOUT') return 'ice-failed';
+  return 'link-closed';
+}
+
+/**
+ * Authenticate the peer with the code's secret. The session that results keeps
+ * the sealed signal connection for reconnections, and opens the data channel
+ * (`PeerSession.run`); the signal server never carries file data.
+ */
+export async function startSession(pairing: Pairing, options: SessionOptions): Promise<PeerSession> {
+  try {
+    const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
+    return new PeerSession(pairing, secure, options);
+  } catch (err) {
+    pairing.client.close();
+    throw err;
+  }
+}
