@@ -42,6 +42,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { RESTART_REASONS } from '../src/signaling/protocol.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import type { LabEvent, Proc } from './lab/netns.js';
 import { Lab, nodeScript, sh, sleep, stop, until, withLimit } from './lab/netns.js';
@@ -216,7 +217,7 @@ function reconnectProblems(run: Run): string[] {
     const e = p.events[first] as LabEvent;
     if (!(Number(e.attempt) >= 1 && Number(e.of) >= Number(e.attempt)))
       problems.push(`${side}: reconnecting event with attempt ${e.attempt} of ${e.of}`);
-    if (!['peer-silent', 'link-closed', 'dtls-stall', 'ice-failed'].includes(String(e.reason)))
+    if (!(RESTART_REASONS as readonly string[]).includes(String(e.reason)))
       problems.push(`${side}: reconnecting reason ${String(e.reason)}`);
     if (!p.events.slice(first + 1).some((x) => x.event === 'connected'))
       problems.push(`${side}: no connected event after reconnecting`);
