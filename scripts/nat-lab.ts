@@ -23,15 +23,12 @@
  * NAT_LAB_COTURN_LOG=/tmp/coturn.log writes coturn's verbose log there;
  * PEERLANE_DEBUG_ICE=1 makes the peers print libjuice's log.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { packageRoot } from '../src/project.js';
 import { issueTurnCredentials } from '../src/signaling/turn.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
+import type { Proc } from './lab/netns.js';
+import { Lab, nodeScript, sh, sleep, stop, withLimit } from './lab/netns.js';
 
 type Nat = 'eim' | 'symmetric';
 
@@ -73,68 +70,21 @@ const PEER_TIMEOUT_S = 12;
 const CASE_LIMIT_MS = 45_000;
 const FILE_BYTES = 4 * 1024 * 1024;
 
-const root = packageRoot();
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'peerlane-nat-lab-'));
-const children = new Set<ChildProcess>();
-
-function sh(args: string[], options: { ns?: string; allowFail?: boolean; input?: string } = {}): string {
-  const argv = options.ns === undefined ? args : ['ip', 'netns', 'exec', options.ns, ...args];
-  const [cmd = '', ...rest] = argv;
-  const r = spawnSync(cmd, rest, { encoding: 'utf8', input: options.input ?? '' });
-  if (r.status !== 0 && !options.allowFail) {
-    throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr || r.error?.message || ''}`);
-  }
-  return r.stdout;
-}
-
-function sysctl(ns: string, key: string, value: string): void {
-  sh(['sh', '-c', `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`], { ns });
-}
-
-function log(message: string): void {
-  process.stderr.write(`[nat-lab] ${message}\n`);
-}
+const lab = new Lab('nat-lab');
 
 // ------------------------------------------------------------------ topology
 
 function buildTopology(): void {
-  for (const ns of Object.values(NS)) {
-    sh(['ip', 'netns', 'add', ns]);
-    sh(['ip', 'link', 'set', 'lo', 'up'], { ns });
-    sysctl(ns, 'net.ipv6.conf.all.disable_ipv6', '1');
-    sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
-  }
-  // Each veth pair is created inside a lab namespace, never in the host's.
-  const link = (a: string, aIf: string, b: string, bIf: string): void => {
-    sh(['ip', '-n', a, 'link', 'add', aIf, 'type', 'veth', 'peer', 'name', bIf, 'netns', b]);
-    sh(['ip', '-n', a, 'link', 'set', aIf, 'up']);
-    sh(['ip', '-n', b, 'link', 'set', bIf, 'up']);
-  };
-  link(NS.pub, 'toA', NS.natA, 'wan');
-  link(NS.pub, 'toB', NS.natB, 'wan');
-  link(NS.natA, 'lan', NS.hostA, 'eth0');
-  link(NS.natB, 'lan', NS.hostB, 'eth0');
-  const addr = (ns: string, dev: string, cidr: string): void => {
-    sh(['ip', '-n', ns, 'addr', 'add', cidr, 'dev', dev]);
-  };
-  addr(NS.pub, 'toA', '198.51.100.1/24');
-  addr(NS.pub, 'toB', '203.0.113.1/24');
-  addr(NS.natA, 'wan', '198.51.100.2/24');
-  addr(NS.natB, 'wan', '203.0.113.2/24');
-  addr(NS.natA, 'lan', '10.1.0.1/24');
-  addr(NS.natB, 'lan', '10.2.0.1/24');
-  addr(NS.hostA, 'eth0', '10.1.0.2/24');
-  addr(NS.hostB, 'eth0', '10.2.0.2/24');
-  sh(['ip', '-n', NS.natA, 'route', 'add', 'default', 'via', '198.51.100.1']);
-  sh(['ip', '-n', NS.natB, 'route', 'add', 'default', 'via', '203.0.113.1']);
-  sh(['ip', '-n', NS.hostA, 'route', 'add', 'default', 'via', '10.1.0.1']);
-  sh(['ip', '-n', NS.hostB, 'route', 'add', 'default', 'via', '10.2.0.1']);
-  // New namespaces start with forwarding off; reverse-path filtering is set
-  // explicitly, since its default differs between kernels and distributions.
-  for (const ns of [NS.pub, NS.natA, NS.natB]) {
-    sysctl(ns, 'net.ipv4.ip_forward', '1');
-    for (const scope of ['all', 'default']) sysctl(ns, `net.ipv4.conf.${scope}.rp_filter`, '0');
-  }
+  for (const ns of Object.values(NS)) lab.addNamespace(ns);
+  lab.link(NS.pub, 'toA', '198.51.100.1/24', NS.natA, 'wan', '198.51.100.2/24');
+  lab.link(NS.pub, 'toB', '203.0.113.1/24', NS.natB, 'wan', '203.0.113.2/24');
+  lab.link(NS.natA, 'lan', '10.1.0.1/24', NS.hostA, 'eth0', '10.1.0.2/24');
+  lab.link(NS.natB, 'lan', '10.2.0.1/24', NS.hostB, 'eth0', '10.2.0.2/24');
+  lab.defaultRoute(NS.natA, '198.51.100.1');
+  lab.defaultRoute(NS.natB, '203.0.113.1');
+  lab.defaultRoute(NS.hostA, '10.1.0.1');
+  lab.defaultRoute(NS.hostB, '10.2.0.1');
+  for (const ns of [NS.pub, NS.natA, NS.natB]) lab.router(ns);
 }
 
 /** NAT and a stateful firewall on a router: out from the LAN is mapped, unsolicited inbound is dropped. */
@@ -167,94 +117,6 @@ table ip lab {
 
 function flushConntrack(): void {
   for (const ns of [NS.pub, NS.natA, NS.natB]) sh(['conntrack', '-F'], { ns, allowFail: true });
-}
-
-// ------------------------------------------------------------------ processes
-
-interface Proc {
-  child: ChildProcess;
-  events: Record<string, unknown>[];
-  stderr: string;
-  exited: Promise<number | null>;
-  startedAt: number;
-  /** ms after start at which each event first arrived. */
-  eventTimes: Map<string, number>;
-  waitFor(event: string, ms: number): Promise<Record<string, unknown>>;
-}
-
-function run(ns: string, argv: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
-    cwd: work, // no .env here: only what the lab passes counts
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: work,
-      ...(process.env.PEERLANE_DEBUG_ICE ? { PEERLANE_DEBUG_ICE: '1' } : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const startedAt = Date.now();
-  const proc: Proc = {
-    child,
-    events: [],
-    stderr: '',
-    startedAt,
-    eventTimes: new Map(),
-    exited: new Promise((resolve) =>
-      child.on('exit', (code) => {
-        children.delete(child);
-        setImmediate(() => resolve(code));
-      }),
-    ),
-    waitFor(event, ms) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no "${event}" within ${ms} ms:\n${proc.stderr}`)),
-          ms,
-        );
-        const check = (): void => {
-          const found = proc.events.find((e) => e.event === event);
-          if (found !== undefined) {
-            clearTimeout(timer);
-            resolve(found);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer);
-            reject(new Error(`exited before "${event}":\n${proc.stderr}`));
-          } else setTimeout(check, 50);
-        };
-        check();
-      });
-    },
-  };
-  readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    try {
-      const e = JSON.parse(line) as Record<string, unknown>;
-      proc.events.push(e);
-      if (typeof e.event === 'string' && !proc.eventTimes.has(e.event)) {
-        proc.eventTimes.set(e.event, Date.now() - startedAt);
-      }
-    } catch {
-      // not an event
-    }
-  });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    proc.stderr += chunk;
-  });
-  return proc;
-}
-
-async function stop(proc: Proc | undefined): Promise<void> {
-  if (proc === undefined || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  proc.child.kill('SIGTERM');
-  const killer = setTimeout(() => proc.child.kill('SIGKILL'), 3_000);
-  await proc.exited;
-  clearTimeout(killer);
-}
-
-function node(script: string): string[] {
-  return [process.execPath, path.join(root, 'dist', 'src', script)];
 }
 
 // ------------------------------------------------------------------ cases
@@ -339,20 +201,24 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
   configureNat(NS.natA, c.natA);
   configureNat(NS.natB, c.natB);
   flushConntrack();
-  const out = fs.mkdtempSync(path.join(work, 'out-'));
+  const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
   const common = ['--signal', `${PUB}:${c.signalPort}`, '--timeout', String(PEER_TIMEOUT_S), '--json'];
-  const rx = run(NS.hostA, [...node('peer.js'), 'receive', '--out', out, '--yes', ...common, ...c.rxFlags]);
+  const rx = lab.run(NS.hostA, [
+    ...nodeScript('peer.js'),
+    'receive',
+    '--out',
+    out,
+    '--yes',
+    ...common,
+    ...c.rxFlags,
+  ]);
   let tx: Proc | undefined;
-  const bounded = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`case took over ${CASE_LIMIT_MS} ms`)), CASE_LIMIT_MS).unref(),
-  );
   try {
-    return await Promise.race([
-      bounded,
+    return await withLimit(
       (async (): Promise<Result> => {
         const ready = await rx.waitFor('ready', 10_000);
-        tx = run(NS.hostB, [
-          ...node('peer.js'),
+        tx = lab.run(NS.hostB, [
+          ...nodeScript('peer.js'),
           'send',
           file,
           '--to',
@@ -426,7 +292,9 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
             problems.length === 0 ? `${want.error} (${times.join(', ')}): ${message}` : problems.join('; '),
         };
       })(),
-    ]);
+      CASE_LIMIT_MS,
+      `case took over ${CASE_LIMIT_MS} ms`,
+    );
   } catch (err) {
     return {
       name: c.name,
@@ -440,44 +308,13 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
 
 // ------------------------------------------------------------------ main
 
-function cleanup(): void {
-  for (const child of children) child.kill('SIGKILL');
-  for (const ns of Object.values(NS)) {
-    // Whatever still runs in a lab namespace was started by the lab.
-    const pids = sh(['ip', 'netns', 'pids', ns], { allowFail: true }).split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    sh(['ip', 'netns', 'del', ns], { allowFail: true });
-  }
-  fs.rmSync(work, { recursive: true, force: true });
-}
-
 async function main(): Promise<number> {
-  if (process.getuid?.() !== 0) {
-    log('needs root (network namespaces, nftables); CI runs it as root');
-    return 1;
-  }
-  for (const tool of ['ip', 'nft', 'conntrack', 'turnserver']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-      log(`missing ${tool}: apt-get install -y iproute2 nftables conntrack coturn`);
-      return 1;
-    }
-  }
-  if (!fs.existsSync(path.join(root, 'dist', 'src', 'peer.js'))) {
-    log('run `npm run build` first');
-    return 1;
-  }
   buildTopology();
-  log(`namespaces ${Object.values(NS).join(', ')} up`);
+  lab.log(`namespaces ${Object.values(NS).join(', ')} up`);
 
   // coturn: UDP only, REST credentials only, a few hundred relay ports (node-datachannel
   // never frees its allocations, which live 600 s), no CLI (several may run on one machine).
-  const coturn = run(NS.pub, [
+  const coturn = lab.run(NS.pub, [
     'turnserver',
     '-n',
     '--no-cli',
@@ -505,33 +342,44 @@ async function main(): Promise<number> {
     '--no-multicast-peers',
     '--fingerprint',
     '--userdb',
-    path.join(work, 'turndb'),
+    path.join(lab.work, 'turndb'),
     '--pidfile',
-    path.join(work, 'turnserver.pid'),
+    path.join(lab.work, 'turnserver.pid'),
     '--log-file',
     process.env.NAT_LAB_COTURN_LOG ?? 'stdout',
     '--simple-log',
     ...(process.env.NAT_LAB_COTURN_LOG ? ['--verbose'] : []),
   ]);
   const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600' };
-  const signal = run(NS.pub, [...node('signal.js'), '--host', PUB, '--port', '8091', '--json'], signalEnv);
-  const signalNoTurn = run(NS.pub, [...node('signal.js'), '--host', PUB, '--port', '8092', '--json']);
+  const signal = lab.run(
+    NS.pub,
+    [...nodeScript('signal.js'), '--host', PUB, '--port', '8091', '--json'],
+    signalEnv,
+  );
+  const signalNoTurn = lab.run(NS.pub, [
+    ...nodeScript('signal.js'),
+    '--host',
+    PUB,
+    '--port',
+    '8092',
+    '--json',
+  ]);
   await signal.waitFor('listening', 10_000);
   await signalNoTurn.waitFor('listening', 10_000);
-  await new Promise((resolve) => setTimeout(resolve, 500)); // coturn has no ready event
+  await sleep(500); // coturn has no ready event
   if (coturn.child.exitCode !== null) throw new Error(`coturn exited: ${coturn.stderr}`);
 
-  const file = path.join(work, 'payload.bin');
+  const file = path.join(lab.work, 'payload.bin');
   await writeRandomFile(file, FILE_BYTES);
   const fileHash = await sha256File(file);
   const only = process.env.NAT_LAB_CASES?.split(',').map((s) => s.trim());
   const results: Result[] = [];
   for (const c of CASES) {
     if (only !== undefined && !only.includes(c.name.split(' ')[0] ?? '')) continue;
-    log(`case ${c.name} (${c.ice}) ...`);
+    lab.log(`case ${c.name} (${c.ice}) ...`);
     const result = await runCase(c, file, fileHash);
     results.push(result);
-    log(`  ${result.ok ? 'PASS' : 'FAIL'}: ${result.detail}`);
+    lab.log(`  ${result.ok ? 'PASS' : 'FAIL'}: ${result.detail}`);
   }
   await Promise.all([stop(signal), stop(signalNoTurn), stop(coturn)]);
 
@@ -543,20 +391,4 @@ async function main(): Promise<number> {
   return failed === 0 && results.length > 0 ? 0 : 1;
 }
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    log(`${sig}: cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-
-let status = 1;
-try {
-  status = await main();
-} catch (err) {
-  log(`error: ${(err as Error).stack ?? String(err)}`);
-} finally {
-  cleanup();
-}
-process.exit(status);
+await lab.main(['ip', 'nft', 'conntrack', 'turnserver'], 'iproute2 nftables conntrack coturn', main);
