@@ -20,6 +20,9 @@
  * and process is removed at the end, on failure or Ctrl-C too.
  *
  * Knobs for debugging: NAT_LAB_CASES=3,6 runs only those cases;
+ * NAT_LAB_REPEAT=270 runs each of them that many times (a soak: how often a
+ * TURN connection hits libdatachannel's DTLS stall, and that the watchdog's
+ * retry mends it every time);
  * NAT_LAB_COTURN_LOG=/tmp/coturn.log writes coturn's verbose log there;
  * PEERLANE_DEBUG_ICE=1 makes the peers print libjuice's log.
  */
@@ -250,12 +253,16 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
           if (done?.files?.[0]?.path !== received)
             problems.push(`done event path ${String(done?.files?.[0]?.path)}`);
           const pair = `${String(txConnected?.local)} -> ${String(txConnected?.remote)}`;
+          const stalls = [...rx.events, ...tx.events].filter(
+            (e) => e.event === 'reconnecting' && e.reason === 'dtls-stall',
+          ).length;
           return {
             name: c.name,
             ok: problems.length === 0,
             detail:
               problems.length === 0
-                ? `connected in ${connectMs} ms, path ${c.expect.path} (sender ${pair}), SHA-256 ok`
+                ? `connected in ${connectMs} ms, path ${c.expect.path} (sender ${pair}), SHA-256 ok` +
+                  (stalls > 0 ? `, after a DTLS stall (${stalls} watchdog retries)` : '')
                 : problems.join('; '),
           };
         }
@@ -373,13 +380,20 @@ async function main(): Promise<number> {
   await writeRandomFile(file, FILE_BYTES);
   const fileHash = await sha256File(file);
   const only = process.env.NAT_LAB_CASES?.split(',').map((s) => s.trim());
+  const repeat = Math.max(1, Number(process.env.NAT_LAB_REPEAT ?? 1) || 1);
   const results: Result[] = [];
   for (const c of CASES) {
     if (only !== undefined && !only.includes(c.name.split(' ')[0] ?? '')) continue;
-    lab.log(`case ${c.name} (${c.ice}) ...`);
-    const result = await runCase(c, file, fileHash);
-    results.push(result);
-    lab.log(`  ${result.ok ? 'PASS' : 'FAIL'}: ${result.detail}`);
+    for (let i = 0; i < repeat; i++) {
+      lab.log(`case ${c.name} (${c.ice})${repeat > 1 ? ` run ${i + 1}/${repeat}` : ''} ...`);
+      const result = await runCase(c, file, fileHash);
+      results.push(result);
+      lab.log(`  ${result.ok ? 'PASS' : 'FAIL'}: ${result.detail}`);
+    }
+  }
+  if (repeat > 1) {
+    const stalled = results.filter((r) => r.detail.includes('DTLS stall')).length;
+    process.stdout.write(`\n${results.length} runs: ${stalled} recovered from a DTLS stall\n`);
   }
   await Promise.all([stop(signal), stop(signalNoTurn), stop(coturn)]);
 
