@@ -26,6 +26,7 @@
  * NAT_LAB_COTURN_LOG=/tmp/coturn.log writes coturn's verbose log there;
  * PEERLANE_DEBUG_ICE=1 makes the peers print libjuice's log.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { issueTurnCredentials } from '../src/signaling/turn.js';
@@ -303,14 +304,45 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
       `case took over ${CASE_LIMIT_MS} ms`,
     );
   } catch (err) {
+    if (process.env.NAT_LAB_GDB) dumpThreads([rx, tx]);
     return {
       name: c.name,
       ok: false,
-      detail: `${(err as Error).message}\n${rx.stderr}\n${tx?.stderr ?? ''}`,
+      detail: [
+        (err as Error).message,
+        `receiver events: ${milestones(rx)}`,
+        rx.stderr,
+        `sender events: ${tx === undefined ? 'not started' : milestones(tx)}`,
+        tx?.stderr ?? '',
+      ].join('\n'),
     };
   } finally {
     await Promise.all([stop(rx), stop(tx)]);
   }
+}
+
+/**
+ * NAT_LAB_GDB=1: every thread's stack of each peer still running when a case
+ * times out, into the lab's log, to see where a hang sits (JS or native).
+ */
+function dumpThreads(procs: (Proc | undefined)[]): void {
+  for (const p of procs) {
+    const pid = p?.child.pid;
+    if (pid === undefined || p?.child.exitCode !== null) continue;
+    const gdb = spawnSync('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 12'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    lab.log(`threads of pid ${pid}:\n${gdb.stdout}`);
+  }
+}
+
+/** A peer's events but progress, each with its time: where a stuck case stopped. */
+function milestones(p: Proc): string {
+  return p.events
+    .filter((e) => e.event !== 'progress')
+    .map((e) => `${String(e.event)}${'reason' in e ? `(${String(e.reason)})` : ''}`)
+    .join(', ');
 }
 
 // ------------------------------------------------------------------ main

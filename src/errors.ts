@@ -11,6 +11,8 @@ export const EXIT = {
   FAILURE: 1,
   USAGE: 2,
   INTERRUPTED: 130,
+  /** SIGKILL from the freeze guard (cli/freeze-guard.ts): nothing else can end a frozen process. */
+  FROZEN: 137,
 } as const;
 
 interface CodeInfo {
@@ -73,6 +75,10 @@ export const ERROR_CODES = {
   HANDSHAKE_STALLED: {
     hint: 'a network path was found but the encrypted handshake never finished; run both commands again, or try --relay',
     exit: EXIT.FAILURE,
+  },
+  RTC_STALLED: {
+    hint: 'the WebRTC library stopped responding (a known libdatachannel deadlock, mostly over TURN); run both commands again: the transfer resumes',
+    exit: EXIT.FROZEN,
   },
   PEER_LOST: { hint: 'the other peer went away mid-transfer; run both commands again', exit: EXIT.FAILURE },
   BAD_FRAME: { hint: 'the other peer sent a malformed frame; the transfer was aborted', exit: EXIT.FAILURE },

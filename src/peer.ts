@@ -125,6 +125,9 @@ function outputFor(args: CommonArgs, verb: 'sent' | 'received', dataOnStdout = f
   });
 }
 
+/** Commands that open PeerConnections get the guard against a frozen native call. */
+const RTC_COMMAND = { freezeGuard: true } as const;
+
 const defaultSignal = `${env.SIGNALING_SERVER_ADDR || DEFAULTS.SIGNALING_SERVER_ADDR}:${
   env.SIGNALING_SERVER_PORT || DEFAULTS.SIGNALING_SERVER_PORT
 }`;
@@ -224,20 +227,24 @@ await yargs(rawArgs)
         .example('$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'),
     async (args) => {
       const output = outputFor(args, 'received', args.stdout);
-      await runCommand(output, async (abortSignal) => {
-        await receive({
-          ...sessionOptions(args, output, abortSignal),
-          code: args.code,
-          ...(args.stdout ? { stdout: process.stdout } : {}),
-          outDir: args.out,
-          name: args.name,
-          listed: args.listed,
-          codeWords: args['code-words'],
-          overwrite: args.overwrite,
-          onManifest: (files, signal) =>
-            confirmManifest(files, { yes: args.yes, input: process.stdin, output: process.stderr, signal }),
-        });
-      });
+      await runCommand(
+        output,
+        async (abortSignal) => {
+          await receive({
+            ...sessionOptions(args, output, abortSignal),
+            code: args.code,
+            ...(args.stdout ? { stdout: process.stdout } : {}),
+            outDir: args.out,
+            name: args.name,
+            listed: args.listed,
+            codeWords: args['code-words'],
+            overwrite: args.overwrite,
+            onManifest: (files, signal) =>
+              confirmManifest(files, { yes: args.yes, input: process.stdin, output: process.stderr, signal }),
+          });
+        },
+        RTC_COMMAND,
+      );
     },
   )
   .command(
@@ -269,20 +276,24 @@ await yargs(rawArgs)
         .example('PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'),
     async (args) => {
       const output = outputFor(args, 'sent');
-      await runCommand(output, async (abortSignal) => {
-        const paths = (args.files ?? []).map(undash);
-        if (args.text === undefined && paths.length === 0) {
-          throw new PeerlaneError('USAGE', 'name files or folders to send, - for stdin, or --text');
-        }
-        const code = await codeFrom(args.to === undefined ? undefined : undash(args.to));
-        await send({
-          ...sessionOptions(args, output, abortSignal),
-          paths,
-          code,
-          text: args.text,
-          codeWords: args['code-words'],
-        });
-      });
+      await runCommand(
+        output,
+        async (abortSignal) => {
+          const paths = (args.files ?? []).map(undash);
+          if (args.text === undefined && paths.length === 0) {
+            throw new PeerlaneError('USAGE', 'name files or folders to send, - for stdin, or --text');
+          }
+          const code = await codeFrom(args.to === undefined ? undefined : undash(args.to));
+          await send({
+            ...sessionOptions(args, output, abortSignal),
+            paths,
+            code,
+            text: args.text,
+            codeWords: args['code-words'],
+          });
+        },
+        RTC_COMMAND,
+      );
     },
   )
   .command(

@@ -12,6 +12,7 @@
 import cliProgress from 'cli-progress';
 import type { PeerlaneError } from '../errors.js';
 import type { PeerEvent } from '../events.js';
+import type { LastWords } from './freeze-guard.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -122,6 +123,17 @@ export class Output {
   }
 
   /** The one line a failure gets, plus the `error` event under --json. */
+  /** What error() would write, as bytes for a given file descriptor: for a guard that cannot call us. */
+  lastWords(err: PeerlaneError): LastWords[] {
+    const words: LastWords[] = [];
+    if (this.options.json) {
+      const event = { event: 'error', code: err.code, message: err.message };
+      words.push({ fd: this.stdout === process.stderr ? 2 : 1, text: `${JSON.stringify(event)}\n` });
+    }
+    words.push({ fd: 2, text: `peer: ${err.code}: ${err.message}. Next: ${err.hint}.\n` });
+    return words;
+  }
+
   error(err: PeerlaneError): void {
     this.stopBar();
     if (this.options.json) this.json({ event: 'error', code: err.code, message: err.message });

@@ -4,6 +4,7 @@
  * been flushed.
  */
 import { EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
+import { FREEZE_LIMIT_MS, startFreezeGuard } from './freeze-guard.js';
 import type { Output } from './output.js';
 import { flush } from './output.js';
 
@@ -13,6 +14,8 @@ const INTERRUPT_GRACE_MS = 2_000;
 export interface RunOptions {
   /** A server stops on SIGINT/SIGTERM by design: that is a clean exit, not an interruption. */
   signalMeansStop?: boolean;
+  /** Kill the process, with an RTC_STALLED error, if a native call freezes its main thread (freeze-guard.ts). */
+  freezeGuard?: boolean;
 }
 
 export async function runCommand(
@@ -30,6 +33,13 @@ export async function runCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (options.freezeGuard) {
+    const frozen = new PeerlaneError(
+      'RTC_STALLED',
+      `the process stopped responding for ${FREEZE_LIMIT_MS / 1000} s inside the WebRTC library and was ended`,
+    );
+    startFreezeGuard(output.lastWords(frozen));
+  }
 
   let status: number = EXIT.OK;
   try {
