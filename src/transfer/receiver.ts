@@ -316,7 +316,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     const partPath = target + PART_SUFFIX;
     const blocks = frame.offset > 0 ? (earlier?.blocks ?? []) : [];
     // A stream of unknown size cannot resume: its state would not match a later run.
-    const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, [...blocks]);
+    const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, blocks.length);
     current = {
       index,
       entry,
@@ -366,7 +366,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${file.partPath}`);
         written += bytesWritten;
       }
-      await file.log?.add(frame.payload);
+      await file.log?.add(length);
     } catch (err) {
       throw writeError(err);
     }

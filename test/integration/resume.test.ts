@@ -100,6 +100,23 @@ describe('resume across runs', () => {
     expect(await listTree(out)).toEqual(['big.bin']);
   });
 
+  it('a .part damaged on disk since is sent whole: blocks are hashed as they are on disk', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+
+    const part = await fs.open(path.join(out, `big.bin${PART_SUFFIX}`), 'r+');
+    await part.write(Buffer.from('damaged'), 0, 7, 100);
+    await part.close();
+
+    const { received } = await complete(file, out);
+    expect(received.files[0]?.resumedBytes).toBe(0);
+    expect(received.bytes).toBe(SIZE);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
+  });
+
   it('a .part of another size is not resumed, and not overwritten', async () => {
     const src = await h.tempDir();
     const out = await h.tempDir();
