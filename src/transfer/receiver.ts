@@ -251,15 +251,12 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     if (taken.has(target)) return undefined;
     // Never read state through a symlinked folder.
     if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return undefined;
+    // The finished name is taken now: start afresh elsewhere, before hashing the .part's blocks.
+    if ((await fs.lstat(target).catch(() => undefined)) !== undefined) return undefined;
     const blocks = await readResumable(target + PART_SUFFIX, entry.size);
     if (blocks === undefined) return undefined;
-    try {
-      await fs.lstat(target);
-      return undefined; // the finished name is taken now; start afresh elsewhere
-    } catch {
-      taken.add(target);
-      return { target, blocks };
-    }
+    taken.add(target);
+    return { target, blocks };
   }
 
   async function onFileStart(frame: Extract<Frame, { type: 'file-start' }>): Promise<void> {
