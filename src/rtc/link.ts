@@ -59,7 +59,11 @@ export class Link {
     this.channel.onBufferedAmountLow(handler);
   }
 
-  /** Queue a binary message. Throws PEER_LOST once the channel has closed. */
+  /**
+   * Queue a binary message. Throws PEER_LOST once the channel has closed.
+   * node-datachannel copies `data` before this returns, so the caller may
+   * reuse its buffer at once (the sender does, for every frame).
+   */
   send(data: Uint8Array): void {
     if (this.closedWith !== undefined) throw this.closedWith;
     try {

@@ -168,10 +168,15 @@ export function encodeControl(frame: ControlFrame): Buffer {
 /** A DATA frame with room for `length` payload bytes; fill `frame.subarray(DATA_HEADER_BYTES)`. */
 export function allocDataFrame(file: number, offset: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(DATA_HEADER_BYTES + length);
-  out[0] = FrameType.DATA;
-  out.writeUInt32BE(file, 1);
-  out.writeUIntBE(offset, 5, 6);
+  writeDataHeader(out, file, offset);
   return out;
+}
+
+/** Write a DATA header into the first DATA_HEADER_BYTES of `frame`. */
+export function writeDataHeader(frame: Buffer, file: number, offset: number): void {
+  frame[0] = FrameType.DATA;
+  frame.writeUInt32BE(file, 1);
+  frame.writeUIntBE(offset, 5, 6);
 }
 
 // ---------------------------------------------------------------- decoding

@@ -287,15 +287,12 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     if (taken.has(target)) return undefined;
     // Never read state through a symlinked folder.
     if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return undefined;
+    // The finished name is taken now: start afresh elsewhere, before hashing the .part's blocks.
+    if ((await fs.lstat(target).catch(() => undefined)) !== undefined) return undefined;
     const blocks = await readResumable(target + PART_SUFFIX, entry.size);
     if (blocks === undefined) return undefined;
-    try {
-      await fs.lstat(target);
-      return undefined; // the finished name is taken now; start afresh elsewhere
-    } catch {
-      taken.add(target);
-      return { target, blocks };
-    }
+    taken.add(target);
+    return { target, blocks };
   }
 
   async function onFileStart(frame: Extract<Frame, { type: 'file-start' }>): Promise<void> {
@@ -353,7 +350,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     memory.targets.set(entry.name, target);
     const blocks = frame.offset > 0 ? (earlier?.blocks ?? []) : [];
     // A stream of unknown size cannot resume: its state would not match a later run.
-    const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, [...blocks]);
+    const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, blocks.length);
     current = {
       index,
       entry,
@@ -403,7 +400,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${file.partPath}`);
         written += bytesWritten;
       }
-      await file.log?.add(frame.payload);
+      await file.log?.add(length);
     } catch (err) {
       throw writeError(err);
     }

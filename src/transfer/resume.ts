@@ -1,10 +1,15 @@
 /**
  * Resume across runs. Beside each `<name>.part` the receiver keeps
- * `<name>.part.peerlane`: the file's size and the SHA-256 of every block
- * (BLOCK_SIZE) known to be on disk. A later transfer of the same name and
- * size into the same folder offers those blocks (ACCEPT.resume); the sender
- * hashes the same blocks of its own file and, only if all match, starts after
- * them (FILE_START.offset). A changed source restarts from zero: never spliced.
+ * `<name>.part.peerlane`: the file's size and how many whole blocks
+ * (BLOCK_SIZE) of it are on disk. A later transfer of the same name and size
+ * into the same folder hashes those blocks as they are on disk and offers
+ * them (ACCEPT.resume); the sender hashes the same blocks of its own file and,
+ * only if all match, starts after them (FILE_START.offset). A changed source,
+ * or a .part damaged on disk, restarts from zero: never spliced.
+ *
+ * The block hashes are taken at resume time, not while receiving, so the
+ * receiver hashes each incoming byte once (for the file's SHA-256) rather than
+ * twice; the rare resume pays one extra read of the prefix instead.
  */
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
@@ -13,13 +18,14 @@ import type { ResumeOffer } from './protocol.js';
 import { BLOCK_SIZE } from './protocol.js';
 
 export const STATE_SUFFIX = '.peerlane';
-const STATE_VERSION = 1;
+/** 2: a count of blocks on disk. 1 (older peers) listed their hashes; only its length is used. */
+const STATE_VERSION = 2;
 
 interface ResumeState {
   v: number;
   size: number;
   blockSize: number;
-  blocks: string[];
+  blocks: number | string[];
 }
 
 export function statePath(partPath: string): string {
@@ -34,53 +40,66 @@ export function blocksDigest(blocks: readonly string[]): string {
 }
 
 /**
- * The verified blocks of an earlier `.part` for a file of `size`, or nothing
- * if there is none, it is not a plain file, or its state does not fit.
+ * The SHA-256 of each whole block of an earlier `.part` for a file of `size`,
+ * as it is on disk, or nothing if there is none, it is not a plain file, or
+ * its state does not fit.
  */
 export async function readResumable(partPath: string, size: number): Promise<string[] | undefined> {
+  let count: number;
   try {
     const [part, raw] = await Promise.all([fs.lstat(partPath), fs.readFile(statePath(partPath), 'utf8')]);
     if (!part.isFile()) return undefined;
     const state = JSON.parse(raw) as Partial<ResumeState>;
-    if (state.v !== STATE_VERSION || state.size !== size || state.blockSize !== BLOCK_SIZE) return undefined;
+    if (state.size !== size || state.blockSize !== BLOCK_SIZE) return undefined;
     const blocks = state.blocks;
-    if (!Array.isArray(blocks) || !blocks.every((b) => typeof b === 'string' && /^[0-9a-f]{64}$/.test(b))) {
+    if (state.v === STATE_VERSION && Number.isSafeInteger(blocks) && (blocks as number) >= 0) {
+      count = blocks as number;
+    } else if (state.v === 1 && Array.isArray(blocks)) {
+      count = blocks.length;
+    } else {
       return undefined;
     }
     // Never claim more than the .part holds, nor a block past the end of the file.
-    const whole = Math.min(Math.floor(part.size / BLOCK_SIZE), Math.floor(size / BLOCK_SIZE));
-    return blocks.slice(0, whole);
+    count = Math.min(count, Math.floor(part.size / BLOCK_SIZE), Math.floor(size / BLOCK_SIZE));
   } catch {
     return undefined;
+  }
+  if (count === 0) return [];
+  let handle: fs.FileHandle | undefined;
+  try {
+    // Read-only, never through a symlink.
+    handle = await fs.open(partPath, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+    const hashes: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const block = createHash('sha256');
+      await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block);
+      hashes.push(block.digest('hex'));
+    }
+    return hashes;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
   }
 }
 
 /** Follows the bytes of one file as they reach disk, and records each whole block. */
 export class BlockLog {
-  private block = createHash('sha256');
   private inBlock = 0;
 
   constructor(
     private readonly partPath: string,
     private readonly size: number,
-    readonly blocks: string[],
+    private blocks: number,
   ) {}
 
-  /** After `data` is written at the end of what was logged; persists the state when a block completes. */
-  async add(data: Buffer): Promise<void> {
-    let at = 0;
-    while (at < data.length) {
-      const take = Math.min(BLOCK_SIZE - this.inBlock, data.length - at);
-      this.block.update(data.subarray(at, at + take));
-      this.inBlock += take;
-      at += take;
-      if (this.inBlock === BLOCK_SIZE) {
-        this.blocks.push(this.block.digest('hex'));
-        this.block = createHash('sha256');
-        this.inBlock = 0;
-        await this.save();
-      }
-    }
+  /** After `length` bytes are written at the end of what was logged; persists the count when a block completes. */
+  async add(length: number): Promise<void> {
+    this.inBlock += length;
+    if (this.inBlock < BLOCK_SIZE) return;
+    this.blocks += Math.floor(this.inBlock / BLOCK_SIZE);
+    this.inBlock %= BLOCK_SIZE;
+    await this.save();
   }
 
   async save(): Promise<void> {

@@ -22,6 +22,7 @@ import {
   SEND_LOW_WATER,
   TRANSFER_PROTOCOL_VERSION,
 } from './protocol.js';
+import { frameAt, ReadAhead } from './read-ahead.js';
 import { checkOffer } from './resume.js';
 import type { SourceFile } from './sources.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
@@ -89,7 +90,7 @@ export async function sendFiles({
   const unknownSize = files.some((f) => f.size === null);
   const total = unknownSize ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
   const fileCount = files.filter((f) => f.kind !== 'dir').length;
-  const chunkSize = Math.min(CHUNK_SIZE, link.link.maxMessageSize() - DATA_HEADER_BYTES);
+  let chunkSize = Math.min(CHUNK_SIZE, link.link.maxMessageSize() - DATA_HEADER_BYTES);
   if (chunkSize <= 0)
     throw new PeerlaneError('INTERNAL', 'the peer accepts no message large enough for data');
 
@@ -130,6 +131,8 @@ export async function sendFiles({
             throw new PeerlaneError('BAD_FRAME', `ACCEPT claims file ${file}, never sent`);
         }
         credit += frame.window;
+        // A frame waits for its whole credit, so none may be larger than the window.
+        chunkSize = Math.max(1, Math.min(chunkSize, frame.window));
         resolveAccepted();
         poke();
         return;
@@ -238,21 +241,26 @@ export async function sendFiles({
         link.send({ type: 'file-start', file: index, offset: resumed });
         sentTotal += resumed;
         let offset = resumed;
-        while (offset < size) {
-          while (credit <= 0 || link.link.bufferedAmount() >= SEND_HIGH_WATER) await waitForPoke();
-          const want = Math.min(chunkSize, size - offset, credit);
-          const frame = allocDataFrame(index, offset, want);
-          const { bytesRead } = await handle.read(frame, DATA_HEADER_BYTES, want, offset);
-          if (bytesRead !== want) {
-            throw new PeerlaneError('INPUT_UNREADABLE', `${file.path} shrank while it was being sent`);
+        const pieces = new ReadAhead(handle, resumed, size, file.path);
+        try {
+          for (let piece = await pieces.next(); piece !== null; piece = await pieces.next()) {
+            // Hashed whole before frames are cut from it: frameAt overwrites sent bytes.
+            hash.update(piece.subarray(DATA_HEADER_BYTES));
+            const length = piece.length - DATA_HEADER_BYTES;
+            for (let at = 0; at < length; at += chunkSize) {
+              const want = Math.min(chunkSize, length - at);
+              // A whole frame's credit: the piece is already read, and the window is far larger.
+              while (credit < want || link.link.bufferedAmount() >= SEND_HIGH_WATER) await waitForPoke();
+              link.sendRaw(frameAt(piece, at, want, index, offset));
+              offset += want;
+              credit -= want;
+              sentTotal += want;
+              tally.bytes += want;
+              progress(offset);
+            }
           }
-          hash.update(frame.subarray(DATA_HEADER_BYTES));
-          link.sendRaw(frame);
-          offset += want;
-          credit -= want;
-          sentTotal += want;
-          tally.bytes += want;
-          progress(offset);
+        } finally {
+          await pieces.settle();
         }
       } finally {
         await handle.close();
