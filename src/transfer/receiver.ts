@@ -560,6 +560,7 @@ export async function prepareOutDir(outDir: string): Promise<void> {
 async function discard(file: OpenFile | undefined, keep: boolean): Promise<void> {
   if (file === undefined || file.handle === undefined) return;
   await file.handle.close().catch(() => {});
+  await file.log?.close();
   if (keep) return;
   await fs.unlink(file.partPath).catch(() => {});
   await file.log?.remove();

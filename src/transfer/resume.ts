@@ -83,9 +83,18 @@ export async function readResumable(partPath: string, size: number): Promise<str
   }
 }
 
+/**
+ * The state is rewritten in place as one fixed-size record (JSON padded with
+ * spaces): a single small write never truncates first, so a process killed
+ * at any instant leaves the previous state or the new one, never an empty or
+ * half-written file. Its JSON is well under this.
+ */
+const STATE_RECORD_BYTES = 256;
+
 /** Follows the bytes of one file as they reach disk, and records each whole block. */
 export class BlockLog {
   private inBlock = 0;
+  private handle: fs.FileHandle | undefined;
 
   constructor(
     private readonly partPath: string,
@@ -109,10 +118,29 @@ export class BlockLog {
       blockSize: BLOCK_SIZE,
       blocks: this.blocks,
     };
-    await fs.writeFile(statePath(this.partPath), JSON.stringify(state));
+    const record = Buffer.alloc(STATE_RECORD_BYTES, ' ');
+    record.write(JSON.stringify(state));
+    if (this.handle === undefined) {
+      // Create without truncating, never through a symlink: what is there stays valid until overwritten.
+      const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
+      this.handle = await fs.open(statePath(this.partPath), flags, 0o644);
+      await this.handle.write(record, 0, record.length, 0);
+      // An older, longer state (format 1) would leave a tail behind the record.
+      await this.handle.truncate(record.length);
+      return;
+    }
+    await this.handle.write(record, 0, record.length, 0);
+  }
+
+  /** Stop logging; the state stays for a later run. */
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {});
   }
 
   async remove(): Promise<void> {
+    await this.close();
     await fs.unlink(statePath(this.partPath)).catch(() => {});
   }
 }
