@@ -84,6 +84,9 @@ export class PeerSession {
         return await transfer(framed);
       } catch (err) {
         const reason = framed.lostReason;
+        // Not a lost link: an ERROR frame one side sent. Closing at once can
+        // drop ours before it leaves, so wait (briefly) for the peer to close.
+        if (reason === undefined) await farewell(framed);
         framed.stop();
         framed.link.close();
         if (this.framed === framed) this.framed = undefined;
@@ -249,6 +252,21 @@ export class PeerSession {
       // The signal connection is going; its failure handler records why.
     }
   }
+}
+
+/** Long enough for a queued ERROR frame to cross, short enough not to hold up an exit. */
+const FAREWELL_MS = 1_000;
+
+/** Resolves when the peer closes the channel, or after FAREWELL_MS. */
+function farewell(framed: FramedLink): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, FAREWELL_MS);
+    timer.unref();
+    framed.link.onClose(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function reasonFor(err: PeerlaneError): RestartReason {

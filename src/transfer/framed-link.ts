@@ -13,6 +13,9 @@ import type { Link } from '../rtc/link.js';
 import type { ControlFrame, Frame } from './protocol.js';
 import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
 
+/** Long enough for messages queued behind a close to arrive; short against a 10 s heartbeat. */
+const CLOSE_GRACE_MS = 250;
+
 export interface FramedLinkOptions {
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
@@ -53,7 +56,12 @@ export class FramedLink {
       this.trySend({ type: 'ping' });
     }, options.pingIntervalMs ?? PING_INTERVAL_MS);
 
-    link.onClose((err) => this.lose('link-closed', err));
+    // node-datachannel delivers a channel's close and its last messages
+    // through separate queues, so the close can overtake the peer's final
+    // ERROR frame (a refusal, say). Give that frame a moment to win.
+    link.onClose((err) => {
+      setTimeout(() => this.lose('link-closed', err), CLOSE_GRACE_MS).unref();
+    });
     link.onMessage((raw) => {
       if (this.failed !== undefined) return;
       this.lastHeard = Date.now();
