@@ -20,6 +20,7 @@
  *   npm run load:signal -- --modes replay --setups one --idle 0 --rate 500 --json
  *   npm run load:signal -- --profile-dir /tmp/prof   # servers under --cpu-prof
  */
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { SignalAddress } from '../src/signaling/client.js';
@@ -77,13 +78,18 @@ function listOf<T extends string>(flag: string, value: string, allowed: readonly
 }
 
 async function startSignal(h: Harness, extra: string[]): Promise<{ at: SignalAddress; proc: EventProcess }> {
+  const argv = ['--host', LOOPBACK, '--port', '0', '--json', '--quiet', ...OPEN_LIMITS, ...extra];
   const profile = args['profile-dir'];
-  const env = profile === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` };
-  const proc = h.spawnScript(
-    'signal',
-    ['--host', LOOPBACK, '--port', '0', '--json', '--quiet', ...OPEN_LIMITS, ...extra],
-    { env },
-  );
+  // node refuses --cpu-prof in NODE_OPTIONS, so a profiled server is spawned by hand.
+  const proc =
+    profile === undefined
+      ? h.spawnScript('signal', argv)
+      : h.spawnCommand(process.execPath, [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profile}`,
+          fileURLToPath(new URL('../src/signal.js', import.meta.url)),
+          ...argv,
+        ]);
   const { host, port } = await proc.waitFor('listening');
   return { at: { host, port }, proc };
 }
