@@ -148,7 +148,7 @@ const modes = listOf('mode', args.modes, ['fresh', 'replay'] as const);
 let book: TranscriptBook = {};
 if (modes.includes('replay')) {
   const started = performance.now();
-  book = await recordBook();
+  book = await recordBook(args.threads);
   const seconds = round((performance.now() - started) / 1000);
   log(`recorded ${Object.keys(book).length} real pairings (one per nameplate) in ${seconds} s`);
 }

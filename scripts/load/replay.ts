@@ -15,6 +15,7 @@
  * against the recording, so a relay that reorders or alters one is an error.
  */
 
+import { Worker } from 'node:worker_threads';
 import type { PeerlaneError } from '../../src/errors.js';
 import type { SignalPipe } from '../../src/rtc/connect.js';
 import { parseSecureMessage } from '../../src/secure/protocol.js';
@@ -91,11 +92,23 @@ export async function recordTranscript(nameplate: string): Promise<Step[]> {
   return steps;
 }
 
-/** One transcript for each nameplate in 1..count. */
-export async function recordBook(count = RECORDED_NAMEPLATES): Promise<TranscriptBook> {
-  const book: TranscriptBook = {};
-  for (let n = 1; n <= count; n++) book[String(n)] = await recordTranscript(String(n));
-  return book;
+/** One transcript for each nameplate in 1..count, recorded by `threads` threads. */
+export async function recordBook(threads: number, count = RECORDED_NAMEPLATES): Promise<TranscriptBook> {
+  const n = Math.max(1, threads);
+  const parts = await Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const first = Math.floor((i * count) / n) + 1;
+      const last = Math.floor(((i + 1) * count) / n);
+      const worker = new Worker(new URL('./record-worker.js', import.meta.url), {
+        workerData: { first, last },
+      });
+      return new Promise<TranscriptBook>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+    }),
+  );
+  return Object.assign({}, ...parts) as TranscriptBook;
 }
 
 /** Replay through the real server whatever `book` holds for the nameplate; `late` counts misses. */
