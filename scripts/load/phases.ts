@@ -108,6 +108,8 @@ export async function phase(
     relayP50Ms: round(percentile(latencies, 50), 2),
     relayP99Ms: round(percentile(latencies, 99), 2),
     serverCpuPercent: cpuPercent(before, after, seconds),
+    // CPU time per pairing holds up better than rates when other work shares the cores.
+    serverCpuMsPerPairing: round((1000 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, pairings), 3),
     generatorCpuPercent: cpuPercent(generatorBefore, generatorAfter, seconds),
     serverRssMB: round(after.rssMB),
     lateTranscripts: results.reduce((s, r) => s + r.lateTranscripts, 0),
