@@ -123,6 +123,7 @@ async function run(
     const procs = [...new Set([first.proc, second.proc])];
     const pids = procs.map((p) => p.child.pid).filter((p): p is number => p !== undefined);
     const setup: Setup = { name, rx: first.at, tx: second.at, pids };
+    if (redis?.process.pid !== undefined) setup.redisPid = redis.process.pid;
     log(`[${name}] ${pids.length} instance(s)${redis ? `, redis on ${redis.url}` : ''}`);
     const idle = args.idle > 0 ? await idlePhase(setup, args.idle) : {};
     log(`[${name}] idle: ${JSON.stringify(idle)}`);

@@ -17,6 +17,8 @@ export interface Setup {
   tx: SignalAddress;
   /** The signal server processes. */
   pids: number[];
+  /** The redis-server they share, if any: its CPU is part of the cost of scaling out. */
+  redisPid?: number;
 }
 
 const log = (line: string): void => {
@@ -90,13 +92,16 @@ export async function phase(
   });
   await Promise.all(workers.map((w) => w.ready));
   const load = loadAverage();
+  const redis = setup.redisPid === undefined ? [] : [setup.redisPid];
   const before = total(setup.pids);
+  const redisBefore = redis.length > 0 ? total(redis) : undefined;
   const generatorBefore = usage(process.pid);
   const started = performance.now();
   for (const w of workers) w.worker.postMessage('go');
   const results = await Promise.all(workers.map((w) => w.done));
   const seconds = (performance.now() - started) / 1000;
   const after = total(setup.pids);
+  const redisAfter = redis.length > 0 ? total(redis) : undefined;
   const generatorAfter = usage(process.pid);
   const latencies = results.flatMap((r) => r.latencies).sort((x, y) => x - y);
   const pairings = results.reduce((s, r) => s + r.pairings, 0);
@@ -110,6 +115,7 @@ export async function phase(
     serverCpuPercent: cpuPercent(before, after, seconds),
     // CPU time per pairing holds up better than rates when other work shares the cores.
     serverCpuMsPerPairing: round((1000 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, pairings), 3),
+    ...(redisBefore && redisAfter ? { redisCpuPercent: cpuPercent(redisBefore, redisAfter, seconds) } : {}),
     generatorCpuPercent: cpuPercent(generatorBefore, generatorAfter, seconds),
     serverRssMB: round(after.rssMB),
     lateTranscripts: results.reduce((s, r) => s + r.lateTranscripts, 0),
