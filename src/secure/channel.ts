@@ -21,7 +21,6 @@ import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../rtc/connect.js';
-import type { SignalClient } from '../signaling/client.js';
 import type { PeerRole } from '../signaling/protocol.js';
 import type { SessionKeys } from './cpace.js';
 import { confirmationTag, startCpace, tagsEqual } from './cpace.js';
@@ -51,7 +50,7 @@ export class SecureChannel implements SignalPipe {
   private failure: PeerlaneError | undefined;
 
   constructor(
-    private readonly client: SignalClient,
+    private readonly client: SignalPipe,
     private readonly sealKey: Buffer,
     private readonly openKey: Buffer,
     /** Root of the short authentication string; see `shortAuthString`. */
@@ -127,10 +126,12 @@ function associatedData(role: PeerRole, intent: Intent): string {
 const OPPOSITE: Record<Intent, Intent> = { send: 'receive', receive: 'send' };
 
 /**
- * Run the PAKE over a paired signal connection. Resolves with a SecureChannel
- * once both key-confirmation tags check out; rejects with BAD_CODE otherwise.
+ * Run the PAKE over a paired signal connection (any pipe that relays payloads
+ * in order: a SignalClient, or an in-memory one in the load test). Resolves with
+ * a SecureChannel once both key-confirmation tags check out; rejects with
+ * BAD_CODE otherwise.
  */
-export function secureHandshake(client: SignalClient, options: HandshakeOptions): Promise<SecureChannel> {
+export function secureHandshake(client: SignalPipe, options: HandshakeOptions): Promise<SecureChannel> {
   const party = startCpace(options.secret, channelId(options.nameplate));
   const isA = options.role === 'offerer';
   const myAd = associatedData(options.role, options.intent);
