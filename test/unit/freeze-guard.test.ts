@@ -17,6 +17,8 @@ function child(
     ${body}
   `;
   const proc = spawn(process.execPath, ['--input-type=module', '-e', script]);
+  // Should the guard fail, a busy loop must not outlive the test.
+  const reaper = setTimeout(() => proc.kill('SIGKILL'), 15_000);
   let out = '';
   let err = '';
   proc.stdout.on('data', (d: Buffer) => {
@@ -25,7 +27,12 @@ function child(
   proc.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  return new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, out, err })));
+  return new Promise((resolve) =>
+    proc.on('exit', (code, signal) => {
+      clearTimeout(reaper);
+      resolve({ code, signal, out, err });
+    }),
+  );
 }
 
 describe('freeze guard', () => {
@@ -36,6 +43,7 @@ describe('freeze guard', () => {
     expect(result.signal).toBe('SIGKILL');
     expect(result.out).toBe('{"event":"error","code":"RTC_STALLED"}\n');
     expect(result.err).toBe('peer: RTC_STALLED: frozen\n');
+    // Killed by the guard after about 1 s, not by the 15 s reaper.
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
