@@ -8,7 +8,8 @@
  *    and the second run's whole time.
  * 2. In the session: freeze the receiver (SIGSTOP) at half the file for 12 s,
  *    longer than the 10 s dead-peer timeout. Reports the time from thaw to the
- *    new channel, and the bytes sent twice.
+ *    new channel, and the bytes sent twice (the sender's bytes over both
+ *    channels, minus the file's size).
  *
  *   npm run bench:resume               1 GiB
  *   npm run bench:resume -- --size 256 --json
@@ -90,7 +91,6 @@ async function inSession(server: SignalHandle, file: string) {
   await until(run.rx, atHalf);
   run.rx.kill('SIGSTOP');
   await new Promise((r) => setTimeout(r, FREEZE_MS));
-  const part = (await fs.stat(path.join(out, 'big.bin.part'))).size;
   const thawed = Date.now();
   run.rx.kill('SIGCONT');
   // The second `connected`: the new channel.
@@ -102,9 +102,11 @@ async function inSession(server: SignalHandle, file: string) {
   const [txExit, rxExit] = await Promise.all([run.tx.exit(600_000), run.rx.exit(600_000)]);
   if (txExit.code !== 0 || rxExit.code !== 0) throw new Error(`frozen run failed: ${run.rx.stderr}`);
   const done = await run.rx.waitFor('done');
+  const sent = await run.tx.waitFor('done');
   const resumed = done.files[0]?.resumedBytes ?? 0;
   if ((await sha256File(path.join(out, 'big.bin'))) !== (await sha256File(file))) throw new Error('differs');
-  return { onDiskAtFreeze: part, resumedBytes: resumed, resentBytes: part - resumed, reconnectMs };
+  // The sender's done counts every byte it put on a channel, over both channels.
+  return { resumedBytes: resumed, resentBytes: sent.bytes - size, reconnectMs };
 }
 
 try {
