@@ -7,9 +7,11 @@
  * `photos/2024/b.jpg`. Every folder is offered as a `kind: 'dir'` entry too,
  * after its contents, so that the receiver creates empty ones and gives each
  * its mode and mtime once the files inside are written.
- * Symlinks met while walking are never followed: each is reported through
- * `onSkip` and left out. (A symlink named on the command line is followed:
- * the user asked for it.) `-` is standard input, a stream of unknown size.
+ * Symlinks are never followed, whether met while walking or named on the
+ * command line: each is reported through `onSkip` and left out, and a command
+ * that leaves nothing to send fails. (`link/`, with the slash, names the
+ * folder the link points to, as everywhere in POSIX.) `-` is standard input,
+ * a stream of unknown size.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -35,7 +37,7 @@ export interface SourceFile {
 }
 
 export interface ResolveOptions {
-  /** A symlink or special file found inside a folder, which is not sent. */
+  /** A symlink (named, or found inside a folder) or special file, which is not sent. */
   onSkip?: (path: string, why: string) => void;
   /** The stream `-` stands for (default: process.stdin). */
   stdin?: Readable;
@@ -120,9 +122,13 @@ export async function resolveSources(
     }
     let stat: Awaited<ReturnType<typeof fs.stat>>;
     try {
-      stat = await fs.stat(p);
+      stat = await fs.lstat(p);
     } catch (err) {
       throw notFound(p, err);
+    }
+    if (stat.isSymbolicLink()) {
+      options.onSkip?.(p, 'a symbolic link (not followed)');
+      continue;
     }
     const base = path.basename(path.resolve(p));
     if (stat.isDirectory()) {
@@ -134,6 +140,9 @@ export async function resolveSources(
     if (!stat.isFile()) throw new PeerlaneError('INPUT_UNREADABLE', `not a regular file: ${p}`);
     await checkReadable(p);
     add({ path: p, name: base, size: stat.size, ...meta(stat) });
+  }
+  if (files.length === 0) {
+    throw new PeerlaneError('INPUT_UNREADABLE', 'nothing to send: symbolic links are not followed');
   }
   return files;
 }
