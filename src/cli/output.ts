@@ -38,6 +38,23 @@ export function formatBytes(n: number): string {
   return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
 
+/**
+ * Streams whose reader went away: `peer receive --json | head -1` keeps the
+ * code and closes the pipe, and the transfer must go on regardless. Node
+ * reports that as an EPIPE 'error' event, fatal when nobody listens; our
+ * messages and events are best-effort, so they stop there. (Data written to
+ * stdout by `receive --stdout` still fails its transfer: its write callback
+ * reports the error to the receiver.)
+ */
+const closedStreams = new WeakSet<NodeJS.WritableStream>();
+const watchedStreams = new WeakSet<NodeJS.WritableStream>();
+
+function watch(stream: NodeJS.WritableStream): void {
+  if (watchedStreams.has(stream)) return;
+  watchedStreams.add(stream);
+  stream.on('error', () => closedStreams.add(stream));
+}
+
 export class Output {
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
@@ -51,6 +68,7 @@ export class Output {
   constructor(private readonly options: OutputOptions) {
     this.stdout = options.stdout ?? process.stdout;
     this.stderr = options.stderr ?? process.stderr;
+    for (const stream of [this.stdout, this.stderr, process.stdout, process.stderr]) watch(stream);
   }
 
   /** A sentence for people: stderr, unless --quiet. */
@@ -77,13 +95,13 @@ export class Output {
           }
         }
         this.say('Code:');
-        if (!this.options.json) this.stdout.write(`${e.code}\n`);
+        if (!this.options.json) this.out(`${e.code}\n`);
         return;
       case 'peers':
         // The names are the output: one per line on stdout, for a person or `read`.
         if (this.options.json) return;
         if (e.peers.length === 0) this.say('No receivers are listed on this signal server.');
-        for (const p of e.peers) this.stdout.write(`${p.name}\n`);
+        for (const p of e.peers) this.out(`${p.name}\n`);
         return;
       case 'connected':
         this.say(`Connected (${e.path}: ${e.local} -> ${e.remote}).`);
@@ -94,7 +112,7 @@ export class Output {
         return;
       case 'text':
         // The message is the output: on stdout, whatever --quiet says.
-        if (!this.options.json) this.stdout.write(`${e.text}\n`);
+        if (!this.options.json) this.out(`${e.text}\n`);
         return;
       case 'skipped':
         this.say(`peer: skipped ${e.path}: ${e.reason}`);
@@ -232,11 +250,15 @@ export class Output {
   }
 
   private json(e: PeerEvent): void {
-    this.stdout.write(`${JSON.stringify(e)}\n`);
+    this.out(`${JSON.stringify(e)}\n`);
+  }
+
+  private out(text: string): void {
+    if (!closedStreams.has(this.stdout)) this.stdout.write(text);
   }
 
   private writeErr(line: string): void {
-    this.stderr.write(`${line}\n`);
+    if (!closedStreams.has(this.stderr)) this.stderr.write(`${line}\n`);
   }
 }
 

@@ -215,3 +215,21 @@ describe('pipes', () => {
     expect(Number(rxDone?.[1])).toBeLessThan(150 * 1024 * 1024);
   }, 120_000);
 });
+
+describe('scripts that stop reading', () => {
+  it('a receiver whose stdout reader left after the code still receives, and exits 0', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'kept.bin');
+    await fs.writeFile(file, randomBytes(3 * 1024 * 1024));
+    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    // Like `peer receive --json | head -1`: the pipe's reader is gone, every later event is EPIPE.
+    rx.child.stdout?.destroy();
+    const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
+    expect((await tx.exit()).code, tx.stderr).toBe(0);
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+    expect(rx.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(await sha256File(path.join(out, 'kept.bin'))).toBe(await sha256File(file));
+  });
+});
