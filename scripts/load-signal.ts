@@ -63,6 +63,12 @@ const args = await yargs(hideBin(process.argv))
     describe: "Pairings per second in fresh mode's paced run (its CPace caps the generator)",
   })
   .option('seconds', { type: 'number', default: 10, describe: 'Length of the paced run' })
+  .option('spread', {
+    choices: ['cross', 'random'] as const,
+    default: 'cross' as const,
+    describe:
+      'Two instances: cross puts every receiver on one and every sender on the other; random picks per client, as a load balancer would',
+  })
   .option('threads', { type: 'number', default: 2, describe: 'Generator threads' })
   .option('setups', { type: 'string', default: 'one,two', describe: 'Which setups: one, two, or both' })
   .option('modes', {
@@ -132,6 +138,7 @@ async function run(
       await pause();
       const burst = await phase(setup, args.threads, {
         mode,
+        spread: args.spread,
         book,
         pairs: args.pairs,
         concurrency: args.concurrency,
@@ -140,7 +147,13 @@ async function run(
       await pause();
       // Paced beyond what the generator can run, a run measures only the generator's backlog.
       const rate = mode === 'fresh' ? args['fresh-rate'] : args.rate;
-      const steady = await phase(setup, args.threads, { mode, book, rate, seconds: args.seconds });
+      const steady = await phase(setup, args.threads, {
+        mode,
+        spread: args.spread,
+        book,
+        rate,
+        seconds: args.seconds,
+      });
       log(`[${name}] ${mode} paced at ${rate}/s: ${JSON.stringify(steady)}`);
       Object.assign(figures, prefixed(`${mode}.unpaced`, burst), prefixed(`${mode}.paced`, steady));
     }

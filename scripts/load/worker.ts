@@ -19,6 +19,12 @@ export type Mode = 'fresh' | 'replay';
 export interface Job {
   rx: SignalAddress;
   tx: SignalAddress;
+  /**
+   * `cross`: every receiver on rx, every sender on tx (with two instances,
+   * every pairing crosses Redis: the worst case). `random`: each client picks
+   * one of the two, as behind a load balancer (half the pairings cross).
+   */
+  spread?: 'cross' | 'random';
   mode: Mode;
   /** Replay mode: recorded pairings by nameplate. */
   book?: TranscriptBook;
@@ -37,6 +43,13 @@ export interface JobResult {
   firstError?: string;
 }
 
+/** Where this pairing's receiver and sender connect. */
+function ends(job: Job): [SignalAddress, SignalAddress] {
+  if (job.spread !== 'random') return [job.rx, job.tx];
+  const pick = (): SignalAddress => (Math.random() < 0.5 ? job.rx : job.tx);
+  return [pick(), pick()];
+}
+
 function countError(result: JobResult, err: unknown): void {
   result.errors++;
   const message =
@@ -51,7 +64,7 @@ async function unpaced(job: Job, converse: Converse, result: JobResult): Promise
     Array.from({ length: job.concurrency ?? 1 }, async () => {
       while (next < pairs) {
         next++;
-        await pairing(job.rx, job.tx, converse, result.latencies).then(
+        await pairing(...ends(job), converse, result.latencies).then(
           () => void result.pairings++,
           (err: unknown) => countError(result, err),
         );
@@ -69,7 +82,7 @@ async function paced(job: Job, converse: Converse, result: JobResult): Promise<v
     const wait = started + (i * 1000) / rate - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     runs.push(
-      pairing(job.rx, job.tx, converse, result.latencies).then(
+      pairing(...ends(job), converse, result.latencies).then(
         () => void result.pairings++,
         (err: unknown) => countError(result, err),
       ),
