@@ -310,10 +310,8 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
       ok: false,
       detail: [
         (err as Error).message,
-        `receiver events: ${milestones(rx)}`,
-        rx.stderr,
-        `sender events: ${tx === undefined ? 'not started' : milestones(tx)}`,
-        tx?.stderr ?? '',
+        `  receiver:\n${rx.tail()}`,
+        `  sender:\n${tx?.tail() ?? '    (not started)'}`,
       ].join('\n'),
     };
   } finally {
@@ -335,14 +333,6 @@ function dumpThreads(procs: (Proc | undefined)[]): void {
     });
     lab.log(`threads of pid ${pid}:\n${gdb.stdout}`);
   }
-}
-
-/** A peer's events but progress, each with its time: where a stuck case stopped. */
-function milestones(p: Proc): string {
-  return p.events
-    .filter((e) => e.event !== 'progress')
-    .map((e) => `${String(e.event)}${'reason' in e ? `(${String(e.reason)})` : ''}`)
-    .join(', ');
 }
 
 // ------------------------------------------------------------------ main

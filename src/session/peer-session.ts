@@ -19,6 +19,7 @@
  * server (killed, restarted, or the peer's connection to it gone) there is no
  * reconnection, but a working data channel carries on regardless.
  */
+import { DEFAULTS } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { SignalPipe } from '../rtc/connect.js';
@@ -38,9 +39,6 @@ import { rtcWithGrant } from './common.js';
  */
 export const KEEPALIVE_INTERVAL_MS = 20_000;
 
-/** Reconnections per session unless `--reconnects` says otherwise. */
-export const DEFAULT_RECONNECTS = 3;
-
 export class PeerSession {
   /** The attempt in progress or in use. */
   private attempt = 0;
@@ -48,7 +46,8 @@ export class PeerSession {
   private peerAttempt = 0;
   private readonly queued = new Map<number, string[]>();
   private deliver: ((payload: string) => void) | undefined;
-  private failureHandlers: ((err: PeerlaneError) => void)[] = [];
+  /** The current attempt's: only it can still act on losing the signal pipe. */
+  private failureHandler: ((err: PeerlaneError) => void) | undefined;
   private signalError: PeerlaneError | undefined;
   private connecting: AbortController | undefined;
   private framed: FramedLink | undefined;
@@ -63,11 +62,11 @@ export class PeerSession {
     private readonly options: SessionOptions,
   ) {
     this.emit = options.onEvent ?? (() => {});
-    this.budget = options.reconnects ?? DEFAULT_RECONNECTS;
+    this.budget = options.reconnects ?? DEFAULTS.PEER_RECONNECTS;
     secure.onPayload((payload) => this.route(payload));
     secure.onFailure((err) => {
       this.signalError ??= err;
-      for (const h of this.failureHandlers) h(err);
+      this.failureHandler?.(err);
     });
     this.keepalive = setInterval(() => this.say({ kind: 'keepalive' }), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
@@ -200,7 +199,7 @@ export class PeerSession {
         for (const p of this.queued.get(n)?.splice(0) ?? []) handler(p);
       },
       onFailure: (handler) => {
-        this.failureHandlers = [handler];
+        this.failureHandler = handler;
         if (this.signalError !== undefined) handler(this.signalError);
       },
     };
@@ -213,7 +212,7 @@ export class PeerSession {
     } catch (err) {
       const error = toPeerlaneError(err, 'BAD_MESSAGE');
       this.signalError ??= error;
-      for (const h of this.failureHandlers) h(error);
+      this.failureHandler?.(error);
       return;
     }
     if (msg.kind === 'keepalive') return;

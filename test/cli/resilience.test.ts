@@ -16,16 +16,28 @@ beforeEach(() => {
 });
 afterEach(() => h.cleanup());
 
+/**
+ * A real signal server, a receiver into a fresh folder, and a sender of
+ * `big.bin` (`size` bytes, after `extraFiles` small ones) with `flags` on both.
+ */
+async function transfer(size: number, flags: string[] = [], extraFiles: string[] = []) {
+  const server = await h.signalProcess();
+  const src = await h.tempDir();
+  const out = await h.tempDir();
+  const file = path.join(src, 'big.bin');
+  await writeRandomFile(file, size);
+  const extras = extraFiles.map((name) => path.join(src, name));
+  for (const extra of extras) await writeRandomFile(extra, 1000);
+  const args = [...server.peerArgs, ...flags];
+  const rx = h.peer(['receive', '--out', out, '--yes', ...args]);
+  const { code } = await rx.waitFor('ready');
+  const tx = h.peer(['send', ...extras, file, '--to', code, ...args]);
+  return { server, out, file, extras, rx, tx };
+}
+
 describe('resilience', () => {
   it('an established transfer completes when the signal server is killed', async () => {
-    const server = await h.signalProcess();
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, 200 * 1024 * 1024);
-    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
-    const { code } = await rx.waitFor('ready');
-    const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
+    const { server, out, file, rx, tx } = await transfer(200 * 1024 * 1024);
     await rx.waitFor('progress');
     server.process.kill('SIGKILL');
     await server.process.exit();
@@ -35,18 +47,10 @@ describe('resilience', () => {
   });
 
   it('a receiver frozen for 12 s mid-transfer: both reconnect under the same key and resume', async () => {
-    const server = await h.signalProcess();
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, BIG);
     // A small file first: verified before the freeze, so the new channel's
     // ACCEPT reports it held and it is neither sent again nor duplicated.
-    const small = path.join(src, 'small.txt');
-    await writeRandomFile(small, 1000);
-    const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
-    const { code } = await rx.waitFor('ready');
-    const tx = h.peer(['send', small, file, '--to', code, ...server.peerArgs]);
+    const { out, file, extras, rx, tx } = await transfer(BIG, [], ['small.txt']);
+    const small = extras[0] ?? '';
     await untilBytes(rx, BIG * 0.3);
     // SIGSTOP freezes every thread, libdatachannel's too: to the sender the
     // path is dead, while both signal connections stay open.
@@ -74,15 +78,7 @@ describe('resilience', () => {
   });
 
   it('with --reconnects 0, a frozen receiver ends both sides with PEER_LOST and keeps the .part', async () => {
-    const server = await h.signalProcess();
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, BIG);
-    const args = [...server.peerArgs, '--reconnects', '0'];
-    const rx = h.peer(['receive', '--out', out, '--yes', ...args]);
-    const { code } = await rx.waitFor('ready');
-    const tx = h.peer(['send', file, '--to', code, ...args]);
+    const { out, rx, tx } = await transfer(BIG, ['--reconnects', '0']);
     await untilBytes(rx, BIG * 0.3);
     rx.kill('SIGSTOP');
     const txExit = await tx.exit(FREEZE_MS + 10_000);
