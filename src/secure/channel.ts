@@ -22,7 +22,7 @@ import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../rtc/connect.js';
 import type { PeerRole } from '../signaling/protocol.js';
-import type { SessionKeys } from './cpace.js';
+import type { CpaceParty, SessionKeys } from './cpace.js';
 import { confirmationTag, startCpace, tagsEqual } from './cpace.js';
 import type { Intent } from './protocol.js';
 import { encodeSecureMessage, parseSecureMessage, SECURE_PROTOCOL_VERSION } from './protocol.js';
@@ -35,6 +35,11 @@ export interface HandshakeOptions {
   /** The secret words of the code: the PAKE password. */
   secret: string;
   timeoutMs: number;
+  /**
+   * Our CPace share, if already started (see startKeyExchange): a waiting side
+   * computes it while it waits, a joining side while its connection opens.
+   */
+  party?: CpaceParty | undefined;
 }
 
 const GCM_NONCE_BYTES = 12;
@@ -119,6 +124,15 @@ function channelId(nameplate: string): string {
   return `peerlane/${SECURE_PROTOCOL_VERSION}/nameplate=${nameplate}`;
 }
 
+/**
+ * Our side of the PAKE for the code's words in this nameplate's channel. Its
+ * two group operations cost about 10 ms of CPU, so callers start it wherever
+ * they would otherwise only wait, and hand it to secureHandshake.
+ */
+export function startKeyExchange(secret: string, nameplate: string): CpaceParty {
+  return startCpace(secret, channelId(nameplate));
+}
+
 function associatedData(role: PeerRole, intent: Intent): string {
   return `role=${role};intent=${intent}`;
 }
@@ -132,7 +146,7 @@ const OPPOSITE: Record<Intent, Intent> = { send: 'receive', receive: 'send' };
  * BAD_CODE otherwise.
  */
 export function secureHandshake(client: SignalPipe, options: HandshakeOptions): Promise<SecureChannel> {
-  const party = startCpace(options.secret, channelId(options.nameplate));
+  const party = options.party ?? startKeyExchange(options.secret, options.nameplate);
   const isA = options.role === 'offerer';
   const myAd = associatedData(options.role, options.intent);
   const peerRole: PeerRole = isA ? 'answerer' : 'offerer';

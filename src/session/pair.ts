@@ -11,6 +11,7 @@
  */
 
 import { PeerlaneError } from '../errors.js';
+import { startKeyExchange } from '../secure/channel.js';
 import type { Code, NamedCode } from '../secure/code.js';
 import { formatCode, generateSecret, parseCode, parseSendCode } from '../secure/code.js';
 import type { Intent } from '../secure/protocol.js';
@@ -65,7 +66,11 @@ export async function pair(options: PairOptions): Promise<Pairing> {
   const emit = options.onEvent ?? (() => {});
   const given = options.code === undefined ? undefined : parseGiven(options.code, options.intent);
   throwIfAborted(options.abortSignal);
-  const client = await SignalClient.connect(options.signal);
+  const connecting = SignalClient.connect(options.signal);
+  // Known the nameplate, our PAKE share is computed while the connection opens.
+  const early =
+    given !== undefined && !('name' in given) ? startKeyExchange(given.secret, given.nameplate) : undefined;
+  const client = await connecting;
   const base = { client, intent: options.intent };
   try {
     if (given !== undefined && 'name' in given) {
@@ -74,15 +79,17 @@ export async function pair(options: PairOptions): Promise<Pairing> {
     }
     if (given !== undefined) {
       const role = await abortable(client.join(given.nameplate), options.abortSignal);
-      return { ...base, role, nameplate: given.nameplate, secret: given.secret };
+      return { ...base, role, nameplate: given.nameplate, secret: given.secret, party: early };
     }
     const secret = generateSecret(options.codeWords);
     const { name } = options;
     const nameplate = await client.register({ name, listed: options.listed === true });
     const route = name ?? nameplate;
     emit({ event: 'ready', code: formatCode({ nameplate: route, secret }), ...(name ? { name } : {}) });
+    // Computed while we wait, not after the peer arrives.
+    const party = startKeyExchange(secret, nameplate);
     const role = await abortable(client.waitForPeer(), options.abortSignal);
-    return { ...base, role, nameplate, secret };
+    return { ...base, role, nameplate, secret, party };
   } catch (err) {
     client.close();
     throw err;
