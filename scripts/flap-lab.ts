@@ -341,7 +341,7 @@ async function runCase(c: Case, source: Source): Promise<Result> {
   const mark = (what: string): void => {
     timeline.push(`${seconds(Date.now() - t0)} ${what}`);
   };
-  const rx = lab.run(NS.hostA, [...nodeScript('peer.js'), 'receive', '--out', out, '--yes', ...common]);
+  const rx = lab.run(NS.hostA, [...nodeScript('peer'), 'receive', '--out', out, '--yes', ...common]);
   let run: Run | undefined;
   let problems: string[];
   try {
@@ -349,7 +349,7 @@ async function runCase(c: Case, source: Source): Promise<Result> {
       (async (): Promise<string[]> => {
         const ready = await rx.waitFor('ready', 10_000);
         const tx = lab.run(NS.hostB, [
-          ...nodeScript('peer.js'),
+          ...nodeScript('peer'),
           'send',
           source.file,
           '--to',
@@ -403,14 +403,7 @@ async function makeSource(name: string, bytes: number): Promise<Source> {
 async function main(): Promise<number> {
   buildTopology();
   lab.log(`namespaces ${Object.values(NS).join(', ')} up`);
-  const signal = lab.run(NS.hub, [
-    ...nodeScript('signal.js'),
-    '--host',
-    '10.9.0.1',
-    '--port',
-    '8091',
-    '--json',
-  ]);
+  const signal = lab.run(NS.hub, [...nodeScript('signal'), '--host', '10.9.0.1', '--port', '8091', '--json']);
   await signal.waitFor('listening', 10_000);
 
   const only = process.env.FLAP_LAB_CASES?.split(',').map((s) => s.trim());

@@ -208,7 +208,7 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
   const common = ['--signal', `${PUB}:${c.signalPort}`, '--timeout', String(PEER_TIMEOUT_S), '--json'];
   const rx = lab.run(NS.hostA, [
-    ...nodeScript('peer.js'),
+    ...nodeScript('peer'),
     'receive',
     '--out',
     out,
@@ -222,7 +222,7 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
       (async (): Promise<Result> => {
         const ready = await rx.waitFor('ready', 10_000);
         tx = lab.run(NS.hostB, [
-          ...nodeScript('peer.js'),
+          ...nodeScript('peer'),
           'send',
           file,
           '--to',
@@ -382,17 +382,10 @@ async function main(): Promise<number> {
   const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600' };
   const signal = lab.run(
     NS.pub,
-    [...nodeScript('signal.js'), '--host', PUB, '--port', '8091', '--json'],
+    [...nodeScript('signal'), '--host', PUB, '--port', '8091', '--json'],
     signalEnv,
   );
-  const signalNoTurn = lab.run(NS.pub, [
-    ...nodeScript('signal.js'),
-    '--host',
-    PUB,
-    '--port',
-    '8092',
-    '--json',
-  ]);
+  const signalNoTurn = lab.run(NS.pub, [...nodeScript('signal'), '--host', PUB, '--port', '8092', '--json']);
   await signal.waitFor('listening', 10_000);
   await signalNoTurn.waitFor('listening', 10_000);
   await sleep(500); // coturn has no ready event

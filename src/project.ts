@@ -35,3 +35,13 @@ export function packageVersion(): string {
 export function packageRoot(): string {
   return packageInfo().root;
 }
+
+/**
+ * The file users run for each program: `peer` is the bundled dist/peer.mjs
+ * (package.json's bin, see scripts/bundle.ts); the signal server runs unbundled.
+ * Tests and labs spawn these, so they exercise what ships.
+ */
+export function entryPoint(program: 'peer' | 'signal'): string {
+  const root = packageRoot();
+  return program === 'peer' ? `${root}dist/peer.mjs` : `${root}dist/src/signal.js`;
+}

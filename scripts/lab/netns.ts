@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { packageRoot } from '../../src/project.js';
+import { entryPoint } from '../../src/project.js';
 
 export type LabEvent = Record<string, unknown>;
 
@@ -35,9 +35,9 @@ export function sysctl(ns: string, key: string, value: string): void {
   sh(['sh', '-c', `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`], { ns });
 }
 
-/** `node dist/src/<script>`: the built CLI or server, as users run it. */
-export function nodeScript(script: string): string[] {
-  return [process.execPath, path.join(packageRoot(), 'dist', 'src', script)];
+/** `node <entry>`: the built CLI or server, as users run it. */
+export function nodeScript(program: 'peer' | 'signal'): string[] {
+  return [process.execPath, entryPoint(program)];
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -276,7 +276,7 @@ export class Lab {
         return false;
       }
     }
-    if (!fs.existsSync(path.join(packageRoot(), 'dist', 'src', 'peer.js'))) {
+    if (!fs.existsSync(entryPoint('peer'))) {
       this.log('run `npm run build` first');
       return false;
     }

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { PeerEvent } from '../events.js';
-import { packageRoot } from '../project.js';
+import { entryPoint, packageRoot } from '../project.js';
 import { SignalServer } from '../signaling/server.js';
 
 /** Everything stays on loopback: the signal server, and ICE host candidates. */
@@ -146,13 +146,13 @@ export class Harness {
   private readonly servers: SignalServer[] = [];
   private readonly dirs: string[] = [];
 
-  /** `node dist/src/<script>.js ...args`, with stdout and stderr captured. */
+  /** The shipped `peer` or signal server (see entryPoint) with `args`, stdout and stderr captured. */
   spawnScript(
     script: 'peer' | 'signal',
     args: readonly string[],
     options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
   ): EventProcess {
-    const entry = path.join(packageRoot(), 'dist', 'src', `${script}.js`);
+    const entry = entryPoint(script);
     return this.track(
       spawn(process.execPath, [entry, ...args], {
         cwd: options.cwd ?? os.tmpdir(),

@@ -3,8 +3,7 @@
  * person meets it: read the screen, answer prompts, see the exit status.
  */
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { packageRoot } from '../project.js';
+import { entryPoint } from '../project.js';
 
 export interface TerminalPeer {
   /** The first match of `pattern` on the screen; rejects after 15 s. */
@@ -17,7 +16,7 @@ export interface TerminalPeer {
 }
 
 export function peerInTerminal(args: readonly string[]): TerminalPeer {
-  const peer = path.join(packageRoot(), 'dist', 'src', 'peer.js');
+  const peer = entryPoint('peer');
   const command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/project.js';
+import { entryPoint, packageRoot } from '../../src/project.js';
 import { listTree, sha256File } from '../../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
 import { Harness } from '../../src/testing/harness.js';
@@ -147,7 +147,7 @@ describe('pipes', () => {
 
   it('streams stdin of unknown size to a receiver writing stdout, in flat memory', async () => {
     const size = 256 * 1024 * 1024;
-    const entry = path.join(packageRoot(), 'dist', 'src', 'peer.js');
+    const entry = entryPoint('peer');
     // Plain processes: the harness would read 256 MiB of stdout as lines.
     const rx = spawn(
       process.execPath,

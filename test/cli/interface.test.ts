@@ -9,13 +9,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors.js';
 import { EVENT_NAMES } from '../../src/events.js';
-import { packageRoot } from '../../src/project.js';
+import { entryPoint, packageRoot } from '../../src/project.js';
 import { writeRandomFile } from '../../src/testing/files.js';
 import type { SignalHandle } from '../../src/testing/harness.js';
 import { Harness } from '../../src/testing/harness.js';
 
 const run = promisify(execFile);
-const entry = path.join(packageRoot(), 'dist', 'src', 'peer.js');
+const entry = entryPoint('peer');
 /** Help must not depend on who runs it: no settings from the environment. */
 const cleanEnv: NodeJS.ProcessEnv = {
   ...process.env,
