@@ -3,7 +3,11 @@
  * baseline measured in the same run — the same file over one plain TCP socket
  * between two Node processes, SHA-256 on the receiving side.
  *
- * Both run as separate processes on 127.0.0.1 and share this machine's cores,
+ * A third variant, the data channel alone memory to memory (rtc-baseline.ts),
+ * shows what libdatachannel costs before peerlane does any work, and with the
+ * baseline gives a bound no transfer over it can pass on this many cores.
+ *
+ * All run as separate processes on 127.0.0.1 and share this machine's cores,
  * so absolute figures are noisy; the peerlane/baseline ratios are the figures
  * that count. Prints a table on stderr; `--json` prints the figures on stdout.
  *
@@ -12,6 +16,7 @@
  *   npm run bench -- --size 256 --runs 5 --json
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -106,6 +111,17 @@ async function baselineRun(file: string, expected: string, out: string): Promise
   return figures(r.bytes, r.seconds, t.usage, r.usage);
 }
 
+/** The data channel alone, memory to memory (rtc-baseline.ts): the floor libdatachannel sets. */
+async function floorRun(): Promise<Run> {
+  const script = path.join(packageRoot(), 'dist', 'scripts', 'rtc-baseline.js');
+  const rx = h.spawnCommand(process.execPath, [script, 'recv', String(size)]);
+  const { port } = await line<{ port: number }>(rx, (o) => typeof o.port === 'number');
+  const tx = h.spawnCommand(process.execPath, [script, 'send', String(size), String(port)]);
+  const r = await line<{ bytes: number; seconds: number; usage: Usage }>(rx, done);
+  const t = await line<{ usage: Usage }>(tx, done);
+  return figures(r.bytes, r.seconds, t.usage, r.usage);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -138,16 +154,25 @@ try {
   const server = await h.signalProcess();
   const peerlane: Run[] = [];
   const baseline: Run[] = [];
+  const floor: Run[] = [];
   for (let i = 0; i < args.runs; i++) {
-    // Alternate, so drift in the machine's load hits both alike.
+    // Alternate, so drift in the machine's load hits all alike.
     baseline.push(await baselineRun(file, expected, path.join(work, 'tcp.out')));
+    floor.push(await floorRun());
     peerlane.push(await peerlaneRun(file, expected, server.peerArgs, path.join(work, 'out')));
     log(
-      `  run ${i + 1}: peerlane ${peerlane[i]?.mbps.toFixed(0)} MB/s, tcp ${baseline[i]?.mbps.toFixed(0)} MB/s`,
+      `  run ${i + 1}: peerlane ${peerlane[i]?.mbps.toFixed(0)} MB/s, tcp ${baseline[i]?.mbps.toFixed(0)} MB/s, data channel alone ${floor[i]?.mbps.toFixed(0)} MB/s`,
     );
   }
   const p = summary(peerlane);
   const b = summary(baseline);
+  const f = summary(floor);
+  // Both peers share the machine's cores, so no transfer over this data
+  // channel can go faster than the cores divided by the CPU the channel alone
+  // needs per byte, before any disk or SHA-256 work.
+  const cores = os.availableParallelism();
+  const channelCpuPerGiB = f.senderCpuPerGiB.median + f.receiverCpuPerGiB.median;
+  const boundMbps = Math.round((cores / channelCpuPerGiB) * (GIB / 1e6));
   const ratio = {
     mbps: Math.round((p.mbps.median / b.mbps.median) * 100) / 100,
     senderCpuPerGiB: Math.round((p.senderCpuPerGiB.median / b.senderCpuPerGiB.median) * 100) / 100,
@@ -171,9 +196,17 @@ try {
   log(row('sender peak RSS MB', p.senderRssMB, b.senderRssMB, 0));
   log(row('receiver peak RSS MB', p.receiverRssMB, b.receiverRssMB, 0));
   if (p.firstByteMs) log(row('first byte ms', p.firstByteMs, undefined, 0));
+  log('');
+  log('  the data channel alone, memory to memory (no disk, hash or framing):');
+  log(row('MB/s', f.mbps, undefined, 0));
+  log(row('sender CPU-s/GiB', f.senderCpuPerGiB, undefined, 2));
+  log(row('receiver CPU-s/GiB', f.receiverCpuPerGiB, undefined, 2));
+  log(
+    `  bound on ${cores} cores: ${boundMbps} MB/s (${cores} / ${channelCpuPerGiB.toFixed(2)} CPU-s per GiB of the data channel alone, both sides)`,
+  );
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, baseline: b, ratio })}\n`,
+      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, baseline: b, dataChannel: f, ratio, boundMbps })}\n`,
     );
   }
 } finally {
