@@ -13,11 +13,12 @@
 import type net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { claimByName } from './directory.js';
+import type { Envelope } from './envelope.js';
 import type { SignalMetrics } from './metrics.js';
 import type { ClientMessage, ServerMessage, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_LISTED_PEERS } from './protocol.js';
 import type { SignalLimits } from './server-config.js';
-import type { ClientRef, Envelope, SignalState } from './state.js';
+import type { ClientRef, SignalState } from './state.js';
 import { newResumeToken } from './state.js';
 import type { TurnConfig } from './turn.js';
 import { issueTurnCredentials } from './turn.js';
@@ -186,7 +187,8 @@ export class SignalHandlers {
       case 'relay': {
         if (client.partner === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay before pairing');
         this.options.metrics.relayed.inc();
-        this.route(client.partner, { to: client.partner.client, kind: 'relay', payload: msg.payload });
+        const frame = encodeMessage({ type: 'relay', payload: msg.payload });
+        this.route(client.partner, { to: client.partner.client, kind: 'relay', frame });
         return;
       }
       case 'report': {
@@ -270,7 +272,7 @@ export class SignalHandlers {
         return;
       }
       case 'relay':
-        if (client?.partner !== undefined) this.send(client, { type: 'relay', payload: envelope.payload });
+        if (client?.partner !== undefined) this.write(client, envelope.frame);
         return;
       case 'left':
         if (client?.partner === undefined) return;
@@ -307,7 +309,11 @@ export class SignalHandlers {
   }
 
   private send(client: Client, msg: Outgoing): void {
-    if (!client.socket.destroyed && !client.socket.writableEnded) client.socket.write(encodeMessage(msg));
+    this.write(client, encodeMessage(msg));
+  }
+
+  private write(client: Client, frame: string): void {
+    if (!client.socket.destroyed && !client.socket.writableEnded) client.socket.write(frame);
   }
 
   /** Tell the offender why, then close it; the rest of the server carries on. */

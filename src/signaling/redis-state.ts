@@ -6,17 +6,21 @@
  *   peerlane:live:<instance>  set while the instance runs (PX, refreshed); a waiter of a dead instance
  *                             is kept for its reclaim rather than paired with a joiner nobody would answer
  *   peerlane:rl:<address>     the address's register/join token bucket
- *   peerlane:to:<instance>    pub/sub channel: envelopes for that instance's clients
+ *   peerlane:to:<instance>    pub/sub channel: envelopes for that instance's clients (envelope.ts)
  *   peerlane:name:…, :listed  receivers reachable by name (directory.ts)
  *
  * Every read-modify-write is one Lua script, so it is atomic across instances.
+ * Commands on the pairing path and envelopes go out in batches (redis-batch.ts).
  */
 import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PeerlaneError } from '../errors.js';
 import type { Directory } from './directory.js';
 import { RedisDirectory } from './directory.js';
-import type { BucketSpec, ClientRef, Envelope, SignalState, Waiter } from './state.js';
+import type { Envelope } from './envelope.js';
+import { decodeEnvelopes, encodeEnvelope } from './envelope.js';
+import { RedisBatch } from './redis-batch.js';
+import type { BucketSpec, ClientRef, SignalState, Waiter } from './state.js';
 import { newInstanceId } from './state.js';
 
 const PREFIX = 'peerlane:';
@@ -81,6 +85,8 @@ export class RedisState implements SignalState {
   private readonly sub: Redis;
   private heartbeat: NodeJS.Timeout | undefined;
   private handler: ((envelope: Envelope) => void) | undefined;
+  /** Commands of the hot path, and envelopes, go out in batches. */
+  private readonly batch: RedisBatch<Scripted>;
 
   private constructor(url: string) {
     // Fail fast on a dead Redis rather than queueing commands forever.
@@ -93,14 +99,9 @@ export class RedisState implements SignalState {
     this.redis.defineCommand('reclaim', { numberOfKeys: 1, lua: RECLAIM });
     this.redis.defineCommand('take', { numberOfKeys: 1, lua: TAKE });
     this.directory = new RedisDirectory(this.redis, `${PREFIX}np:`);
-    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
-      let envelope: Envelope;
-      try {
-        envelope = JSON.parse(message.toString('utf8')) as Envelope;
-      } catch {
-        return; // not ours: only instances publish here
-      }
-      this.handler?.(envelope);
+    this.batch = new RedisBatch(this.redis);
+    this.sub.on('message', (_channel: string, batch: string) => {
+      for (const envelope of decodeEnvelopes(batch)) this.handler?.(envelope);
     });
   }
 
@@ -130,35 +131,38 @@ export class RedisState implements SignalState {
     for (let range = 100; ; range = Math.min(range * 10, MAX_RANGE)) {
       for (let i = 0; i < TRIES_PER_LENGTH; i++) {
         const nameplate = String(randomInt(1, range));
-        const ok = await this.redis.set(`${PREFIX}np:${nameplate}`, value, 'PX', ttlMs, 'NX');
+        const key = `${PREFIX}np:${nameplate}`;
+        const ok = await this.batch.run((r) => r.set(key, value, 'PX', ttlMs, 'NX'));
         if (ok === 'OK') return nameplate;
       }
     }
   }
 
   async claim(nameplate: string, resume = ''): Promise<Waiter | undefined> {
-    const value = await this.redis.claim(`${PREFIX}np:${nameplate}`, `${PREFIX}live:`, resume);
+    const key = `${PREFIX}np:${nameplate}`;
+    const value = await this.batch.run((r) => r.claim(key, `${PREFIX}live:`, resume));
     return value === null ? undefined : (JSON.parse(value) as Waiter);
   }
 
   async release(nameplate: string, waiter: ClientRef): Promise<void> {
-    await this.redis.release(`${PREFIX}np:${nameplate}`, waiter.instance, String(waiter.client));
+    const key = `${PREFIX}np:${nameplate}`;
+    await this.batch.run((r) => r.release(key, waiter.instance, String(waiter.client)));
   }
 
   async reclaim(nameplate: string, resume: string, to: ClientRef): Promise<number | undefined> {
     const waiter: Waiter = { instance: to.instance, client: to.client, resume };
-    const ttl = await this.redis.reclaim(`${PREFIX}np:${nameplate}`, resume, JSON.stringify(waiter));
+    const key = `${PREFIX}np:${nameplate}`;
+    const ttl = await this.batch.run((r) => r.reclaim(key, resume, JSON.stringify(waiter)));
     return ttl > 0 ? ttl : undefined;
   }
 
   async take(address: string, bucket: BucketSpec): Promise<boolean> {
-    return (
-      (await this.redis.take(`${PREFIX}rl:${address}`, bucket.burst, bucket.ratePerMinute / 60_000)) === 1
-    );
+    const key = `${PREFIX}rl:${address}`;
+    return (await this.batch.run((r) => r.take(key, bucket.burst, bucket.ratePerMinute / 60_000))) === 1;
   }
 
-  async publish(instance: string, envelope: Envelope): Promise<void> {
-    await this.redis.publish(`${PREFIX}to:${instance}`, JSON.stringify(envelope));
+  publish(instance: string, envelope: Envelope): Promise<void> {
+    return this.batch.publish(`${PREFIX}to:${instance}`, encodeEnvelope(envelope));
   }
 
   onEnvelope(handler: (envelope: Envelope) => void): void {
@@ -176,6 +180,7 @@ export class RedisState implements SignalState {
    */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    await this.batch.drain(); // the last envelopes, such as `left` to partners of clients just closed
     if (this.redis.status === 'ready') await this.redis.del(`${PREFIX}live:${this.instance}`).catch(() => {});
     this.redis.disconnect();
     this.sub.disconnect();

@@ -10,6 +10,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Directory } from './directory.js';
 import { MemoryDirectory } from './directory.js';
+import type { Envelope } from './envelope.js';
 import { AddressLimiter } from './rate-limit.js';
 
 export interface ClientRef {
@@ -25,12 +26,6 @@ export interface ClientRef {
 export interface Waiter extends ClientRef {
   resume?: string | undefined;
 }
-
-/** What one instance tells another about one of its clients. */
-export type Envelope =
-  | { to: number; kind: 'paired'; from: ClientRef }
-  | { to: number; kind: 'relay'; payload: string }
-  | { to: number; kind: 'left' };
 
 export interface BucketSpec {
   ratePerMinute: number;
@@ -61,7 +56,7 @@ export interface SignalState {
   reclaim(nameplate: string, resume: string, to: ClientRef): Promise<number | undefined>;
   /** Spend one register/join token of `address`; false if none is left. */
   take(address: string, bucket: BucketSpec): Promise<boolean>;
-  /** Deliver to a client of another instance, in order per sender. */
+  /** Deliver to a client of another instance, in order per sender; resolves once sent on. */
   publish(instance: string, envelope: Envelope): Promise<void>;
   /** Where envelopes for this instance arrive. */
   onEnvelope(handler: (envelope: Envelope) => void): void;

@@ -1,0 +1,64 @@
+/**
+ * What one instance tells another about one of its clients, over the shared
+ * state's pub/sub (redis-state.ts). Envelopes to the same instance in one turn
+ * of the event loop travel together, one per line:
+ *
+ *   p <to> <instance> <client>   `to` was paired with that client (the joiner)
+ *   r <to> <frame>               relay: `frame` is the server's `relay` message
+ *                                to write to `to` as is (JSON, so one line)
+ *   l <to>                       `to`'s partner left
+ *
+ * A relayed frame is encoded once, by the instance that read it, and written
+ * by the other without being parsed again: relays are most of the traffic.
+ */
+import type { ClientRef } from './state.js';
+
+export type Envelope =
+  | { to: number; kind: 'paired'; from: ClientRef }
+  /** `frame`: an encoded server message, newline included (encodeMessage). */
+  | { to: number; kind: 'relay'; frame: string }
+  | { to: number; kind: 'left' };
+
+export function encodeEnvelope(envelope: Envelope): string {
+  switch (envelope.kind) {
+    case 'paired':
+      return `p ${envelope.to} ${envelope.from.instance} ${envelope.from.client}\n`;
+    case 'relay':
+      return `r ${envelope.to} ${envelope.frame}`;
+    case 'left':
+      return `l ${envelope.to}\n`;
+  }
+}
+
+/** The envelopes of one batch; a line that is not one is skipped (only instances publish here). */
+export function decodeEnvelopes(batch: string): Envelope[] {
+  const out: Envelope[] = [];
+  for (let at = 0; at < batch.length; ) {
+    let end = batch.indexOf('\n', at);
+    if (end < 0) end = batch.length;
+    const envelope = decodeLine(batch.slice(at, end));
+    if (envelope !== undefined) out.push(envelope);
+    at = end + 1;
+  }
+  return out;
+}
+
+function decodeLine(line: string): Envelope | undefined {
+  const toEnd = line.indexOf(' ', 2);
+  const to = Number(line.slice(2, toEnd < 0 ? undefined : toEnd));
+  if (!Number.isSafeInteger(to) || line[1] !== ' ') return undefined;
+  switch (line[0]) {
+    case 'r':
+      return toEnd < 0 ? undefined : { to, kind: 'relay', frame: `${line.slice(toEnd + 1)}\n` };
+    case 'l':
+      return toEnd < 0 ? { to, kind: 'left' } : undefined;
+    case 'p': {
+      const [instance, client] = line.slice(toEnd + 1).split(' ');
+      const id = Number(client);
+      if (toEnd < 0 || instance === undefined || !Number.isSafeInteger(id)) return undefined;
+      return { to, kind: 'paired', from: { instance, client: id } };
+    }
+    default:
+      return undefined;
+  }
+}
