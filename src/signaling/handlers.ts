@@ -18,8 +18,8 @@ import type { SignalMetrics } from './metrics.js';
 import type { ClientMessage, ServerMessage, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_LISTED_PEERS } from './protocol.js';
 import type { SignalLimits } from './server-config.js';
-import type { ClientRef, SignalState } from './state.js';
-import { newResumeToken } from './state.js';
+import type { BucketSpec, ClientRef, Payer, SignalState } from './state.js';
+import { newResumeToken, rateLimited } from './state.js';
 import type { TurnConfig } from './turn.js';
 import { issueTurnCredentials } from './turn.js';
 
@@ -67,12 +67,14 @@ export class SignalHandlers {
   private closing = false;
   private state: SignalState;
   private readonly limits: Readonly<SignalLimits>;
+  private readonly bucket: BucketSpec;
 
   constructor(
     state: SignalState,
     private readonly options: HandlerOptions,
   ) {
     this.limits = options.limits;
+    this.bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
     this.state = state;
     this.use(state);
   }
@@ -114,7 +116,8 @@ export class SignalHandlers {
     if (client.partner !== undefined) client.timer?.refresh(); // a paired client is not idle
     switch (msg.type) {
       case 'register': {
-        await this.spendToken(client);
+        this.introduce(client);
+        // Before paying: a receiver the server has no room for is not charged for it.
         if (this.waiting.size >= this.limits.maxNameplates) {
           throw new PeerlaneError('SERVER_BUSY', 'too many receivers are waiting');
         }
@@ -125,6 +128,7 @@ export class SignalHandlers {
         client.nameplate = await this.state.allocate(
           { ...this.ref(client), resume },
           this.limits.nameplateTtlMs,
+          this.payer(client),
         );
         if (msg.name !== undefined && resume !== undefined) {
           await this.reserveName(client, msg.name, msg.listed === true, resume);
@@ -145,13 +149,18 @@ export class SignalHandlers {
         return;
       }
       case 'join': {
-        await this.spendToken(client);
         // One pairing per nameplate, whichever instance holds it: a joiner gets
         // exactly one PAKE guess, and a wrong one ends the receiver's session.
         const byName = 'name' in msg;
-        const found = byName
-          ? await claimByName(this.state, msg.name)
-          : { nameplate: msg.nameplate, host: await this.state.claim(msg.nameplate) };
+        let found: { nameplate: string; host: ClientRef | undefined } | undefined;
+        if (byName) {
+          await this.spendToken(client); // before the lookup: guessing names costs too
+          found = await claimByName(this.state, msg.name);
+        } else {
+          this.introduce(client);
+          const host = await this.state.claim(msg.nameplate, undefined, this.payer(client));
+          found = { nameplate: msg.nameplate, host };
+        }
         const host = found?.host;
         if (found === undefined || host === undefined) {
           throw new PeerlaneError(
@@ -290,15 +299,23 @@ export class SignalHandlers {
     return { turn: { urls: [...turn.urls], ...creds } };
   }
 
-  /** A register or join: once per client, and paid for from its address's bucket. */
-  private async spendToken(client: Client): Promise<void> {
+  /** A register or join: once per client. */
+  private introduce(client: Client): void {
     if (client.nameplate !== undefined) {
       throw new PeerlaneError('BAD_MESSAGE', 'already registered');
     }
-    const bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
-    if (!(await this.state.take(client.address, bucket))) {
-      throw new PeerlaneError('RATE_LIMITED', 'too many registers or joins from this address');
-    }
+  }
+
+  /** Registers and joins are paid for from the client's address's bucket. */
+  private payer(client: Client): Payer {
+    return { address: client.address, bucket: this.bucket };
+  }
+
+  /** Introduce the client and pay, for what takes no shared step of its own to pay in. */
+  private async spendToken(client: Client): Promise<void> {
+    this.introduce(client);
+    const { address, bucket } = this.payer(client);
+    if (!(await this.state.take(address, bucket))) throw rateLimited();
   }
 
   /** Replace the client's deadline: when it passes, the client is rejected with `code`. */

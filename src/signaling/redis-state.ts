@@ -20,8 +20,8 @@ import { RedisDirectory } from './directory.js';
 import type { Envelope } from './envelope.js';
 import { decodeEnvelopes, encodeEnvelope } from './envelope.js';
 import { RedisBatch } from './redis-batch.js';
-import type { BucketSpec, ClientRef, SignalState, Waiter } from './state.js';
-import { newInstanceId } from './state.js';
+import type { BucketSpec, ClientRef, Payer, SignalState, Waiter } from './state.js';
+import { newInstanceId, rateLimited } from './state.js';
 
 const PREFIX = 'peerlane:';
 const LIVE_MS = 10_000;
@@ -30,13 +30,43 @@ const HEARTBEAT_MS = 3_000;
 const TRIES_PER_LENGTH = 3;
 const MAX_RANGE = 1_000_000;
 
-const CLAIM = `
-local v = redis.call('GET', KEYS[1])
+/** Lua: spend one token of bucket `key`; 1 if there was one, else 0. */
+const TAKE_FN = `
+local function take(key, burst, perMs)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(b[1]) or burst
+  local at = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * perMs)
+  local ok = 0
+  if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil((burst - tokens) / perMs) + 1000)
+  return ok
+end`;
+
+/** Lua: with a bucket (ARGV[1] burst, not ''), spend a token of KEYS[1] first, or return -1. */
+const PAY = `${TAKE_FN}
+if ARGV[1] ~= '' and take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) == 0 then return -1 end`;
+
+const TAKE = `${TAKE_FN}
+return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))`;
+
+// Returns the 1-based index of the first candidate key (ARGV[5]...) that was free, now held; 0 if none was.
+const ALLOCATE = `${PAY}
+for i = 5, #ARGV do
+  if redis.call('SET', ARGV[i], ARGV[3], 'PX', ARGV[4], 'NX') then return i - 4 end
+end
+return 0`;
+
+const CLAIM = `${PAY}
+local v = redis.call('GET', KEYS[2])
 if not v then return false end
 local w = cjson.decode(v)
-if redis.call('EXISTS', ARGV[1] .. w.instance) == 0 then return false end
-if ARGV[2] ~= '' and w.resume ~= ARGV[2] then return false end
-redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', ARGV[3] .. w.instance) == 0 then return false end
+if ARGV[4] ~= '' and w.resume ~= ARGV[4] then return false end
+redis.call('DEL', KEYS[2])
 return v`;
 
 const RELEASE = `
@@ -55,27 +85,37 @@ if ttl <= 0 then return -1 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 return ttl`;
 
-const TAKE = `
-local burst = tonumber(ARGV[1])
-local perMs = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(b[1]) or burst
-local at = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * perMs)
-local ok = 0
-if tokens >= 1 then tokens = tokens - 1; ok = 1 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / perMs) + 1000)
-return ok`;
+/** A bucket's key and arguments for PAY: an empty burst pays nothing. */
+type Payment = [bucketKey: string, burst: number | '', perMs: number];
 
 type Scripted = Redis & {
-  claim(key: string, livePrefix: string, resume: string): Promise<string | null>;
+  allocate(...args: [...Payment, waiter: string, ttlMs: number, ...keys: string[]]): Promise<number>;
+  claim(
+    bucketKey: string,
+    key: string,
+    burst: number | '',
+    perMs: number,
+    livePrefix: string,
+    resume: string,
+  ): Promise<string | number | null>;
   release(key: string, instance: string, client: string): Promise<number>;
   reclaim(key: string, resume: string, waiter: string): Promise<number>;
   take(key: string, burst: number, perMs: number): Promise<number>;
 };
+
+function payment(payer: Payer | undefined): Payment {
+  if (payer === undefined) return [`${PREFIX}rl:`, '', 0];
+  return [`${PREFIX}rl:${payer.address}`, payer.bucket.burst, payer.bucket.ratePerMinute / 60_000];
+}
+
+/** Nameplates to try, shortest first: TRIES_PER_LENGTH at each length, all in one round trip. */
+function candidates(): string[] {
+  const out: string[] = [];
+  for (let range = 100; range <= MAX_RANGE; range *= 10) {
+    for (let i = 0; i < TRIES_PER_LENGTH; i++) out.push(String(randomInt(1, range)));
+  }
+  return out;
+}
 
 export class RedisState implements SignalState {
   readonly instance = newInstanceId();
@@ -94,7 +134,8 @@ export class RedisState implements SignalState {
     this.redis = new Redis(url, options) as Scripted;
     this.sub = new Redis(url, options);
     for (const c of [this.redis, this.sub]) c.on('error', () => {}); // surfaced by commands and ping()
-    this.redis.defineCommand('claim', { numberOfKeys: 1, lua: CLAIM });
+    this.redis.defineCommand('allocate', { numberOfKeys: 1, lua: ALLOCATE });
+    this.redis.defineCommand('claim', { numberOfKeys: 2, lua: CLAIM });
     this.redis.defineCommand('release', { numberOfKeys: 1, lua: RELEASE });
     this.redis.defineCommand('reclaim', { numberOfKeys: 1, lua: RECLAIM });
     this.redis.defineCommand('take', { numberOfKeys: 1, lua: TAKE });
@@ -126,22 +167,26 @@ export class RedisState implements SignalState {
     await this.redis.set(`${PREFIX}live:${this.instance}`, '1', 'PX', LIVE_MS);
   }
 
-  async allocate(waiter: Waiter, ttlMs: number): Promise<string> {
+  async allocate(waiter: Waiter, ttlMs: number, payer?: Payer): Promise<string> {
     const value = JSON.stringify(waiter);
-    for (let range = 100; ; range = Math.min(range * 10, MAX_RANGE)) {
-      for (let i = 0; i < TRIES_PER_LENGTH; i++) {
-        const nameplate = String(randomInt(1, range));
-        const key = `${PREFIX}np:${nameplate}`;
-        const ok = await this.batch.run((r) => r.set(key, value, 'PX', ttlMs, 'NX'));
-        if (ok === 'OK') return nameplate;
-      }
+    // Paid once: past the first try every candidate was taken, which is the server's doing.
+    for (let paying = payer; ; paying = undefined) {
+      const nameplates = candidates();
+      const keys = nameplates.map((nameplate) => `${PREFIX}np:${nameplate}`);
+      const pay = payment(paying);
+      const found = await this.batch.run((r) => r.allocate(...pay, value, ttlMs, ...keys));
+      if (found === -1) throw rateLimited();
+      const nameplate = nameplates[found - 1];
+      if (nameplate !== undefined) return nameplate;
     }
   }
 
-  async claim(nameplate: string, resume = ''): Promise<Waiter | undefined> {
+  async claim(nameplate: string, resume = '', payer?: Payer): Promise<Waiter | undefined> {
+    const [bucketKey, ...bucket] = payment(payer);
     const key = `${PREFIX}np:${nameplate}`;
-    const value = await this.batch.run((r) => r.claim(key, `${PREFIX}live:`, resume));
-    return value === null ? undefined : (JSON.parse(value) as Waiter);
+    const value = await this.batch.run((r) => r.claim(bucketKey, key, ...bucket, `${PREFIX}live:`, resume));
+    if (value === -1) throw rateLimited();
+    return typeof value === 'string' ? (JSON.parse(value) as Waiter) : undefined;
   }
 
   async release(nameplate: string, waiter: ClientRef): Promise<void> {

@@ -8,6 +8,7 @@
  * A client anywhere is named by its instance's id and its number there.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { PeerlaneError } from '../errors.js';
 import type { Directory } from './directory.js';
 import { MemoryDirectory } from './directory.js';
 import type { Envelope } from './envelope.js';
@@ -32,6 +33,16 @@ export interface BucketSpec {
   burst: number;
 }
 
+/** Who pays for a register or join: one token of its address's bucket. */
+export interface Payer {
+  address: string;
+  bucket: BucketSpec;
+}
+
+export function rateLimited(): PeerlaneError {
+  return new PeerlaneError('RATE_LIMITED', 'too many registers or joins from this address');
+}
+
 export interface SignalState {
   /** This instance's id, unique among the instances sharing the state. */
   readonly instance: string;
@@ -39,14 +50,19 @@ export interface SignalState {
   readonly shared: boolean;
   /** Receivers reachable by name, in the same store (directory.ts). */
   readonly directory: Directory;
-  /** Reserve a fresh nameplate for `waiter` until `ttlMs` passes. */
-  allocate(waiter: Waiter, ttlMs: number): Promise<string>;
+  /**
+   * Reserve a fresh nameplate for `waiter` until `ttlMs` passes. With `payer`,
+   * spend one of its tokens first, in the same step (one round trip to
+   * Redis); throws RATE_LIMITED, and reserves nothing, if none is left.
+   */
+  allocate(waiter: Waiter, ttlMs: number, payer?: Payer): Promise<string>;
   /**
    * Take the waiter of `nameplate` and forget the nameplate, atomically: one
    * pairing per nameplate, whichever instance the joiner reached. With
    * `resume`, only if the waiter is the one with that token (a join by name).
+   * With `payer`, as allocate: paid for first, and nothing taken if it cannot pay.
    */
-  claim(nameplate: string, resume?: string): Promise<Waiter | undefined>;
+  claim(nameplate: string, resume?: string, payer?: Payer): Promise<Waiter | undefined>;
   /** Forget `nameplate` if `waiter` still holds it. */
   release(nameplate: string, waiter: ClientRef): Promise<void>;
   /**
@@ -89,7 +105,8 @@ export class MemoryState implements SignalState {
   /** `limiter`: the server's own, so that its accounting shows the buckets. */
   constructor(private readonly limiter?: AddressLimiter) {}
 
-  async allocate(waiter: Waiter, ttlMs: number): Promise<string> {
+  async allocate(waiter: Waiter, ttlMs: number, payer?: Payer): Promise<string> {
+    await this.pay(payer);
     // Random within the smallest power of ten at most half full: short while
     // few receivers wait, never a long search.
     let range = 100;
@@ -102,7 +119,8 @@ export class MemoryState implements SignalState {
     }
   }
 
-  async claim(nameplate: string, resume?: string): Promise<Waiter | undefined> {
+  async claim(nameplate: string, resume?: string, payer?: Payer): Promise<Waiter | undefined> {
+    await this.pay(payer);
     const entry = this.waiting.get(nameplate);
     if (resume !== undefined && entry?.waiter.resume !== resume) return undefined;
     this.waiting.delete(nameplate);
@@ -126,6 +144,10 @@ export class MemoryState implements SignalState {
     this.buckets ??=
       this.limiter ?? new AddressLimiter({ maxConnections: Number.POSITIVE_INFINITY, ...bucket });
     return this.buckets.take(address);
+  }
+
+  private async pay(payer: Payer | undefined): Promise<void> {
+    if (payer !== undefined && !(await this.take(payer.address, payer.bucket))) throw rateLimited();
   }
 
   async publish(instance: string, envelope: Envelope): Promise<void> {

@@ -188,6 +188,20 @@ describe.skipIf(skip !== undefined)(
       expect(await over.next()).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
     });
 
+    it('takes nothing from a nameplate when the join cannot pay (one step in Redis)', async () => {
+      const limits = { joinBurst: 1, joinRatePerMinute: 120 }; // a token every 0.5 s
+      const [one, two] = [await instance({ limits }), await instance({ limits })];
+      const { c: host, nameplate } = await register(one);
+      const early = await raw(two);
+      early.sendJson({ v, type: 'join', nameplate });
+      expect(await early.next()).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+      await new Promise((resolve) => setTimeout(resolve, 750));
+      const joiner = await raw(two);
+      joiner.sendJson({ v, type: 'join', nameplate });
+      expect(await joiner.next()).toMatchObject({ type: 'paired' });
+      expect(await host.next()).toMatchObject({ type: 'paired' });
+    });
+
     it('lets a waiting receiver keep its nameplate while its instance restarts', async () => {
       const one = await instance();
       const two = await instance();
