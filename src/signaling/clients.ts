@@ -1,0 +1,183 @@
+/**
+ * The clients of one instance, whatever they say: who is connected and who
+ * waits, each client's messages taken one at a time in order, the deadline of
+ * its phase, envelopes routed to a client here or on another instance, and
+ * rejection (an error frame, then close) and cleanup when it leaves. What each
+ * message means is handlers.ts.
+ */
+import type net from 'node:net';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { Envelope } from './envelope.js';
+import type { SignalMetrics } from './metrics.js';
+import type { ClientMessage, ServerMessage } from './protocol.js';
+import { encodeMessage } from './protocol.js';
+import type { SignalLimits } from './server-config.js';
+import type { ClientRef, SignalState } from './state.js';
+
+/** How long a rejected client gets to read its error frame before its socket is destroyed. */
+const LINGER_MS = 1000;
+
+export interface Client {
+  readonly id: number;
+  readonly socket: net.Socket;
+  readonly address: string;
+  /** The nameplate it registered or joined: set once, so each client introduces itself once. */
+  nameplate?: string | undefined;
+  /** The name it waits under (register{name}), and the reclaim token it was reserved with. */
+  named?: { name: string; resume: string } | undefined;
+  /** The peer it is paired with, on this instance or another. */
+  partner?: ClientRef | undefined;
+  /** It joined a receiver: its report (once) counts the session, so each counts once. */
+  joined?: boolean;
+  reported?: boolean;
+  /** The deadline of the current phase: handshake, nameplate TTL, or idle. */
+  timer?: NodeJS.Timeout | undefined;
+  /** Its messages, handled one after another. */
+  queue: Promise<void>;
+}
+
+type Outgoing = ServerMessage extends infer T ? (T extends unknown ? Omit<T, 'v'> : never) : never;
+
+export interface TableOptions {
+  limits: Readonly<SignalLimits>;
+  metrics: SignalMetrics;
+  log: (message: string) => void;
+}
+
+export abstract class ClientTable {
+  /**
+   * Receivers waiting on this instance. Not keyed by nameplate: once a joiner
+   * has claimed one, it is free for a new receiver before the old one hears
+   * of its pairing (through pub/sub), so two clients may hold it for a moment.
+   */
+  readonly waiting = new Set<Client>();
+  /** Clients in good standing, by number; a rejected client leaves at once. */
+  readonly clients = new Map<number, Client>();
+  /** Set by stop(): waiters then keep their shared nameplates, for reclaim elsewhere. */
+  private closing = false;
+  protected state: SignalState;
+  protected readonly limits: Readonly<SignalLimits>;
+
+  constructor(
+    state: SignalState,
+    protected readonly options: TableOptions,
+  ) {
+    this.limits = options.limits;
+    this.state = state;
+    this.use(state);
+  }
+
+  /** Handle one message of `client`; a throw rejects the client with the error's code. */
+  protected abstract handle(client: Client, msg: ClientMessage): Promise<void>;
+
+  /** An envelope for one of this instance's clients, from this instance or another. */
+  protected abstract deliver(envelope: Envelope): void;
+
+  /** Share state through `state` from now on (the server swaps in Redis before it listens). */
+  use(state: SignalState): void {
+    this.state = state;
+    state.onEnvelope((envelope) => this.deliver(envelope));
+  }
+
+  /** A client in good standing: it has the handshake time limit to register or join. */
+  open(client: Client): void {
+    this.clients.set(client.id, client);
+    this.arm(
+      client,
+      this.limits.handshakeTimeoutMs,
+      'BAD_MESSAGE',
+      'no register or join within the time limit',
+    );
+  }
+
+  /** Handle the client's next message after its previous one; whatever follows an error is ignored. */
+  enqueue(client: Client, message: () => ClientMessage): void {
+    client.queue = client.queue.then(async () => {
+      if (!this.clients.has(client.id)) return;
+      try {
+        await this.handle(client, message());
+      } catch (err) {
+        if (this.clients.has(client.id)) this.reject(client, toPeerlaneError(err, 'BAD_MESSAGE'));
+      }
+    });
+  }
+
+  protected ref(client: Client): ClientRef {
+    return { instance: this.state.instance, client: client.id };
+  }
+
+  /** To a client of this instance at once, or of another through the shared state. */
+  protected route(to: ClientRef, envelope: Envelope): void {
+    if (to.instance === this.state.instance) this.deliver(envelope);
+    else this.state.publish(to.instance, envelope).catch((err) => this.options.log(`publish failed: ${err}`));
+  }
+
+  /** The client is no longer reachable by its name (it paired or left). */
+  protected unname(client: Client): void {
+    const named = client.named;
+    client.named = undefined;
+    if (named !== undefined) {
+      this.state.directory
+        .remove(named.name, named.resume)
+        .catch((err) => this.options.log(`unname failed: ${err}`));
+    }
+  }
+
+  /** Replace the client's deadline: when it passes, the client is rejected with `code`. */
+  protected arm(client: Client, ms: number, code: PeerlaneError['code'], message: string): void {
+    clearTimeout(client.timer);
+    client.timer = setTimeout(() => this.reject(client, new PeerlaneError(code, message)), ms);
+    client.timer.unref();
+  }
+
+  protected send(client: Client, msg: Outgoing): void {
+    this.write(client, encodeMessage(msg));
+  }
+
+  protected write(client: Client, frame: string): void {
+    if (!client.socket.destroyed && !client.socket.writableEnded) client.socket.write(frame);
+  }
+
+  /** Tell the offender why, then close it; the rest of the server carries on. */
+  reject(client: Client, err: PeerlaneError): void {
+    this.options.log(`client ${client.id} (${client.address}) rejected: ${err.code}: ${err.message}`);
+    this.options.metrics.rejected.inc({ code: err.code });
+    this.drop(client);
+    const { socket } = client;
+    // Discard whatever it sends from now on, so that its close is seen promptly.
+    socket.removeAllListeners('data');
+    socket.resume();
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.end(encodeMessage({ type: 'error', code: err.code, message: err.message }));
+    // Do not wait forever for a peer that never reads its error.
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    linger.unref();
+    socket.once('close', () => clearTimeout(linger));
+  }
+
+  /** Forget the client: its deadline, its nameplate, its pairing (telling the partner). */
+  drop(client: Client): void {
+    clearTimeout(client.timer);
+    client.timer = undefined;
+    if (!this.clients.delete(client.id)) return;
+    const { nameplate, partner } = client;
+    if (nameplate !== undefined && this.waiting.delete(client)) {
+      if (!this.closing || !this.state.shared) {
+        this.state
+          .release(nameplate, this.ref(client))
+          .catch((err) => this.options.log(`release failed: ${err}`));
+        this.unname(client);
+      }
+    }
+    if (partner !== undefined) {
+      client.partner = undefined;
+      this.route(partner, { to: partner.client, kind: 'left' });
+    }
+  }
+
+  /** The server is closing: no deadline fires any more, and shared waiters keep their nameplates. */
+  stop(): void {
+    this.closing = true;
+    for (const client of this.clients.values()) clearTimeout(client.timer);
+  }
+}
