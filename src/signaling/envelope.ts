@@ -1,7 +1,6 @@
 /**
  * What one instance tells another about one of its clients, over the shared
- * state's pub/sub (redis-state.ts). Envelopes to the same instance in one turn
- * of the event loop travel together, one per line:
+ * state's pub/sub (redis-state.ts), a line each (a message may hold several):
  *
  *   p <to> <instance> <client>   `to` was paired with that client (the joiner)
  *   r <to> <frame>               relay: `frame` is the server's `relay` message
@@ -30,13 +29,13 @@ export function encodeEnvelope(envelope: Envelope): string {
   }
 }
 
-/** The envelopes of one batch; a line that is not one is skipped (only instances publish here). */
-export function decodeEnvelopes(batch: string): Envelope[] {
+/** The envelopes of one message; a line that is not one is skipped (only instances publish here). */
+export function decodeEnvelopes(message: string): Envelope[] {
   const out: Envelope[] = [];
-  for (let at = 0; at < batch.length; ) {
-    let end = batch.indexOf('\n', at);
-    if (end < 0) end = batch.length;
-    const envelope = decodeLine(batch.slice(at, end));
+  for (let at = 0; at < message.length; ) {
+    let end = message.indexOf('\n', at);
+    if (end < 0) end = message.length;
+    const envelope = decodeLine(message.slice(at, end));
     if (envelope !== undefined) out.push(envelope);
     at = end + 1;
   }

@@ -9,8 +9,8 @@
  *   peerlane:to:<instance>    pub/sub channel: envelopes for that instance's clients (envelope.ts)
  *   peerlane:name:…, :listed  receivers reachable by name (directory.ts)
  *
- * Every read-modify-write is one Lua script, so it is atomic across instances.
- * Commands on the pairing path and envelopes go out in batches (redis-batch.ts).
+ * Every read-modify-write is one Lua script, so it is atomic across instances,
+ * and a register or a join is one script (one round trip), payment included.
  */
 import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -19,7 +19,6 @@ import type { Directory } from './directory.js';
 import { RedisDirectory } from './directory.js';
 import type { Envelope } from './envelope.js';
 import { decodeEnvelopes, encodeEnvelope } from './envelope.js';
-import { RedisBatch } from './redis-batch.js';
 import type { BucketSpec, ClientRef, Payer, SignalState, Waiter } from './state.js';
 import { newInstanceId, rateLimited } from './state.js';
 
@@ -128,8 +127,6 @@ export class RedisState implements SignalState {
   private readonly sub: Redis;
   private heartbeat: NodeJS.Timeout | undefined;
   private handler: ((envelope: Envelope) => void) | undefined;
-  /** Commands of the hot path, and envelopes, go out in batches. */
-  private readonly batch: RedisBatch<Scripted>;
 
   private constructor(url: string) {
     // Fail fast on a dead Redis rather than queueing commands forever.
@@ -143,9 +140,8 @@ export class RedisState implements SignalState {
     this.redis.defineCommand('reclaim', { numberOfKeys: 1, lua: RECLAIM });
     this.redis.defineCommand('take', { numberOfKeys: 1, lua: TAKE });
     this.directory = new RedisDirectory(this.redis, `${PREFIX}np:`);
-    this.batch = new RedisBatch(this.redis);
-    this.sub.on('message', (_channel: string, batch: string) => {
-      for (const envelope of decodeEnvelopes(batch)) this.handler?.(envelope);
+    this.sub.on('message', (_channel: string, message: string) => {
+      for (const envelope of decodeEnvelopes(message)) this.handler?.(envelope);
     });
   }
 
@@ -175,9 +171,7 @@ export class RedisState implements SignalState {
     // Paid once: past the first try every candidate was taken, which is the server's doing.
     for (let paying = payer; ; paying = undefined) {
       const pay = payment(paying);
-      const found = await this.batch.run((r) =>
-        r.allocate(...pay, value, ttlMs, `${PREFIX}np:`, candidates()),
-      );
+      const found = await this.redis.allocate(...pay, value, ttlMs, `${PREFIX}np:`, candidates());
       if (found === -1) throw rateLimited();
       if (typeof found === 'string') return found;
     }
@@ -186,30 +180,30 @@ export class RedisState implements SignalState {
   async claim(nameplate: string, resume = '', payer?: Payer): Promise<Waiter | undefined> {
     const [bucketKey, ...bucket] = payment(payer);
     const key = `${PREFIX}np:${nameplate}`;
-    const value = await this.batch.run((r) => r.claim(bucketKey, key, ...bucket, `${PREFIX}live:`, resume));
+    const value = await this.redis.claim(bucketKey, key, ...bucket, `${PREFIX}live:`, resume);
     if (value === -1) throw rateLimited();
     return typeof value === 'string' ? (JSON.parse(value) as Waiter) : undefined;
   }
 
   async release(nameplate: string, waiter: ClientRef): Promise<void> {
     const key = `${PREFIX}np:${nameplate}`;
-    await this.batch.run((r) => r.release(key, waiter.instance, String(waiter.client)));
+    await this.redis.release(key, waiter.instance, String(waiter.client));
   }
 
   async reclaim(nameplate: string, resume: string, to: ClientRef): Promise<number | undefined> {
     const waiter: Waiter = { instance: to.instance, client: to.client, resume };
     const key = `${PREFIX}np:${nameplate}`;
-    const ttl = await this.batch.run((r) => r.reclaim(key, resume, JSON.stringify(waiter)));
+    const ttl = await this.redis.reclaim(key, resume, JSON.stringify(waiter));
     return ttl > 0 ? ttl : undefined;
   }
 
   async take(address: string, bucket: BucketSpec): Promise<boolean> {
     const key = `${PREFIX}rl:${address}`;
-    return (await this.batch.run((r) => r.take(key, bucket.burst, bucket.ratePerMinute / 60_000))) === 1;
+    return (await this.redis.take(key, bucket.burst, bucket.ratePerMinute / 60_000)) === 1;
   }
 
-  publish(instance: string, envelope: Envelope): Promise<void> {
-    return this.batch.publish(`${PREFIX}to:${instance}`, encodeEnvelope(envelope));
+  async publish(instance: string, envelope: Envelope): Promise<void> {
+    await this.redis.publish(`${PREFIX}to:${instance}`, encodeEnvelope(envelope));
   }
 
   onEnvelope(handler: (envelope: Envelope) => void): void {
@@ -227,7 +221,6 @@ export class RedisState implements SignalState {
    */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.batch.drain(); // the last envelopes, such as `left` to partners of clients just closed
     if (this.redis.status === 'ready') await this.redis.del(`${PREFIX}live:${this.instance}`).catch(() => {});
     this.redis.disconnect();
     this.sub.disconnect();
