@@ -1,0 +1,44 @@
+/**
+ * Checks of a whole manifest that refuse it before the user is asked and
+ * before anything is written. Each name alone is safe-names.ts's business;
+ * these look at the names together, or at the manifest's shape.
+ */
+
+import { PeerlaneError } from '../errors.js';
+import type { ManifestEntry } from './protocol.js';
+import { checkRelPath, splitRelPath, targetPath } from './safe-names.js';
+
+/** Every name safe under `outDir`, and no name both a file and a folder of another. */
+export function checkLayout(outDir: string, files: readonly ManifestEntry[]): void {
+  const fileNames = new Set<string>();
+  const dirNames = new Set<string>();
+  for (const f of files) {
+    targetPath(outDir, f.name);
+    const safe = checkRelPath(f.name);
+    const { dirs } = splitRelPath(safe);
+    for (let i = 1; i <= dirs.length; i++) dirNames.add(dirs.slice(0, i).join('/'));
+    if (f.kind === 'dir') dirNames.add(safe);
+    else fileNames.add(safe);
+  }
+  for (const name of fileNames) {
+    if (dirNames.has(name)) {
+      throw new PeerlaneError(
+        'BAD_NAME',
+        `refused file name ${JSON.stringify(name.slice(0, 80))}: it is also a folder`,
+      );
+    }
+  }
+}
+
+/** --stdout takes exactly one file or stream, with a safe name: that entry, or NOT_ONE_STREAM. */
+export function checkOneStream(files: readonly ManifestEntry[]): ManifestEntry {
+  const only = files[0];
+  if (files.length !== 1 || only === undefined || only.kind === 'dir') {
+    throw new PeerlaneError(
+      'NOT_ONE_STREAM',
+      `--stdout takes one file or stream, and ${files.length} entries were offered`,
+    );
+  }
+  checkRelPath(only.name);
+  return only;
+}
