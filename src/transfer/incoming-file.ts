@@ -63,7 +63,7 @@ export const DISCARD_ON: ReadonlySet<string> = new Set([
   'TRANSFER_INCOMPLETE',
 ]);
 
-/** A write-side failure as a PeerlaneError; ENOSPC and EDQUOT are DISK_FULL, and noted. */
+/** A write-side failure as a PeerlaneError: EDQUOT is DISK_FULL here, ENOSPC in toPeerlaneError. */
 export function writeError(err: unknown): PeerlaneError {
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   const error =
@@ -226,9 +226,16 @@ export async function openIncoming(options: OpenIncomingOptions): Promise<OpenFi
       // Continue the earlier .part: keep the agreed prefix, drop any tail past it.
       target = earlier.target;
       // Read-write (the kept prefix is re-hashed), never through a symlink.
-      handle = await fs.open(target + PART_SUFFIX, fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0));
-      await handle.truncate(offset);
-      await hashRange(handle, 0, offset, hash);
+      const part = await fs.open(target + PART_SUFFIX, fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0));
+      try {
+        await part.truncate(offset);
+        await hashRange(part, 0, offset, hash);
+      } catch (err) {
+        // Not yet the caller's to close: it never got the file.
+        await part.close().catch(() => {});
+        throw err;
+      }
+      handle = part;
     } else {
       target = await freeTarget(outDir, entry.name, options.taken, options.overwrite);
       // Exclusive create without following links: fails on anything already there.
