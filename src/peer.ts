@@ -4,6 +4,7 @@
  * draws output and maps errors to exit statuses; the work is in session/.
  */
 import 'dotenv/config';
+import type { Options } from 'yargs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { confirmManifest } from './cli/consent.js';
@@ -37,6 +38,21 @@ const rawArgs = hideBin(process.argv).map((a) => (a === '-' ? DASH : a));
 const undash = (a: string): string => (a === DASH ? '-' : a);
 const wantsJson = rawArgs.includes('--json');
 const wantsHelp = rawArgs.some((a) => a === '--help' || a === '-h') || rawArgs.length === 0;
+
+/**
+ * yargs renders the whole help text each time a command runs, to cache it in
+ * case it is asked for; measuring its strings costs 10-20 ms of every start.
+ * Unless help was asked for, nobody reads it: the options are hidden from that
+ * render and the examples are left out.
+ */
+function forHelp<O extends Record<string, Options>>(specs: O): O {
+  if (wantsHelp) return specs;
+  for (const spec of Object.values(specs)) spec.hidden = true;
+  return specs;
+}
+function examples(list: [string, string][]): [string, string][] {
+  return wantsHelp ? list : [];
+}
 
 interface CommonArgs {
   signal: string;
@@ -136,96 +152,110 @@ const defaultSignal = `${env.SIGNALING_SERVER_ADDR || DEFAULTS.SIGNALING_SERVER_
 await yargs(rawArgs)
   .scriptName('peer')
   .usage('$0 <command> [options]\n\nMove files directly between two machines over WebRTC.')
-  .option('signal', {
-    type: 'string',
-    default: defaultSignal,
-    describe: 'Signal server host:port [SIGNALING_SERVER_ADDR, SIGNALING_SERVER_PORT]',
-  })
-  .option('ice-servers', {
-    type: 'string',
-    describe:
-      "Comma-separated stun:/turn:user:pass@ URLs; unset: the signal server's STUN and TURN; '' or none: host candidates only [ICE_SERVERS]",
-  })
-  .option('relay', {
-    type: 'boolean',
-    default: false,
-    describe: 'Relay through TURN only, never a direct path (hides your address from the peer)',
-  })
-  .option('direct-only', {
-    type: 'boolean',
-    default: false,
-    describe: 'Never relay: use no TURN server, fail with ICE_FAILED if no direct path exists',
-  })
-  .option('bind-address', {
-    type: 'string',
-    default: env.PEER_BIND_ADDRESS ?? DEFAULTS.PEER_BIND_ADDRESS,
-    describe: 'Local address for ICE, e.g. 127.0.0.1 [PEER_BIND_ADDRESS]',
-  })
-  .option('timeout', {
-    type: 'number',
-    default: Number(env.PEER_CONNECT_TIMEOUT || DEFAULTS.PEER_CONNECT_TIMEOUT),
-    describe: 'Seconds to wait for the connection once paired [PEER_CONNECT_TIMEOUT]',
-  })
-  .option('mtu', {
-    type: 'number',
-    default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
-    describe:
-      'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
-  })
-  .option('reconnects', {
-    type: 'number',
-    default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
-    describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
-  })
-  .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
-  .option('quiet', { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' })
-  .option('verify', {
-    type: 'boolean',
-    default: false,
-    describe: 'Show words derived from the session key and both certificates, to compare with the other side',
-  })
+  .options(
+    forHelp({
+      signal: {
+        type: 'string',
+        default: defaultSignal,
+        describe: 'Signal server host:port [SIGNALING_SERVER_ADDR, SIGNALING_SERVER_PORT]',
+      },
+      'ice-servers': {
+        type: 'string',
+        describe:
+          "Comma-separated stun:/turn:user:pass@ URLs; unset: the signal server's STUN and TURN; '' or none: host candidates only [ICE_SERVERS]",
+      },
+      relay: {
+        type: 'boolean',
+        default: false,
+        describe: 'Relay through TURN only, never a direct path (hides your address from the peer)',
+      },
+      'direct-only': {
+        type: 'boolean',
+        default: false,
+        describe: 'Never relay: use no TURN server, fail with ICE_FAILED if no direct path exists',
+      },
+      'bind-address': {
+        type: 'string',
+        default: env.PEER_BIND_ADDRESS ?? DEFAULTS.PEER_BIND_ADDRESS,
+        describe: 'Local address for ICE, e.g. 127.0.0.1 [PEER_BIND_ADDRESS]',
+      },
+      timeout: {
+        type: 'number',
+        default: Number(env.PEER_CONNECT_TIMEOUT || DEFAULTS.PEER_CONNECT_TIMEOUT),
+        describe: 'Seconds to wait for the connection once paired [PEER_CONNECT_TIMEOUT]',
+      },
+      mtu: {
+        type: 'number',
+        default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
+        describe:
+          'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
+      },
+      reconnects: {
+        type: 'number',
+        default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
+        describe:
+          'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+      },
+      json: { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' },
+      quiet: { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' },
+      verify: {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Show words derived from the session key and both certificates, to compare with the other side',
+      },
+    }),
+  )
   .command(
     'receive [code]',
     'Wait for a sender (prints a code to give to it), or fetch from a sender that printed <code>',
     (y) =>
       y
         .positional('code', { type: 'string', describe: "The sender's code, if it went first" })
-        .option('out', { type: 'string', default: '.', describe: 'Folder to write received files into' })
-        .option('yes', {
-          type: 'boolean',
-          default: false,
-          describe: 'Accept the offered files without asking',
-        })
-        .option('overwrite', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace existing files of the same name',
-        })
-        .option('code-words', {
-          type: 'number',
-          default: DEFAULT_CODE_WORDS,
-          describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
-        })
-        .option('stdout', {
-          type: 'boolean',
-          default: false,
-          describe: 'Write the one incoming file or stream to stdout; messages go to stderr',
-        })
-        .option('name', {
-          type: 'string',
-          describe:
-            'Also wait under this name (a-z first, then a-z 0-9 _): senders use --to NAME and still need the words',
-        })
-        .option('listed', {
-          type: 'boolean',
-          default: false,
-          describe: 'Show --name in `peer list` on this signal server',
-        })
-        .example('$0 receive --out ./dl', 'print a code, then receive into ./dl')
-        .example('$0 receive 42-orbit-lemon --out ./dl', 'fetch from a sender that printed the code')
-        .example('$0 receive --name laptop --listed', 'wait as "laptop", shown by `peer list`')
-        .example('$0 receive --yes --stdout | tar x', 'unpack a stream sent with `tar c dir | peer send -`')
-        .example('$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'),
+        .options(
+          forHelp({
+            out: { type: 'string', default: '.', describe: 'Folder to write received files into' },
+            yes: {
+              type: 'boolean',
+              default: false,
+              describe: 'Accept the offered files without asking',
+            },
+            overwrite: {
+              type: 'boolean',
+              default: false,
+              describe: 'Replace existing files of the same name',
+            },
+            'code-words': {
+              type: 'number',
+              default: DEFAULT_CODE_WORDS,
+              describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
+            },
+            stdout: {
+              type: 'boolean',
+              default: false,
+              describe: 'Write the one incoming file or stream to stdout; messages go to stderr',
+            },
+            name: {
+              type: 'string',
+              describe:
+                'Also wait under this name (a-z first, then a-z 0-9 _): senders use --to NAME and still need the words',
+            },
+            listed: {
+              type: 'boolean',
+              default: false,
+              describe: 'Show --name in `peer list` on this signal server',
+            },
+          }),
+        )
+        .example(
+          examples([
+            ['$0 receive --out ./dl', 'print a code, then receive into ./dl'],
+            ['$0 receive 42-orbit-lemon --out ./dl', 'fetch from a sender that printed the code'],
+            ['$0 receive --name laptop --listed', 'wait as "laptop", shown by `peer list`'],
+            ['$0 receive --yes --stdout | tar x', 'unpack a stream sent with `tar c dir | peer send -`'],
+            ['$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'],
+          ]),
+        ),
     async (args) => {
       const output = outputFor(args, 'received', args.stdout);
       await runCommand(
@@ -258,23 +288,31 @@ await yargs(rawArgs)
           array: true,
           describe: 'Files and folders to send; - for standard input',
         })
-        .option('to', {
-          type: 'string',
-          describe:
-            "The receiver's code, or NAME-words for a receiver with --name; NAME alone or - asks; none: print a code and wait [PEER_CODE]",
-        })
-        .option('text', { type: 'string', describe: 'Send this text instead of files (at most 64 KiB)' })
-        .option('code-words', {
-          type: 'number',
-          default: DEFAULT_CODE_WORDS,
-          describe: 'Secret words in a code this side prints',
-        })
-        .example('$0 send big.iso notes.txt --to 42-orbit-lemon', 'send two files')
-        .example('$0 send photos/ notes.txt', 'print a code, then `peer receive CODE` on the other side')
-        .example('tar c dir | $0 send - --to 42-orbit-lemon', 'stream stdin (size unknown)')
-        .example('$0 send --text "hello" --to 42-orbit-lemon', 'send a line of text')
-        .example('$0 send big.iso --to laptop', 'to a receiver named with --name: asks for its words')
-        .example('PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'),
+        .options(
+          forHelp({
+            to: {
+              type: 'string',
+              describe:
+                "The receiver's code, or NAME-words for a receiver with --name; NAME alone or - asks; none: print a code and wait [PEER_CODE]",
+            },
+            text: { type: 'string', describe: 'Send this text instead of files (at most 64 KiB)' },
+            'code-words': {
+              type: 'number',
+              default: DEFAULT_CODE_WORDS,
+              describe: 'Secret words in a code this side prints',
+            },
+          }),
+        )
+        .example(
+          examples([
+            ['$0 send big.iso notes.txt --to 42-orbit-lemon', 'send two files'],
+            ['$0 send photos/ notes.txt', 'print a code, then `peer receive CODE` on the other side'],
+            ['tar c dir | $0 send - --to 42-orbit-lemon', 'stream stdin (size unknown)'],
+            ['$0 send --text "hello" --to 42-orbit-lemon', 'send a line of text'],
+            ['$0 send big.iso --to laptop', 'to a receiver named with --name: asks for its words'],
+            ['PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'],
+          ]),
+        ),
     async (args) => {
       const output = outputFor(args, 'sent');
       await runCommand(
@@ -301,9 +339,12 @@ await yargs(rawArgs)
     'list',
     'Show the receivers on the signal server that wait with --name and --listed',
     (y) =>
-      y
-        .example('$0 list', 'one name per line; then `peer send FILE --to NAME`')
-        .example('$0 list --json', 'a `peers` event'),
+      y.example(
+        examples([
+          ['$0 list', 'one name per line; then `peer send FILE --to NAME`'],
+          ['$0 list --json', 'a `peers` event'],
+        ]),
+      ),
     async (args) => {
       const output = outputFor(args, 'sent');
       await runCommand(output, async (abortSignal) => {
