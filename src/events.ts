@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from './errors.js';
 import type { PathKind } from './rtc/link.js';
-import type { RestartReason } from './signaling/protocol.js';
+import type { RestartReason } from './signaling/rtc-signal.js';
 import type { FileResult } from './transfer/types.js';
 
 export type PeerEvent =

@@ -23,8 +23,9 @@ import nodeDataChannel from 'node-datachannel';
 import type { IceServer } from '../config.js';
 import { isTurnServer } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { PeerRole, RtcSignal } from '../signaling/protocol.js';
-import { encodeRtcSignal, parseRtcSignal } from '../signaling/protocol.js';
+import type { PeerRole } from '../signaling/protocol.js';
+import type { RtcSignal } from '../signaling/rtc-signal.js';
+import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 import { restUsernameExpiry } from '../signaling/turn.js';
 import { Link } from './link.js';
 

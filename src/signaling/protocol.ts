@@ -68,12 +68,13 @@
  * Every message carries `v`. A peer or server that sees another version answers
  * VERSION_MISMATCH, so an old client is told to upgrade instead of failing oddly.
  *
- * The relayed payloads between peers are `RtcSignal`s, also defined here, since
- * they are the other half of this layer's contract.
+ * The relayed payloads between peers are `RtcSignal`s (rtc-signal.ts), the
+ * other half of this layer's contract; field validation for both is fields.ts.
  */
 
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
+import { bad, parseJsonObject, str } from './fields.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 2;
 
@@ -139,36 +140,6 @@ const MAX_TURN_FIELD_BYTES = 512;
 /** The joiner makes the offer, so whichever side starts second drives ICE. */
 export type PeerRole = 'offerer' | 'answerer';
 
-/**
- * Why a side starts a new connection attempt: its peer went silent, the data
- * channel or connection closed, DTLS stalled after ICE connected (the
- * watchdog), an attempt found no path, or the peer asked for one.
- */
-export const RESTART_REASONS = [
-  'peer-silent',
-  'link-closed',
-  'dtls-stall',
-  'ice-failed',
-  'peer-request',
-] as const;
-export type RestartReason = (typeof RESTART_REASONS)[number];
-
-/** Attempt numbers past this are nonsense: no budget allows that many reconnections. */
-export const MAX_ATTEMPT = 1000;
-
-/**
- * What the peers say to each other through the relay once the PAKE is done
- * (sealed). `n` is the connection attempt: 0 for the first data channel, one
- * more for each reconnection in the same session, so a late candidate of an
- * abandoned attempt is never applied to the next one.
- */
-export type RtcSignal =
-  | { kind: 'offer'; n: number; sdp: string }
-  | { kind: 'answer'; n: number; sdp: string }
-  | { kind: 'candidate'; n: number; candidate: string; mid: string }
-  | { kind: 'restart'; n: number; reason: RestartReason }
-  | { kind: 'keepalive' };
-
 // ---------------------------------------------------------------- encoding
 
 type WithoutVersion<T> = T extends unknown ? Omit<T, 'v'> : never;
@@ -177,38 +148,7 @@ export function encodeMessage(msg: WithoutVersion<ClientMessage> | WithoutVersio
   return `${JSON.stringify({ v: SIGNAL_PROTOCOL_VERSION, ...msg })}\n`;
 }
 
-export function encodeRtcSignal(signal: RtcSignal): string {
-  return JSON.stringify(signal);
-}
-
 // ---------------------------------------------------------------- validation
-
-function bad(message: string): PeerlaneError {
-  return new PeerlaneError('BAD_MESSAGE', message);
-}
-
-function parseJsonObject(raw: unknown): Record<string, unknown> {
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw bad('message is not valid JSON');
-    }
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw bad('message is not a JSON object');
-  }
-  return value as Record<string, unknown>;
-}
-
-function str(obj: Record<string, unknown>, key: string, max: number): string {
-  const value = obj[key];
-  if (typeof value !== 'string') throw bad(`field "${key}" must be a string`);
-  // Limits are in bytes, as on the wire: a character can take up to four.
-  if (value.length > max || Buffer.byteLength(value, 'utf8') > max) throw bad(`field "${key}" is too long`);
-  return value;
-}
 
 function checkVersion(obj: Record<string, unknown>): number {
   const v = obj.v;
@@ -379,38 +319,4 @@ function parseTurnGrant(raw: unknown): TurnGrant {
     password: str(obj, 'password', MAX_TURN_FIELD_BYTES),
     expiresAt,
   };
-}
-
-/** Parse a payload relayed from the other peer. */
-function attempt(obj: Record<string, unknown>): number {
-  const n = obj.n;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_ATTEMPT)
-    throw bad(`field "n" must be an attempt number from 0 to ${MAX_ATTEMPT}`);
-  return n;
-}
-
-export function parseRtcSignal(raw: unknown): RtcSignal {
-  const obj = parseJsonObject(raw);
-  switch (obj.kind) {
-    case 'offer':
-    case 'answer':
-      return { kind: obj.kind, n: attempt(obj), sdp: str(obj, 'sdp', MAX_SIGNAL_MESSAGE_BYTES) };
-    case 'candidate':
-      return {
-        kind: 'candidate',
-        n: attempt(obj),
-        candidate: str(obj, 'candidate', 1024),
-        mid: str(obj, 'mid', 64),
-      };
-    case 'restart': {
-      const reason = obj.reason;
-      if (!RESTART_REASONS.includes(reason as RestartReason))
-        throw bad('field "reason" is not a known reason');
-      return { kind: 'restart', n: attempt(obj), reason: reason as RestartReason };
-    }
-    case 'keepalive':
-      return { kind: 'keepalive' };
-    default:
-      throw bad(`unknown signal kind ${JSON.stringify(obj.kind)}`);
-  }
 }

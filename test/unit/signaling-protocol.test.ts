@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   encodeMessage,
-  encodeRtcSignal,
   isValidNameplate,
   MAX_NAMEPLATE_LENGTH,
   MAX_SIGNAL_MESSAGE_BYTES,
   parseClientMessage,
-  parseRtcSignal,
   parseServerMessage,
   SIGNAL_PROTOCOL_VERSION,
 } from '../../src/signaling/protocol.js';
+import { encodeRtcSignal, parseRtcSignal } from '../../src/signaling/rtc-signal.js';
 import { codeOf } from '../helpers.js';
 
 const line = (obj: unknown): string => JSON.stringify(obj);

@@ -1,0 +1,80 @@
+/**
+ * What the peers say to each other through the signal server's relay once the
+ * PAKE is done, sealed (secure/channel.ts): the other half of the signaling
+ * layer's contract (protocol.ts). The server never reads these.
+ *
+ *   side A                       relay                         side B
+ *     | -- offer{n} / answer{n} / candidate{n} -----------------> |
+ *     | -- keepalive (every 20 s) --------------------------------> |
+ *     | -- restart{n+1, reason} ----------------------------------> |  a new attempt
+ */
+import { bad, parseJsonObject, str } from './fields.js';
+import { MAX_SIGNAL_MESSAGE_BYTES } from './protocol.js';
+
+/**
+ * Why a side starts a new connection attempt: its peer went silent, the data
+ * channel or connection closed, DTLS stalled after ICE connected (the
+ * watchdog), an attempt found no path, or the peer asked for one.
+ */
+export const RESTART_REASONS = [
+  'peer-silent',
+  'link-closed',
+  'dtls-stall',
+  'ice-failed',
+  'peer-request',
+] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
+
+/** Attempt numbers past this are nonsense: no budget allows that many reconnections. */
+export const MAX_ATTEMPT = 1000;
+
+/**
+ * What the peers say to each other through the relay once the PAKE is done
+ * (sealed). `n` is the connection attempt: 0 for the first data channel, one
+ * more for each reconnection in the same session, so a late candidate of an
+ * abandoned attempt is never applied to the next one.
+ */
+export type RtcSignal =
+  | { kind: 'offer'; n: number; sdp: string }
+  | { kind: 'answer'; n: number; sdp: string }
+  | { kind: 'candidate'; n: number; candidate: string; mid: string }
+  | { kind: 'restart'; n: number; reason: RestartReason }
+  | { kind: 'keepalive' };
+
+export function encodeRtcSignal(signal: RtcSignal): string {
+  return JSON.stringify(signal);
+}
+
+function attempt(obj: Record<string, unknown>): number {
+  const n = obj.n;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_ATTEMPT)
+    throw bad(`field "n" must be an attempt number from 0 to ${MAX_ATTEMPT}`);
+  return n;
+}
+
+/** Parse a payload relayed from the other peer. Throws PeerlaneError (BAD_MESSAGE). */
+export function parseRtcSignal(raw: unknown): RtcSignal {
+  const obj = parseJsonObject(raw);
+  switch (obj.kind) {
+    case 'offer':
+    case 'answer':
+      return { kind: obj.kind, n: attempt(obj), sdp: str(obj, 'sdp', MAX_SIGNAL_MESSAGE_BYTES) };
+    case 'candidate':
+      return {
+        kind: 'candidate',
+        n: attempt(obj),
+        candidate: str(obj, 'candidate', 1024),
+        mid: str(obj, 'mid', 64),
+      };
+    case 'restart': {
+      const reason = obj.reason;
+      if (!RESTART_REASONS.includes(reason as RestartReason))
+        throw bad('field "reason" is not a known reason');
+      return { kind: 'restart', n: attempt(obj), reason: reason as RestartReason };
+    }
+    case 'keepalive':
+      return { kind: 'keepalive' };
+    default:
+      throw bad(`unknown signal kind ${JSON.stringify(obj.kind)}`);
+  }
+}
