@@ -52,6 +52,7 @@ export class PeerSession {
   private connecting: AbortController | undefined;
   private framed: FramedLink | undefined;
   private everOpened = false;
+  private dropAbortListener: (() => void) | undefined;
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
@@ -98,6 +99,7 @@ export class PeerSession {
   /** End the session: the data channel, the keepalive and the signal connection. */
   close(): void {
     clearInterval(this.keepalive);
+    this.dropAbortListener?.();
     this.connecting?.abort(new PeerlaneError('INTERRUPTED', 'the session closed'));
     this.framed?.stop();
     this.framed?.link.close();
@@ -171,7 +173,10 @@ export class PeerSession {
       this.everOpened = true;
       const onAbort = (): void => framed.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
       if (this.options.abortSignal?.aborted) onAbort();
+      // Only the channel in use listens for Ctrl-C: one listener, not one per reconnection.
+      this.dropAbortListener?.();
       this.options.abortSignal?.addEventListener('abort', onAbort, { once: true });
+      this.dropAbortListener = () => this.options.abortSignal?.removeEventListener('abort', onAbort);
       this.emit({ event: 'connected', ...link.pathInfo(), ...this.verification(link) });
       return framed;
     } finally {
