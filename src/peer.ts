@@ -42,13 +42,15 @@ const wantsHelp = rawArgs.some((a) => a === '--help' || a === '-h') || rawArgs.l
 /**
  * yargs renders the whole help text each time a command runs, to cache it in
  * case it is asked for; measuring its strings costs 10-20 ms of every start.
- * Unless help was asked for, nobody reads it: the options are hidden from that
- * render and the examples are left out.
+ * Unless help was asked for (or `shown` is false), the options are hidden from
+ * that render, and the examples are left out.
  */
-function forHelp<O extends Record<string, Options>>(specs: O): O {
-  if (wantsHelp) return specs;
-  for (const spec of Object.values(specs)) spec.hidden = true;
-  return specs;
+function forHelp<O extends Record<string, Options>>(specs: O, shown = wantsHelp): O {
+  if (shown) return specs;
+  const hidden: Record<string, Options> = {};
+  for (const [key, spec] of Object.entries(specs)) hidden[key] = { ...spec, hidden: true };
+  // The same keys and specs, each with `hidden` set: still an O for yargs' typing.
+  return hidden as O;
 }
 function examples(list: [string, string][]): [string, string][] {
   return wantsHelp ? list : [];
@@ -132,7 +134,11 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
   };
 }
 
-function outputFor(args: CommonArgs, verb: 'sent' | 'received', dataOnStdout = false): Output {
+function outputFor(
+  args: { json: boolean; quiet: boolean },
+  verb: 'sent' | 'received',
+  dataOnStdout = false,
+): Output {
   // With --stdout the data owns stdout: every message, JSON included, goes to stderr.
   return new Output({
     json: args.json,
@@ -149,6 +155,54 @@ const defaultSignal = `${env.SIGNALING_SERVER_ADDR || DEFAULTS.SIGNALING_SERVER_
   env.SIGNALING_SERVER_PORT || DEFAULTS.SIGNALING_SERVER_PORT
 }`;
 
+/**
+ * Flags of the commands that open a data channel (receive, send); `list` only
+ * talks to the signal server, so its help does not show them.
+ */
+const CONNECTION_OPTIONS = {
+  'ice-servers': {
+    type: 'string',
+    describe:
+      "Comma-separated stun:/turn:user:pass@ URLs; unset: the signal server's STUN and TURN; '' or none: host candidates only [ICE_SERVERS]",
+  },
+  relay: {
+    type: 'boolean',
+    default: false,
+    describe: 'Relay through TURN only, never a direct path (hides your address from the peer)',
+  },
+  'direct-only': {
+    type: 'boolean',
+    default: false,
+    describe: 'Never relay: use no TURN server, fail with ICE_FAILED if no direct path exists',
+  },
+  'bind-address': {
+    type: 'string',
+    default: env.PEER_BIND_ADDRESS ?? DEFAULTS.PEER_BIND_ADDRESS,
+    describe: 'Local address for ICE, e.g. 127.0.0.1 [PEER_BIND_ADDRESS]',
+  },
+  timeout: {
+    type: 'number',
+    default: Number(env.PEER_CONNECT_TIMEOUT || DEFAULTS.PEER_CONNECT_TIMEOUT),
+    describe: 'Seconds to wait for the connection once paired [PEER_CONNECT_TIMEOUT]',
+  },
+  mtu: {
+    type: 'number',
+    default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
+    describe:
+      'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
+  },
+  reconnects: {
+    type: 'number',
+    default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
+    describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+  },
+  verify: {
+    type: 'boolean',
+    default: false,
+    describe: 'Show words derived from the session key and both certificates, to compare with the other side',
+  },
+} as const;
+
 await yargs(rawArgs)
   .scriptName('peer')
   .usage('$0 <command> [options]\n\nMove files directly between two machines over WebRTC.')
@@ -159,51 +213,8 @@ await yargs(rawArgs)
         default: defaultSignal,
         describe: 'Signal server host:port [SIGNALING_SERVER_ADDR, SIGNALING_SERVER_PORT]',
       },
-      'ice-servers': {
-        type: 'string',
-        describe:
-          "Comma-separated stun:/turn:user:pass@ URLs; unset: the signal server's STUN and TURN; '' or none: host candidates only [ICE_SERVERS]",
-      },
-      relay: {
-        type: 'boolean',
-        default: false,
-        describe: 'Relay through TURN only, never a direct path (hides your address from the peer)',
-      },
-      'direct-only': {
-        type: 'boolean',
-        default: false,
-        describe: 'Never relay: use no TURN server, fail with ICE_FAILED if no direct path exists',
-      },
-      'bind-address': {
-        type: 'string',
-        default: env.PEER_BIND_ADDRESS ?? DEFAULTS.PEER_BIND_ADDRESS,
-        describe: 'Local address for ICE, e.g. 127.0.0.1 [PEER_BIND_ADDRESS]',
-      },
-      timeout: {
-        type: 'number',
-        default: Number(env.PEER_CONNECT_TIMEOUT || DEFAULTS.PEER_CONNECT_TIMEOUT),
-        describe: 'Seconds to wait for the connection once paired [PEER_CONNECT_TIMEOUT]',
-      },
-      mtu: {
-        type: 'number',
-        default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
-        describe:
-          'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
-      },
-      reconnects: {
-        type: 'number',
-        default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
-        describe:
-          'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
-      },
       json: { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' },
       quiet: { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' },
-      verify: {
-        type: 'boolean',
-        default: false,
-        describe:
-          'Show words derived from the session key and both certificates, to compare with the other side',
-      },
     }),
   )
   .command(
@@ -212,6 +223,7 @@ await yargs(rawArgs)
     (y) =>
       y
         .positional('code', { type: 'string', describe: "The sender's code, if it went first" })
+        .options(forHelp(CONNECTION_OPTIONS))
         .options(
           forHelp({
             out: { type: 'string', default: '.', describe: 'Folder to write received files into' },
@@ -283,6 +295,7 @@ await yargs(rawArgs)
     'Send files, folders, stdin (-) or --text: to the receiver that printed <code>, or print a code and wait',
     (y) =>
       y
+        .options(forHelp(CONNECTION_OPTIONS))
         .positional('files', {
           type: 'string',
           array: true,
@@ -339,12 +352,15 @@ await yargs(rawArgs)
     'list',
     'Show the receivers on the signal server that wait with --name and --listed',
     (y) =>
-      y.example(
-        examples([
-          ['$0 list', 'one name per line; then `peer send FILE --to NAME`'],
-          ['$0 list --json', 'a `peers` event'],
-        ]),
-      ),
+      y
+        // Accepted and ignored, not shown: one set of flags still works for every command.
+        .options(forHelp(CONNECTION_OPTIONS, false))
+        .example(
+          examples([
+            ['$0 list', 'one name per line; then `peer send FILE --to NAME`'],
+            ['$0 list --json', 'a `peers` event'],
+          ]),
+        ),
     async (args) => {
       const output = outputFor(args, 'sent');
       await runCommand(output, async (abortSignal) => {
