@@ -67,7 +67,7 @@ export async function pair(options: PairOptions): Promise<Pairing> {
   const given = options.code === undefined ? undefined : parseGiven(options.code, options.intent);
   throwIfAborted(options.abortSignal);
   const connecting = SignalClient.connect(options.signal);
-  // Known the nameplate, our PAKE share is computed while the connection opens.
+  // The code gives the nameplate, so our PAKE share is computed while the connection opens.
   const early =
     given !== undefined && !('name' in given) ? startKeyExchange(given.secret, given.nameplate) : undefined;
   const client = await connecting;
