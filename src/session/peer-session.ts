@@ -52,7 +52,6 @@ export class PeerSession {
   private connecting: AbortController | undefined;
   private framed: FramedLink | undefined;
   private everOpened = false;
-  private dropAbortListener: (() => void) | undefined;
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
@@ -71,7 +70,15 @@ export class PeerSession {
     });
     this.keepalive = setInterval(() => this.say({ kind: 'keepalive' }), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
+    // One Ctrl-C listener for the whole session: it ends whichever attempt or channel is current.
+    options.abortSignal?.addEventListener('abort', this.interrupt, { once: true });
   }
+
+  private readonly interrupt = (): void => {
+    const interrupted = new PeerlaneError('INTERRUPTED', 'interrupted');
+    this.connecting?.abort(interrupted);
+    this.framed?.abort(interrupted);
+  };
 
   /**
    * Run `transfer` over a data channel until it succeeds, reconnecting while
@@ -99,7 +106,7 @@ export class PeerSession {
   /** End the session: the data channel, the keepalive and the signal connection. */
   close(): void {
     clearInterval(this.keepalive);
-    this.dropAbortListener?.();
+    this.options.abortSignal?.removeEventListener('abort', this.interrupt);
     this.connecting?.abort(new PeerlaneError('INTERRUPTED', 'the session closed'));
     this.framed?.stop();
     this.framed?.link.close();
@@ -159,8 +166,7 @@ export class PeerSession {
   private async connect(n: number): Promise<FramedLink> {
     const abort = new AbortController();
     this.connecting = abort;
-    const onUserAbort = (): void => abort.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
-    this.options.abortSignal?.addEventListener('abort', onUserAbort, { once: true });
+    if (this.options.abortSignal?.aborted) this.interrupt();
     try {
       const link = await connectPeer(
         this.pairing.role,
@@ -171,16 +177,11 @@ export class PeerSession {
       const framed = new FramedLink(link, this.options.heartbeat);
       this.framed = framed;
       this.everOpened = true;
-      const onAbort = (): void => framed.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
-      if (this.options.abortSignal?.aborted) onAbort();
-      // Only the channel in use listens for Ctrl-C: one listener, not one per reconnection.
-      this.dropAbortListener?.();
-      this.options.abortSignal?.addEventListener('abort', onAbort, { once: true });
-      this.dropAbortListener = () => this.options.abortSignal?.removeEventListener('abort', onAbort);
+      // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
+      if (this.options.abortSignal?.aborted) this.interrupt();
       this.emit({ event: 'connected', ...link.pathInfo(), ...this.verification(link) });
       return framed;
     } finally {
-      this.options.abortSignal?.removeEventListener('abort', onUserAbort);
       if (this.connecting === abort) this.connecting = undefined;
     }
   }
