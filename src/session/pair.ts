@@ -11,7 +11,6 @@
  */
 
 import { PeerlaneError } from '../errors.js';
-import { startKeyExchange } from '../secure/channel.js';
 import type { Code, NamedCode } from '../secure/code.js';
 import { formatCode, generateSecret, parseCode, parseSendCode } from '../secure/code.js';
 import type { Intent } from '../secure/protocol.js';
@@ -66,30 +65,24 @@ export async function pair(options: PairOptions): Promise<Pairing> {
   const emit = options.onEvent ?? (() => {});
   const given = options.code === undefined ? undefined : parseGiven(options.code, options.intent);
   throwIfAborted(options.abortSignal);
-  const connecting = SignalClient.connect(options.signal);
-  // The code gives the nameplate, so our PAKE share is computed while the connection opens.
-  const early =
-    given !== undefined && !('name' in given) ? startKeyExchange(given.secret, given.nameplate) : undefined;
-  const client = await connecting;
+  const client = await SignalClient.connect(options.signal);
   const base = { client, intent: options.intent };
   try {
-    if (given !== undefined && 'name' in given) {
-      const { role, nameplate } = await abortable(client.joinName(given.name), options.abortSignal);
-      return { ...base, role, nameplate, secret: given.secret };
-    }
     if (given !== undefined) {
-      const role = await abortable(client.join(given.nameplate), options.abortSignal);
-      return { ...base, role, nameplate: given.nameplate, secret: given.secret, party: early };
+      const joined =
+        'name' in given
+          ? await abortable(client.joinName(given.name), options.abortSignal)
+          : { role: await abortable(client.join(given.nameplate), options.abortSignal), ...given };
+      const { role, nameplate } = joined;
+      return { ...base, role, nameplate, secret: given.secret, sid: client.sessionId };
     }
-    const secret = generateSecret(options.codeWords);
     const { name } = options;
+    const secret = generateSecret(options.codeWords);
     const nameplate = await client.register({ name, listed: options.listed === true });
     const route = name ?? nameplate;
     emit({ event: 'ready', code: formatCode({ nameplate: route, secret }), ...(name ? { name } : {}) });
-    // Computed while we wait, not after the peer arrives.
-    const party = startKeyExchange(secret, nameplate);
     const role = await abortable(client.waitForPeer(), options.abortSignal);
-    return { ...base, role, nameplate, secret, party };
+    return { ...base, role, nameplate, secret, sid: client.sessionId };
   } catch (err) {
     client.close();
     throw err;

@@ -97,10 +97,13 @@ export class SignalHandlers extends ClientTable {
         client.joined = true;
         this.options.metrics.pairings.inc();
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.route(host, { to: host.client, kind: 'paired', from: this.ref(client) });
+        // One fresh session id for both halves of the pairing: the peers' CPace sid.
+        const sid = newResumeToken();
+        this.route(host, { to: host.client, kind: 'paired', from: this.ref(client), sid });
         this.send(client, {
           type: 'paired',
           role: 'offerer',
+          sid,
           ...this.turnGrant(client),
           // Joined by name, it needs the nameplate for its PAKE transcript.
           ...(byName ? { nameplate: found.nameplate } : {}),
@@ -184,7 +187,7 @@ export class SignalHandlers extends ClientTable {
         client.partner = envelope.from;
         this.unname(client);
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.send(client, { type: 'paired', role: 'answerer', ...this.turnGrant(client) });
+        this.send(client, { type: 'paired', role: 'answerer', sid: envelope.sid, ...this.turnGrant(client) });
         return;
       }
       case 'relay':

@@ -26,7 +26,14 @@ export async function rawSender(signal: SignalAddress, code: string, timeoutMs =
   const { nameplate, secret } = parseCode(code);
   const client = await SignalClient.connect(signal);
   const role = await client.join(nameplate);
-  const secure = await secureHandshake(client, { role, intent: 'send', nameplate, secret, timeoutMs });
+  const secure = await secureHandshake(client, {
+    role,
+    intent: 'send',
+    nameplate,
+    secret,
+    sid: client.sessionId,
+    timeoutMs,
+  });
   const link = await connectPeer(role, secure, { iceServers: [], bindAddress: LOOPBACK, timeoutMs });
   client.close();
   const frames: Frame[] = [];

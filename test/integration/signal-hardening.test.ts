@@ -123,8 +123,9 @@ async function pair(to: Started): Promise<{ a: RawClient; b: RawClient }> {
   const { nameplate } = await a.next();
   const b = await connect(to);
   b.sendJson({ v, type: 'join', nameplate });
-  expect(await a.next()).toEqual({ v, type: 'paired', role: 'answerer' });
-  expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer' });
+  const sid = expect.stringMatching(/^[\w-]{22}$/);
+  expect(await a.next()).toEqual({ v, type: 'paired', role: 'answerer', sid });
+  expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer', sid });
   return { a, b };
 }
 

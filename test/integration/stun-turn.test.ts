@@ -147,7 +147,12 @@ describe('TURN credentials from the signal server', () => {
     const registered = await rx.next();
     const tx = await rawClient(port);
     tx.send({ type: 'join', nameplate: (registered as { nameplate: string }).nameplate });
-    expect(await tx.next()).toEqual({ v: expect.any(Number), type: 'paired', role: 'offerer' });
+    expect(await tx.next()).toEqual({
+      v: expect.any(Number),
+      type: 'paired',
+      role: 'offerer',
+      sid: expect.any(String),
+    });
     rx.close();
     tx.close();
   });
