@@ -24,7 +24,7 @@ import {
 } from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_CODE_WORDS, isBareRoute } from './secure/code.js';
+import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './secure/code.js';
 import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
@@ -239,8 +239,7 @@ await yargs(rawArgs)
             },
             'code-words': {
               type: 'number',
-              default: DEFAULT_CODE_WORDS,
-              describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
+              describe: `Secret words in the code: 2 gives 22 bits, each more adds 11 [default: ${DEFAULT_CODE_WORDS}, ${DEFAULT_NAMED_CODE_WORDS} with --name]`,
             },
             stdout: {
               type: 'boolean',

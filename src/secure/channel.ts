@@ -3,20 +3,34 @@
  * signal server's relay, explicit key confirmation, then every signaling
  * payload (SDP offer, answer, ICE candidates) sealed with AES-256-GCM.
  *
- *   offerer (a)                  signal server                 answerer (b)
+ *   offerer (a, joined)          signal server                 answerer (b, drew the code)
  *      | <---------- paired{sid} -- | -- paired{sid} ---------------------> |
  *      | -- pake{Ya, ADa} ---------> relay ---------------------------> |
  *      | <------------------------- relay <--------- pake{Yb, ADb} ---- |
  *      |   both: K, ISK, tags, keys (cpace.ts)                            |
+ *      | <------------------------- relay <--------- confirm{Tb} ------ |  b: at once
+ *      |   a checks Tb; only then:                                        |
  *      | -- confirm{Ta} -----------> relay ---------------------------> |  b checks Ta
- *      | <------------------------- relay <--------- confirm{Tb} ------ |  a checks Tb
  *      | == sealed{offer} / sealed{answer} / sealed{candidate} ======== |
  *
  * The server sees the nameplate, the session id it chose, two public shares,
  * two tags and ciphertext. The SDP carries the DTLS fingerprints, so sealing it
  * binds the data channel to the PAKE: a server that swaps fingerprints cannot
- * produce a valid box. A wrong code gives each side a different key; both tags
- * fail and both sides stop with BAD_CODE before any SDP is sent.
+ * produce a valid box. A wrong code gives each side a different key, and the
+ * side that checks a tag first stops with BAD_CODE before any SDP is sent.
+ *
+ * Why b confirms first. A server in the middle can run CPace with each side
+ * under a password it guesses: one online guess per side, so two per pairing,
+ * whatever the order, because a side accepting a forged tag is itself the
+ * answer. No ordering gets below that; what the order decides is which guess
+ * is quiet. A tag lets the server check its guess offline and then drop the
+ * connection as if the network failed. So the side that reveals its tag
+ * unasked is b, which drew the code: its words are spent with this one pairing
+ * (the nameplate goes, a new run draws new words). a typed the code and may
+ * try it again after a failure; it reveals nothing keyed until b's tag has
+ * proved the words, so each guess against a ends in BAD_CODE on its screen,
+ * never in a silent oracle the server could renew by faking a network error.
+ * pair.ts refuses a server that assigns the roles the other way round.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -151,8 +165,9 @@ function checkPeerPake(msg: Extract<SecureMessage, { kind: 'pake' }>, options: H
 /**
  * Run the PAKE over a paired signal connection (any pipe that relays payloads
  * in order: a SignalClient, or an in-memory one in the load test). Resolves with
- * a SecureChannel once the peer's key-confirmation tag checks out; rejects with
- * BAD_CODE otherwise.
+ * a SecureChannel once the peer's key-confirmation tag checks out (and, for the
+ * offerer, once its own tag is sent); rejects with BAD_CODE otherwise. The
+ * order of the tags is the one argued at the top of this file.
  */
 export function secureHandshake(client: SignalPipe, options: HandshakeOptions): Promise<SecureChannel> {
   const isA = options.role === 'offerer';
@@ -207,13 +222,16 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
         if (msg.kind === 'pake' && keys === undefined) {
           checkPeerPake(msg, options);
           keys = party.finish(Buffer.from(msg.share, 'base64'), msg.ad);
-          sendTag(isA ? keys.tagA : keys.tagB);
+          if (!isA) sendTag(keys.tagB); // b confirms unasked: see the top of this file
           return;
         }
         if (msg.kind === 'confirm' && keys !== undefined) {
           if (!tagsEqual(Buffer.from(msg.tag, 'base64'), isA ? keys.tagB : keys.tagA)) {
+            // So that the peer, which confirmed and waits, stops with BAD_CODE too.
+            client.sendPayload(encodeSecureMessage({ kind: 'refused' }));
             throw new PeerlaneError('BAD_CODE', 'the code is wrong (key confirmation failed)');
           }
+          if (isA) sendTag(keys.tagA); // only now that b has proved the words
           channel = new SecureChannel(
             client,
             isA ? keys.sealAB : keys.sealBA,
@@ -224,6 +242,9 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
           clearTimeout(timer);
           resolve(channel);
           return;
+        }
+        if (msg.kind === 'refused') {
+          throw new PeerlaneError('BAD_CODE', 'the code is wrong (the peer refused our key confirmation)');
         }
         throw new PeerlaneError('BAD_MESSAGE', `unexpected ${msg.kind} during the key exchange`);
       } catch (err) {

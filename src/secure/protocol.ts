@@ -6,9 +6,9 @@
 import { PeerlaneError } from '../errors.js';
 
 /**
- * 2: CPace as draft-irtf-cfrg-cpace-21 writes it, with the server's session id
- * and 64-byte tags (channel.ts). Version 1 peers are refused with
- * VERSION_MISMATCH: the two derive unrelated keys.
+ * 2: CPace as draft-irtf-cfrg-cpace-21 writes it, with the server's session id,
+ * 64-byte tags, and the answerer confirming first (channel.ts). Version 1 peers
+ * are refused with VERSION_MISMATCH: the two derive unrelated keys.
  */
 export const SECURE_PROTOCOL_VERSION = 2;
 
@@ -17,6 +17,8 @@ export type Intent = 'send' | 'receive';
 export type SecureMessage =
   | { kind: 'pake'; v: number; share: string; ad: string }
   | { kind: 'confirm'; tag: string }
+  /** The peer's tag did not check out: sent in the clear, it says only what leaving would. */
+  | { kind: 'refused' }
   | { kind: 'sealed'; box: string };
 
 /** base64 of a 32-byte ristretto255 element is 44 characters. */
@@ -66,6 +68,8 @@ export function parseSecureMessage(raw: unknown): SecureMessage {
     }
     case 'confirm':
       return { kind: 'confirm', tag: field(obj, 'tag', MAX_TAG_CHARS) };
+    case 'refused':
+      return { kind: 'refused' };
     case 'sealed':
       return { kind: 'sealed', box: field(obj, 'box', MAX_BOX_CHARS) };
     default:

@@ -197,6 +197,49 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
     expect(await listTree(out)).toEqual([]);
   });
 
+  it('a server in the middle gets one tag per pairing: the joiner reveals nothing keyed', async () => {
+    // Both shares swapped, so the server runs CPace with each side under a
+    // guess. Each side's tag would let it check that guess offline and then
+    // fake a network failure. Only the side that drew the code (its words die
+    // with this pairing) confirms unasked; the joiner, who may try the same
+    // code again, stops at the forged tag with BAD_CODE and sends no tag.
+    const mitm = new ShareSwapper('abandon-ability');
+    const { signal, file, out } = await setup(mitm.rewrite);
+    const rx = receiver({ signal, outDir: out });
+    const tx = send({ signal, rtc, paths: [file], code: await rx.code });
+    await expect(tx).rejects.toMatchObject({ code: 'BAD_CODE' });
+    await expect(rx.result).rejects.toMatchObject({ code: 'BAD_CODE' });
+    expect(mitm.swapped).toBe(2);
+    expect(mitm.tags.map((t) => t.role)).toEqual(['answerer']);
+    // The one tag answers the one guess against the receiver: wrong, here.
+    expect(mitm.tags[0]?.guessRight).toBe(false);
+  });
+
+  it('the tag the server gets answers exactly its guess: right words, right answer', async () => {
+    // The same server, told the receiver's words, checks them with its one tag.
+    const mitm = new ShareSwapper(undefined);
+    const { signal, file, out } = await setup(mitm.rewrite);
+    const rx = receiver({ signal, outDir: out });
+    const code = await rx.code;
+    mitm.guess = parseCode(code).secret;
+    await expect(send({ signal, rtc, paths: [file], code })).rejects.toBeDefined();
+    await rx.result.catch(() => {});
+    expect(mitm.tags.map((t) => [t.role, t.guessRight])).toEqual([['answerer', true]]);
+  });
+
+  it('a server that swaps the roles is refused before any tag is sent', async () => {
+    const { signal, file, out } = await setup((line, direction) => {
+      if (direction !== 'to-client' || !line.includes('"paired"')) return line;
+      const msg = JSON.parse(line) as { role: string };
+      return JSON.stringify({ ...msg, role: msg.role === 'offerer' ? 'answerer' : 'offerer' });
+    });
+    const rx = receiver({ signal, outDir: out });
+    const tx = send({ signal, rtc, paths: [file], code: await rx.code });
+    await expect(tx).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+    await expect(rx.result).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+    expect(proxy?.lines.some((l) => l.includes('confirm'))).toBe(false);
+  });
+
   it('each pairing gets a fresh session id, the same on both sides', async () => {
     const { signal, file, out } = await setup();
     for (let i = 0; i < 2; i++) {
@@ -251,6 +294,20 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
     const tx2 = send({ signal: noSid.signal, rtc, paths: [noSid.file], code: await rx2.code });
     await expect(tx2).rejects.toMatchObject({ code: 'VERSION_MISMATCH' });
     await expect(rx2.result).rejects.toMatchObject({ code: 'VERSION_MISMATCH' });
+  });
+
+  it('a receiver with a name draws four words unless told otherwise', async () => {
+    const { signal, file, out } = await setup();
+    const rx = receiver({ signal, outDir: out, name: 'laptop' });
+    const code = await rx.code;
+    expect(code).toMatch(/^laptop(-[a-z]+){4}$/);
+    await send({ signal, rtc, paths: [file], code });
+    await rx.result;
+    const two = receiver({ signal, outDir: out, name: 'desk', codeWords: 2, overwrite: true });
+    const short = await two.code;
+    expect(short).toMatch(/^desk(-[a-z]+){2}$/);
+    await send({ signal, rtc, paths: [file], code: short });
+    await two.result;
   });
 
   it('--verify shows the same words on both sides', async () => {
