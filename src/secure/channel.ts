@@ -16,8 +16,9 @@
  * The server sees the nameplate, the session id it chose, two public shares,
  * two tags and ciphertext. The SDP carries the DTLS fingerprints, so sealing it
  * binds the data channel to the PAKE: a server that swaps fingerprints cannot
- * produce a valid box. A wrong code gives each side a different key, and the
- * side that checks a tag first stops with BAD_CODE before any SDP is sent.
+ * produce a valid box. A wrong code gives each side a different key: the side
+ * that checks a tag first stops with BAD_CODE before any SDP is sent, and says
+ * `refused` in the clear so that the other stops with BAD_CODE too.
  *
  * Why b confirms first. A server in the middle can run CPace with each side
  * under a password it guesses: one online guess per side, so two per pairing,
@@ -162,6 +163,29 @@ function checkPeerPake(msg: Extract<SecureMessage, { kind: 'pake' }>, options: H
   }
 }
 
+function sendTag(client: SignalPipe, tag: Uint8Array): void {
+  client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: Buffer.from(tag).toString('base64') }));
+}
+
+/**
+ * The peer's tag checked: the channel under the session keys, after our own tag
+ * if we are a (see the top of this file). Throws BAD_CODE, having told the peer.
+ */
+function confirmed(client: SignalPipe, keys: SessionKeys, isA: boolean, tag: Uint8Array): SecureChannel {
+  if (!tagsEqual(tag, isA ? keys.tagB : keys.tagA)) {
+    // So that the peer, which confirmed and waits, stops with BAD_CODE too.
+    client.sendPayload(encodeSecureMessage({ kind: 'refused' }));
+    throw new PeerlaneError('BAD_CODE', 'the code is wrong (key confirmation failed)');
+  }
+  if (isA) sendTag(client, keys.tagA); // only now that b has proved the words
+  return new SecureChannel(
+    client,
+    isA ? keys.sealAB : keys.sealBA,
+    isA ? keys.sealBA : keys.sealAB,
+    keys.sas,
+  );
+}
+
 /**
  * Run the PAKE over a paired signal connection (any pipe that relays payloads
  * in order: a SignalClient, or an in-memory one in the load test). Resolves with
@@ -179,9 +203,6 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
     ad,
     initiator: isA,
   });
-  const sendTag = (tag: Uint8Array): void =>
-    client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: Buffer.from(tag).toString('base64') }));
-
   return new Promise<SecureChannel>((resolve, reject) => {
     let keys: SessionKeys | undefined;
     let channel: SecureChannel | undefined;
@@ -222,22 +243,11 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
         if (msg.kind === 'pake' && keys === undefined) {
           checkPeerPake(msg, options);
           keys = party.finish(Buffer.from(msg.share, 'base64'), msg.ad);
-          if (!isA) sendTag(keys.tagB); // b confirms unasked: see the top of this file
+          if (!isA) sendTag(client, keys.tagB); // b confirms unasked: see the top of this file
           return;
         }
         if (msg.kind === 'confirm' && keys !== undefined) {
-          if (!tagsEqual(Buffer.from(msg.tag, 'base64'), isA ? keys.tagB : keys.tagA)) {
-            // So that the peer, which confirmed and waits, stops with BAD_CODE too.
-            client.sendPayload(encodeSecureMessage({ kind: 'refused' }));
-            throw new PeerlaneError('BAD_CODE', 'the code is wrong (key confirmation failed)');
-          }
-          if (isA) sendTag(keys.tagA); // only now that b has proved the words
-          channel = new SecureChannel(
-            client,
-            isA ? keys.sealAB : keys.sealBA,
-            isA ? keys.sealBA : keys.sealAB,
-            keys.sas,
-          );
+          channel = confirmed(client, keys, isA, Buffer.from(msg.tag, 'base64'));
           settled = true;
           clearTimeout(timer);
           resolve(channel);
