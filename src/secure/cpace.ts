@@ -20,6 +20,12 @@
  * protocol version and the nameplate; sid is the random session id the signal
  * server hands out with `paired`, fresh per pairing; ADa and ADb bind each
  * side's role and intent. A = the offerer (initiator), B = the answerer.
+ *
+ * The sid is the server's: the peers cannot agree on one of their own before
+ * the generator without another round trip. A hostile server that repeats or
+ * splits it gains nothing: each side's share comes from a fresh scalar and
+ * enters the ISK through the transcript, so the key is fresh whatever the
+ * sid (the analysis of CPace without a pre-agreed sid, draft §10, [BGHJ24]).
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, equalBytes } from '@noble/curves/utils.js';
