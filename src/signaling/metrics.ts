@@ -62,16 +62,37 @@ export class SignalMetrics {
   }
 }
 
-/** Serve /healthz and /metrics on `host:port`; resolves with the bound port. */
+/**
+ * How long a client of the HTTP port may take to send its request headers,
+ * and its whole request: a scrape is one short GET, so a connection that
+ * dawdles holds one of the few places for nothing.
+ */
+const HTTP_HEADERS_TIMEOUT_MS = 5_000;
+const HTTP_REQUEST_TIMEOUT_MS = 10_000;
+/** How often those timeouts are checked (Node's default is 30 s). */
+const HTTP_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * Serve /healthz and /metrics on `host:port`, holding at most `maxConnections`
+ * connections (more are closed as they arrive); resolves with the server.
+ */
 export async function listenHttp(
-  host: string,
-  port: number,
+  where: { host: string; port: number; maxConnections: number },
   metrics: SignalMetrics,
   healthy: () => Promise<void>,
 ): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    void respond(req.url ?? '', res, metrics, healthy);
-  });
+  const { host, port } = where;
+  const server = http.createServer(
+    {
+      headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: HTTP_CHECK_INTERVAL_MS,
+    },
+    (req, res) => {
+      void respond(req.url ?? '', res, metrics, healthy);
+    },
+  );
+  server.maxConnections = where.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new PeerlaneError('LISTEN_FAILED', `cannot listen on http ${host}:${port}: ${err.message}`)),

@@ -389,6 +389,17 @@ describe('configuration', () => {
       maxConnectionsPerIp: 32,
       joinRatePerMinute: 60,
       joinBurst: 20,
+      maxConnections: 20_000,
+      ipv6PrefixBits: 64,
+      maxPendingBytes: 32 * 1024 * 1024,
+      clientQueueBytes: 1024 * 1024,
+      maxQueuedBytes: 64 * 1024 * 1024,
+      relayRatePerMinute: 300,
+      relayBurst: 200,
+      turnGrantsPerHour: 60,
+      stunRatePerMinute: 120,
+      stunBurst: 30,
+      httpMaxConnections: 16,
     });
     expect(parseSignalLimits({})).toEqual(DEFAULT_SIGNAL_LIMITS);
     expect(parseSignalLimits({ SIGNAL_IDLE_TIMEOUT: '', SIGNAL_JOIN_BURST: '  ' })).toEqual(
@@ -407,8 +418,13 @@ describe('configuration', () => {
         SIGNAL_MAX_CONNECTIONS_PER_IP: '4',
         SIGNAL_JOIN_RATE: '0.5',
         SIGNAL_JOIN_BURST: '1',
+        SIGNAL_IPV6_PREFIX: '48',
+        SIGNAL_CLIENT_QUEUE_BYTES: '262144',
       }),
     ).toEqual({
+      ...DEFAULT_SIGNAL_LIMITS,
+      ipv6PrefixBits: 48,
+      clientQueueBytes: 262_144,
       handshakeTimeoutMs: 2_500,
       idleTimeoutMs: 30_000,
       nameplateTtlMs: 600_000,
@@ -434,11 +450,14 @@ describe('configuration', () => {
     ['SIGNAL_JOIN_RATE', '-5'],
     ['SIGNAL_JOIN_RATE', 'fast'],
     ['SIGNAL_JOIN_BURST', '20 tokens'],
+    ['SIGNAL_IPV6_PREFIX', '129'], // longer than an address
+    ['SIGNAL_CLIENT_QUEUE_BYTES', '65536'], // would drop a client for one large relay
+    ['SIGNAL_MAX_CONNECTIONS', '0'],
   ] as const)('refuses %s=%j with BAD_CONFIG naming the flag', (variable, value) => {
     expect(() => parseSignalLimits({ [variable]: value })).toThrow(
       expect.objectContaining({ code: 'BAD_CONFIG', message: expect.stringContaining(variable) }),
     );
-    expect(() => parseSignalLimits({ [variable]: value })).toThrow(/^--[a-z-]+ \(/);
+    expect(() => parseSignalLimits({ [variable]: value })).toThrow(/^--[a-z0-9-]+ \(/);
   });
 
   it('checks limits given in code too', () => {
