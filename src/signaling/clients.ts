@@ -156,23 +156,37 @@ export abstract class ClientTable {
     if (socket.destroyed || socket.writableEnded) return;
     const bytes = Buffer.byteLength(frame);
     if (client.queued + bytes > this.limits.clientQueueBytes) {
-      this.reject(client, new PeerlaneError('RATE_LIMITED', 'messages for this client piled up unread'));
+      this.dropUnread(client, new PeerlaneError('RATE_LIMITED', 'messages for this client piled up unread'));
       return;
     }
     if (client.queued > 0 && this.queuedBytes + bytes > this.limits.maxQueuedBytes) {
-      this.reject(
-        client,
-        new PeerlaneError('SERVER_BUSY', 'the server has no room for messages this client does not read'),
+      const err = new PeerlaneError(
+        'SERVER_BUSY',
+        'the server has no room for messages this client does not read',
       );
+      this.dropUnread(client, err);
       return;
     }
     client.queued += bytes;
     this.queuedBytes += bytes;
     // Called once the kernel has the bytes, or with an error once the socket is destroyed.
     socket.write(frame, () => {
+      if (client.queued === 0) return; // already given back by dropUnread()
       client.queued -= bytes;
       this.queuedBytes -= bytes;
     });
+  }
+
+  /**
+   * Reject a client that does not read, and free its queue at once: its error
+   * frame would wait behind everything it did not read, so it goes unsent.
+   */
+  private dropUnread(client: Client, err: PeerlaneError): void {
+    this.reject(client, err);
+    client.socket.destroy();
+    // Its writes' callbacks come later; the room is free now.
+    this.queuedBytes -= client.queued;
+    client.queued = 0;
   }
 
   /**
