@@ -71,6 +71,8 @@ const HTTP_HEADERS_TIMEOUT_MS = 5_000;
 const HTTP_REQUEST_TIMEOUT_MS = 10_000;
 /** How often those timeouts are checked (Node's default is 30 s). */
 const HTTP_CHECK_INTERVAL_MS = 1_000;
+/** A connection silent this long is closed: the timeouts above only start with a request's first byte. */
+const HTTP_IDLE_TIMEOUT_MS = 5_000;
 
 /**
  * Serve /healthz and /metrics on `host:port`, holding at most `maxConnections`
@@ -93,6 +95,7 @@ export async function listenHttp(
     },
   );
   server.maxConnections = where.maxConnections;
+  server.setTimeout(HTTP_IDLE_TIMEOUT_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new PeerlaneError('LISTEN_FAILED', `cannot listen on http ${host}:${port}: ${err.message}`)),
