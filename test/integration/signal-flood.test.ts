@@ -13,6 +13,8 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness } from '../../src/testing/harness.js';
+import type { RedisHandle } from '../../src/testing/redis.js';
+import { redisSkipReason, startRedis } from '../../src/testing/redis.js';
 import { expectRejected, SignalBench, sleep, v, WAIT_MS } from './signal-clients.js';
 
 const h = new Harness();
@@ -141,3 +143,41 @@ describe('bytes queued toward all clients', () => {
     await expect.poll(() => s.server.buffered, { timeout: WAIT_MS }).toEqual({ queued: 0, pending: 0 });
   });
 });
+
+const noRedis = redisSkipReason();
+
+describe.skipIf(noRedis !== undefined)(
+  `a partner on another instance${noRedis ? ` [skipped: ${noRedis}]` : ''}`,
+  () => {
+    let redis: RedisHandle | undefined;
+    afterEach(async () => {
+      await bench.cleanup();
+      await redis?.stop();
+    });
+
+    it('cannot be paused from there: past its queue cap, the client that does not read is dropped', async () => {
+      redis = await startRedis();
+      const limits = { clientQueueBytes: 512 * 1024, relayRatePerMinute: 1e9, relayBurst: 1e9 };
+      const one = await bench.start(limits, { redisUrl: redis.url });
+      const two = await bench.start(limits, { redisUrl: redis.url });
+      const deaf = await bench.register(one);
+      const { nameplate } = await deaf.next();
+      const flooder = await bench.connect(two);
+      flooder.sendJson({ v, type: 'join', nameplate });
+      expect(await flooder.next()).toMatchObject({ type: 'paired' });
+      await expect.poll(() => deaf.lines.some((l) => l.type === 'paired'), { timeout: WAIT_MS }).toBe(true);
+      deaf.socket.pause();
+
+      let going = true;
+      const flooded = flood(flooder.socket, BIG_RELAY, () => going);
+      const piledUp = 'rejected: RATE_LIMITED: messages for this client piled up unread';
+      await expect.poll(() => one.log.some((l) => l.includes(piledUp)), { timeout: WAIT_MS }).toBe(true);
+      await expect
+        .poll(() => flooder.lines.some((l) => l.type === 'peer-left'), { timeout: WAIT_MS })
+        .toBe(true);
+      going = false;
+      await flooded;
+      expect(one.server.buffered.queued).toBe(0);
+    });
+  },
+);
