@@ -15,8 +15,24 @@ export class SignalMetrics {
   readonly rejected: Counter<'code'>;
   readonly sessions: Counter<'path'>;
 
-  constructor(stats: () => { clients: number; waiting: number }) {
+  constructor(stats: () => { clients: number; waiting: number; queued: number; pending: number }) {
     const registers = [this.registry];
+    new Gauge({
+      name: 'peerlane_signal_queued_bytes',
+      help: 'Bytes queued toward clients that have not read them yet (SIGNAL_MAX_QUEUED_BYTES caps it)',
+      registers,
+      collect() {
+        this.set(stats().queued);
+      },
+    });
+    new Gauge({
+      name: 'peerlane_signal_pending_bytes',
+      help: 'Bytes of messages clients have begun but not finished (SIGNAL_MAX_PENDING_BYTES caps it)',
+      registers,
+      collect() {
+        this.set(stats().pending);
+      },
+    });
     new Gauge({
       name: 'peerlane_signal_connected_clients',
       help: 'Clients connected to this instance, in good standing',

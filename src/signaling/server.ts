@@ -71,7 +71,7 @@ const SWEEP_MS = 60_000;
 
 export class SignalServer {
   readonly limits: Readonly<SignalLimits>;
-  readonly metrics = new SignalMetrics(() => this.stats);
+  readonly metrics = new SignalMetrics(() => ({ ...this.stats, ...this.buffered }));
   private tcp: net.Server | undefined;
   private udp: dgram.Socket | undefined;
   private http: http.Server | undefined;

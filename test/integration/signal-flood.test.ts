@@ -139,8 +139,11 @@ describe('bytes queued toward all clients', () => {
     going = false;
     await Promise.all(floods);
     bench.dropClients();
-    // Nothing of the flood stays behind.
+    // Nothing of the flood stays behind, as /metrics shows too.
     await expect.poll(() => s.server.buffered, { timeout: WAIT_MS }).toEqual({ queued: 0, pending: 0 });
+    const metrics = await s.server.metrics.registry.metrics();
+    expect(metrics).toMatch(/^peerlane_signal_queued_bytes 0$/m);
+    expect(metrics).toMatch(/^peerlane_signal_rejected_clients_total\{code="SERVER_BUSY"\} 1$/m);
   });
 });
 
