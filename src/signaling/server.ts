@@ -266,14 +266,14 @@ export class SignalServer {
       if (decoder.heldBytes === 0) {
         clearTimeout(partial);
         partial = undefined;
-      } else if (partial === undefined || lines.length > 0) {
-        // A new line began: its clock starts now.
-        clearTimeout(partial);
+      } else if (partial === undefined) {
         partial = setTimeout(
           () => fail(new PeerlaneError('BAD_MESSAGE', 'a message took too long to arrive')),
           this.limits.handshakeTimeoutMs,
         );
         partial.unref();
+      } else if (lines.length > 0) {
+        partial.refresh(); // a new line began: its clock starts now
       }
     });
     socket.once('close', () => {
