@@ -10,7 +10,7 @@ import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
 import { DEFAULTS, parsePort } from './config.js';
 import { packageVersion } from './project.js';
-import { SignalServer } from './signaling/server.js';
+import { DEFAULT_HTTP_HOST, SignalServer } from './signaling/server.js';
 import type { SignalLimitVariable } from './signaling/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './signaling/server-config.js';
 import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js';
@@ -45,9 +45,9 @@ const args = await yargs(rawArgs)
     default: env.TURN_URLS ?? '',
     describe: 'Comma-separated turn: URLs of coturn, without credentials [TURN_URLS]',
   })
+  // Secrets have no default here: yargs would print it in --help. They are read below.
   .option('turn-secret', {
     type: 'string',
-    default: env.TURN_SECRET ?? '',
     describe: "coturn's static-auth-secret; prefer the variable, flags show in ps [TURN_SECRET]",
   })
   .option('turn-ttl', {
@@ -57,13 +57,17 @@ const args = await yargs(rawArgs)
   })
   .option('redis-url', {
     type: 'string',
-    default: env.REDIS_URL ?? '',
     describe: 'Share state with other instances through this Redis; empty: in memory [REDIS_URL]',
   })
   .option('http-port', {
     type: 'string',
     default: env.SIGNAL_HTTP_PORT ?? '',
     describe: 'TCP port for /healthz and /metrics; empty: none, 0 picks one [SIGNAL_HTTP_PORT]',
+  })
+  .option('http-host', {
+    type: 'string',
+    default: env.SIGNAL_HTTP_HOST || DEFAULT_HTTP_HOST,
+    describe: 'Address the /healthz and /metrics port listens on [SIGNAL_HTTP_HOST]',
   })
   .options(limitFlags)
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
@@ -78,6 +82,8 @@ const args = await yargs(rawArgs)
   .parseAsync();
 
 const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent' });
+const turnSecret = args['turn-secret'] ?? env.TURN_SECRET ?? '';
+const redisUrl = (args['redis-url'] ?? env.REDIS_URL ?? '').trim() || undefined;
 const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};
 for (const s of SIGNAL_LIMIT_SETTINGS) limitValues[s.env] = args[s.flag];
 await runCommand(
@@ -90,18 +96,19 @@ await runCommand(
       limits: parseSignalLimits(limitValues),
       turn: resolveTurnConfig({
         urls: args['turn-urls'],
-        secret: args['turn-secret'],
+        secret: turnSecret,
         ttl: args['turn-ttl'],
       }),
-      redisUrl: args['redis-url'].trim() || undefined,
+      redisUrl,
       httpPort: args['http-port'].trim() === '' ? undefined : parsePort(args['http-port'], '--http-port'),
+      httpHost: args['http-host'].trim() || DEFAULT_HTTP_HOST,
     });
     const address = await server.listen();
     const http = server.httpAddress();
     output.event({ event: 'listening', ...address, ...(http ? { httpPort: http.port } : {}) });
     output.say(`[signal] STUN on udp ${address.host}:${address.port}`);
     if (http) output.say(`[signal] /healthz and /metrics on http://${http.host}:${http.port}`);
-    if (args['redis-url'].trim())
+    if (redisUrl !== undefined)
       output.say(`[signal] sharing state through Redis as instance ${server.instance}`);
     await new Promise<void>((resolve) =>
       abortSignal.addEventListener('abort', () => resolve(), { once: true }),
