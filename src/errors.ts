@@ -63,6 +63,10 @@ export const ERROR_CODES = {
     hint: 'no terminal to ask in: pass --yes to accept incoming files without asking',
     exit: EXIT.FAILURE,
   },
+  DOTFILES_REFUSED: {
+    hint: 'dotfiles (.env, .bashrc, .git/…) configure programs, so --yes alone never accepts them: look at them, then receive with --allow-dotfiles or answer the prompt',
+    exit: EXIT.FAILURE,
+  },
   SERVER_BUSY: { hint: 'the signal server is at capacity; try again shortly', exit: EXIT.FAILURE },
   CONNECT_TIMEOUT: {
     hint: 'no direct connection was established in time; check ICE_SERVERS and firewalls, or raise --timeout',
