@@ -19,7 +19,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { MAX_NAME_BYTES } from './protocol.js';
+import { MAX_FILES, MAX_NAME_BYTES } from './protocol.js';
 
 /** The suffix of a file still being received; a name with it is never a finished file. */
 export const PART_SUFFIX = '.part';
@@ -203,6 +203,20 @@ export async function checkReplaceable(target: string, name: string = path.basen
 }
 
 /**
+ * Numbered names tried past the first free candidate remembered: one transfer
+ * holds at most MAX_FILES names, so only a folder that already holds this many
+ * `name (n)` runs out.
+ */
+const NAME_TRIES = MAX_FILES + 1;
+
+/**
+ * Per set of taken names (one transfer's), the next number to try for each
+ * folder and name. Kept beside the set rather than in it, so callers still
+ * pass a plain Set; it goes when the set does.
+ */
+const nextFree = new WeakMap<ReadonlySet<string>, Map<string, number>>();
+
+/**
  * A path under `dir` for `name` that this transfer may write to.
  *
  * Without `overwrite`: a name where neither the file nor its `.part` exists and
@@ -236,13 +250,23 @@ export async function freeTarget(
       return target;
     }
   }
-  for (let n = 0; n < 10_000; n++) {
+  // Every number below the one remembered was taken or existed when last tried:
+  // start past them, so n files of one name cost O(n) look-ups, not O(n²).
+  let next = nextFree.get(taken);
+  if (next === undefined) {
+    next = new Map();
+    nextFree.set(taken, next);
+  }
+  const key = `${parent}/${base}`;
+  const start = next.get(key) ?? 0;
+  for (let n = start; n < start + NAME_TRIES; n++) {
     const target = path.join(parent, candidate(base, n));
     checkTarget(root, target, name, [...dirs, path.basename(target)].join('/'));
     if (taken.has(target)) continue;
     if (await exists(target)) continue;
     if (await exists(target + PART_SUFFIX)) continue;
     taken.add(target);
+    next.set(key, n + 1);
     return target;
   }
   throw new PeerlaneError('BAD_NAME', `no free name for ${safe}`);
