@@ -103,6 +103,10 @@ export const ERROR_CODES = {
   },
   INPUT_NOT_FOUND: { hint: 'check the path of the file to send', exit: EXIT.FAILURE },
   INPUT_UNREADABLE: { hint: 'only regular, readable files can be sent', exit: EXIT.FAILURE },
+  SOURCE_CHANGED: {
+    hint: 'a file to send was replaced, moved or resized after it was listed; check it, then send again',
+    exit: EXIT.FAILURE,
+  },
   DISK_FULL: { hint: 'free some space under --out and try again', exit: EXIT.FAILURE },
   TEXT_TOO_LARGE: {
     hint: 'send long text as a file (or through a pipe: `echo … | peer send -`)',
