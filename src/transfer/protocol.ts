@@ -69,6 +69,13 @@ export const SEND_LOW_WATER = 256 * 1024;
  * whatever the disk speed, and at 16 MiB covers a 100 ms × 160 MB/s path.
  */
 export const RECEIVE_WINDOW = 16 * 1024 * 1024;
+/**
+ * Frames the receiver holds queued, not yet handled: a cap on its memory
+ * besides the byte window, against a flood of tiny frames. An honest sender
+ * stays far below it: at most 3 frames per file in flight for MAX_FILES small
+ * files (30,001), or a window of full-size DATA frames (64).
+ */
+export const MAX_QUEUED_FRAMES = 65_536;
 /** The receiver returns credit in batches, so CREDIT frames stay rare. */
 export const CREDIT_BATCH = 1024 * 1024;
 
