@@ -26,6 +26,8 @@ export const DEFAULTS = {
   PEER_CONNECT_TIMEOUT: 30,
   /** Reconnections per session when the data channel drops mid-transfer. */
   PEER_RECONNECTS: 3,
+  /** Seconds a connected peer may move nothing on before STALLED (protocol.ts, STALL_TIMEOUT_MS). */
+  PEER_STALL_TIMEOUT: 300,
 } as const;
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */

@@ -84,6 +84,10 @@ export const ERROR_CODES = {
     hint: 'the WebRTC library stopped responding (a known libdatachannel deadlock, mostly over TURN); run both commands again: the transfer resumes',
     exit: EXIT.FROZEN,
   },
+  STALLED: {
+    hint: 'the other peer stayed connected but stopped the transfer; run both commands again (it resumes), or raise --stall-timeout',
+    exit: EXIT.FAILURE,
+  },
   PEER_LOST: { hint: 'the other peer went away mid-transfer; run both commands again', exit: EXIT.FAILURE },
   BAD_FRAME: { hint: 'the other peer sent a malformed frame; the transfer was aborted', exit: EXIT.FAILURE },
   HASH_MISMATCH: {

@@ -79,6 +79,7 @@ interface CommonArgs {
   verify: boolean;
   mtu: number | undefined;
   reconnects: number;
+  'stall-timeout': number;
 }
 
 /**
@@ -140,6 +141,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     },
     onEvent: (e) => output.event(e),
     verify: args.verify,
+    heartbeat: { stallTimeoutMs: parseSeconds(args['stall-timeout'], '--stall-timeout') * 1000 },
     reconnects: parseReconnects(args.reconnects),
     abortSignal,
   };
@@ -206,6 +208,12 @@ const CONNECTION_OPTIONS = {
     type: 'number',
     default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
     describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+  },
+  'stall-timeout': {
+    type: 'number',
+    default: Number(env.PEER_STALL_TIMEOUT || DEFAULTS.PEER_STALL_TIMEOUT),
+    describe:
+      'Seconds a connected peer may keep the transfer from moving before STALLED [PEER_STALL_TIMEOUT]',
   },
   verify: {
     type: 'boolean',

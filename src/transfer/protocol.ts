@@ -83,6 +83,15 @@ export const CREDIT_BATCH = 1024 * 1024;
 export const PING_INTERVAL_MS = 2_000;
 export const PEER_IDLE_TIMEOUT_MS = 10_000;
 
+/**
+ * No progress: once accepted, a peer that pings but sends nothing else while
+ * we wait on it (a receiver that grants no credit, a sender that sends no
+ * data) is given up on with STALLED after this long. Generous, because some
+ * honest pauses send nothing: re-hashing a large `.part` before a resume, a
+ * copy where hard links are missing, a very slow link between credits.
+ */
+export const STALL_TIMEOUT_MS = 300_000;
+
 /** Limits on what a manifest may announce. */
 export const MAX_FILES = 10_000;
 export const MAX_NAME_BYTES = 255;

@@ -113,6 +113,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let queue: Promise<void> = Promise.resolve();
   /** Set as ACCEPT is sent: before it, only the manifest may come. */
   let accepted = false;
+  /** END arrived: nothing more is owed by the sender. */
+  let ended = false;
   const accept = (frame: Extract<Frame, { type: 'accept' }>): void => {
     accepted = true;
     link.send(frame);
@@ -323,6 +325,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         `the sender ended after ${nextIndex} of ${manifest?.length ?? 0} files`,
       );
     }
+    ended = true;
     await applyFolderMeta(outDir, folders).catch((err: unknown) => {
       throw writeError(err);
     });
@@ -354,12 +357,18 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       );
     }
     if (++queued > MAX_QUEUED_FRAMES) throw new PeerlaneError('BAD_FRAME', 'the sender floods frames');
-    queue = queue.then(() => {
-      queued--;
-      return link.error === undefined ? handle(frame) : undefined;
-    });
+    // Busy with our own work (a disk write, the user's answer): not the sender's to hurry.
+    link.expectPeer(false);
+    queue = queue
+      .then(() => (link.error === undefined ? handle(frame) : undefined))
+      .then(() => {
+        // Nothing left to do: the next step is the sender's, until END.
+        if (--queued === 0 && accepted && !ended) link.expectPeer(true);
+      });
     queue.catch((err: unknown) => link.abort(toPeerlaneError(err, 'BAD_FRAME')));
   });
+  // The manifest is owed at once.
+  link.expectPeer(true);
 
   try {
     await link.guard(finished);

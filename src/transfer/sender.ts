@@ -101,12 +101,19 @@ export async function sendFiles({
     wake = undefined;
     w?.();
   };
-  const waitForPoke = (): Promise<void> =>
-    link.guard(
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      }),
-    );
+  /** Wait for credit or a drained channel: the receiver's to give, within the stall timeout. */
+  const waitForPoke = async (): Promise<void> => {
+    link.expectPeer(true);
+    try {
+      await link.guard(
+        new Promise<void>((resolve) => {
+          wake = resolve;
+        }),
+      );
+    } finally {
+      link.expectPeer(false);
+    }
+  };
 
   let resolveAccepted!: () => void;
   const accepted = new Promise<void>((resolve) => {
@@ -280,6 +287,7 @@ export async function sendFiles({
   }
   ended = true;
   link.send({ type: 'end' });
+  link.expectPeer(true);
   await link.guard(done);
   return { files: results, bytes: tally.bytes, ms: Date.now() - tally.since };
 }
