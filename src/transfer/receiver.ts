@@ -22,6 +22,7 @@
 import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { checkFreeSpace } from './disk.js';
+import type { CreatedFolders } from './folders.js';
 import { applyFolderMeta } from './folders.js';
 import type { FramedLink } from './framed-link.js';
 import type { OpenFile, Resumable } from './incoming-file.js';
@@ -83,6 +84,8 @@ export interface ReceiveMemory {
   targets: Map<string, string>;
   /** The text was printed already. */
   textShown?: boolean;
+  /** Folders this session created: only they get the sender's mode and mtime (folders.ts). */
+  createdFolders?: CreatedFolders;
 }
 
 // Kept importable from here, where receiveFiles' callers look for it.
@@ -157,7 +160,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       outDir,
       files.reduce((sum, f) => sum + (f.size ?? 0), 0),
     );
-    folders = await createFolders(outDir, files);
+    memory.createdFolders ??= new Map();
+    folders = await createFolders(outDir, files, memory.createdFolders);
     manifest = files;
     skipFolders();
     started = Date.now();
@@ -326,7 +330,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       );
     }
     ended = true;
-    await applyFolderMeta(outDir, folders).catch((err: unknown) => {
+    await applyFolderMeta(outDir, folders, memory.createdFolders ?? new Map()).catch((err: unknown) => {
       throw writeError(err);
     });
     link.send({ type: 'done' });
