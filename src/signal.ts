@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /**
  * `npm run serve:signal`: the signal server, as a thin shell over
- * signaling/server.ts. Loads .env, lays --host/--port over it, logs to stderr.
+ * signaling/server.ts. Loads .env (of the folder it starts in, or --config),
+ * lays --host/--port over it, logs to stderr.
  */
-import 'dotenv/config';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
-import { DEFAULTS, parsePort } from './config.js';
+import { configFlag, DEFAULTS, loadConfigFile, parsePort } from './config.js';
 import { packageVersion } from './project.js';
 import { DEFAULT_HTTP_HOST, SignalServer } from './signaling/server.js';
 import type { SignalLimitVariable } from './signaling/server-config.js';
@@ -17,6 +17,16 @@ import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
+
+// The server is configured where it is deployed: the .env of the folder it
+// starts in (a checkout's root under `npm run serve:signal`), or --config FILE.
+try {
+  const file = configFlag(rawArgs);
+  loadConfigFile(file ?? '.env', env, file !== undefined);
+} catch (err) {
+  const output = new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent' });
+  await runCommand(output, () => Promise.reject(err));
+}
 
 /** One flag per limit, defaulting to its variable (see .env.template). */
 type LimitFlag = (typeof SIGNAL_LIMIT_SETTINGS)[number]['flag'];
@@ -70,6 +80,10 @@ const args = await yargs(rawArgs)
     describe: 'Address the /healthz and /metrics port listens on [SIGNAL_HTTP_HOST]',
   })
   .options(limitFlags)
+  .option('config', {
+    type: 'string',
+    describe: 'Read settings from this file instead of ./.env',
+  })
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
   .strict()

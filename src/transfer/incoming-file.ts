@@ -18,13 +18,16 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { type CreatedFolders, newMode } from './folders.js';
 import type { ManifestEntry } from './protocol.js';
 import { BlockLog, hashRange, readResumable } from './resume.js';
+import type { HeldDir } from './safe-names.js';
 import {
   checkRelPath,
   dirsAreSafe,
   freeTarget,
-  makeDirs,
+  onDisk,
+  openDirs,
   openPart,
   PART_SUFFIX,
   publish,
@@ -40,6 +43,8 @@ export interface OpenFile {
   partPath: string;
   /** The .part, or undefined when writing to `stdout`. */
   handle: fs.FileHandle | undefined;
+  /** The folder the .part is in, held open: every later step goes through it, never the path again. */
+  dir: HeldDir | undefined;
   hash: Hash;
   received: number;
   /** Bytes that were already on disk from an earlier run. */
@@ -161,17 +166,25 @@ export async function prepareOutDir(outDir: string): Promise<void> {
   }
 }
 
-/** Create the manifest's folders under `outDir`; returns them, for their modes and mtimes at the end (folders.ts). */
+/**
+ * Create the manifest's folders under `outDir`, recording in `created` those
+ * that were not there (only they get the sender's mode and mtime at the end,
+ * folders.ts); returns the manifest's folders.
+ */
 export async function createFolders(
   outDir: string,
   files: readonly ManifestEntry[],
+  created: CreatedFolders,
 ): Promise<ManifestEntry[]> {
   const folders: ManifestEntry[] = [];
   for (const f of files) {
     if (f.kind !== 'dir') continue;
     const safe = checkRelPath(f.name);
     try {
-      await makeDirs(outDir, safe.split('/'), f.name);
+      const onCreate = (rel: string, dir: HeldDir): void => {
+        created.set(rel, { dev: dir.dev, ino: dir.ino });
+      };
+      await (await openDirs(outDir, safe.split('/'), f.name, { onCreate })).handle.close();
     } catch (err) {
       throw writeError(err);
     }
@@ -188,6 +201,7 @@ export function openStream(index: number, entry: ManifestEntry): OpenFile {
     target: '-',
     partPath: '-',
     handle: undefined,
+    dir: undefined,
     hash: createHash('sha256'),
     received: 0,
     resumed: 0,
@@ -219,14 +233,17 @@ export async function openIncoming(options: OpenIncomingOptions): Promise<OpenFi
   const hash = createHash('sha256');
   let target: string;
   let handle: fs.FileHandle;
+  let dir: HeldDir | undefined;
   try {
-    // Its folders, created one by one under outDir, none of them a symlink.
-    await makeDirs(outDir, splitRelPath(checkRelPath(entry.name)).dirs, entry.name);
+    // Its folders, created one by one under outDir, none of them a symlink, and
+    // the last held open: a folder swapped for a symlink later changes nothing.
+    dir = await openDirs(outDir, splitRelPath(checkRelPath(entry.name)).dirs, entry.name);
     if (earlier !== undefined) {
       // Continue the earlier .part: keep the agreed prefix, drop any tail past it.
       target = earlier.target;
       // Read-write (the kept prefix is re-hashed), never through a symlink.
-      const part = await fs.open(target + PART_SUFFIX, fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0));
+      const flags = fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0);
+      const part = await fs.open(onDisk(target + PART_SUFFIX, dir), flags);
       try {
         await part.truncate(offset);
         await hashRange(part, 0, offset, hash);
@@ -237,18 +254,20 @@ export async function openIncoming(options: OpenIncomingOptions): Promise<OpenFi
       }
       handle = part;
     } else {
-      target = await freeTarget(outDir, entry.name, options.taken, options.overwrite);
+      target = await freeTarget(outDir, entry.name, options.taken, options.overwrite, dir);
       // Exclusive create without following links: fails on anything already there.
-      handle = await openPart(target + PART_SUFFIX);
+      handle = await openPart(target + PART_SUFFIX, dir);
     }
   } catch (err) {
+    await dir?.handle.close().catch(() => {});
     throw writeError(err);
   }
   const partPath = target + PART_SUFFIX;
   const blocks = offset > 0 ? (earlier?.blocks ?? []) : [];
   // A stream of unknown size cannot resume: its state would not match a later run.
-  const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, blocks.length);
-  return { index, entry, target, partPath, handle, hash, received: offset, resumed: offset, log };
+  const log =
+    entry.size === null ? undefined : new BlockLog(onDisk(partPath, dir), entry.size, blocks.length);
+  return { index, entry, target, partPath, handle, dir, hash, received: offset, resumed: offset, log };
 }
 
 /** Write all of `data` to a stream, resolving once it has taken it. */
@@ -287,29 +306,30 @@ export async function writePayload(
 }
 
 /**
- * Put a verified file in place: the sender's mode and mtime on the `.part`,
- * closed, published under a name that replaces nothing (or, with `overwrite`,
- * a regular file), and its block state removed. Returns where it went ('-'
- * for --stdout).
+ * Put a verified file in place: the sender's mode (within our umask) and
+ * mtime on the `.part`, closed, published under a name that replaces nothing
+ * (or, with `overwrite`, a regular file), and its block state removed. Returns
+ * where it went ('-' for --stdout).
  */
 export async function finishFile(file: OpenFile, taken: Set<string>, overwrite: boolean): Promise<string> {
   let finalPath = '-';
   try {
     if (file.handle !== undefined) {
-      // The sender's permission bits (never setuid and the like) and mtime, on the open .part.
-      if (file.entry.mode !== undefined) await file.handle.chmod(file.entry.mode & 0o777);
+      // The sender's permission bits as a new file of ours would get them, never setuid and the like.
+      await file.handle.chmod(newMode(file.entry.mode, 0o666));
       if (file.entry.mtime !== undefined) {
         const when = new Date(file.entry.mtime);
         await file.handle.utimes(when, when);
       }
       // close() can report a deferred write error (ENOSPC on NFS, say).
       await file.handle.close();
-      finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite);
+      finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite, file.dir);
     }
   } catch (err) {
     throw writeError(err);
   }
   await file.log?.remove();
+  await file.dir?.handle.close().catch(() => {});
   return finalPath;
 }
 
@@ -321,7 +341,9 @@ export async function discard(file: OpenFile | undefined, keep: boolean): Promis
   if (file === undefined || file.handle === undefined) return;
   await file.handle.close().catch(() => {});
   await file.log?.close();
-  if (keep) return;
-  await fs.unlink(file.partPath).catch(() => {});
-  await file.log?.remove();
+  if (!keep) {
+    await fs.unlink(onDisk(file.partPath, file.dir)).catch(() => {});
+    await file.log?.remove();
+  }
+  await file.dir?.handle.close().catch(() => {});
 }

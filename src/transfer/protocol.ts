@@ -69,12 +69,28 @@ export const SEND_LOW_WATER = 256 * 1024;
  * whatever the disk speed, and at 16 MiB covers a 100 ms × 160 MB/s path.
  */
 export const RECEIVE_WINDOW = 16 * 1024 * 1024;
+/**
+ * Frames the receiver holds queued, not yet handled: a cap on its memory
+ * besides the byte window, against a flood of tiny frames. An honest sender
+ * stays far below it: at most 3 frames per file in flight for MAX_FILES small
+ * files (30,001), or a window of full-size DATA frames (64).
+ */
+export const MAX_QUEUED_FRAMES = 65_536;
 /** The receiver returns credit in batches, so CREDIT frames stay rare. */
 export const CREDIT_BATCH = 1024 * 1024;
 
 /** Heartbeat: each side pings this often, and gives up on a peer silent for PEER_IDLE_TIMEOUT_MS. */
 export const PING_INTERVAL_MS = 2_000;
 export const PEER_IDLE_TIMEOUT_MS = 10_000;
+
+/**
+ * No progress: once accepted, a peer that pings but sends nothing else while
+ * we wait on it (a receiver that grants no credit, a sender that sends no
+ * data) is given up on with STALLED after this long. Generous, because some
+ * honest pauses send nothing: re-hashing a large `.part` before a resume, a
+ * copy where hard links are missing, a very slow link between credits.
+ */
+export const STALL_TIMEOUT_MS = 300_000;
 
 /** Limits on what a manifest may announce. */
 export const MAX_FILES = 10_000;

@@ -7,9 +7,8 @@
  * receiver's credit (its side). Each file is read chunk by chunk, never whole.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { FramedLink } from './framed-link.js';
 import type { Frame, ResumeOffer } from './protocol.js';
 import {
@@ -25,6 +24,7 @@ import {
 import { frameAt, ReadAhead } from './read-ahead.js';
 import { checkOffer } from './resume.js';
 import type { SourceFile } from './sources.js';
+import { openSource } from './sources.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface SendOptions {
@@ -101,12 +101,19 @@ export async function sendFiles({
     wake = undefined;
     w?.();
   };
-  const waitForPoke = (): Promise<void> =>
-    link.guard(
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      }),
-    );
+  /** Wait for credit or a drained channel: the receiver's to give, within the stall timeout. */
+  const waitForPoke = async (): Promise<void> => {
+    link.expectPeer(true);
+    try {
+      await link.guard(
+        new Promise<void>((resolve) => {
+          wake = resolve;
+        }),
+      );
+    } finally {
+      link.expectPeer(false);
+    }
+  };
 
   let resolveAccepted!: () => void;
   const accepted = new Promise<void>((resolve) => {
@@ -234,7 +241,12 @@ export async function sendFiles({
       size = offset;
     } else {
       size = file.size ?? 0;
-      const handle = await fs.open(file.path, 'r');
+      // The file scanned, not whatever is at its path now (a hostile receiver picks when we get here).
+      const handle = await openSource(file).catch((err: unknown) => {
+        // Tell the receiver why, rather than leave it to find the channel gone.
+        link.abort(toPeerlaneError(err));
+        throw err;
+      });
       try {
         // Skip what the receiver holds from an earlier run, if our bytes still match it.
         ({ offset: resumed, whole: hash } = await checkOffer(handle, size, offers.get(index), hash));
@@ -275,6 +287,7 @@ export async function sendFiles({
   }
   ended = true;
   link.send({ type: 'end' });
+  link.expectPeer(true);
   await link.guard(done);
   return { files: results, bytes: tally.bytes, ms: Date.now() - tally.since };
 }

@@ -323,8 +323,10 @@ describe('disk space', () => {
     const { tx, rx } = await framedPair();
     const received = receiveFiles({ link: rx, outDir: out });
     received.catch(() => {});
-    tx.onFrame(() => {});
+    const accepted = new Promise<void>((resolve) => tx.onFrame((f) => f.type === 'accept' && resolve()));
     tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 10 }] });
+    // Nothing but the manifest may come before ACCEPT.
+    await accepted;
     tx.send({ type: 'file-start', file: 0, offset: 0 });
     tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
     const kept = [`a.txt${PART_SUFFIX}`, `a.txt${PART_SUFFIX}${STATE_SUFFIX}`];
@@ -339,8 +341,10 @@ describe('disk space', () => {
     const { tx, rx } = await framedPair();
     const received = receiveFiles({ link: rx, outDir: out });
     received.catch(() => {});
-    tx.onFrame(() => {});
+    const accepted = new Promise<void>((resolve) => tx.onFrame((f) => f.type === 'accept' && resolve()));
     tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 5 }] });
+    // Nothing but the manifest may come before ACCEPT.
+    await accepted;
     tx.send({ type: 'file-start', file: 0, offset: 0 });
     tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
     tx.send({ type: 'file-end', file: 0, sha256: '0'.repeat(64) });
