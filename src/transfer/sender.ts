@@ -3,6 +3,10 @@
  * then END. Resolves only after the receiver's DONE, which it sends once every
  * file is verified and in place.
  *
+ * Each file's SHA-256 goes in the manifest (taken beforehand, hashSources in
+ * resume.ts): the receiver skips a file it already holds with that hash
+ * (ACCEPT.already) and resumes only a `.part` begun for it.
+ *
  * Two brakes keep memory flat: the channel's bufferedAmount (our side) and the
  * receiver's credit (its side). Each file is read chunk by chunk, never whole.
  */
@@ -23,7 +27,7 @@ import {
   TRANSFER_PROTOCOL_VERSION,
 } from './protocol.js';
 import { frameAt, ReadAhead } from './read-ahead.js';
-import { checkOffer } from './resume.js';
+import { checkOffer, hashSources } from './resume.js';
 import type { SourceFile } from './sources.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
@@ -120,6 +124,7 @@ export async function sendFiles({
   let ended = false;
   let offers = new Map<number, ResumeOffer>();
   let held = new Set<number>();
+  let already = new Set<number>();
 
   link.onFrame((frame: Frame) => {
     switch (frame.type) {
@@ -129,6 +134,12 @@ export async function sendFiles({
         for (const file of held) {
           if (!earlier?.has(file))
             throw new PeerlaneError('BAD_FRAME', `ACCEPT claims file ${file}, never sent`);
+        }
+        already = new Set(frame.already);
+        for (const file of already) {
+          // Only a file whose hash we stated can be one the receiver holds already.
+          if (files[file]?.sha256 === undefined)
+            throw new PeerlaneError('BAD_FRAME', `ACCEPT claims file ${file} without its hash`);
         }
         credit += frame.window;
         // A frame waits for its whole credit, so none may be larger than the window.
@@ -156,6 +167,8 @@ export async function sendFiles({
     }
   });
   link.link.onBufferedAmountLow(SEND_LOW_WATER, poke);
+  // Usually taken already, while pairing (session/send.ts).
+  await link.guard(hashSources(files));
 
   const manifest = encodeControl({
     type: 'manifest',
@@ -166,6 +179,7 @@ export async function sendFiles({
       ...(f.mode !== undefined ? { mode: f.mode } : {}),
       ...(f.mtime !== undefined ? { mtime: f.mtime } : {}),
       ...(f.kind !== undefined ? { kind: f.kind } : {}),
+      ...(f.sha256 !== undefined ? { sha256: f.sha256 } : {}),
     })),
     ...(text !== undefined ? { text } : {}),
   });
@@ -192,6 +206,16 @@ export async function sendFiles({
       confirmed.add(index);
       results.push(before);
       sentTotal += before.bytes;
+      continue;
+    }
+    if (already.has(index) && file.sha256 !== undefined && file.size !== null) {
+      // The receiver has it, whole and identical, from an earlier run.
+      confirmed.add(index);
+      const result = { name: file.name, path: file.path, bytes: file.size, sha256: file.sha256 };
+      const skipped = { ...result, resumedBytes: file.size, already: true as const };
+      results.push(skipped);
+      sentTotal += file.size;
+      onFile?.({ phase: 'done', file: index, ...skipped });
       continue;
     }
     onFile?.({ phase: 'start', file: index, name: file.name, size: file.size });

@@ -324,7 +324,9 @@ describe('disk space', () => {
     const received = receiveFiles({ link: rx, outDir: out });
     received.catch(() => {});
     tx.onFrame(() => {});
-    tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 10 }] });
+    // The state is bound to the hash the sender states (resume.ts).
+    const files = [{ name: 'a.txt', size: 10, sha256: 'a'.repeat(64) }];
+    tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files });
     tx.send({ type: 'file-start', file: 0, offset: 0 });
     tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
     const kept = [`a.txt${PART_SUFFIX}`, `a.txt${PART_SUFFIX}${STATE_SUFFIX}`];
