@@ -2,8 +2,11 @@
  * Resume across runs, with the real signal server and real data channels: an
  * interrupted transfer leaves a .part and its block state; the same file sent
  * again (with a new code) continues after the last whole block; a changed
- * source is sent whole.
+ * source is sent whole. A resume is offered only to a sender that states the
+ * SHA-256 the .part was begun for, and the state file is read without
+ * following a symlink or waiting on a FIFO.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +15,13 @@ import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.j
 import type { SignalHandle } from '../../src/testing/harness.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { startReceiver } from '../../src/testing/in-process.js';
-import { BLOCK_SIZE, RECEIVE_WINDOW } from '../../src/transfer/protocol.js';
+import { rawSender } from '../../src/testing/raw-peer.js';
+import {
+  BLOCK_SIZE,
+  encodeControl,
+  RECEIVE_WINDOW,
+  TRANSFER_PROTOCOL_VERSION,
+} from '../../src/transfer/protocol.js';
 import { STATE_SUFFIX } from '../../src/transfer/resume.js';
 import { PART_SUFFIX } from '../../src/transfer/safe-names.js';
 
@@ -136,5 +145,65 @@ describe('resume across runs', () => {
     expect(received.files[0]?.resumedBytes).toBe(0);
     expect(received.files[0]?.path).toBe(path.join(out, 'big (1).bin'));
     expect(await listTree(out)).toContain(`big.bin${PART_SUFFIX}`);
+  });
+});
+
+describe('what a leftover .part offers, and to whom', () => {
+  /** A receiver into `out` offered `big.bin` of SIZE by a raw sender stating `sha256`: its ACCEPT. */
+  async function acceptFor(out: string, sha256: string | undefined) {
+    const rx = startReceiver({ signal: server, rtc, outDir: out });
+    const peer = await rawSender(server, await rx.code);
+    const entry = { name: 'big.bin', size: SIZE, ...(sha256 !== undefined ? { sha256 } : {}) };
+    peer.link.send(encodeControl({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [entry] }));
+    const accept = await peer.next('accept');
+    peer.close();
+    await expect(rx.result).rejects.toMatchObject({ code: 'PEER_LOST' });
+    return accept;
+  }
+
+  it('offers a .part only to a sender stating the SHA-256 it was begun for', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+    const part = await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`));
+
+    // A sender guessing at the contents (same name and size, no hash or another one) learns nothing.
+    const guess = path.join(src, 'guess.bin');
+    await fs.writeFile(guess, Buffer.concat([part, Buffer.alloc(SIZE - part.length)]));
+    for (const sha256 of [undefined, await sha256File(guess)]) {
+      const accept = await acceptFor(out, sha256);
+      expect(accept.resume).toEqual([]);
+      expect(accept.already).toBeUndefined();
+    }
+    // The sender of the contents gets its blocks offered.
+    const accept = await acceptFor(out, await sha256File(file));
+    expect(accept.resume).toEqual([expect.objectContaining({ file: 0, blocks: expect.any(Number) })]);
+    expect(accept.resume[0]?.blocks).toBeGreaterThan(0);
+    expect((await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`))).equals(part)).toBe(true);
+  });
+
+  // A state file that is not a regular file is never followed or waited on: the .part is left alone.
+  it.each([
+    ['a FIFO', (state: string) => execFileSync('mkfifo', [state])],
+    ['a symlink to a valid state', async (state: string, elsewhere: string) => fs.symlink(elsewhere, state)],
+  ])('a state file that is %s: not resumed, and the transfer completes beside it', async (_label, plant) => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+    const state = path.join(out, `big.bin${PART_SUFFIX}${STATE_SUFFIX}`);
+    // The real state, moved aside: a symlink to it would resume if followed.
+    const elsewhere = path.join(src, 'state');
+    await fs.rename(state, elsewhere);
+    await plant(state, elsewhere);
+
+    const { received } = await complete(file, out);
+    expect(received.files[0]?.resumedBytes).toBe(0);
+    expect(received.files[0]?.path).toBe(path.join(out, 'big (1).bin'));
+    expect(await sha256File(path.join(out, 'big (1).bin'))).toBe(await sha256File(file));
+    expect(await listTree(out)).toContain(`big.bin${PART_SUFFIX}${STATE_SUFFIX}`);
   });
 });
