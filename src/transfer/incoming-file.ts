@@ -1,10 +1,10 @@
 /**
  * The disk side of receiving: before ACCEPT, what the output folder already
  * holds for each file (surveyTargets: complete and identical, or a `.part` to
- * resume) and the manifest's folders; then, for
- * one file at a time, its `.part` opened (fresh, or continuing an earlier
- * run's), each DATA payload written at its offset, and the verified file
- * finished and published, or closed and kept or removed on failure.
+ * resume) and the manifest's folders; then, for one file at a time, its
+ * `.part` opened (fresh, or continuing an earlier run's), each DATA payload
+ * written at its offset, and the verified file finished and published, or
+ * closed and kept or removed on failure.
  *
  * Apart from receiver.ts so that the frame flow there reads without the disk
  * details; these functions take what they need as parameters (the output
@@ -77,8 +77,9 @@ export function writeError(err: unknown): PeerlaneError {
 
 /**
  * The `.part` of an earlier run for this name, size and sender's SHA-256
- * (resume.ts), if its target is still free. `targets` holds where earlier attempts of this session put each name;
- * a target found here is added to `taken`.
+ * (resume.ts), if its target is still free. `targets` holds where earlier
+ * attempts of this session put each name; a target found here is added to
+ * `taken`.
  */
 export async function findResumable(
   outDir: string,
