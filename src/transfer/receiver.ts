@@ -269,7 +269,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
     const sha256 = file.hash.digest('hex');
     if (sha256 !== frame.sha256) {
-      throw new PeerlaneError('HASH_MISMATCH', `${file.entry.name}: SHA-256 differs from the sender's`);
+      throw new PeerlaneError(
+        'HASH_MISMATCH',
+        `${file.entry.name}: SHA-256 differs from the sender's (did the file change while it was sent?)`,
+      );
     }
     const finalPath = await finishFile(file, taken, overwrite);
     current = undefined;

@@ -212,27 +212,23 @@ export class BlockLog {
 
 /**
  * The sender's side: do our first `offer.blocks` blocks hash to the receiver's
- * digest? Returns the offset to start from (0 if not) and feeds the matching
- * prefix into `whole`, the file's running SHA-256.
+ * digest? Returns the offset to start from (0 if not). The file's whole
+ * SHA-256 was taken before the manifest (hashSources), so only the offered
+ * prefix is read again here.
  */
 export async function checkOffer(
   handle: fs.FileHandle,
   size: number,
   offer: ResumeOffer | undefined,
-  whole: Hash,
-): Promise<{ offset: number; whole: Hash }> {
-  if (offer === undefined || offer.blocks === 0 || offer.blocks * BLOCK_SIZE > size)
-    return { offset: 0, whole };
-  const candidate = whole.copy();
+): Promise<number> {
+  if (offer === undefined || offer.blocks === 0 || offer.blocks * BLOCK_SIZE > size) return 0;
   const blocks: string[] = [];
   for (let i = 0; i < offer.blocks; i++) {
     const block = createHash('sha256');
-    await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block, candidate);
+    await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block);
     blocks.push(block.digest('hex'));
   }
-  return blocksDigest(blocks) === offer.digest
-    ? { offset: offer.blocks * BLOCK_SIZE, whole: candidate }
-    : { offset: 0, whole };
+  return blocksDigest(blocks) === offer.digest ? offer.blocks * BLOCK_SIZE : 0;
 }
 
 /** Hashing a source checks for an abort this often: a fraction of a second of reading. */

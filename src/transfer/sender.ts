@@ -5,7 +5,9 @@
  *
  * Each file's SHA-256 goes in the manifest (taken beforehand, hashSources in
  * resume.ts): the receiver skips a file it already holds with that hash
- * (ACCEPT.already) and resumes only a `.part` begun for it.
+ * (ACCEPT.already) and resumes only a `.part` begun for it. The same hash
+ * ends the file (FILE_END), so a file is read and hashed once before it is
+ * sent and not hashed again while sending.
  *
  * Two brakes keep memory flat: the channel's bufferedAmount (our side) and the
  * receiver's credit (its side). Each file is read chunk by chunk, never whole.
@@ -221,7 +223,8 @@ export async function sendFiles({
     onFile?.({ phase: 'start', file: index, name: file.name, size: file.size });
     const progress = (fileBytes: number): void =>
       onProgress?.({ file: index, name: file.name, fileBytes, fileSize: file.size, bytes: sentTotal, total });
-    let hash = createHash('sha256');
+    // A stream's SHA-256 is taken as it goes; a file's was taken before the manifest.
+    const hash = createHash('sha256');
     let resumed = 0;
     let size: number;
     if (file.stream !== undefined) {
@@ -261,15 +264,13 @@ export async function sendFiles({
       const handle = await fs.open(file.path, 'r');
       try {
         // Skip what the receiver holds from an earlier run, if our bytes still match it.
-        ({ offset: resumed, whole: hash } = await checkOffer(handle, size, offers.get(index), hash));
+        resumed = await checkOffer(handle, size, offers.get(index));
         link.send({ type: 'file-start', file: index, offset: resumed });
         sentTotal += resumed;
         let offset = resumed;
         const pieces = new ReadAhead(handle, resumed, size, file.path);
         try {
           for (let piece = await pieces.next(); piece !== null; piece = await pieces.next()) {
-            // Hashed whole before frames are cut from it: frameAt overwrites sent bytes.
-            hash.update(piece.subarray(DATA_HEADER_BYTES));
             const length = piece.length - DATA_HEADER_BYTES;
             for (let at = 0; at < length; at += chunkSize) {
               const want = Math.min(chunkSize, length - at);
@@ -290,7 +291,9 @@ export async function sendFiles({
         await handle.close();
       }
     }
-    const sha256 = hash.digest('hex');
+    // A file's is the SHA-256 the manifest stated: if the file changed since, the
+    // receiver's hash of what it got differs (HASH_MISMATCH), never a torn file that verifies.
+    const sha256 = file.sha256 ?? hash.digest('hex');
     link.send({ type: 'file-end', file: index, sha256, ...(file.size === null ? { size } : {}) });
     const result = { name: file.name, path: file.path, bytes: size, sha256, resumedBytes: resumed };
     results.push(result);

@@ -131,6 +131,19 @@ describe('resume across runs', () => {
     expect(await listTree(out)).toEqual(['big.bin']);
   });
 
+  it('a source changed after the sender hashed it fails as HASH_MISMATCH, never a torn file', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    // Changed while the receiver is asked: after the manifest stated its hash, before any byte is read.
+    const rx = startReceiver({ signal: server, rtc, outDir: out, onManifest: () => patch(file) });
+    const sent = send({ signal: server, rtc, paths: [file], code: await rx.code });
+    await expect(sent).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    await expect(rx.result).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    expect(await listTree(out)).toEqual([]);
+  });
+
   it('a .part of another size is not resumed, and not overwritten', async () => {
     const src = await h.tempDir();
     const out = await h.tempDir();
