@@ -197,10 +197,16 @@ describe('what a leftover .part offers, and to whom', () => {
     expect((await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`))).equals(part)).toBe(true);
   });
 
-  // A state file that is not a regular file is never followed or waited on: the .part is left alone.
+  // A state file that is not a regular file is never followed or waited on, and one bound to no
+  // hash is not trusted: the .part is left alone.
   it.each([
     ['a FIFO', (state: string) => execFileSync('mkfifo', [state])],
     ['a symlink to a valid state', async (state: string, elsewhere: string) => fs.symlink(elsewhere, state)],
+    [
+      'in an older format, bound to no hash',
+      (state: string) =>
+        fs.writeFile(state, JSON.stringify({ v: 2, size: SIZE, blockSize: BLOCK_SIZE, blocks: 2 })),
+    ],
   ])('a state file that is %s: not resumed, and the transfer completes beside it', async (_label, plant) => {
     const src = await h.tempDir();
     const out = await h.tempDir();
