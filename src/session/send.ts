@@ -42,9 +42,9 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
     });
   }
-  // Each file's SHA-256 goes in the manifest; taken while the peers find each other.
-  const hashing = hashSources(files, options.abortSignal);
-  hashing.catch(() => {});
+  // Each file's SHA-256 goes in the manifest: taken while the peers find each
+  // other (sendFiles waits for this same run).
+  hashSources(files, options.abortSignal).catch(() => {});
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
   const session = await startSession(pairing, options);
   // What earlier channels of this session sent, for the receiver to report held.
@@ -53,21 +53,22 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
   // A stream read once cannot be offered again; files and text can.
   const resumable = files.every((f) => f.stream === undefined);
   try {
-    const result = await session.run(async (framed) => {
-      await framed.guard(hashing);
-      return sendFiles({
-        link: framed,
-        files,
-        ...(options.text !== undefined ? { text: options.text } : {}),
-        earlier,
-        tally,
-        onProgress: (p) => emit(progressEvent(p)),
-        onFile: (e) => {
-          if (e.phase === 'done') earlier.set(e.file, fileResult(e));
-          emit(fileEvent(e));
-        },
-      });
-    }, resumable);
+    const result = await session.run(
+      (framed) =>
+        sendFiles({
+          link: framed,
+          files,
+          ...(options.text !== undefined ? { text: options.text } : {}),
+          earlier,
+          tally,
+          onProgress: (p) => emit(progressEvent(p)),
+          onFile: (e) => {
+            if (e.phase === 'done') earlier.set(e.file, fileResult(e));
+            emit(fileEvent(e));
+          },
+        }),
+      resumable,
+    );
     emit(doneEvent(result));
     return result;
   } finally {

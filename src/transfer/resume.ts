@@ -234,13 +234,26 @@ export async function checkOffer(
 /** Hashing a source checks for an abort this often: a fraction of a second of reading. */
 const HASH_SLICE_BYTES = 64 * 1024 * 1024;
 
+/** One run of hashSources per list of sources, however often it is asked for. */
+const hashRuns = new WeakMap<readonly SourceFile[], Promise<void>>();
+
 /**
  * The sender's side, before the manifest: each regular file's SHA-256, set
  * on it (`sha256`), so the receiver can recognise what it holds already and
- * which `.part` was begun for it. Streams and folders have none. Run while
- * pairing, so it costs little waiting; aborting stops it between reads.
+ * which `.part` was begun for it. Streams and folders have none. Started
+ * while pairing, so it costs little waiting; every later call for the same
+ * list awaits that same run. Aborting stops it between slices.
  */
-export async function hashSources(files: readonly SourceFile[], abort?: AbortSignal): Promise<void> {
+export function hashSources(files: readonly SourceFile[], abort?: AbortSignal): Promise<void> {
+  let run = hashRuns.get(files);
+  if (run === undefined) {
+    run = hashEach(files, abort);
+    hashRuns.set(files, run);
+  }
+  return run;
+}
+
+async function hashEach(files: readonly SourceFile[], abort: AbortSignal | undefined): Promise<void> {
   for (const file of files) {
     if (file.kind === 'dir' || file.stream !== undefined || file.size === null || file.sha256 !== undefined)
       continue;
