@@ -2,8 +2,10 @@
  * Receives the files announced by a manifest into `outDir`.
  *
  * Before ACCEPT, every name is checked (safe-names.ts, manifest-checks.ts), the
- * user's consent is asked (onManifest), and the free space must cover the
- * whole manifest.
+ * user's consent is asked (onManifest), and the free space must cover what is
+ * still to be written: files already in place, identical, from an earlier run
+ * are not received again (ACCEPT.already), and a resumed `.part` keeps its
+ * blocks.
  *
  * Each file is written to `<name>.part`, checked for size and SHA-256, then
  * published under a name that replaces nothing (or, with `overwrite`, that
@@ -27,6 +29,7 @@ import { applyFolderMeta } from './folders.js';
 import type { FramedLink } from './framed-link.js';
 import type { OpenFile, Resumable } from './incoming-file.js';
 import {
+  bytesToWrite,
   createFolders,
   DISCARD_ON,
   discard,
@@ -113,6 +116,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let resumable: ReadonlyMap<number, Resumable> = new Map();
   /** Files already in place from an earlier attempt of this session, by manifest index. */
   let held: ReadonlyMap<number, FileResult> = new Map();
+  /** Files complete and identical from an earlier run (same path, size and SHA-256), by manifest index. */
+  let already: ReadonlyMap<number, FileResult> = new Map();
   let queue: Promise<void> = Promise.resolve();
   /** Set as ACCEPT is sent: before it, only the manifest may come. */
   let accepted = false;
@@ -150,23 +155,21 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     // Refuse what can never be written before asking anyone about it.
     checkLayout(outDir, files);
     const { completed, targets } = memory;
-    ({ held, resumable } = await surveyTargets({ outDir, files, completed, targets, taken, overwrite }));
+    const survey = await surveyTargets({ outDir, files, completed, targets, taken, overwrite });
+    ({ held, resumable, already } = survey);
     const consent = new AbortController();
     link.failure.catch((err: unknown) => consent.abort(err));
     await link.guard(Promise.resolve(options.onManifest?.(files, consent.signal)));
     await prepareOutDir(outDir);
     total = files.some((f) => f.size === null) ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
-    await checkFreeSpace(
-      outDir,
-      files.reduce((sum, f) => sum + (f.size ?? 0), 0),
-    );
+    await checkFreeSpace(outDir, bytesToWrite(files, survey));
     memory.createdFolders ??= new Map();
     folders = await createFolders(outDir, files, memory.createdFolders);
     manifest = files;
     skipFolders();
     started = Date.now();
     tally.since ??= started;
-    for (const done of held.values()) bytesSoFar += done.bytes;
+    for (const done of [...held.values(), ...already.values()]) bytesSoFar += done.bytes;
     const offers: ResumeOffer[] = [];
     for (const [file, r] of resumable) {
       if (r.blocks.length > 0) offers.push({ file, blocks: r.blocks.length, digest: blocksDigest(r.blocks) });
@@ -176,7 +179,13 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       window: RECEIVE_WINDOW,
       resume: offers,
       ...(held.size > 0 ? { have: [...held.keys()] } : {}),
+      ...(already.size > 0 ? { already: [...already.keys()] } : {}),
     });
+    for (const [index, result] of already) {
+      // Held, should this session reconnect: the sender has it as sent.
+      memory.completed.set(result.name, result);
+      options.onFile?.({ phase: 'done', file: index, ...result });
+    }
   }
 
   /** --stdout: one file or stream, asked about like any other, written nowhere else. */
@@ -191,9 +200,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     accept({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
   }
 
-  /** Folders, and files held from an earlier attempt, get no frames: move past them. */
+  /** Folders, and files held from an earlier attempt or run, get no frames: move past them. */
   function skipFolders(): void {
-    while (manifest?.[nextIndex]?.kind === 'dir' || held.has(nextIndex)) nextIndex++;
+    while (manifest?.[nextIndex]?.kind === 'dir' || held.has(nextIndex) || already.has(nextIndex))
+      nextIndex++;
   }
 
   async function onFileStart(frame: Extract<Frame, { type: 'file-start' }>): Promise<void> {
@@ -271,7 +281,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
     const sha256 = file.hash.digest('hex');
     if (sha256 !== frame.sha256) {
-      throw new PeerlaneError('HASH_MISMATCH', `${file.entry.name}: SHA-256 differs from the sender's`);
+      throw new PeerlaneError(
+        'HASH_MISMATCH',
+        `${file.entry.name}: SHA-256 differs from the sender's (did the file change while it was sent?)`,
+      );
     }
     const finalPath = await finishFile(file, taken, overwrite);
     current = undefined;
@@ -377,7 +390,7 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   try {
     await link.guard(finished);
     // In manifest order, with the files held from an earlier attempt.
-    for (const [index, done] of held) results.set(index, done);
+    for (const [index, done] of [...held, ...already]) results.set(index, done);
     const files = [...results].sort(([a], [b]) => a - b).map(([, r]) => r);
     return { files, bytes: tally.bytes, ms: Date.now() - (tally.since ?? started) };
   } catch (err) {

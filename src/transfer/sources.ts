@@ -37,6 +37,8 @@ export interface SourceFile {
   kind?: 'dir';
   /** For `-`: the stream to read. */
   stream?: Readable;
+  /** The file's SHA-256 (hex), once hashSources has taken it: stated in the manifest. */
+  sha256?: string;
 }
 
 export interface ResolveOptions {
