@@ -46,6 +46,12 @@ export type PeerEvent =
       /** All files: bytes so far and in all (null: unknown). */
       bytes: number;
       total: number | null;
+      /**
+       * Bytes that crossed the data channel in this run: `bytes` without what
+       * the receiver already had (resumed files, and files held across a
+       * reconnection). A rate is `moved` over time.
+       */
+      moved: number;
     }
   | {
       event: 'reconnecting';
@@ -67,6 +73,10 @@ export type PeerEvent =
       mbps: number;
       /** This process so far: CPU seconds (all threads) and peak resident memory. */
       usage: { cpuSeconds: number; maxRssBytes: number };
+      /** The receiver's --out folder, absolute (absent with --stdout, and on the sender). */
+      out?: string;
+      /** A `--text` message was sent or received, not files. */
+      text?: true;
     }
   | { event: 'error'; code: ErrorCode; message: string };
 

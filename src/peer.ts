@@ -135,7 +135,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
 }
 
 function outputFor(
-  args: { json: boolean; quiet: boolean },
+  args: { json: boolean; quiet: boolean; progress?: boolean; text?: string | undefined },
   verb: 'sent' | 'received',
   dataOnStdout = false,
 ): Output {
@@ -143,7 +143,9 @@ function outputFor(
   return new Output({
     json: args.json,
     quiet: args.quiet,
+    progress: args.progress === true,
     verb,
+    sendsText: args.text !== undefined,
     ...(dataOnStdout ? { stdout: process.stderr } : {}),
   });
 }
@@ -195,6 +197,11 @@ const CONNECTION_OPTIONS = {
     type: 'number',
     default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
     describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+  },
+  progress: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --json, draw the progress bars on stderr too (in a terminal)',
   },
   verify: {
     type: 'boolean',
@@ -283,7 +290,13 @@ await yargs(rawArgs)
             codeWords: args['code-words'],
             overwrite: args.overwrite,
             onManifest: (files, signal) =>
-              confirmManifest(files, { yes: args.yes, input: process.stdin, output: process.stderr, signal }),
+              confirmManifest(files, {
+                yes: args.yes,
+                quiet: args.quiet,
+                input: process.stdin,
+                output: process.stderr,
+                signal,
+              }),
           });
         },
         RTC_COMMAND,

@@ -5,7 +5,8 @@
  */
 import readline from 'node:readline';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { formatBytes } from './output.js';
+import { formatBytes } from './format.js';
+import { escapeChar } from './terminal-text.js';
 
 /** Files listed one by one; the rest are counted. */
 export const MAX_LISTED_FILES = 20;
@@ -13,6 +14,8 @@ export const MAX_LISTED_FILES = 20;
 export interface ConsentOptions {
   /** --yes: accept without asking. */
   yes: boolean;
+  /** --quiet: with --yes, list nothing (without --yes the list is shown: nobody should accept blind). */
+  quiet?: boolean;
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stop asking (the transfer failed meanwhile): rejects with the abort reason. */
@@ -30,11 +33,7 @@ export function displayName(name: string): string {
   if (PLAIN.test(name) && name.trim() === name) return name;
   const escaped = name
     .replace(/["\\]/g, (c) => `\\${c}`)
-    .replace(NOT_PLAIN, (c) => {
-      if (c === ' ') return c;
-      const cp = c.codePointAt(0) ?? 0;
-      return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
-    });
+    .replace(NOT_PLAIN, (c) => (c === ' ' ? c : escapeChar(c)));
   return `"${escaped}"`;
 }
 
@@ -73,6 +72,7 @@ export async function confirmManifest(
   opts: ConsentOptions,
 ): Promise<void> {
   const { input, output } = opts;
+  if (opts.yes && opts.quiet === true) return;
   output.write(`${describeManifest(files).join('\n')}\n`);
   if (opts.yes) return;
   if (input.isTTY !== true || output.isTTY !== true) {
