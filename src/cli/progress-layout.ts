@@ -12,7 +12,7 @@
  * terminal would wrap it, and the next redraw would land one line off).
  */
 import { formatBytes } from './format.js';
-import { padEndColumns, truncateMiddle } from './terminal-text.js';
+import { columnsOf, padEndColumns, truncateEnd, truncateMiddle } from './terminal-text.js';
 
 export interface BarLine {
   /** Already terminal-safe: a file name, or 'total'. */
@@ -73,7 +73,9 @@ export function layoutBars(lines: readonly BarLine[], columns: number): string[]
     const head = `${INDENT}${bar(width, line.bytes, line.size)}${figures(line.bytes, line.size)}${GAP}`;
     const note = line.note === undefined ? '' : `${GAP}${line.note}`;
     const room = usable - head.length - note.length;
-    return `${head}${truncateMiddle(line.label, Math.max(room, 1))}${note}`.trimEnd();
+    const text = `${head}${truncateMiddle(line.label, Math.max(room, 1))}${note}`.trimEnd();
+    // Narrower than the figures need (under 60 columns): cut the end rather than wrap.
+    return columnsOf(text) > usable ? truncateEnd(text, usable) : text;
   });
 }
 

@@ -86,6 +86,16 @@ export function truncateMiddle(s: string, width: number): string {
   return `${head}…${tail}`;
 }
 
+/** `s` cut to at most `width` columns at its end. */
+export function truncateEnd(s: string, width: number): string {
+  let out = '';
+  for (const { segment } of graphemes.segment(s)) {
+    if (columnsOf(out + segment) > width) break;
+    out += segment;
+  }
+  return out;
+}
+
 /** `s` padded with spaces to `width` columns (wide characters counted as two). */
 export function padEndColumns(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - columnsOf(s)));
