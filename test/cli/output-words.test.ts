@@ -5,6 +5,7 @@
  * cannot drive the terminal it is shown in.
  */
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryPoint } from '../../src/project.js';
@@ -13,7 +14,9 @@ import { writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { startReceiver } from '../../src/testing/in-process.js';
+import { rawSender } from '../../src/testing/raw-peer.js';
 import { peerInTerminal } from '../../src/testing/terminal.js';
+import { encodeControl } from '../../src/transfer/protocol.js';
 
 const h = new Harness();
 let server: SignalHandle;
@@ -126,6 +129,45 @@ describe('the CLI in words', () => {
       expect(screen).not.toContain('\u202e');
     } finally {
       rx.kill();
+    }
+  }, 30_000);
+
+  it("escapes the peer's ERROR message on a terminal", async () => {
+    const rx = peerInTerminal(['receive', '--out', await h.tempDir(), ...server.peerArgs]);
+    try {
+      const [code] = await rx.until(/[1-9][0-9]*-[a-z]+-[a-z]+/);
+      const peer = await rawSender(server, code);
+      peer.link.send(encodeControl({ type: 'error', code: 'DISK_FULL', message: HOSTILE }));
+      expect(await rx.exit).toBe(1);
+      peer.close();
+      const screen = rx.screen();
+      expect(screen).toContain('\\u001b]0;pwned\\u0007');
+      expect(screen).not.toContain('\u001b]0;pwned');
+      expect(screen).not.toContain('\u001b]52');
+      expect(screen).not.toContain('\u202e');
+    } finally {
+      rx.kill();
+    }
+  }, 30_000);
+
+  it("escapes the signal server's error message on a terminal", async () => {
+    // A hostile signal server: whoever connects gets an error frame and nothing else.
+    const fake = net.createServer((socket) => {
+      socket.end(`${JSON.stringify({ type: 'error', code: 'SERVER_BUSY', message: HOSTILE })}\n`);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, LOOPBACK, resolve));
+    const { port } = fake.address() as net.AddressInfo;
+    const peer = peerInTerminal(['list', '--signal', `${LOOPBACK}:${port}`]);
+    try {
+      expect(await peer.exit).toBe(1);
+      const screen = peer.screen();
+      expect(screen).toContain('SERVER_BUSY');
+      expect(screen).toContain('\\u001b]0;pwned\\u0007');
+      expect(screen).not.toContain('\u001b]0;pwned');
+      expect(screen).not.toContain('\u202e');
+    } finally {
+      peer.kill();
+      fake.close();
     }
   }, 30_000);
 
