@@ -132,7 +132,7 @@ export class Output {
         return;
       case 'done':
         this.stopBars();
-        this.say(summary(e, this.options.verb));
+        for (const line of summary(e, this.options.verb)) this.say(line);
         return;
       case 'error':
         return;
@@ -270,20 +270,22 @@ export function doneLine(e: FileDone, verb: OutputOptions['verb']): string {
   return line;
 }
 
-/** The run's last line. */
-export function summary(e: Done, verb: OutputOptions['verb']): string {
-  if (e.text === true) return verb === 'sent' ? 'Sent the text.' : 'Received a text.';
+/** The run's last line, and a second one if files were resumed. */
+export function summary(e: Done, verb: OutputOptions['verb']): string[] {
+  if (e.text === true) return [verb === 'sent' ? 'Sent the text.' : 'Received a text.'];
   const n = e.files.length;
   const into = e.out === undefined ? '' : ` into ${e.out}`;
-  let line =
+  const lines = [
     `${verb === 'sent' ? 'Sent' : 'Received'} ${n} file${n === 1 ? '' : 's'}, ` +
-    `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s)${into}, SHA-256 verified.`;
+      `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s)${into}, SHA-256 verified.`,
+  ];
   const resumed = e.files.filter((f) => f.resumedBytes > 0);
   if (resumed.length > 0) {
     const bytes = resumed.reduce((sum, f) => sum + f.resumedBytes, 0);
-    line += ` ${resumed.length} resumed: ${formatBytes(bytes)} were already there.`;
+    const files = resumed.length === 1 ? '1 file' : `${resumed.length} files`;
+    lines.push(`${files} resumed: ${formatBytes(bytes)} were already there and were not sent again.`);
   }
-  return line;
+  return lines;
 }
 
 /** Resolve once `stream` has flushed what was written, so exiting loses nothing. */

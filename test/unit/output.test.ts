@@ -211,7 +211,8 @@ describe('Output', () => {
     const rx = output();
     rx.out.event({ event: 'done', files, bytes: 6e6, seconds: 2, mbps: 3, usage, out: '/dl' });
     expect(rx.stderr()).toBe(
-      'Received 2 files, 6.0 MB in 2.0 s (3.0 MB/s) into /dl, SHA-256 verified. 1 resumed: 4.0 MB were already there.\n',
+      'Received 2 files, 6.0 MB in 2.0 s (3.0 MB/s) into /dl, SHA-256 verified.\n' +
+        '1 file resumed: 4.0 MB were already there and were not sent again.\n',
     );
     const tx = output({ verb: 'sent' });
     tx.out.event({ event: 'done', files: [], bytes: 0, seconds: 0, mbps: 0, usage, text: true });
