@@ -35,6 +35,21 @@ export class LiveRegion {
     this.draw();
   }
 
+  /**
+   * Let `write` print to another stream on the same terminal (stdout, with
+   * --json --progress): the region steps aside first and is drawn again below.
+   */
+  above(write: () => void): void {
+    if (this.stopped) {
+      write();
+      return;
+    }
+    this.frame([]);
+    write();
+    this.last = '';
+    this.draw();
+  }
+
   /** Draw now (a small file may be done before the next frame). */
   draw(): void {
     if (this.stopped) return;

@@ -241,7 +241,10 @@ export class Output {
   }
 
   private out(text: string): void {
-    if (!closedStreams.has(this.stdout)) this.stdout.write(text);
+    if (closedStreams.has(this.stdout)) return;
+    // --json --progress on one terminal: the JSON lines go above the bars, not through them.
+    if (this.view !== undefined && this.stdout.isTTY === true) this.view.above(() => this.stdout.write(text));
+    else this.stdout.write(text);
   }
 
   private writeErr(line: string): void {

@@ -68,6 +68,12 @@ export class ProgressView {
     this.live().log(line);
   }
 
+  /** Print with `write` on another stream to the same terminal, above the bars. */
+  above(write: () => void): void {
+    if (this.region === undefined) write();
+    else this.region.above(write);
+  }
+
   /** Take the bars off the screen, leaving every line printed above them. */
   stop(): void {
     this.region?.stop();

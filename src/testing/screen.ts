@@ -14,6 +14,8 @@ export class Screen {
   /** Written into the last column: the next character wraps first (xterm's pending wrap). */
   private pendingWrap = false;
   readonly wrapped: string[] = [];
+  /** Rows that the terminal wrapped into the next one: parts of one longer line. */
+  private continued = new Set<number>();
 
   constructor(readonly columns: number) {}
 
@@ -44,9 +46,22 @@ export class Screen {
     return text;
   }
 
+  /** As lines(), with wrapped rows joined again: the lines as they were written. */
+  logicalLines(): string[] {
+    const out: string[] = [];
+    let joining = false;
+    this.lines().forEach((row, i) => {
+      if (joining) out[out.length - 1] += row;
+      else out.push(row);
+      joining = this.continued.has(i);
+    });
+    return out;
+  }
+
   private put(c: string): void {
     if (this.pendingWrap) {
       this.wrapped.push(this.line(this.row));
+      this.continued.add(this.row);
       this.col = 0;
       this.down();
     }
@@ -119,7 +134,11 @@ export class Screen {
         if ((a ?? 0) === 0) {
           this.cells(this.row).length = Math.min(this.cells(this.row).length, this.col);
           this.rows.length = this.row + 1;
-        } else if (a === 2) this.rows = [];
+          for (const r of this.continued) if (r >= this.row) this.continued.delete(r);
+        } else if (a === 2) {
+          this.rows = [];
+          this.continued.clear();
+        }
         break;
       case 'K': {
         const cells = this.cells(this.row);

@@ -105,13 +105,21 @@ describe('progress bars in a terminal', () => {
     60_000,
   );
 
-  it('are not drawn with --json unless --progress asks', async () => {
+  it('are not drawn with --json unless --progress asks, and then never through the JSON lines', async () => {
     const plain = await sendInTerminal(src, ['two.bin'], 80, ['--json']);
     expect(plain).toContain('"event":"done"');
     expect(plain).not.toMatch(/ETA|█/);
-    const asked = await sendInTerminal(src, ['two.bin'], 80, ['--json', '--progress']);
-    expect(asked).toContain('"event":"done"');
+    const asked = await sendInTerminal(src, ['one.bin', 'two.bin'], 80, ['--json', '--progress']);
     expect(asked).toContain('ETA');
+    // On the screen: every JSON line whole, and no bar left among them.
+    const screen = new Screen(80);
+    screen.write(asked);
+    const lines = screen.logicalLines();
+    const json = lines.filter((l) => l.startsWith('{'));
+    // Each event printed is still there: none was drawn over by the bars.
+    expect(json.length).toBe(asked.split('{"event":').length - 1);
+    expect(json.map((l) => (JSON.parse(l) as { event: string }).event)).toContain('done');
+    expect(lines.filter((l) => /ETA|█|░/.test(l))).toEqual([]);
   }, 60_000);
 });
 
