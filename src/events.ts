@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from './errors.js';
 import type { PathKind } from './rtc/link.js';
+import type { Reach } from './rtc/reach.js';
 import type { RestartReason } from './signaling/rtc-signal.js';
 import type { FileResult } from './transfer/types.js';
 
@@ -26,6 +27,8 @@ export type PeerEvent =
       path: PathKind;
       local: string;
       remote: string;
+      /** A direct path: `same-network`, `through-nat` or `internet` (between public addresses). */
+      reach?: Reach;
       /** With --verify: four words both sides must show alike. */
       verify?: string;
     }

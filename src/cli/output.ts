@@ -14,10 +14,10 @@
  */
 import type { PeerlaneError } from '../errors.js';
 import type { PeerEvent } from '../events.js';
-import { displayName } from './consent.js';
-import { formatBytes } from './format.js';
 import type { LastWords } from './freeze-guard.js';
 import { ProgressView } from './progress-view.js';
+import type { Verb } from './sentences.js';
+import { doneLine, errorLine, pathWords, summary } from './sentences.js';
 import { jsonSafe, terminalSafe, terminalSafeText } from './terminal-text.js';
 
 export { formatBytes } from './format.js';
@@ -26,7 +26,7 @@ export interface OutputOptions {
   json: boolean;
   quiet: boolean;
   /** Words for the summary line. */
-  verb: 'sent' | 'received';
+  verb: Verb;
   /** --progress: draw the bars with --json too. */
   progress?: boolean;
   /** `peer send --text`: the receiver is not asked to accept a text, so nobody waits for that. */
@@ -37,7 +37,6 @@ export interface OutputOptions {
 
 type Progress = Extract<PeerEvent, { event: 'progress' }>;
 type FileDone = Extract<PeerEvent, { event: 'file-done' }>;
-type Done = Extract<PeerEvent, { event: 'done' }>;
 
 /** JSON progress events at most this often: enough for a script's own bar, cheap to print. */
 const PROGRESS_EVENT_INTERVAL_MS = 200;
@@ -57,12 +56,6 @@ function watch(stream: NodeJS.WritableStream): void {
   if (watchedStreams.has(stream)) return;
   watchedStreams.add(stream);
   stream.on('error', () => closedStreams.add(stream));
-}
-
-/** The path in words: candidate types are jargon, and stay in the JSON event. */
-export function pathWords(e: { path: string; local: string; remote: string }): string {
-  if (e.path === 'relay') return 'relayed through TURN';
-  return e.local === 'host' && e.remote === 'host' ? 'direct, same network' : 'direct, through NAT';
 }
 
 export class Output {
@@ -250,45 +243,6 @@ export class Output {
   private writeErr(line: string): void {
     if (!closedStreams.has(this.stderr)) this.stderr.write(`${terminalSafe(line)}\n`);
   }
-}
-
-function errorLine(err: PeerlaneError): string {
-  return terminalSafe(`peer: ${err.code}: ${err.message}. Next: ${err.hint}.`);
-}
-
-/** Where the receiver put a file, relative to --out, if not under its own name (`a (1).txt`). */
-function savedAs(e: FileDone, verb: OutputOptions['verb']): string | undefined {
-  if (verb !== 'received' || e.path === '-') return undefined;
-  const depth = e.name.split('/').length;
-  const saved = e.path.split(/[\\/]/).slice(-depth).join('/');
-  return saved === e.name ? undefined : saved;
-}
-
-/** One finished file: its size, name, and what a person would not guess. */
-export function doneLine(e: FileDone, verb: OutputOptions['verb']): string {
-  const saved = savedAs(e, verb);
-  let line = `  done  ${formatBytes(e.bytes).padStart(9)}  ${displayName(e.name)}`;
-  if (saved !== undefined) line += `, saved as ${displayName(saved)}`;
-  if (e.resumedBytes > 0) line += ` (resumed: ${formatBytes(e.resumedBytes)} were already there)`;
-  return line;
-}
-
-/** The run's last line, and a second one if files were resumed. */
-export function summary(e: Done, verb: OutputOptions['verb']): string[] {
-  if (e.text === true) return [verb === 'sent' ? 'Sent the text.' : 'Received a text.'];
-  const n = e.files.length;
-  const into = e.out === undefined ? '' : ` into ${e.out}`;
-  const lines = [
-    `${verb === 'sent' ? 'Sent' : 'Received'} ${n} file${n === 1 ? '' : 's'}, ` +
-      `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s)${into}, SHA-256 verified.`,
-  ];
-  const resumed = e.files.filter((f) => f.resumedBytes > 0);
-  if (resumed.length > 0) {
-    const bytes = resumed.reduce((sum, f) => sum + f.resumedBytes, 0);
-    const files = resumed.length === 1 ? '1 file' : `${resumed.length} files`;
-    lines.push(`${files} resumed: ${formatBytes(bytes)} were already there and were not sent again.`);
-  }
-  return lines;
 }
 
 /** Resolve once `stream` has flushed what was written, so exiting loses nothing. */

@@ -5,9 +5,10 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Output, pathWords } from '../../src/cli/output.js';
+import { Output } from '../../src/cli/output.js';
 import { barWidth, formatEta, layoutBars, totalNote } from '../../src/cli/progress-layout.js';
 import { RateMeter } from '../../src/cli/rate.js';
+import { pathWords } from '../../src/cli/sentences.js';
 import {
   columnsOf,
   jsonSafe,
@@ -17,6 +18,7 @@ import {
 } from '../../src/cli/terminal-text.js';
 import { PeerlaneError } from '../../src/errors.js';
 import type { PeerEvent } from '../../src/events.js';
+import { directReach } from '../../src/rtc/reach.js';
 
 function stream(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
   const s = Object.assign(new PassThrough(), { isTTY, columns: 80 });
@@ -138,13 +140,27 @@ describe('the rate', () => {
   });
 });
 
+describe('how a direct path reaches the peer', () => {
+  it.each([
+    ['host', '192.168.1.20', 'host', '192.168.1.30', 'same-network'],
+    // A LAN peer's candidate that arrived after its first check: still the same network.
+    ['host', '127.0.0.1', 'prflx', '127.0.0.1', 'same-network'],
+    ['host', 'fe80::1', 'host', 'abcd-1234.local', 'same-network'],
+    ['srflx', '203.0.113.5', 'host', '192.168.1.30', 'through-nat'],
+    ['host', '192.168.1.20', 'prflx', '198.51.100.7', 'through-nat'],
+    ['host', '203.0.113.5', 'host', '198.51.100.7', 'internet'],
+  ] as const)('%s %s -> %s %s: %s', (lt, la, rt, ra, reach) => {
+    expect(directReach({ type: lt, address: la }, { type: rt, address: ra })).toBe(reach);
+  });
+});
+
 describe('Output', () => {
   it('names the path in words; the candidate types stay in JSON', () => {
-    expect(pathWords({ path: 'direct', local: 'host', remote: 'host' })).toBe('direct, same network');
-    expect(pathWords({ path: 'direct', local: 'srflx', remote: 'prflx' })).toBe('direct, through NAT');
-    expect(pathWords({ path: 'relay', local: 'relay', remote: 'host' })).toBe('relayed through TURN');
+    expect(pathWords({ path: 'direct', reach: 'same-network' })).toBe('direct, same network');
+    expect(pathWords({ path: 'direct', reach: 'through-nat' })).toBe('direct, through NAT');
+    expect(pathWords({ path: 'relay' })).toBe('relayed through TURN');
     const { out, stdout, stderr } = output({ json: true, verb: 'sent' });
-    out.event({ event: 'connected', path: 'direct', local: 'host', remote: 'prflx' });
+    out.event({ event: 'connected', path: 'direct', local: 'host', remote: 'prflx', reach: 'through-nat' });
     expect(stderr()).toContain('Connected: direct, through NAT.');
     expect(JSON.parse(stdout())).toMatchObject({ local: 'host', remote: 'prflx' });
   });
