@@ -17,9 +17,10 @@ export type Verb = 'sent' | 'received';
 /** The path in words: candidate types are jargon, and stay in the JSON event. */
 export function pathWords(e: { path: string; reach?: Reach }): string {
   if (e.path === 'relay') return 'relayed through TURN';
+  if (e.reach === 'same-network') return 'direct, same network';
   if (e.reach === 'through-nat') return 'direct, through NAT';
   if (e.reach === 'internet') return 'direct, between public addresses';
-  return 'direct, same network';
+  return 'direct';
 }
 
 /** A failure's one line: code, what happened, what to do next. */

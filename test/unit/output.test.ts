@@ -159,6 +159,7 @@ describe('Output', () => {
     expect(pathWords({ path: 'direct', reach: 'same-network' })).toBe('direct, same network');
     expect(pathWords({ path: 'direct', reach: 'through-nat' })).toBe('direct, through NAT');
     expect(pathWords({ path: 'relay' })).toBe('relayed through TURN');
+    expect(pathWords({ path: 'direct' })).toBe('direct');
     const { out, stdout, stderr } = output({ json: true, verb: 'sent' });
     out.event({ event: 'connected', path: 'direct', local: 'host', remote: 'prflx', reach: 'through-nat' });
     expect(stderr()).toContain('Connected: direct, through NAT.');
