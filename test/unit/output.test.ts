@@ -101,7 +101,10 @@ describe('the bar layout', () => {
   );
 
   it('draws a bar only where it leaves room, at most 30 wide', () => {
+    // The README says: none below 69 columns.
     expect(barWidth(60)).toBe(0);
+    expect(barWidth(68)).toBe(0);
+    expect(barWidth(69)).toBe(8);
     expect(barWidth(80)).toBeGreaterThanOrEqual(8);
     expect(barWidth(200)).toBe(30);
   });
