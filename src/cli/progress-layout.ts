@@ -31,15 +31,15 @@ const MIN_BAR = 8;
 /** Indent, and the gap between fields. */
 const INDENT = '  ';
 const GAP = '  ';
-/** "100%  999.9 MB / 999.9 MB": the widest figures formatBytes gives. */
+/** "100% 999.9 MB / 999.9 MB": the widest figures formatBytes gives below a petabyte. */
 const BYTES_WIDTH = 8;
 const FIGURES_WIDTH = 4 + 1 + BYTES_WIDTH * 2 + 3;
-/** "999.9 MB/s  ETA 12:34:56" */
+/** "999.9 MB/s" */
 const RATE_WIDTH = BYTES_WIDTH + 2;
 /** Up to 9:59:59; a longer wait shows as '>10h', which is all a person needs to know. */
 const ETA_WIDTH = 'ETA 9:59:59'.length;
 const LONGEST_ETA_SECONDS = 10 * 3600;
-export const TOTAL_NOTE_WIDTH = RATE_WIDTH + GAP.length + ETA_WIDTH;
+const TOTAL_NOTE_WIDTH = RATE_WIDTH + GAP.length + ETA_WIDTH;
 const TOTAL_LABEL = 'total';
 
 /** The bar's width at `columns`: what the total line leaves, at most MAX_BAR, none below MIN_BAR. */
