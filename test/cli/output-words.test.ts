@@ -78,21 +78,27 @@ describe('the CLI in words', () => {
     const src = await h.tempDir();
     const out = await h.tempDir();
     const file = path.join(src, 'big.bin');
-    const size = 24 * 1024 * 1024;
+    // Big enough that the sender, a whole receive window ahead, is still sending when the first run stops.
+    const size = 48 * 1024 * 1024;
     await writeRandomFile(file, size);
-    // A first run, stopped at half: the receiver keeps the .part and its state.
+    // A first run, stopped once the receiver has a quarter: it keeps the .part and its state.
+    // (Stopped by the receiver's count: the sender runs up to a whole window ahead of it.)
     const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
-    const first = startReceiver({ signal: server, rtc, outDir: out });
     const stop = new AbortController();
+    const first = startReceiver({
+      signal: server,
+      rtc,
+      outDir: out,
+      onEvent: (e) => {
+        if (e.event === 'progress' && e.bytes >= size / 4) stop.abort();
+      },
+    });
     const sending = send({
       signal: server,
       rtc,
       paths: [file],
       code: await first.code,
       abortSignal: stop.signal,
-      onEvent: (e) => {
-        if (e.event === 'progress' && e.bytes >= size / 2) stop.abort();
-      },
     });
     await expect(sending).rejects.toMatchObject({ code: 'INTERRUPTED' });
     await first.result.catch(() => {});
@@ -101,7 +107,7 @@ describe('the CLI in words', () => {
     const { code } = await rx.waitFor('ready');
     const tx = human(['send', 'big.bin', '--to', code], src);
     await bothOk(rx, tx);
-    expect(tx.stderr).toMatch(/done +25\.2 MB +big\.bin \(resumed: [\d.]+ MB were already there\)/);
+    expect(tx.stderr).toMatch(/done +50\.3 MB +big\.bin \(resumed: [\d.]+ MB were already there\)/);
     expect(tx.stderr).toMatch(
       /Sent 1 file, .*\n1 file resumed: [\d.]+ MB were already there and were not sent again\./,
     );
