@@ -244,6 +244,10 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
           ] as const) {
             if (ev?.path !== c.expect.path)
               problems.push(`${side} path ${String(ev?.path)}, want ${c.expect.path}`);
+            // Both hosts are behind NATs: a direct path must be reported as going through one.
+            const reach = ev !== undefined && 'reach' in ev ? ev.reach : undefined;
+            if (c.expect.path === 'direct' && reach !== 'through-nat')
+              problems.push(`${side} reach ${String(reach)}, want through-nat`);
           }
           const received = path.join(out, path.basename(file));
           const hash = fs.existsSync(received) ? await sha256File(received) : 'missing';

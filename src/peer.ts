@@ -148,7 +148,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
 }
 
 function outputFor(
-  args: { json: boolean; quiet: boolean },
+  args: { json: boolean; quiet: boolean; progress?: boolean; text?: string | undefined },
   verb: 'sent' | 'received',
   dataOnStdout = false,
 ): Output {
@@ -156,7 +156,9 @@ function outputFor(
   return new Output({
     json: args.json,
     quiet: args.quiet,
+    progress: args.progress === true,
     verb,
+    sendsText: args.text !== undefined,
     ...(dataOnStdout ? { stdout: process.stderr } : {}),
   });
 }
@@ -214,6 +216,11 @@ const CONNECTION_OPTIONS = {
     default: Number(env.PEER_STALL_TIMEOUT || DEFAULTS.PEER_STALL_TIMEOUT),
     describe:
       'Seconds a connected peer may keep the transfer from moving before STALLED [PEER_STALL_TIMEOUT]',
+  },
+  progress: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --json, draw the progress bars on stderr too (in a terminal)',
   },
   verify: {
     type: 'boolean',
@@ -314,6 +321,7 @@ await yargs(rawArgs)
                 yes: args.yes,
                 // On stdout a dotfile's bytes configure nothing.
                 allowDotfiles: args['allow-dotfiles'] || args.stdout,
+                quiet: args.quiet,
                 input: process.stdin,
                 output: process.stderr,
                 signal,

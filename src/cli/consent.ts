@@ -5,7 +5,8 @@
  */
 import readline from 'node:readline';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { formatBytes } from './output.js';
+import { formatBytes } from './format.js';
+import { escapeChar } from './terminal-text.js';
 
 /** Files listed one by one; the rest are counted. */
 export const MAX_LISTED_FILES = 20;
@@ -15,6 +16,8 @@ export interface ConsentOptions {
   yes: boolean;
   /** --allow-dotfiles: let --yes accept dotfiles too (the prompt asks about them regardless). */
   allowDotfiles?: boolean | undefined;
+  /** --quiet: with --yes, list nothing (without --yes the list is shown: nobody should accept blind). */
+  quiet?: boolean;
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stop asking (the transfer failed meanwhile): rejects with the abort reason. */
@@ -32,11 +35,7 @@ export function displayName(name: string): string {
   if (PLAIN.test(name) && name.trim() === name) return name;
   const escaped = name
     .replace(/["\\]/g, (c) => `\\${c}`)
-    .replace(NOT_PLAIN, (c) => {
-      if (c === ' ') return c;
-      const cp = c.codePointAt(0) ?? 0;
-      return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
-    });
+    .replace(NOT_PLAIN, (c) => (c === ' ' ? c : escapeChar(c)));
   return `"${escaped}"`;
 }
 
@@ -101,7 +100,9 @@ export async function confirmManifest(
 ): Promise<void> {
   const { input, output } = opts;
   const warning = dotfileWarning(files);
-  output.write(`${[...describeManifest(files), ...warning].join('\n')}\n`);
+  // --quiet with --yes lists nothing; a refusal still says why, in its error.
+  if (!(opts.yes && opts.quiet === true))
+    output.write(`${[...describeManifest(files), ...warning].join('\n')}\n`);
   if (opts.yes) {
     if (warning.length > 0 && opts.allowDotfiles !== true) {
       throw new PeerlaneError('DOTFILES_REFUSED', '--yes does not accept dotfiles without --allow-dotfiles');

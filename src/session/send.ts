@@ -61,7 +61,7 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
           ...(options.text !== undefined ? { text: options.text } : {}),
           earlier,
           tally,
-          onProgress: (p) => emit(progressEvent(p)),
+          onProgress: (p) => emit(progressEvent(p, tally.bytes)),
           onFile: (e) => {
             if (e.phase === 'done') earlier.set(e.file, fileResult(e));
             emit(fileEvent(e));
@@ -69,7 +69,7 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
         }),
       resumable,
     );
-    emit(doneEvent(result));
+    emit(doneEvent(result, options.text !== undefined ? { text: true } : {}));
     return result;
   } finally {
     session.close();

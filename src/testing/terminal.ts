@@ -15,10 +15,23 @@ export interface TerminalPeer {
   kill(): void;
 }
 
-export function peerInTerminal(args: readonly string[]): TerminalPeer {
+export interface TerminalOptions {
+  /** The terminal's width (its height is 50 rows); unset: whatever the pty gets. */
+  columns?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function peerInTerminal(args: readonly string[], options: TerminalOptions = {}): TerminalPeer {
   const peer = entryPoint('peer');
-  const command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  // The pty's size is set from inside it, as a terminal emulator would at start.
+  if (options.columns !== undefined) command = `stty cols ${options.columns} rows 50 && exec ${command}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
+  });
   let screen = '';
   const waiters: (() => void)[] = [];
   child.stdout.on('data', (d: Buffer) => {
