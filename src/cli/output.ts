@@ -10,7 +10,8 @@
  * - `peer receive --stdout` passes stderr as `stdout`: the data owns stdout.
  */
 import cliProgress from 'cli-progress';
-import type { PeerlaneError } from '../errors.js';
+import type { HintContext, PeerlaneError } from '../errors.js';
+import { errorLine } from '../errors.js';
 import type { PeerEvent } from '../events.js';
 import type { LastWords } from './freeze-guard.js';
 
@@ -21,6 +22,8 @@ export interface OutputOptions {
   verb: 'sent' | 'received';
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
+  /** Who prints errors, for their first word and hints: `peer` unless given. */
+  program?: Pick<HintContext, 'program' | 'invocation'>;
 }
 
 /** JSON progress events at most this often: enough for a script's own bar, cheap to print. */
@@ -86,7 +89,8 @@ export class Output {
       case 'ready':
         if (this.options.verb === 'sent') {
           this.say('Waiting for a receiver. On the other machine run:');
-          this.say(`  peer receive ${e.code} --out <folder>`);
+          // Pasteable as it stands: --out defaults to the current folder.
+          this.say(`  peer receive ${e.code}`);
         } else {
           this.say('Waiting for a sender. On the other machine run:');
           this.say(`  peer send <files...> --to ${e.code}`);
@@ -148,7 +152,7 @@ export class Output {
       const event = { event: 'error', code: err.code, message: err.message };
       words.push({ fd: this.stdout === process.stderr ? 2 : 1, text: `${JSON.stringify(event)}\n` });
     }
-    words.push({ fd: 2, text: `peer: ${err.code}: ${err.message}. Next: ${err.hint}.\n` });
+    words.push({ fd: 2, text: `${this.errorLine(err)}\n` });
     return words;
   }
 
@@ -156,7 +160,12 @@ export class Output {
     this.stopBar();
     if (this.options.json) this.json({ event: 'error', code: err.code, message: err.message });
     // Errors are shown even with --quiet: a silent non-zero exit helps nobody.
-    this.writeErr(`peer: ${err.code}: ${err.message}. Next: ${err.hint}.`);
+    this.writeErr(this.errorLine(err));
+  }
+
+  private errorLine(err: PeerlaneError): string {
+    const side = this.options.verb === 'sent' ? 'send' : 'receive';
+    return errorLine(err, { program: 'peer', ...this.options.program, side });
   }
 
   private get drawing(): boolean {

@@ -199,6 +199,9 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
               msg.ad.endsWith(`intent=${options.intent}`)
                 ? `both sides want to ${options.intent}`
                 : 'the peer announced an unexpected role',
+              {
+                hint: 'one side runs `peer send`, the other `peer receive`: start again, and use the new code',
+              },
             );
           }
           const peerShare = Buffer.from(msg.share, 'base64');
