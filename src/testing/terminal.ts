@@ -10,15 +10,24 @@ export interface TerminalPeer {
   until(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Type a line. */
   answer(text: string): void;
+  /** Type keys as they are, without Enter: `\t` is Tab, `\x03` is Ctrl-C. */
+  type(keys: string): void;
   exit: Promise<number | null>;
   screen(): string;
   kill(): void;
 }
 
-export function peerInTerminal(args: readonly string[]): TerminalPeer {
+export function peerInTerminal(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): TerminalPeer {
   const peer = entryPoint('peer');
   const command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.env !== undefined ? { env: { ...process.env, ...options.env } } : {}),
+  });
   let screen = '';
   const waiters: (() => void)[] = [];
   child.stdout.on('data', (d: Buffer) => {
@@ -41,6 +50,7 @@ export function peerInTerminal(args: readonly string[]): TerminalPeer {
   return {
     until,
     answer: (text: string) => child.stdin.write(`${text}\n`),
+    type: (keys: string) => child.stdin.write(keys),
     exit,
     screen: () => screen,
     kill: () => child.kill('SIGKILL'),
