@@ -287,6 +287,23 @@ describe('peer send', () => {
 });
 
 describe('spawning under npm', () => {
+  it('the documented form, `npm run serve:signal -- --port 0`, starts the server', async () => {
+    const npm = h.spawnCommand('npm', [
+      'run',
+      '-s',
+      'serve:signal',
+      '--',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--json',
+    ]);
+    const { port } = await npm.waitFor('listening');
+    expect(port).toBeGreaterThan(0);
+    expect(npm.stderr).not.toContain('USAGE');
+  });
+
   it('a positional given to serve:signal names the -- form', async () => {
     const npm = h.spawnCommand('npm', ['run', '-s', 'serve:signal', '--port', '9600']);
     expect((await npm.exit()).code, npm.stderr).toBe(2);
