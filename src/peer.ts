@@ -98,6 +98,8 @@ interface CodeSource {
   flag: string;
   /** Standard input carries the data (`peer send -`), so it cannot carry the code. */
   stdinIsData: boolean;
+  /** PEER_CODE applies: not to a receiver that waits under --name (it prints its own code). */
+  fromEnv: boolean;
 }
 
 /**
@@ -112,7 +114,7 @@ async function codeFrom(given: string | undefined, source: CodeSource): Promise<
   const code =
     given === '-'
       ? await askCode('Code: ', `${source.flag} - asks for the code`, source)
-      : given || env.PEER_CODE || undefined;
+      : given || (source.fromEnv ? env.PEER_CODE : undefined) || undefined;
   if (code === undefined || !isBareRoute(code)) return code;
   const words = await askCode(
     `Words shown by ${code.trim()}: `,
@@ -348,6 +350,7 @@ await yargs(rawArgs)
           const code = await codeFrom(args.code === undefined ? undefined : undash(args.code), {
             flag: 'peer receive',
             stdinIsData: false,
+            fromEnv: args.name === undefined,
           });
           await receive({
             ...sessionOptions(args, output, abortSignal),
@@ -426,6 +429,7 @@ await yargs(rawArgs)
           const code = await codeFrom(args.to === undefined ? undefined : undash(args.to), {
             flag: '--to',
             stdinIsData: paths.includes('-'),
+            fromEnv: true,
           });
           await send({
             ...sessionOptions(args, output, abortSignal),
