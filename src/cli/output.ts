@@ -93,7 +93,7 @@ export class Output {
           this.say(`  peer receive ${e.code}`);
         } else {
           this.say('Waiting for a sender. On the other machine run:');
-          this.say(`  peer send <files...> --to ${e.code}`);
+          this.say(`  peer send FILE --to ${e.code}`);
           if (e.name !== undefined) {
             this.say(`(or --to ${e.name}, and type the words after the name when asked)`);
           }

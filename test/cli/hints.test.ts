@@ -254,6 +254,31 @@ describe('each error code, in the situation that produces it', () => {
   );
 });
 
+describe('what the side that goes first tells the other to run', () => {
+  /** The human lines (no --json) up to the code, then stop. */
+  async function instructions(args: string[]): Promise<{ text: string; code: string }> {
+    const proc = h.spawnScript('peer', [...args, ...server.peerArgs], { env: { PEER_CODE: '' } });
+    const code = await new Promise<string>((resolve) => {
+      proc.child.stdout?.on('data', (d: Buffer) => resolve(d.toString().trim()));
+    });
+    proc.kill('SIGKILL');
+    await proc.exit();
+    return { text: proc.stderr, code };
+  }
+
+  it('a sender: the receive command, pasteable as it stands', async () => {
+    const { text, code } = await instructions(['send', await source()]);
+    expect(text).toContain(`\n  peer receive ${code}\n`);
+    expect(text).not.toMatch(/<\w/);
+  });
+
+  it('a receiver: the send command, with no shell metacharacters to trip on', async () => {
+    const { text, code } = await instructions(['receive']);
+    expect(text).toContain(`\n  peer send FILE --to ${code}\n`);
+    expect(text).not.toMatch(/<\w/);
+  });
+});
+
 describe('every code, from every side', () => {
   const contexts = [
     { program: 'peer', side: 'send' as const },
