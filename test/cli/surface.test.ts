@@ -197,6 +197,18 @@ describe('peer receive', () => {
     expect(rx.stderr).toContain('USAGE: peer receive - asks for the code');
   });
 
+  it('with - in a terminal, Ctrl-C at the code prompt stops it with status 130', async () => {
+    const rx = peerInTerminal(['receive', '-', ...server.peerArgs]);
+    try {
+      await rx.until(/Code: /);
+      rx.type('\x03');
+      expect(await rx.exit).toBe(130);
+      expect(rx.screen()).toContain('INTERRUPTED: stopped by Ctrl-C at the prompt.');
+    } finally {
+      rx.kill();
+    }
+  });
+
   it('with - in a terminal, asks for the code, and Tab completes its words', async () => {
     const file = await source();
     const out = await h.tempDir();
