@@ -96,6 +96,10 @@ export const ERROR_CODES = {
     hint: 'pass --yes to accept incoming files without asking',
     exit: EXIT.FAILURE,
   },
+  DOTFILES_REFUSED: {
+    hint: 'dotfiles (.env, .bashrc, .git/…) configure programs, so --yes alone never accepts them: look at them, then receive with --allow-dotfiles or answer the prompt',
+    exit: EXIT.FAILURE,
+  },
   SERVER_BUSY: { hint: 'the signal server is at capacity; try again shortly', exit: EXIT.FAILURE },
   CONNECT_TIMEOUT: {
     hint: 'no direct connection was established in time; check ICE_SERVERS and firewalls, or raise --timeout',
@@ -112,6 +116,10 @@ export const ERROR_CODES = {
   RTC_STALLED: {
     hint: 'the WebRTC library stopped responding (a known libdatachannel deadlock, mostly over TURN); run both commands again: the transfer resumes',
     exit: EXIT.FROZEN,
+  },
+  STALLED: {
+    hint: 'the other peer stayed connected but stopped the transfer; run both commands again (it resumes), or raise --stall-timeout',
+    exit: EXIT.FAILURE,
   },
   // Also before any data moved (a Ctrl-C at the consent prompt): the hint must hold either way.
   PEER_LOST: {
@@ -149,6 +157,10 @@ export const ERROR_CODES = {
   },
   INPUT_NOT_FOUND: { hint: 'check the path of the file to send', exit: EXIT.FAILURE },
   INPUT_UNREADABLE: { hint: 'name regular files or folders that you can read', exit: EXIT.FAILURE },
+  SOURCE_CHANGED: {
+    hint: 'a file to send was replaced, moved or resized after it was listed; check it, then send again',
+    exit: EXIT.FAILURE,
+  },
   DISK_FULL: { hint: 'free some space under --out and try again', exit: EXIT.FAILURE },
   TEXT_TOO_LARGE: {
     hint: 'send long text as a file, or through a pipe: `peer send - < notes.txt`',

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `peer` CLI: a thin shell. It loads .env, lays flags over variables,
- * draws output and maps errors to exit statuses; the work is in session/.
+ * The `peer` CLI: a thin shell. It loads its config file, lays flags over
+ * variables, draws output and maps errors to exit statuses; the work is in session/.
  */
-import 'dotenv/config';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import type { Options } from 'yargs';
 import yargs from 'yargs';
@@ -15,18 +14,21 @@ import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
 import type { IceServer } from './config.js';
 import {
+  configFlag,
   DEFAULTS,
   isTurnServer,
+  loadConfigFile,
   parseHostPort,
   parseMtu,
   parsePort,
   parseReconnects,
   parseSeconds,
+  peerConfigPath,
   selectIceServers,
 } from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_CODE_WORDS, isBareRoute } from './secure/code.js';
+import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './secure/code.js';
 import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
@@ -61,6 +63,15 @@ function usageOutput(): Output {
 const repeated = repeatedFlag(rawArgs);
 if (repeated !== undefined) usageError(usageOutput(), `${repeated} was given twice; give it once`);
 
+// Settings come from the environment, then --config FILE or ~/.config/peerlane/.env;
+// never from the current folder, where received files land.
+try {
+  const file = configFlag(rawArgs);
+  loadConfigFile(file ?? peerConfigPath(env), env, file !== undefined);
+} catch (err) {
+  await runCommand(new Output({ json: wantsJson, quiet: false, verb: 'sent' }), () => Promise.reject(err));
+}
+
 /**
  * yargs renders the whole help text each time a command runs, to cache it in
  * case it is asked for; measuring its strings costs 10-20 ms of every start.
@@ -91,6 +102,7 @@ interface CommonArgs {
   'show-words': boolean;
   mtu: number | undefined;
   reconnects: number;
+  'stall-timeout': number;
 }
 
 interface CodeSource {
@@ -188,6 +200,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     },
     onEvent: (e) => output.event(e),
     verify: args.verify || args['show-words'],
+    heartbeat: { stallTimeoutMs: parseSeconds(args['stall-timeout'], '--stall-timeout') * 1000 },
     reconnects: parseReconnects(args.reconnects),
     abortSignal,
   };
@@ -255,6 +268,12 @@ const CONNECTION_OPTIONS = {
     default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
     describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
   },
+  'stall-timeout': {
+    type: 'number',
+    default: Number(env.PEER_STALL_TIMEOUT || DEFAULTS.PEER_STALL_TIMEOUT),
+    describe:
+      'Seconds a connected peer may keep the transfer from moving before STALLED [PEER_STALL_TIMEOUT]',
+  },
   verify: {
     type: 'boolean',
     default: false,
@@ -280,6 +299,10 @@ await yargs(rawArgs)
       },
       json: { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' },
       quiet: { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' },
+      config: {
+        type: 'string',
+        describe: 'Read settings from this file instead of $XDG_CONFIG_HOME/peerlane/.env (~/.config/…)',
+      },
     }),
   )
   .command(
@@ -298,7 +321,12 @@ await yargs(rawArgs)
             yes: {
               type: 'boolean',
               default: false,
-              describe: 'Accept the offered files without asking',
+              describe: 'Accept the offered files without asking (dotfiles need --allow-dotfiles too)',
+            },
+            'allow-dotfiles': {
+              type: 'boolean',
+              default: false,
+              describe: 'With --yes, also accept dotfiles (.env, .bashrc, .git/…), which configure programs',
             },
             overwrite: {
               type: 'boolean',
@@ -307,8 +335,7 @@ await yargs(rawArgs)
             },
             'code-words': {
               type: 'number',
-              default: DEFAULT_CODE_WORDS,
-              describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
+              describe: `Secret words in the code: 2 gives 22 bits, each more adds 11 [default: ${DEFAULT_CODE_WORDS}, ${DEFAULT_NAMED_CODE_WORDS} with --name]`,
             },
             stdout: {
               type: 'boolean',
@@ -362,7 +389,14 @@ await yargs(rawArgs)
             codeWords: args['code-words'],
             overwrite: args.overwrite,
             onManifest: (files, signal) =>
-              confirmManifest(files, { yes: args.yes, input: process.stdin, output: process.stderr, signal }),
+              confirmManifest(files, {
+                yes: args.yes,
+                // On stdout a dotfile's bytes configure nothing.
+                allowDotfiles: args['allow-dotfiles'] || args.stdout,
+                input: process.stdin,
+                output: process.stderr,
+                signal,
+              }),
           });
         },
         RTC_COMMAND,
@@ -472,7 +506,7 @@ await yargs(rawArgs)
   .alias('v', 'version')
   .alias('h', 'help')
   .epilog(
-    '`peer CODE` is short for `peer receive CODE`. Exit status: 0 ok, 1 failure, 2 usage, 130 interrupted. Every flag in [] can be set in .env.',
+    '`peer CODE` is short for `peer receive CODE`. Exit status: 0 ok, 1 failure, 2 usage, 130 interrupted. Every flag in [] can be set in the environment or the config file.',
   )
   // yargs renders the whole help text before running any command, in case it
   // is asked for; wrapping it costs ~40 ms of a transfer's start. Wrap only

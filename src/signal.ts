@@ -2,17 +2,17 @@
 /**
  * The signal server, as a thin shell over signaling/server.ts: the
  * `peerlane-signal` bin of an installed package, `npm run serve:signal` in a
- * checkout. Loads .env, lays --host/--port over it, logs to stderr.
+ * checkout. Loads .env (of the folder it starts in, or --config), lays
+ * --host/--port over it, logs to stderr.
  */
-import 'dotenv/config';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
-import { DEFAULTS, parsePort } from './config.js';
+import { configFlag, DEFAULTS, loadConfigFile, parsePort } from './config.js';
 import { packageVersion } from './project.js';
-import { SignalServer } from './signaling/server.js';
+import { DEFAULT_HTTP_HOST, SignalServer } from './signaling/server.js';
 import type { SignalLimitVariable } from './signaling/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './signaling/server-config.js';
 import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js';
@@ -26,6 +26,15 @@ const usageOutput = (): Output =>
   new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent', program });
 const repeated = repeatedFlag(rawArgs);
 if (repeated !== undefined) usageError(usageOutput(), `${repeated} was given twice; give it once`);
+
+// The server is configured where it is deployed: the .env of the folder it
+// starts in (a checkout's root under `npm run serve:signal`), or --config FILE.
+try {
+  const file = configFlag(rawArgs);
+  loadConfigFile(file ?? '.env', env, file !== undefined);
+} catch (err) {
+  await runCommand(usageOutput(), () => Promise.reject(err));
+}
 
 /** One flag per limit, defaulting to its variable (see .env.template). */
 type LimitFlag = (typeof SIGNAL_LIMIT_SETTINGS)[number]['flag'];
@@ -54,9 +63,9 @@ const args = await yargs(rawArgs)
     default: env.TURN_URLS ?? '',
     describe: 'Comma-separated turn: URLs of coturn, without credentials [TURN_URLS]',
   })
+  // Secrets have no default here: yargs would print it in --help. They are read below.
   .option('turn-secret', {
     type: 'string',
-    default: env.TURN_SECRET ?? '',
     describe: "coturn's static-auth-secret; prefer the variable, flags show in ps [TURN_SECRET]",
   })
   .option('turn-ttl', {
@@ -66,7 +75,6 @@ const args = await yargs(rawArgs)
   })
   .option('redis-url', {
     type: 'string',
-    default: env.REDIS_URL ?? '',
     describe: 'Share state with other instances through this Redis; empty: in memory [REDIS_URL]',
   })
   .option('http-port', {
@@ -74,7 +82,16 @@ const args = await yargs(rawArgs)
     default: env.SIGNAL_HTTP_PORT ?? '',
     describe: 'TCP port for /healthz and /metrics; empty: none, 0 picks one [SIGNAL_HTTP_PORT]',
   })
+  .option('http-host', {
+    type: 'string',
+    default: env.SIGNAL_HTTP_HOST || DEFAULT_HTTP_HOST,
+    describe: 'Address the /healthz and /metrics port listens on [SIGNAL_HTTP_HOST]',
+  })
   .options(limitFlags)
+  .option('config', {
+    type: 'string',
+    describe: 'Read settings from this file instead of ./.env',
+  })
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
   .strict()
@@ -93,6 +110,8 @@ const args = await yargs(rawArgs)
   .parseAsync();
 
 const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent', program });
+const turnSecret = args['turn-secret'] ?? env.TURN_SECRET ?? '';
+const redisUrl = (args['redis-url'] ?? env.REDIS_URL ?? '').trim() || undefined;
 const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};
 for (const s of SIGNAL_LIMIT_SETTINGS) limitValues[s.env] = args[s.flag];
 await runCommand(
@@ -105,18 +124,19 @@ await runCommand(
       limits: parseSignalLimits(limitValues),
       turn: resolveTurnConfig({
         urls: args['turn-urls'],
-        secret: args['turn-secret'],
+        secret: turnSecret,
         ttl: args['turn-ttl'],
       }),
-      redisUrl: args['redis-url'].trim() || undefined,
+      redisUrl,
       httpPort: args['http-port'].trim() === '' ? undefined : parsePort(args['http-port'], '--http-port'),
+      httpHost: args['http-host'].trim() || DEFAULT_HTTP_HOST,
     });
     const address = await server.listen();
     const http = server.httpAddress();
     output.event({ event: 'listening', ...address, ...(http ? { httpPort: http.port } : {}) });
     output.say(`[signal] STUN on udp ${address.host}:${address.port}`);
     if (http) output.say(`[signal] /healthz and /metrics on http://${http.host}:${http.port}`);
-    if (args['redis-url'].trim())
+    if (redisUrl !== undefined)
       output.say(`[signal] sharing state through Redis as instance ${server.instance}`);
     await new Promise<void>((resolve) =>
       abortSignal.addEventListener('abort', () => resolve(), { once: true }),

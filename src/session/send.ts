@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { FramedLink } from '../transfer/framed-link.js';
+import { hashSources } from '../transfer/resume.js';
 import { checkText, sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
@@ -52,6 +53,9 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
       ...(options.stdinName !== undefined ? { stdinName: options.stdinName } : {}),
     });
   }
+  // Each file's SHA-256 goes in the manifest: taken while the peers find each
+  // other (sendFiles waits for this same run).
+  hashSources(files, options.abortSignal).catch(() => {});
   let words: string | undefined;
   let verified = options.confirmVerify === undefined;
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
