@@ -514,6 +514,8 @@ await yargs(rawArgs)
   .wrap(wantsHelp ? Math.min(110, process.stdout.columns || 80) : null)
   .fail((message, err) => {
     if (err) throw err;
-    usageError(usageOutput(), message);
+    // yargs' suggestion alone ("Did you mean send?") does not say what was wrong.
+    const typo = /^Did you mean /.test(message) ? `unknown command "${rawArgs[0]}"; d` : '';
+    usageError(usageOutput(), typo ? `${typo}${message.slice(1)}` : message);
   })
   .parseAsync();

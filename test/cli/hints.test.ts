@@ -60,7 +60,11 @@ const rows: Row[] = [
   {
     situation: 'an unknown command',
     code: 'USAGE',
-    line: () => errorLineOf(h.peer(['sned']), 'USAGE'),
+    line: async () => {
+      const line = await errorLineOf(h.peer(['sned']), 'USAGE');
+      expect(line).toContain('USAGE: unknown command "sned"; did you mean send? Next:');
+      return line;
+    },
     hint: /see `peer --help`/,
   },
   {
