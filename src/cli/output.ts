@@ -12,7 +12,7 @@
  *   error message) is escaped before it reaches a terminal (terminal-text.ts);
  *   `--text` into a pipe stays byte-exact.
  */
-import type { PeerlaneError } from '../errors.js';
+import type { HintContext, PeerlaneError } from '../errors.js';
 import type { PeerEvent } from '../events.js';
 import type { LastWords } from './freeze-guard.js';
 import { ProgressView } from './progress-view.js';
@@ -33,6 +33,8 @@ export interface OutputOptions {
   sendsText?: boolean;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
+  /** Who prints errors, for their first word and hints: `peer` unless given. */
+  program?: Pick<HintContext, 'program' | 'invocation'>;
 }
 
 type Progress = Extract<PeerEvent, { event: 'progress' }>;
@@ -139,7 +141,7 @@ export class Output {
       const event = { event: 'error', code: err.code, message: err.message };
       words.push({ fd: this.stdout === process.stderr ? 2 : 1, text: `${jsonSafe(event)}\n` });
     }
-    words.push({ fd: 2, text: `${errorLine(err)}\n` });
+    words.push({ fd: 2, text: `${this.errorLine(err)}\n` });
     return words;
   }
 
@@ -148,7 +150,12 @@ export class Output {
     this.stopBars();
     if (this.options.json) this.json({ event: 'error', code: err.code, message: err.message });
     // Errors are shown even with --quiet: a silent non-zero exit helps nobody.
-    this.writeErr(errorLine(err));
+    this.writeErr(this.errorLine(err));
+  }
+
+  private errorLine(err: PeerlaneError): string {
+    const side = this.options.verb === 'sent' ? 'send' : 'receive';
+    return errorLine(err, { program: 'peer', ...this.options.program, side });
   }
 
   private get drawing(): boolean {
@@ -159,10 +166,11 @@ export class Output {
   private ready(code: string, name: string | undefined): void {
     if (this.options.verb === 'sent') {
       this.say('Waiting for a receiver. On the other machine run:');
-      this.say(`  peer receive ${code} --out <folder>`);
+      // Pasteable as it stands: --out defaults to the current folder.
+      this.say(`  peer receive ${code}`);
     } else {
       this.say('Waiting for a sender. On the other machine run:');
-      this.say(`  peer send <files...> --to ${code}`);
+      this.say(`  peer send FILE --to ${code}`);
       if (name !== undefined) this.say(`(or --to ${name}, and type the words after the name when asked)`);
     }
     this.say('Code:');

@@ -3,7 +3,8 @@
  * finished file, the summary, a failure. Words, not jargon: the exact
  * figures and ICE candidate types are in the --json events.
  */
-import type { PeerlaneError } from '../errors.js';
+import type { HintContext, PeerlaneError } from '../errors.js';
+import { errorLine as plainErrorLine } from '../errors.js';
 import type { PeerEvent } from '../events.js';
 import type { Reach } from '../rtc/reach.js';
 import { displayName } from './consent.js';
@@ -23,9 +24,9 @@ export function pathWords(e: { path: string; reach?: Reach }): string {
   return 'direct';
 }
 
-/** A failure's one line: code, what happened, what to do next. */
-export function errorLine(err: PeerlaneError): string {
-  return terminalSafe(`peer: ${err.code}: ${err.message}. Next: ${err.hint}.`);
+/** A failure's one line (code, what happened, what to do next), safe for a terminal. */
+export function errorLine(err: PeerlaneError, context: HintContext): string {
+  return terminalSafe(plainErrorLine(err, context));
 }
 
 /** Where the receiver put a file, relative to --out, if not under its own name (`a (1).txt`). */

@@ -10,6 +10,8 @@ export interface TerminalPeer {
   until(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Type a line. */
   answer(text: string): void;
+  /** Type keys as they are, without Enter: `\t` is Tab, `\x03` is Ctrl-C. */
+  type(keys: string): void;
   exit: Promise<number | null>;
   screen(): string;
   kill(): void;
@@ -30,7 +32,7 @@ export function peerInTerminal(args: readonly string[], options: TerminalOptions
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    ...(options.env !== undefined ? { env: options.env } : {}),
+    ...(options.env !== undefined ? { env: { ...process.env, ...options.env } } : {}),
   });
   let screen = '';
   const waiters: (() => void)[] = [];
@@ -54,6 +56,7 @@ export function peerInTerminal(args: readonly string[], options: TerminalOptions
   return {
     until,
     answer: (text: string) => child.stdin.write(`${text}\n`),
+    type: (keys: string) => child.stdin.write(keys),
     exit,
     screen: () => screen,
     kill: () => child.kill('SIGKILL'),
