@@ -28,6 +28,7 @@ import type { RtcSignal } from '../signaling/rtc-signal.js';
 import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 import { restUsernameExpiry } from '../signaling/turn.js';
 import { Link } from './link.js';
+import { applySctpSettings } from './sctp.js';
 
 export interface SignalPipe {
   sendPayload(payload: string): void;
@@ -118,6 +119,7 @@ export function connectPeer(
       ),
     );
   }
+  applySctpSettings();
   const pc = new nodeDataChannel.PeerConnection(`peerlane-${role}`, {
     iceServers: options.iceServers,
     ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
