@@ -26,6 +26,8 @@ export type PeerEvent =
       path: PathKind;
       local: string;
       remote: string;
+      /** `tcp`: the direct TCP path won the race; `webrtc`: the data channel (local/remote: its ICE pair). */
+      transport: 'tcp' | 'webrtc';
       /** With --verify: four words both sides must show alike. */
       verify?: string;
     }
