@@ -95,7 +95,15 @@ class Race {
   /** The direct path's signals stay here; the data channel's go on to connectPeer. */
   private splitPipe(): SignalPipe {
     let rtcHandler: ((payload: string) => void) | undefined;
+    let rtcFailure: ((err: PeerlaneError) => void) | undefined;
     const early: string[] = [];
+    this.pipe.onFailure((err) => {
+      // A message that failed authentication means someone tampers with the
+      // signaling: stop, whatever path might still work. Losing the server is
+      // not fatal; the data channel gives it a grace of its own.
+      if (err.code === 'BAD_MESSAGE') this.fail(err);
+      rtcFailure?.(err);
+    });
     this.pipe.onPayload((payload) => {
       let kind: string | undefined;
       try {
@@ -124,7 +132,9 @@ class Race {
         rtcHandler = handler;
         for (const p of early.splice(0)) handler(p);
       },
-      onFailure: (handler) => this.pipe.onFailure(handler),
+      onFailure: (handler) => {
+        rtcFailure = handler;
+      },
     };
   }
 
