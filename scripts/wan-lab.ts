@@ -181,8 +181,9 @@ async function measurePath(p: WanPath, delayBin: string, port: number): Promise<
   lab.log(
     `${p.name}: ${p.rttMs} ms RTT, ${p.mbit} Mbit/s, ${p.loss * 100}% loss, ${sizeMiB} MiB; ping ${ping} ms`,
   );
-  // The emulator's own check: the RTT must be what the path states.
-  if (Math.abs(ping - p.rttMs) > 2 + p.rttMs * 0.1)
+  // The emulator's own check: the RTT must be what the path states. A loaded
+  // machine adds a few ms of scheduling; more is the delay line failing.
+  if (Math.abs(ping - p.rttMs) > 5 + p.rttMs * 0.1)
     throw new Error(`the delay line gave ${ping} ms, not ${p.rttMs}`);
   const file = path.join(lab.work, `${p.name}.bin`);
   await writeRandomFile(file, sizeMiB * 2 ** 20);
