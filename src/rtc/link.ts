@@ -23,7 +23,29 @@ export interface PathInfo {
   reach?: Reach;
 }
 
-export class Link {
+/**
+ * What a transfer needs of the link under it: messages in order, a send
+ * buffer it can watch for backpressure, and a close. Two kinds exist: a
+ * WebRTC data channel (Link, here) and a sealed direct TCP connection
+ * (direct/tcp-link.ts).
+ */
+export interface MessageLink {
+  readonly transport: 'webrtc' | 'tcp';
+  maxMessageSize(): number;
+  bufferedAmount(): number;
+  onBufferedAmountLow(threshold: number, handler: () => void): void;
+  send(data: Uint8Array): void;
+  onMessage(handler: (msg: Buffer) => void): void;
+  onClose(handler: (err: PeerlaneError) => void): void;
+  readonly isOpen: boolean;
+  pathInfo(): PathInfo;
+  /** Two strings both sides see (swapped) and nobody in the middle can choose: for --verify. */
+  fingerprints(): { local: string; remote: string };
+  close(): void;
+}
+
+export class Link implements MessageLink {
+  readonly transport = 'webrtc';
   private early: Buffer[] = [];
   private messageHandler: ((msg: Buffer) => void) | undefined;
   private closeHandlers: ((err: PeerlaneError) => void)[] = [];

@@ -13,6 +13,9 @@
  *     | ======================= data channel 1: the transfer again ==== |
  *                  (the receiver offers its verified blocks: a resume)
  *
+ * Each attempt races a direct TCP connection against the data channel
+ * (race.ts); the first that works carries the transfer.
+ *
  * Either side may start an attempt; the higher `n` wins, and a side that hears
  * of an attempt beyond its own abandons what it has and joins it. The budget
  * (`reconnects`) bounds the attempts after the first. Without the signal
@@ -20,10 +23,10 @@
  * reconnection, but a working data channel carries on regardless.
  */
 import { DEFAULTS } from '../config.js';
+import { directKey } from '../direct/handshake.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { SignalPipe } from '../rtc/connect.js';
-import { connectPeer } from '../rtc/connect.js';
 import type { SecureChannel } from '../secure/channel.js';
 import { secureHandshake, shortAuthString } from '../secure/channel.js';
 import type { RestartReason, RtcSignal } from '../signaling/rtc-signal.js';
@@ -31,6 +34,7 @@ import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { rtcWithGrant } from './common.js';
+import { openLink } from './race.js';
 
 /**
  * The signal server drops a paired connection silent for its idle timeout
@@ -55,6 +59,8 @@ export class PeerSession {
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
+  /** Proves and seals the direct TCP path; from the session key, like everything else. */
+  private readonly directKey: Buffer;
 
   constructor(
     private readonly pairing: Pairing,
@@ -63,6 +69,7 @@ export class PeerSession {
   ) {
     this.emit = options.onEvent ?? (() => {});
     this.budget = options.reconnects ?? DEFAULTS.PEER_RECONNECTS;
+    this.directKey = directKey(secure.sasKey);
     secure.onPayload((payload) => this.route(payload));
     secure.onFailure((err) => {
       this.signalError ??= err;
@@ -168,10 +175,11 @@ export class PeerSession {
     this.connecting = abort;
     if (this.options.abortSignal?.aborted) this.interrupt();
     try {
-      const link = await connectPeer(
+      const link = await openLink(
         this.pairing.role,
         this.pipe(n),
         rtcWithGrant(this.options, this.pairing.client.turnGrant),
+        this.directKey,
         { attempt: n, abort: abort.signal },
       );
       const framed = new FramedLink(link, this.options.heartbeat);
@@ -179,7 +187,12 @@ export class PeerSession {
       this.everOpened = true;
       // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
       if (this.options.abortSignal?.aborted) this.interrupt();
-      this.emit({ event: 'connected', ...link.pathInfo(), ...this.verification(link) });
+      this.emit({
+        event: 'connected',
+        ...link.pathInfo(),
+        transport: link.transport,
+        ...this.verification(link),
+      });
       return framed;
     } finally {
       if (this.connecting === abort) this.connecting = undefined;
