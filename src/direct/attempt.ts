@@ -115,7 +115,8 @@ export class DirectAttempt {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const { key, attempt, timeoutMs, chooser } = this.options;
-    handshake(socket, side, key, attempt, timeoutMs).then(
+    const role = chooser ? 'offerer' : 'answerer';
+    handshake(socket, side, key, { n: attempt, role }, timeoutMs).then(
       ({ keys, leftover }) => {
         if (this.closed) {
           socket.destroy();

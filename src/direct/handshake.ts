@@ -8,6 +8,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
 import { PeerlaneError } from '../errors.js';
+import type { PeerRole } from '../signaling/protocol.js';
 import { encodeHello, HELLO_BYTES, helloProblem, NONCE_BYTES, PROOF_BYTES } from './protocol.js';
 import type { DirectKeys } from './tcp-link.js';
 
@@ -67,17 +68,18 @@ export async function handshake(
   socket: net.Socket,
   side: DialSide,
   key: Buffer,
-  n: number,
+  attempt: { n: number; role: PeerRole },
   timeoutMs: number,
 ): Promise<Handshaken> {
+  const { n, role } = attempt;
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
   socket.on('error', () => {}); // a failed handshake is reported by its rejection
   try {
     const nonce = randomBytes(NONCE_BYTES);
-    const ours = encodeHello(n, nonce);
+    const ours = encodeHello(n, role, nonce);
     socket.write(ours);
     const [theirs, afterHello] = await readExactly(socket, HELLO_BYTES, Buffer.alloc(0));
-    const problem = helloProblem(theirs, n);
+    const problem = helloProblem(theirs, n, role);
     if (problem !== undefined) throw new PeerlaneError('BAD_MESSAGE', problem);
     const [helloD, helloL] = side === 'dialer' ? [ours, theirs] : [theirs, ours];
     const other: DialSide = side === 'dialer' ? 'listener' : 'dialer';

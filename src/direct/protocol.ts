@@ -9,7 +9,7 @@
  *     | -- direct{n, hints} (sealed signaling) -> |   both listen, both dial
  *     | <- direct{n, hints} --------------------- |   every hint of the other
  *     | == TCP connect (either way) ============= |
- *     | -- HELLO {magic, version, n, nonce} ---->  |   both send at once
+ *     | -- HELLO {magic, version, n, role, nonce} > |   both send at once
  *     | <- HELLO -------------------------------- |
  *     | -- PROOF HMAC(k, "dialer"|"listener", helloD, helloL) ->
  *     | <- PROOF --------------------------------  |   each checks the other's
@@ -23,12 +23,20 @@
  * signal server). A connection that fails its proof is closed at once.
  */
 
+import type { PeerRole } from '../signaling/protocol.js';
+
 /** Changes whenever the handshake or record format changes. */
 export const DIRECT_VERSION = 1;
 export const MAGIC = Buffer.from('PLDIRECT', 'ascii');
 export const NONCE_BYTES = 32;
-/** magic(8) · version(1) · attempt(2) · nonce(32) */
-export const HELLO_BYTES = MAGIC.length + 1 + 2 + NONCE_BYTES;
+/** magic(8) · version(1) · attempt(2) · role(1) · nonce(32) */
+export const HELLO_BYTES = MAGIC.length + 1 + 2 + 1 + NONCE_BYTES;
+/**
+ * The sender of a HELLO is the offerer (1) or the answerer (2). A HELLO with
+ * our own role is ourselves: a peer that hands our own hints back must not
+ * make us connect to our own listener.
+ */
+const ROLE_BYTE = { offerer: 1, answerer: 2 } as const;
 export const PROOF_BYTES = 32;
 export const LENGTH_BYTES = 4;
 export const GCM_TAG_BYTES = 16;
@@ -52,20 +60,24 @@ export interface Hint {
   port: number;
 }
 
-export function encodeHello(n: number, nonce: Buffer): Buffer {
+export function encodeHello(n: number, role: PeerRole, nonce: Buffer): Buffer {
   const hello = Buffer.alloc(HELLO_BYTES);
   MAGIC.copy(hello, 0);
   hello.writeUInt8(DIRECT_VERSION, MAGIC.length);
   hello.writeUInt16BE(n, MAGIC.length + 1);
-  nonce.copy(hello, MAGIC.length + 3);
+  hello.writeUInt8(ROLE_BYTE[role], MAGIC.length + 3);
+  nonce.copy(hello, MAGIC.length + 4);
   return hello;
 }
 
-/** Why a peer's HELLO is not one for this attempt, or undefined if it is. */
-export function helloProblem(hello: Buffer, n: number): string | undefined {
+/** Why a peer's HELLO is not the other side's for this attempt, or undefined if it is. */
+export function helloProblem(hello: Buffer, n: number, role: PeerRole): string | undefined {
   if (!hello.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a peerlane direct connection';
   const version = hello.readUInt8(MAGIC.length);
   if (version !== DIRECT_VERSION) return `direct protocol version ${version}, not ${DIRECT_VERSION}`;
   if (hello.readUInt16BE(MAGIC.length + 1) !== n) return 'a connection for another attempt';
+  const theirs = hello.readUInt8(MAGIC.length + 3);
+  if (theirs === ROLE_BYTE[role]) return 'a connection to ourselves';
+  if (theirs !== ROLE_BYTE.offerer && theirs !== ROLE_BYTE.answerer) return 'an unknown role';
   return undefined;
 }
