@@ -40,6 +40,7 @@ export class TcpLink implements MessageLink {
   private closeHandlers: ((err: PeerlaneError) => void)[] = [];
   private closedWith: PeerlaneError | undefined;
   private closing = false;
+  private drainHandler: (() => void) | undefined;
   /** The side that did not choose waits for USE before anything else. */
   private awaitingUse: boolean;
   private markUsed: () => void = () => {};
@@ -78,9 +79,13 @@ export class TcpLink implements MessageLink {
     return this.socket.writableLength;
   }
 
-  /** Node tells when its buffer has drained into the kernel's; the threshold is not needed. */
+  /**
+   * Node tells when its buffer has drained into the kernel's; the threshold is
+   * not needed. As on a data channel, a new handler replaces the last.
+   */
   onBufferedAmountLow(_threshold: number, handler: () => void): void {
-    this.socket.on('drain', handler);
+    if (this.drainHandler === undefined) this.socket.on('drain', () => this.drainHandler?.());
+    this.drainHandler = handler;
   }
 
   send(data: Uint8Array): void {
