@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Transport } from '../../src/config.js';
 import { DirectAttempt } from '../../src/direct/attempt.js';
+import { TcpLink } from '../../src/direct/tcp-link.js';
 import type { PeerEvent } from '../../src/events.js';
 import type { RtcOptions } from '../../src/rtc/connect.js';
 import { receive } from '../../src/session/receive.js';
@@ -125,6 +126,13 @@ describe('--transport', () => {
     });
   }
 
+  it('auto offerer against a tcp answerer, and tcp offerer against an auto answerer, take tcp', async () => {
+    const one = await transfer({ tx: 'auto', rx: 'tcp' });
+    expect([one.tx?.transport, one.rx?.transport]).toEqual(['tcp', 'tcp']);
+    const two = await transfer({ tx: 'tcp', rx: 'auto' });
+    expect([two.tx?.transport, two.rx?.transport]).toEqual(['tcp', 'tcp']);
+  });
+
   it('tcp against webrtc cannot meet: CONNECT_TIMEOUT, and nothing written', async () => {
     const file = await fileOf(1000);
     const out = await h.tempDir();
@@ -166,4 +174,54 @@ describe('--transport', () => {
     expect(two.tx?.verify).toBe(two.rx?.verify);
     expect(two.tx?.verify).not.toBe(one.tx?.verify);
   });
+
+  /**
+   * Cut the first TCP connection on the sender's side once it has sent a few
+   * MiB, or on the receiver's once it has sent 20 small replies (credits):
+   * whoever is sending when the other end goes finds out by the send failing.
+   */
+  function cutFirstLink(by: 'sender' | 'receiver'): () => boolean {
+    const original = TcpLink.prototype.send;
+    const sent = new WeakMap<TcpLink, { bytes: number; messages: number }>();
+    let cut = false;
+    vi.spyOn(TcpLink.prototype, 'send').mockImplementation(function (this: TcpLink, data: Uint8Array) {
+      original.call(this, data);
+      const mine = sent.get(this) ?? { bytes: 0, messages: 0 };
+      sent.set(this, { bytes: mine.bytes + data.length, messages: mine.messages + 1 });
+      const { bytes, messages } = sent.get(this) ?? mine;
+      const now = by === 'sender' ? bytes > 4 * 1024 * 1024 : messages >= 20 && bytes < 100_000;
+      if (!cut && now) {
+        cut = true;
+        (Reflect.get(this, 'socket') as { destroy(): void }).destroy();
+      }
+    });
+    return () => cut;
+  }
+
+  for (const by of ['sender', 'receiver'] as const) {
+    it(`a TCP connection cut mid-transfer by the ${by}: both sides reconnect over a new one and resume`, async () => {
+      const wasCut = cutFirstLink(by);
+      const file = await fileOf(24 * 1024 * 1024);
+      const out = await h.tempDir();
+      const rx = startReceiver({ signal: server, rtc: rtcFor('tcp'), outDir: out });
+      const txEvents: PeerEvent[] = [];
+      const tx = {
+        signal: server,
+        rtc: rtcFor('tcp'),
+        paths: [file],
+        onEvent: (e: PeerEvent) => txEvents.push(e),
+      };
+      await send({ ...tx, code: await rx.code });
+      await rx.result;
+      expect(wasCut()).toBe(true);
+      expect(await sha256File(path.join(out, 'payload.bin'))).toBe(await sha256File(file));
+      for (const events of [txEvents, rx.events]) {
+        expect(events.find((e) => e.event === 'reconnecting')).toMatchObject({ attempt: 1 });
+        const transports = events
+          .filter((e) => e.event === 'connected')
+          .map((e) => 'transport' in e && e.transport);
+        expect(transports).toEqual(['tcp', 'tcp']);
+      }
+    });
+  }
 });
