@@ -9,13 +9,16 @@ export interface SocketPair {
   listener: net.Socket;
 }
 
-/** Listen on 127.0.0.1 port 0; `onConnection` gets every accepted socket, paused. */
-export async function loopbackServer(onConnection: (socket: net.Socket) => void = () => {}): Promise<{
-  server: net.Server;
-  port: number;
-}> {
+/** Listen on `host` (127.0.0.1) port 0; `onConnection` gets every accepted socket, paused. */
+export async function loopbackServer(
+  onConnection: (socket: net.Socket) => void = () => {},
+  host = LOOPBACK,
+): Promise<{ server: net.Server; port: number }> {
   const server = net.createServer({ pauseOnConnect: true }, onConnection);
-  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
   return { server, port: (server.address() as net.AddressInfo).port };
 }
 

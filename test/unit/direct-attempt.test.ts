@@ -174,6 +174,36 @@ describe('DirectAttempt', () => {
     await until(() => connections === 1, 'the loopback dial');
   });
 
+  it('does not dial this machine under another spelling of loopback', async () => {
+    let connections = 0;
+    const count = (s: net.Socket): void => {
+      connections++;
+      s.destroy();
+    };
+    const v4 = await loopbackServer(count);
+    const v6 = await loopbackServer(count, '::1');
+    servers.push(v4.server, v6.server);
+    const spellings = [
+      ...['0.0.0.0', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:0.0.0.0'].map((host) => ({
+        host,
+        port: v4.port,
+      })),
+      ...['::', '0:0:0:0:0:0:0:1', '0::1'].map((host) => ({ host, port: v6.port })),
+    ];
+    // Each of them reaches a local listener on Linux: the check below can fail.
+    for (const hint of spellings) {
+      const s = net.connect(hint);
+      await withTimeout(new Promise((r) => s.once('connect', r)), `${hint.host} connecting`);
+      s.destroy();
+    }
+    await until(() => connections === spellings.length, 'the plain connections');
+    connections = 0;
+    const anywhere = await attempt({ chooser: true, bindAddress: '0.0.0.0' });
+    for (const hint of spellings) anywhere.dial([hint]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(connections).toBe(0);
+  });
+
   it(`refuses connections beyond ${MAX_ACCEPTED}`, async () => {
     const answerer = await attempt({ chooser: false });
     const { port } = answerer.hints()[0] as { port: number };
