@@ -133,6 +133,16 @@ describe('--transport', () => {
     expect([two.tx?.transport, two.rx?.transport]).toEqual(['tcp', 'tcp']);
   });
 
+  it('auto on both sides where TCP cannot connect: the offerer says it took the data channel, and both use it', async () => {
+    // Neither side dials: as if a firewall dropped every TCP connection.
+    const dial = vi.spyOn(DirectAttempt.prototype, 'dial').mockImplementation(() => {});
+    for (const first of ['receiver', 'sender'] as const) {
+      const seen = await transfer({ first });
+      expect([seen.tx?.transport, seen.rx?.transport]).toEqual(['webrtc', 'webrtc']);
+    }
+    expect(dial).toHaveBeenCalled();
+  });
+
   it('tcp against webrtc cannot meet: CONNECT_TIMEOUT, and nothing written', async () => {
     const file = await fileOf(1000);
     const out = await h.tempDir();
