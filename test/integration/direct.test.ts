@@ -185,30 +185,39 @@ describe('--transport', () => {
     expect(two.tx?.verify).not.toBe(one.tx?.verify);
   });
 
+  type Cut = 'sender' | 'receiver' | 'receiver while the sender streams';
+
   /**
-   * Cut the first TCP connection on the sender's side once it has sent a few
-   * MiB, or on the receiver's once it has sent 20 small replies (credits):
-   * whoever is sending when the other end goes finds out by the send failing.
+   * Cut the first TCP connection: on the sender's side once it has sent a few
+   * MiB; on the receiver's once it has sent 20 small replies (credits); or on
+   * the receiver's at the moment the sender has sent a few MiB, so the sender,
+   * with credit in hand, learns of it by a send failing.
    */
-  function cutFirstLink(by: 'sender' | 'receiver'): () => boolean {
+  function cutFirstLink(by: Cut): () => boolean {
     const original = TcpLink.prototype.send;
-    const sent = new WeakMap<TcpLink, { bytes: number; messages: number }>();
+    const sent = new Map<TcpLink, { bytes: number; messages: number }>();
     let cut = false;
+    const destroy = (link: TcpLink): void => {
+      cut = true;
+      (Reflect.get(link, 'socket') as { destroy(): void }).destroy();
+    };
     vi.spyOn(TcpLink.prototype, 'send').mockImplementation(function (this: TcpLink, data: Uint8Array) {
       original.call(this, data);
       const mine = sent.get(this) ?? { bytes: 0, messages: 0 };
-      sent.set(this, { bytes: mine.bytes + data.length, messages: mine.messages + 1 });
-      const { bytes, messages } = sent.get(this) ?? mine;
-      const now = by === 'sender' ? bytes > 4 * 1024 * 1024 : messages >= 20 && bytes < 100_000;
-      if (!cut && now) {
-        cut = true;
-        (Reflect.get(this, 'socket') as { destroy(): void }).destroy();
+      const { bytes, messages } = { bytes: mine.bytes + data.length, messages: mine.messages + 1 };
+      sent.set(this, { bytes, messages });
+      if (cut) return;
+      if (by === 'receiver') {
+        if (messages >= 20 && bytes < 100_000) destroy(this);
+      } else if (bytes > 4 * 1024 * 1024) {
+        const receiver = [...sent.keys()].find((l) => l !== this);
+        destroy(by === 'sender' || receiver === undefined ? this : receiver);
       }
     });
     return () => cut;
   }
 
-  for (const by of ['sender', 'receiver'] as const) {
+  for (const by of ['sender', 'receiver', 'receiver while the sender streams'] as const) {
     it(`a TCP connection cut mid-transfer by the ${by}: both sides reconnect over a new one and resume`, async () => {
       const wasCut = cutFirstLink(by);
       const file = await fileOf(24 * 1024 * 1024);
