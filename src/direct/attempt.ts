@@ -22,7 +22,21 @@ export interface DirectOptions {
   timeoutMs: number;
 }
 
-const isLoopback = (host: string): boolean => /^127\.|^::1$/.test(host);
+/**
+ * This machine, however it is spelt: loopback, and the unspecified addresses,
+ * which connect to it too (0.0.0.0, ::, ::ffff:127.0.0.1, 0:0:0:0:0:0:0:1 …).
+ * BlockList matches IPv4-mapped IPv6 addresses against the IPv4 rules.
+ */
+const THIS_MACHINE = new net.BlockList();
+THIS_MACHINE.addSubnet('127.0.0.0', 8, 'ipv4');
+THIS_MACHINE.addSubnet('0.0.0.0', 8, 'ipv4');
+THIS_MACHINE.addAddress('::1', 'ipv6');
+THIS_MACHINE.addAddress('::', 'ipv6');
+
+const isLoopback = (host: string): boolean => {
+  const family = net.isIP(host);
+  return family !== 0 && THIS_MACHINE.check(host, family === 6 ? 'ipv6' : 'ipv4');
+};
 const unspecified = (host: string | undefined): boolean =>
   host === undefined || host === '' || host === '0.0.0.0' || host === '::';
 

@@ -162,6 +162,9 @@ export class FramedLink {
   /** Tell the peer why we stop, then fail locally with the same error. */
   abort(err: PeerlaneError): void {
     if (this.failed !== undefined) return;
+    // A reply that found the link closed: the close handler reports the loss
+    // (after the grace for a last ERROR frame), so the session can reconnect.
+    if (err.code === 'PEER_LOST' && !this.link.isOpen) return;
     this.trySend({ type: 'error', code: err.code, message: err.message });
     this.fail(err);
   }
