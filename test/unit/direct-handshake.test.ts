@@ -188,7 +188,7 @@ describe('direct handshake', () => {
   it('gives up on a peer that hangs up mid-handshake', async () => {
     const { dialer, listener } = await pair();
     void readBytes(listener, HELLO_BYTES).then(() =>
-      listener.end(encodeHello(0, 'offerer', randomBytes(NONCE_BYTES))),
+      listener.end(encodeHello(0, 'answerer', randomBytes(NONCE_BYTES))),
     );
     await expect(
       handshake(dialer, 'dialer', key, { n: 0, role: 'offerer' }, TIMEOUT_MS),
