@@ -335,7 +335,20 @@ async function runCase(c: Case, source: Source): Promise<Result> {
   heal();
   if (c.initialRule !== undefined) block(c.initialRule);
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
-  const common = ['--signal', SIGNAL, '--ice-servers', '', '--timeout', '30', '--json', ...c.flags];
+  // The faults are the data channel's (UDP, DTLS): keep the transfer on it, not
+  // on the direct TCP path that would otherwise win the race here.
+  const common = [
+    '--signal',
+    SIGNAL,
+    '--ice-servers',
+    '',
+    '--timeout',
+    '30',
+    '--transport',
+    'webrtc',
+    '--json',
+    ...c.flags,
+  ];
   const t0 = Date.now();
   const timeline: string[] = [];
   const mark = (what: string): void => {
