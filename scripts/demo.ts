@@ -41,8 +41,8 @@ async function main(): Promise<boolean> {
     return false;
   }
   const connected = await tx.waitFor('connected');
-  const over = connected.transport === 'tcp' ? 'the direct TCP path' : 'the WebRTC data channel';
-  say('connected', `${connected.path} over ${over} (${connected.local} -> ${connected.remote})`);
+  const over = connected.transport === 'tcp' ? 'TCP' : 'the WebRTC data channel';
+  say('connected', `${connected.path}, over ${over} (${connected.local} -> ${connected.remote})`);
   const done = await rx.waitFor('done');
   const [expected, actual] = await Promise.all([sha256File(file), sha256File(path.join(out, 'demo.bin'))]);
   if (expected !== actual || done.files[0]?.sha256 !== expected) {
