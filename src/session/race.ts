@@ -18,6 +18,7 @@ import type { AttemptControl, RtcOptions, SignalPipe } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link, MessageLink } from '../rtc/link.js';
 import type { PeerRole } from '../signaling/protocol.js';
+import type { RtcSignal } from '../signaling/rtc-signal.js';
 import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 
 /**
@@ -87,7 +88,7 @@ class Race {
     if (control.abort?.aborted) this.aborted();
     // Our hints go out before anything of the data channel's, so the answerer
     // knows whether the offerer races by the time its channel opens.
-    this.pipe.sendPayload(encodeRtcSignal({ kind: 'direct', n, hints: direct.hints() }));
+    if (!this.say({ kind: 'direct', n, hints: direct.hints() })) return;
     direct.onLink((link) => this.tcpReady(link));
     const rtcPipe = this.splitPipe();
     if (transport === 'auto') {
@@ -144,6 +145,17 @@ class Race {
     };
   }
 
+  /** Send through the signal server; false (and the attempt failed) if it is gone. */
+  private say(msg: RtcSignal): boolean {
+    try {
+      this.pipe.sendPayload(encodeRtcSignal(msg));
+      return true;
+    } catch (err) {
+      this.fail(toPeerlaneError(err, 'SIGNAL_CLOSED'));
+      return false;
+    }
+  }
+
   private tcpReady(link: TcpLink): void {
     if (this.done) return;
     if (!this.chooser) {
@@ -165,7 +177,8 @@ class Race {
     }
     this.rtcLink = link;
     if (this.chooser) {
-      this.pipe.sendPayload(encodeRtcSignal({ kind: 'choose', n: this.n, use: 'rtc' }));
+      // Unsaid (the signal server is gone), the answerer's own deadline ends its wait.
+      this.say({ kind: 'choose', n: this.n, use: 'rtc' });
       this.win(link);
     } else if (this.offererTookRtc || !this.peerRaces) {
       this.win(link);
