@@ -8,6 +8,8 @@ import { untilBytes } from '../helpers.js';
 const BIG = 300 * 1024 * 1024;
 /** Longer than the 10 s after which a silent peer counts as lost. */
 const FREEZE_MS = 12_000;
+/** Longer than the freeze guard's 20 s limit (FREEZE_LIMIT_MS): a Ctrl-Z, then `fg`. */
+const STOP_MS = 30_000;
 
 let h: Harness;
 
@@ -90,4 +92,28 @@ describe('resilience', () => {
     expect(tx.events.some((e) => e.event === 'reconnecting')).toBe(false);
     expect(await listTree(out)).toEqual(['big.bin.part', 'big.bin.part.peerlane']);
   });
+
+  it.each(['sender', 'receiver'] as const)(
+    'a %s stopped for 30 s (Ctrl-Z, then fg) is not taken for frozen: both reconnect and finish',
+    async (side) => {
+      const { out, file, rx, tx } = await transfer(BIG);
+      await untilBytes(rx, BIG * 0.3);
+      const stopped = side === 'sender' ? tx : rx;
+      stopped.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, STOP_MS));
+      stopped.kill('SIGCONT');
+      // Not RTC_STALLED (137) from the freeze guard: a verified transfer.
+      expect((await tx.exit(90_000)).code, tx.stderr).toBe(0);
+      expect((await rx.exit(30_000)).code, rx.stderr).toBe(0);
+      for (const peer of [tx, rx]) {
+        expect(peer.events.some((e) => e.event === 'reconnecting')).toBe(true);
+        expect(peer.events.filter((e) => e.event === 'connected').length).toBeGreaterThanOrEqual(2);
+      }
+      const done = await rx.waitFor('done');
+      expect(done.files[0]?.resumedBytes).toBeGreaterThan(0);
+      expect(done.files[0]?.sha256).toBe(await sha256File(file));
+      expect(await listTree(out)).toEqual(['big.bin']);
+    },
+    150_000,
+  );
 });
