@@ -24,6 +24,7 @@ import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { SignalPipe } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
+import type { PathInfo } from '../rtc/link.js';
 import type { SecureChannel } from '../secure/channel.js';
 import { secureHandshake, shortAuthString } from '../secure/channel.js';
 import type { RestartReason, RtcSignal } from '../signaling/rtc-signal.js';
@@ -52,6 +53,8 @@ export class PeerSession {
   private connecting: AbortController | undefined;
   private framed: FramedLink | undefined;
   private everOpened = false;
+  /** The path the last open channel took: what a later ICE failure means. */
+  private lastPath: PathInfo | undefined;
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
@@ -121,10 +124,9 @@ export class PeerSession {
       return framed;
     } catch (err) {
       const error = toPeerlaneError(err);
-      // A first attempt only retries what a second can mend: a stalled
-      // handshake, or the peer having moved on to a new attempt.
-      const reason =
-        error.code === 'HANDSHAKE_STALLED' ? 'dtls-stall' : this.peerAttempt > 0 ? 'peer-request' : undefined;
+      // A first attempt only retries what a second can mend: a stalled or
+      // failed handshake (DTLS, SCTP), or the peer having moved on to a new attempt.
+      const reason = isHandshake(error) ? 'dtls-stall' : this.peerAttempt > 0 ? 'peer-request' : undefined;
       if (reason === undefined || this.signalError !== undefined || this.options.abortSignal?.aborted)
         throw error;
       return this.reconnect(reason, error);
@@ -135,14 +137,7 @@ export class PeerSession {
   private async reconnect(reason: RestartReason, cause: PeerlaneError): Promise<FramedLink> {
     for (;;) {
       const n = Math.max(this.attempt + 1, this.peerAttempt);
-      if (this.signalError !== undefined) {
-        // The peer's own signal connection closed too: it is gone, not just its path.
-        const why =
-          this.signalError.code === 'PEER_LOST'
-            ? 'and the peer left the signal server too'
-            : `and no reconnection without the signal server (${this.signalError.message})`;
-        throw new PeerlaneError('PEER_LOST', `${cause.message}, ${why}`);
-      }
+      if (this.signalError !== undefined) throw withoutSignal(cause, this.signalError);
       if (n > this.budget) {
         // Never connected at all: the reason of the last attempt (HANDSHAKE_STALLED, say) says more.
         throw new PeerlaneError(
@@ -172,11 +167,12 @@ export class PeerSession {
         this.pairing.role,
         this.pipe(n),
         rtcWithGrant(this.options, this.pairing.client.turnGrant),
-        { attempt: n, abort: abort.signal },
+        { attempt: n, abort: abort.signal, previousPath: this.lastPath },
       );
       const framed = new FramedLink(link, this.options.heartbeat);
       this.framed = framed;
       this.everOpened = true;
+      this.lastPath = link.pathInfo();
       // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
       if (this.options.abortSignal?.aborted) this.interrupt();
       this.emit({ event: 'connected', ...link.pathInfo(), ...this.verification(link) });
@@ -274,10 +270,29 @@ function farewell(framed: FramedLink): Promise<void> {
   });
 }
 
+/** ICE connected but the channel did not open: DTLS or SCTP stalled or failed. */
+function isHandshake(err: PeerlaneError): boolean {
+  return err.code === 'HANDSHAKE_STALLED' || err.code === 'HANDSHAKE_FAILED';
+}
+
 function reasonFor(err: PeerlaneError): RestartReason {
-  if (err.code === 'HANDSHAKE_STALLED') return 'dtls-stall';
+  if (isHandshake(err)) return 'dtls-stall';
   if (err.code === 'ICE_FAILED' || err.code === 'CONNECT_TIMEOUT') return 'ice-failed';
   return 'link-closed';
+}
+
+/**
+ * No reconnection without the signal connection: `cause` is what ended the
+ * last channel or attempt, `gone` what ended the signal connection. When the
+ * attempt failed because of `gone` itself, it is said once.
+ */
+function withoutSignal(cause: PeerlaneError, gone: PeerlaneError): PeerlaneError {
+  if (cause === gone || cause.message === gone.message) return new PeerlaneError('PEER_LOST', gone.message);
+  const then =
+    gone.code === 'PEER_LOST'
+      ? `then ${gone.message}: it is gone, not just its path`
+      : `then the signal connection ended (${gone.message}), and there is no reconnection without it`;
+  return new PeerlaneError('PEER_LOST', `${cause.message}; ${then}`);
 }
 
 /**

@@ -93,6 +93,19 @@ describe('resilience', () => {
     expect(await listTree(out)).toEqual(['big.bin.part', 'big.bin.part.peerlane']);
   });
 
+  it('a receiver that vanishes while the sender reconnects: PEER_LOST says what happened, once', async () => {
+    const { rx, tx } = await transfer(BIG);
+    await untilBytes(rx, BIG * 0.3);
+    rx.kill('SIGSTOP');
+    await tx.waitFor('reconnecting', 30_000);
+    rx.kill('SIGKILL');
+    expect((await tx.exit()).code, tx.stderr).toBe(1);
+    expect(tx.error?.code).toBe('PEER_LOST');
+    const message = tx.error?.message ?? '';
+    expect(message).toContain('the other peer left the signal server');
+    expect(message.match(/left the signal server/g)).toHaveLength(1);
+  });
+
   it.each(['sender', 'receiver'] as const)(
     'a %s stopped for 30 s (Ctrl-Z, then fg) is not taken for frozen: both reconnect and finish',
     async (side) => {
