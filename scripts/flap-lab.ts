@@ -30,6 +30,12 @@
  *   2b  The same outage with `--reconnects 0` on both: both give up with
  *       PEER_LOST, exit non-zero, and the out dir holds nothing that looks
  *       complete (only `.part` and `.part.peerlane`, kept for a resume).
+ *   4   A 90 s blackout at 40%: longer than three 30 s ICE deadlines, within
+ *       the 120 s reconnection budget (--reconnect-for). Attempts back off
+ *       while the path is down; the transfer resumes and completes.
+ *   5   The sender is stopped (SIGSTOP, as Ctrl-Z) for 30 s at 40%, past the
+ *       freeze guard's 20 s: not killed as RTC_STALLED; on SIGCONT both
+ *       sides reconnect and the file completes.
  *   3   DTLS never completes: the hub drops UDP datagrams whose first payload
  *       byte is 22 (a DTLS handshake record) and passes STUN (first byte 0 or
  *       1), so ICE connects and the handshake stalls. A side must notice within
@@ -225,6 +231,30 @@ function reconnectProblems(run: Run): string[] {
   return problems;
 }
 
+/** Both exited 0 after reconnecting, and the file is whole, resumed rather than sent again. */
+async function resumedProblems(run: Run, codes: { rx: number | null; tx: number | null }): Promise<string[]> {
+  const problems = [...exitProblems(codes), ...reconnectProblems(run), ...(await fileProblems(run))];
+  const done = run.rx.events.find((e) => e.event === 'done') as
+    | { files?: { resumedBytes?: number }[] }
+    | undefined;
+  const resumed = done?.files?.[0]?.resumedBytes;
+  if (!(typeof resumed === 'number' && resumed > 0))
+    problems.push(`receiver done.files[0].resumedBytes ${String(resumed)}, want > 0`);
+  else run.mark(`resumedBytes ${resumed} (${Math.round((resumed / run.source.bytes) * 100)}%)`);
+  return problems;
+}
+
+/** When the receiver has `fraction` of the bytes, stop `side` (SIGSTOP, as Ctrl-Z) for `ms`. */
+async function suspend(run: Run, side: 'receiver' | 'sender', fraction: number, ms: number): Promise<void> {
+  await run.rx.waitFor(isProgressAt(fraction), 60_000, `progress at ${fraction * 100}%`);
+  const proc = side === 'receiver' ? run.rx : run.tx;
+  proc.child.kill('SIGSTOP');
+  run.mark(`${side} stopped (SIGSTOP)`);
+  await sleep(ms);
+  proc.child.kill('SIGCONT');
+  run.mark(`${side} continued after ${seconds(ms)}`);
+}
+
 // ------------------------------------------------------------------ cases
 
 /** A case that drops all UDP for `ms` once the receiver has 40% of the big file. */
@@ -247,17 +277,7 @@ const CASES: Case[] = [
     ms: 14_000,
     limitMs: 150_000,
     flags: [],
-    async check(run, codes) {
-      const problems = [...exitProblems(codes), ...reconnectProblems(run), ...(await fileProblems(run))];
-      const done = run.rx.events.find((e) => e.event === 'done') as
-        | { files?: { resumedBytes?: number }[] }
-        | undefined;
-      const resumed = done?.files?.[0]?.resumedBytes;
-      if (!(typeof resumed === 'number' && resumed > 0))
-        problems.push(`receiver done.files[0].resumedBytes ${String(resumed)}, want > 0`);
-      else run.mark(`resumedBytes ${resumed} (${Math.round((resumed / run.source.bytes) * 100)}%)`);
-      return problems;
-    },
+    check: resumedProblems,
   }),
   outageCase({
     id: '2b',
@@ -283,6 +303,23 @@ const CASES: Case[] = [
       return problems;
     },
   }),
+  outageCase({
+    id: '4',
+    title: '90 s UDP outage at 40%, reconnect within --reconnect-for (120 s)',
+    ms: 90_000,
+    limitMs: 240_000,
+    flags: [],
+    check: resumedProblems,
+  }),
+  {
+    id: '5',
+    title: 'sender stopped (Ctrl-Z) for 30 s at 40%, past the 20 s freeze guard',
+    big: true,
+    limitMs: 180_000,
+    flags: [],
+    drive: (run) => suspend(run, 'sender', 0.4, 30_000),
+    check: resumedProblems,
+  },
   {
     id: '3',
     title: 'DTLS handshake dropped, watchdog retries',

@@ -49,7 +49,7 @@ export type PeerEvent =
     }
   | {
       event: 'reconnecting';
-      /** 1 for the session's first reconnection; the budget (--reconnects) is `of`. */
+      /** 1 for the first attempt after each drop; the budget (--reconnects) is `of`. */
       attempt: number;
       of: number;
       reason: RestartReason;

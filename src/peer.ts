@@ -18,6 +18,7 @@ import {
   parseHostPort,
   parseMtu,
   parsePort,
+  parseReconnectFor,
   parseReconnects,
   parseSeconds,
   selectIceServers,
@@ -68,6 +69,7 @@ interface CommonArgs {
   verify: boolean;
   mtu: number | undefined;
   reconnects: number;
+  'reconnect-for': string;
 }
 
 /**
@@ -130,6 +132,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     onEvent: (e) => output.event(e),
     verify: args.verify,
     reconnects: parseReconnects(args.reconnects),
+    reconnectForMs: parseReconnectFor(args['reconnect-for']) * 1000,
     abortSignal,
   };
 }
@@ -194,7 +197,14 @@ const CONNECTION_OPTIONS = {
   reconnects: {
     type: 'number',
     default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
-    describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+    describe:
+      'New data channels a session may try per outage when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+  },
+  'reconnect-for': {
+    type: 'string',
+    default: env.PEER_RECONNECT_FOR || `${DEFAULTS.PEER_RECONNECT_FOR}s`,
+    describe:
+      'How long to keep trying for a new data channel after one drops, e.g. 90s, 5m [PEER_RECONNECT_FOR]',
   },
   verify: {
     type: 'boolean',

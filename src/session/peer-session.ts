@@ -14,15 +14,16 @@
  *                  (the receiver offers its verified blocks: a resume)
  *
  * Either side may start an attempt; the higher `n` wins, and a side that hears
- * of an attempt beyond its own abandons what it has and joins it. The budget
- * (`reconnects`) bounds the attempts after the first. Without the signal
- * server (killed, restarted, or the peer's connection to it gone) there is no
+ * of an attempt beyond its own abandons what it has and joins it. A time
+ * budget (`reconnectForMs`) and a count (`reconnects`) bound each outage,
+ * and attempts back off while the path stays down. Without the signal server
+ * (killed, restarted, or the peer's connection to it gone) there is no
  * reconnection, but a working data channel carries on regardless.
  */
 import { DEFAULTS } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import type { SignalPipe } from '../rtc/connect.js';
+import type { RtcOptions, SignalPipe } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { PathInfo } from '../rtc/link.js';
 import type { SecureChannel } from '../secure/channel.js';
@@ -58,6 +59,11 @@ export class PeerSession {
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
+  private readonly timeBudget: number;
+  /** Ends a reconnection's pause between attempts early. */
+  private wake: (() => void) | undefined;
+  /** The peer asked for an attempt while we had none running: skip the backoff. */
+  private peerCalled = false;
 
   constructor(
     private readonly pairing: Pairing,
@@ -66,10 +72,12 @@ export class PeerSession {
   ) {
     this.emit = options.onEvent ?? (() => {});
     this.budget = options.reconnects ?? DEFAULTS.PEER_RECONNECTS;
+    this.timeBudget = options.reconnectForMs ?? DEFAULTS.PEER_RECONNECT_FOR * 1000;
     secure.onPayload((payload) => this.route(payload));
     secure.onFailure((err) => {
       this.signalError ??= err;
       this.failureHandler?.(err);
+      this.wake?.();
     });
     this.keepalive = setInterval(() => this.say({ kind: 'keepalive' }), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
@@ -81,6 +89,7 @@ export class PeerSession {
     const interrupted = new PeerlaneError('INTERRUPTED', 'interrupted');
     this.connecting?.abort(interrupted);
     this.framed?.abort(interrupted);
+    this.wake?.();
   };
 
   /**
@@ -133,32 +142,76 @@ export class PeerSession {
     }
   }
 
-  /** New attempts until one opens a channel or the budget is spent. */
+  /**
+   * New attempts until one opens a channel, or the outage outlasts the time
+   * budget (--reconnect-for) or the count (--reconnects). Attempts start at
+   * least backoff() apart, so a path that stays down costs a few STUN checks
+   * a second at most; the peer announcing an attempt ends the pause at once.
+   */
   private async reconnect(reason: RestartReason, cause: PeerlaneError): Promise<FramedLink> {
+    const lostAt = Date.now();
+    let startedAt = 0;
+    let tried = 0;
+    let pathDown = false;
     for (;;) {
-      const n = Math.max(this.attempt + 1, this.peerAttempt);
       if (this.signalError !== undefined) throw withoutSignal(cause, this.signalError);
-      if (n > this.budget) {
-        // Never connected at all: the reason of the last attempt (HANDSHAKE_STALLED, say) says more.
-        throw new PeerlaneError(
-          !this.everOpened ? cause.code : 'PEER_LOST',
-          `${cause.message}; gave up after ${this.budget} reconnection attempt${this.budget === 1 ? '' : 's'}`,
-        );
+      const remaining = this.timeBudget - (Date.now() - lostAt);
+      if (tried >= this.budget || remaining <= 0) throw this.gaveUp(cause, tried, Date.now() - lostAt);
+      const wait = backoff(tried + 1) - (Date.now() - startedAt);
+      if (wait > 0 && this.peerAttempt <= this.attempt && !this.peerCalled) {
+        await this.pause(Math.min(wait, remaining));
+        continue; // the checks above again: the budget, the signal connection, Ctrl-C
       }
+      if (this.options.abortSignal?.aborted) throw new PeerlaneError('INTERRUPTED', 'interrupted');
+      const n = Math.max(this.attempt + 1, this.peerAttempt);
       this.attempt = n;
-      this.emit({ event: 'reconnecting', attempt: n, of: this.budget, reason, message: cause.message });
-      if (n > this.peerAttempt) this.say({ kind: 'restart', n, reason });
+      startedAt = Date.now();
+      this.peerCalled = false;
+      tried++;
+      this.emit({ event: 'reconnecting', attempt: tried, of: this.budget, reason, message: cause.message });
+      // Even when joining the peer's attempt: if the peer has given that one up
+      // and waits out a backoff, this tells it to try again now.
+      this.say({ kind: 'restart', n, reason });
+      // Once an attempt found no path, the path is known to be down: shorter
+      // attempts notice its return sooner (an ICE agent gives up on its checks).
+      const limit = pathDown ? Math.min(remaining, DOWN_ATTEMPT_MS) : remaining;
       try {
-        return await this.connect(n);
+        return await this.connect(n, Math.max(limit, MIN_ATTEMPT_MS));
       } catch (err) {
         cause = toPeerlaneError(err);
         if (cause.code === 'INTERRUPTED' || this.options.abortSignal?.aborted) throw cause;
+        pathDown ||= reasonFor(cause) === 'ice-failed';
         reason = this.peerAttempt > n ? 'peer-request' : reasonFor(cause);
       }
     }
   }
 
-  private async connect(n: number): Promise<FramedLink> {
+  private gaveUp(cause: PeerlaneError, tries: number, ms: number): PeerlaneError {
+    // Never connected at all: the reason of the last attempt (HANDSHAKE_STALLED, say) says more.
+    const code = !this.everOpened ? cause.code : 'PEER_LOST';
+    if (tries === 0) return new PeerlaneError(code, `${cause.message}; reconnection is off`);
+    return new PeerlaneError(
+      code,
+      `${cause.message}; gave up after ${tries} reconnection attempt${tries === 1 ? '' : 's'} in ${Math.round(ms / 1000)} s`,
+    );
+  }
+
+  /** Wait `ms`, or less if the peer starts an attempt, Ctrl-C comes or the signal connection fails. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => {
+      this.wake = undefined;
+    });
+  }
+
+  /** Attempt `n`, given at most `limitMs` (and never more than --timeout). */
+  private async connect(n: number, limitMs = Number.POSITIVE_INFINITY): Promise<FramedLink> {
     const abort = new AbortController();
     this.connecting = abort;
     if (this.options.abortSignal?.aborted) this.interrupt();
@@ -166,16 +219,17 @@ export class PeerSession {
       const link = await connectPeer(
         this.pairing.role,
         this.pipe(n),
-        rtcWithGrant(this.options, this.pairing.client.turnGrant),
+        limitTo(rtcWithGrant(this.options, this.pairing.client.turnGrant), limitMs),
         { attempt: n, abort: abort.signal, previousPath: this.lastPath },
       );
       const framed = new FramedLink(link, this.options.heartbeat);
       this.framed = framed;
       this.everOpened = true;
-      this.lastPath = link.pathInfo();
+      const path = link.pathInfo();
+      this.lastPath = path;
       // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
       if (this.options.abortSignal?.aborted) this.interrupt();
-      this.emit({ event: 'connected', ...link.pathInfo(), ...this.verification(link) });
+      this.emit({ event: 'connected', ...path, ...this.verification(link) });
       return framed;
     } finally {
       if (this.connecting === abort) this.connecting = undefined;
@@ -219,6 +273,10 @@ export class PeerSession {
     }
     if (msg.kind === 'keepalive') return;
     if (msg.n > this.attempt) this.peerMovedOn(msg.n);
+    if (msg.kind === 'restart' && this.connecting === undefined) {
+      this.peerCalled = true;
+      this.wake?.();
+    }
     if (msg.kind === 'restart' || msg.n < this.attempt) return;
     if (msg.n === this.attempt) {
       // A late candidate for an open channel is of no use; drop it.
@@ -243,6 +301,7 @@ export class PeerSession {
     const superseded = new PeerlaneError('PEER_LOST', `the peer started connection attempt ${n}`);
     this.connecting?.abort(superseded);
     this.framed?.lose('peer-request', superseded);
+    this.wake?.();
   }
 
   private say(msg: RtcSignal): void {
@@ -253,6 +312,30 @@ export class PeerSession {
       // The signal connection is going; its failure handler records why.
     }
   }
+}
+
+/**
+ * The first reconnection starts at once; later ones at least 1, 2, 4, 8, then
+ * 15 s apart (counted from the previous attempt's start, so an attempt that
+ * waited out its ICE deadline is followed at once).
+ */
+const MAX_BACKOFF_MS = 15_000;
+function backoff(attempt: number): number {
+  return attempt <= 1 ? 0 : Math.min(1000 * 2 ** (attempt - 2), MAX_BACKOFF_MS);
+}
+
+/** The last attempt of an outage still gets this long, even past the budget: less finds nothing. */
+const MIN_ATTEMPT_MS = 5_000;
+/**
+ * While the path is known to be down, each attempt lasts this long (or
+ * --timeout, if shorter): a path that comes back is found within about this
+ * time, and a new PeerConnection every 15 s costs next to nothing.
+ */
+const DOWN_ATTEMPT_MS = 15_000;
+
+/** The RTC options with the ICE deadline cut to `limitMs`. */
+function limitTo(rtc: RtcOptions, limitMs: number): RtcOptions {
+  return limitMs < rtc.timeoutMs ? { ...rtc, timeoutMs: limitMs } : rtc;
 }
 
 /** Long enough for a queued ERROR frame to cross, short enough not to hold up an exit. */

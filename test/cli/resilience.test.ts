@@ -63,7 +63,7 @@ describe('resilience', () => {
     expect((await rx.exit()).code, rx.stderr).toBe(0);
     for (const peer of [tx, rx]) {
       const again = peer.events.find((e) => e.event === 'reconnecting');
-      expect(again, peer.stderr).toMatchObject({ event: 'reconnecting', attempt: 1, of: 3 });
+      expect(again, peer.stderr).toMatchObject({ event: 'reconnecting', attempt: 1, of: 20 });
       // A new channel opened after the reconnection.
       expect(peer.events.filter((e) => e.event === 'connected')).toHaveLength(2);
     }
@@ -105,6 +105,22 @@ describe('resilience', () => {
     expect(message).toContain('the other peer left the signal server');
     expect(message.match(/left the signal server/g)).toHaveLength(1);
   });
+
+  it('reconnection is a time budget: 30 s of outage outlast many 5 s attempts, and the transfer finishes', async () => {
+    // Three attempts of 5 s each would have given up at about 25 s.
+    const { out, file, rx, tx } = await transfer(BIG, ['--timeout', '5']);
+    await untilBytes(rx, BIG * 0.3);
+    rx.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, STOP_MS));
+    rx.kill('SIGCONT');
+    expect((await tx.exit(90_000)).code, tx.stderr).toBe(0);
+    expect((await rx.exit(30_000)).code, rx.stderr).toBe(0);
+    const attempts = tx.events.filter((e) => e.event === 'reconnecting');
+    expect(attempts.length).toBeGreaterThan(3);
+    // Backing off: not an attempt every few hundred milliseconds.
+    expect(attempts.length).toBeLessThan(10);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
+  }, 150_000);
 
   it.each(['sender', 'receiver'] as const)(
     'a %s stopped for 30 s (Ctrl-Z, then fg) is not taken for frozen: both reconnect and finish',
