@@ -30,6 +30,13 @@ export type PeerEvent =
       verify?: string;
     }
   | {
+      /** ICE switched to another candidate pair: the path the data takes from now on. */
+      event: 'path-changed';
+      path: PathKind;
+      local: string;
+      remote: string;
+    }
+  | {
       event: 'manifest';
       /** size null: a stream of unknown length; kind 'dir': a folder (listed after its contents). */
       files: { name: string; size: number | null; mode?: number; mtime?: number; kind?: 'dir' }[];
@@ -81,6 +88,7 @@ export const EVENT_NAMES = [
   'text',
   'file-start',
   'progress',
+  'path-changed',
   'reconnecting',
   'file-done',
   'done',

@@ -107,6 +107,9 @@ export class Output {
         this.say(`Connected (${e.path}: ${e.local} -> ${e.remote}).`);
         if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
         return;
+      case 'path-changed':
+        this.say(`Path changed (${e.path}: ${e.local} -> ${e.remote}).`);
+        return;
       case 'manifest':
         // The consent step lists the manifest for people; only --json reports it here.
         return;

@@ -19,8 +19,20 @@ export interface PathInfo {
   remote: string;
 }
 
+/**
+ * How often an open link reads its selected candidate pair. ICE may switch
+ * pairs after the channel opened (a direct pair nominated after the relay one
+ * carried the first bytes); one native call a second notices within a second.
+ */
+const PATH_POLL_MS = 1_000;
+
+function sameWay(a: PathInfo, b: PathInfo): boolean {
+  return a.local === b.local && a.remote === b.remote;
+}
+
 export class Link {
   private early: Buffer[] = [];
+  private pathTimer: NodeJS.Timeout | undefined;
   private messageHandler: ((msg: Buffer) => void) | undefined;
   private closeHandlers: ((err: PeerlaneError) => void)[] = [];
   private closedWith: PeerlaneError | undefined;
@@ -90,11 +102,32 @@ export class Link {
     return this.closedWith === undefined && this.channel.isOpen();
   }
 
+  /** The candidate pair ICE has selected now: the one our data goes out on. */
   pathInfo(): PathInfo {
     const pair = this.pc.getSelectedCandidatePair();
     const local = pair?.local.type ?? 'unknown';
     const remote = pair?.remote.type ?? 'unknown';
     return { path: local === 'relay' || remote === 'relay' ? 'relay' : 'direct', local, remote };
+  }
+
+  /**
+   * `handler` runs whenever ICE switches to another pair, with the new one,
+   * until the link closes. `from` is the pair last reported.
+   */
+  onPathChange(from: PathInfo, handler: (info: PathInfo) => void): void {
+    let last = from;
+    clearInterval(this.pathTimer);
+    this.pathTimer = setInterval(() => {
+      if (this.closedWith !== undefined) {
+        clearInterval(this.pathTimer);
+        return;
+      }
+      const now = this.pathInfo();
+      if (now.local === 'unknown' || sameWay(now, last)) return;
+      last = now;
+      handler(now);
+    }, PATH_POLL_MS);
+    this.pathTimer.unref();
   }
 
   /** The DTLS certificate fingerprints both sides announced in their SDP. */
@@ -106,6 +139,7 @@ export class Link {
   close(): void {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.pathTimer);
     this.closedWith ??= new PeerlaneError('PEER_LOST', 'the link was closed');
     try {
       this.channel.close();
@@ -122,6 +156,7 @@ export class Link {
   private ended(err: PeerlaneError): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = err;
+    clearInterval(this.pathTimer);
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     if (!this.closing) for (const h of handlers) h(err);

@@ -115,8 +115,13 @@ export class PeerSession {
     }
   }
 
-  /** End the session: the data channel, the keepalive and the signal connection. */
+  /**
+   * End the session: the data channel, the keepalive and the signal
+   * connection, after telling the server (for its metrics) the path the data
+   * took last, ICE's final choice rather than its first.
+   */
   close(): void {
+    if (this.lastPath !== undefined) this.pairing.client.report(this.lastPath.path);
     clearInterval(this.keepalive);
     this.options.abortSignal?.removeEventListener('abort', this.interrupt);
     this.connecting?.abort(new PeerlaneError('INTERRUPTED', 'the session closed'));
@@ -128,9 +133,7 @@ export class PeerSession {
   /** Before any data has flowed a retry is always safe, even for a stream. */
   private async connectFirst(): Promise<FramedLink> {
     try {
-      const framed = await this.connect(0);
-      this.pairing.client.report(framed.link.pathInfo().path);
-      return framed;
+      return await this.connect(0);
     } catch (err) {
       const error = toPeerlaneError(err);
       // A first attempt only retries what a second can mend: a stalled or
@@ -230,6 +233,10 @@ export class PeerSession {
       // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
       if (this.options.abortSignal?.aborted) this.interrupt();
       this.emit({ event: 'connected', ...path, ...this.verification(link) });
+      link.onPathChange(path, (now) => {
+        this.lastPath = now;
+        this.emit({ event: 'path-changed', ...now });
+      });
       return framed;
     } finally {
       if (this.connecting === abort) this.connecting = undefined;
