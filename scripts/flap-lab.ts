@@ -30,17 +30,18 @@
  *   2b  The same outage with `--reconnects 0` on both: both give up with
  *       PEER_LOST, exit non-zero, and the out dir holds nothing that looks
  *       complete (only `.part` and `.part.peerlane`, kept for a resume).
- *   4   A 90 s blackout at 40%: longer than three 30 s ICE deadlines, within
- *       the 120 s reconnection budget (--reconnect-for). Attempts back off
- *       while the path is down; the transfer resumes and completes.
- *   5   The sender is stopped (SIGSTOP, as Ctrl-Z) for 30 s at 40%, past the
- *       freeze guard's 20 s: not killed as RTC_STALLED; on SIGCONT both
- *       sides reconnect and the file completes.
  *   3   DTLS never completes: the hub drops UDP datagrams whose first payload
  *       byte is 22 (a DTLS handshake record) and passes STUN (first byte 0 or
  *       1), so ICE connects and the handshake stalls. A side must notice within
  *       about 10 s (`reconnecting`, reason `dtls-stall`); the lab then lifts
  *       the rule, and the retry connects and delivers the file.
+ *   4   A 90 s blackout at 40%: longer than three 30 s ICE deadlines, within
+ *       the 120 s reconnection budget (--reconnect-for). Attempts back off
+ *       and, once one found no path, last 15 s, so data must flow again
+ *       within 25 s of the path's return; the transfer resumes and completes.
+ *   5   The sender is stopped (SIGSTOP, as Ctrl-Z) for 30 s at 40%, past the
+ *       freeze guard's 20 s: not killed as RTC_STALLED; on SIGCONT both
+ *       sides reconnect and the file completes.
  *
  * Knobs for debugging: FLAP_LAB_CASES=1,2b runs only those cases;
  * FLAP_LAB_MIB=1024 sets the size of the big file (default 512);
@@ -64,6 +65,9 @@ const SMALL_BYTES = 4 * 1024 * 1024;
 const DROP_UDP = 'meta l4proto udp counter drop';
 const DROP_DTLS_HANDSHAKE = 'meta l4proto udp @th,64,8 22 counter drop';
 
+/** A path that comes back during reconnection is found within one short attempt and its backoff. */
+const RETURN_FOUND_MS = 25_000;
+
 const lab = new Lab('flap-lab');
 
 interface Source {
@@ -82,6 +86,9 @@ interface Run {
   t0: number;
   timeline: string[];
   mark(what: string): void;
+  /** When an outage ended, and when data flowed again after it (absent: never). */
+  healedAt?: number;
+  flowingAt?: number;
 }
 
 interface Case {
@@ -162,6 +169,7 @@ async function outage(run: Run, fraction: number, ms: number): Promise<void> {
   run.mark(`UDP dropped at ${Math.round((Number(at.bytes) / Number(at.total)) * 100)}% of the file`);
   await sleep(ms);
   const count = heal();
+  run.healedAt = Date.now();
   run.mark(`UDP back after ${seconds(ms)} (${count} datagrams dropped)`);
   // For the timeline: how long the data takes to flow again (absent if a peer gave up).
   const stalledAt = Number(run.rx.events.findLast((e) => e.event === 'progress')?.bytes ?? 0);
@@ -173,7 +181,10 @@ async function outage(run: Run, fraction: number, ms: number): Promise<void> {
     60_000,
     () => 'no progress after the outage',
   ).catch(() => false);
-  if (flowing) run.mark('receiver progressing again');
+  if (flowing) {
+    run.flowingAt = Date.now();
+    run.mark('receiver progressing again');
+  }
 }
 
 /** Both peers' events as timeline entries: the reconnects, connects, errors and dones. */
@@ -303,23 +314,6 @@ const CASES: Case[] = [
       return problems;
     },
   }),
-  outageCase({
-    id: '4',
-    title: '90 s UDP outage at 40%, reconnect within --reconnect-for (120 s)',
-    ms: 90_000,
-    limitMs: 240_000,
-    flags: [],
-    check: resumedProblems,
-  }),
-  {
-    id: '5',
-    title: 'sender stopped (Ctrl-Z) for 30 s at 40%, past the 20 s freeze guard',
-    big: true,
-    limitMs: 180_000,
-    flags: [],
-    drive: (run) => suspend(run, 'sender', 0.4, 30_000),
-    check: resumedProblems,
-  },
   {
     id: '3',
     title: 'DTLS handshake dropped, watchdog retries',
@@ -355,6 +349,29 @@ const CASES: Case[] = [
       }
       return problems;
     },
+  },
+  outageCase({
+    id: '4',
+    title: '90 s UDP outage at 40%, reconnect within --reconnect-for (120 s)',
+    ms: 90_000,
+    limitMs: 240_000,
+    flags: [],
+    async check(run, codes) {
+      const problems = await resumedProblems(run, codes);
+      // Attempts while the path is down last 15 s (DOWN_ATTEMPT_MS), so its return is found soon.
+      const lag = (run.flowingAt ?? Number.POSITIVE_INFINITY) - (run.healedAt ?? 0);
+      if (lag > RETURN_FOUND_MS) problems.push(`data flowed again ${seconds(lag)} after UDP came back`);
+      return problems;
+    },
+  }),
+  {
+    id: '5',
+    title: 'sender stopped (Ctrl-Z) for 30 s at 40%, past the 20 s freeze guard',
+    big: true,
+    limitMs: 180_000,
+    flags: [],
+    drive: (run) => suspend(run, 'sender', 0.4, 30_000),
+    check: resumedProblems,
   },
 ];
 
