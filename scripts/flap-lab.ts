@@ -35,6 +35,11 @@
  *       1), so ICE connects and the handshake stalls. A side must notice within
  *       about 10 s (`reconnecting`, reason `dtls-stall`); the lab then lifts
  *       the rule, and the retry connects and delivers the file.
+ *   3b  DTLS fails: the hub overwrites a byte inside the certificate of the
+ *       client's DTLS flight, so the fingerprint check fails at once. Each
+ *       side must report HANDSHAKE_FAILED by layer ("the DTLS handshake
+ *       failed", reason `dtls-stall`), not ICE_FAILED, and retry; the lab
+ *       lifts the rule and the retry delivers the file.
  *   4   A 90 s blackout at 40%: longer than three 30 s ICE deadlines, within
  *       the 120 s reconnection budget (--reconnect-for). Attempts back off
  *       and, once one found no path, last 15 s, so data must flow again
@@ -64,6 +69,14 @@ const SMALL_BYTES = 4 * 1024 * 1024;
 /** nftables rules the cases insert into the hub's forward chain. */
 const DROP_UDP = 'meta l4proto udp counter drop';
 const DROP_DTLS_HANDSHAKE = 'meta l4proto udp @th,64,8 22 counter drop';
+/**
+ * A DTLS handshake record (22) whose first message is a Certificate (11): the
+ * client's second flight. One byte inside the certificate is overwritten (the
+ * UDP checksum cleared, which IPv4 allows), so the peer's fingerprint check
+ * fails: a real DTLS failure after ICE connected.
+ */
+const CORRUPT_DTLS_CERTIFICATE =
+  'meta l4proto udp @th,64,8 22 @th,168,8 11 counter @th,800,8 set 0x55 udp checksum set 0';
 
 /** A path that comes back during reconnection is found within one short attempt and its backoff. */
 const RETURN_FOUND_MS = 25_000;
@@ -133,7 +146,7 @@ function block(rule: string): void {
   sh(['nft', `add rule inet flap forward ${rule}`], { ns: NS.hub });
 }
 
-/** How many packets the rules in force have dropped. */
+/** How many packets the rules in force have matched (dropped, or changed). */
 function dropped(): number {
   const listing = sh(['nft', 'list chain inet flap forward'], { ns: NS.hub });
   return [...listing.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -266,6 +279,56 @@ async function suspend(run: Run, side: 'receiver' | 'sender', fraction: number, 
   run.mark(`${side} continued after ${seconds(ms)}`);
 }
 
+/**
+ * A handshake fault in force from the start: a side must report it as a
+ * `reconnecting` event that `seen` accepts within 12 s; the lab then lifts the
+ * rule, and the retry must connect and deliver the small file.
+ */
+function handshakeCase(c: {
+  id: string;
+  title: string;
+  rule: string;
+  what: string;
+  seen: (e: LabEvent) => boolean;
+}): Case {
+  return {
+    id: c.id,
+    title: c.title,
+    big: false,
+    limitMs: 60_000,
+    flags: [],
+    initialRule: c.rule,
+    async drive(run) {
+      const limitMs = 12_000;
+      const side = await until(
+        () => {
+          for (const [name, p] of sides(run)) {
+            if (p.events.some((e) => e.event === 'reconnecting' && c.seen(e))) return name;
+          }
+          for (const p of [run.rx, run.tx]) {
+            if (p.child.exitCode !== null) throw new Error('a peer exited before reporting the fault');
+          }
+          return undefined;
+        },
+        limitMs,
+        () =>
+          `no reconnecting event for the fault within ${seconds(limitMs)} of the sender's start ` +
+          `(${dropped()} ${c.what} so far)`,
+      );
+      const count = heal();
+      run.mark(`${side} reported the fault; rule lifted (${count} ${c.what})`);
+      if (count === 0) throw new Error('the rule matched nothing: the fault was not the lab’s doing');
+    },
+    async check(run, codes) {
+      const problems = [...exitProblems(codes), ...(await fileProblems(run))];
+      for (const [side, p] of sides(run)) {
+        if (!p.events.some((e) => e.event === 'connected')) problems.push(`${side}: never connected`);
+      }
+      return problems;
+    },
+  };
+}
+
 // ------------------------------------------------------------------ cases
 
 /** A case that drops all UDP for `ms` once the receiver has 40% of the big file. */
@@ -314,42 +377,22 @@ const CASES: Case[] = [
       return problems;
     },
   }),
-  {
+  handshakeCase({
     id: '3',
     title: 'DTLS handshake dropped, watchdog retries',
-    big: false,
-    limitMs: 60_000,
-    flags: [],
-    initialRule: DROP_DTLS_HANDSHAKE,
-    async drive(run) {
-      const limitMs = 12_000;
-      const side = await until(
-        () => {
-          for (const [name, p] of sides(run)) {
-            if (p.events.some((e) => e.event === 'reconnecting' && e.reason === 'dtls-stall')) return name;
-          }
-          for (const p of [run.rx, run.tx]) {
-            if (p.child.exitCode !== null) throw new Error('a peer exited before reporting dtls-stall');
-          }
-          return undefined;
-        },
-        limitMs,
-        () =>
-          `no reconnecting event with reason dtls-stall within ${seconds(limitMs)} of the sender's start ` +
-          `(${dropped()} DTLS handshake datagrams dropped so far)`,
-      );
-      const count = heal();
-      run.mark(`${side} reported dtls-stall; DTLS unblocked (${count} handshake datagrams dropped)`);
-      if (count === 0) throw new Error('the DTLS rule dropped nothing: the stall was not the lab’s doing');
-    },
-    async check(run, codes) {
-      const problems = [...exitProblems(codes), ...(await fileProblems(run))];
-      for (const [side, p] of sides(run)) {
-        if (!p.events.some((e) => e.event === 'connected')) problems.push(`${side}: never connected`);
-      }
-      return problems;
-    },
-  },
+    rule: DROP_DTLS_HANDSHAKE,
+    what: 'DTLS handshake datagrams dropped',
+    // The watchdog's HANDSHAKE_STALLED, 5 s after ICE connected.
+    seen: (e) => e.reason === 'dtls-stall' && /did not finish within/.test(String(e.message)),
+  }),
+  handshakeCase({
+    id: '3b',
+    title: 'DTLS certificate corrupted, HANDSHAKE_FAILED retried',
+    rule: CORRUPT_DTLS_CERTIFICATE,
+    what: 'DTLS certificates corrupted',
+    // A failure by layer, at once: not ICE_FAILED, not the watchdog.
+    seen: (e) => e.reason === 'dtls-stall' && /the DTLS handshake failed/.test(String(e.message)),
+  }),
   outageCase({
     id: '4',
     title: '90 s UDP outage at 40%, reconnect within --reconnect-for (120 s)',
