@@ -42,6 +42,7 @@ const log = (line: string): void => {
 const OPEN_LIMITS = [
   ...['--max-connections-per-ip', '1000000', '--join-rate', '100000000', '--join-burst', '1000000'],
   ...['--max-nameplates', '500000', '--handshake-timeout', '120', '--idle-timeout', '120'],
+  ...['--max-connections', '1000000'],
 ];
 /** Time for the server to settle (closed idle clients released) between phases. */
 const PAUSE_MS = 1_000;

@@ -1,8 +1,13 @@
 /**
  * Configuration: defaults, and parsers that turn env values and flags into
- * typed settings. This module reads nothing by itself; the entry points load
- * `.env`, lay flags over variables, and pass plain values in.
+ * typed settings. Apart from loadConfigFile, which only the entry points call
+ * (first thing, before they read a variable), this module reads nothing: the
+ * entry points lay flags over variables and pass plain values in.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
 import { PeerlaneError } from './errors.js';
 
 export const DEFAULTS = {
@@ -29,6 +34,8 @@ export const DEFAULTS = {
    * rides out a router reboot or a Wi-Fi handover, not a lost peer.
    */
   PEER_RECONNECT_FOR: 120,
+  /** Seconds a connected peer may move nothing on before STALLED (protocol.ts, STALL_TIMEOUT_MS). */
+  PEER_STALL_TIMEOUT: 300,
 } as const;
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */
@@ -253,4 +260,69 @@ export function selectIceServers(flag: string | undefined, envValue: string | un
   if (explicit === undefined) return { mode: 'auto' };
   const servers = parseIceServerList(explicit);
   return servers.length === 0 ? { mode: 'none' } : { mode: 'list', servers };
+}
+
+// ---------------------------------------------------------------- the config file
+
+/**
+ * Variables taken from the real environment only, never from a file: a file
+ * can arrive from a peer (`peer receive` writes into the current folder), and
+ * a code in it would send the next `peer send` to whoever planted it.
+ */
+export const ENVIRONMENT_ONLY: readonly string[] = ['PEER_CODE'];
+
+/** `--config FILE` or `--config=FILE` among the raw arguments, if given. */
+export function configFlag(args: readonly string[]): string | undefined {
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--config') {
+      const file = args[i + 1];
+      if (file === undefined || file.startsWith('-'))
+        throw new PeerlaneError('USAGE', '--config needs a file');
+      return file;
+    }
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return undefined;
+}
+
+/**
+ * Where `peer` reads its settings unless --config names a file:
+ * `$XDG_CONFIG_HOME/peerlane/.env`, by default `~/.config/peerlane/.env`.
+ * Never the current folder, which received files may have written.
+ */
+export function peerConfigPath(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_CONFIG_HOME?.startsWith('/')
+    ? env.XDG_CONFIG_HOME
+    : path.join(os.homedir(), '.config');
+  return path.join(base, 'peerlane', '.env');
+}
+
+/**
+ * Lay the variables of the dotenv file `file` under `env`: the real
+ * environment wins over the file. A missing file is fine unless `required`
+ * (it was named with --config). A file that sets an ENVIRONMENT_ONLY variable
+ * is refused (BAD_CONFIG), not quietly half-used.
+ */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv, required: boolean): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PeerlaneError('BAD_CONFIG', `cannot read the config file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const values = parseDotenv(text);
+  for (const name of ENVIRONMENT_ONLY) {
+    if ((values[name] ?? '') !== '') {
+      throw new PeerlaneError(
+        'BAD_CONFIG',
+        `${file} sets ${name}, which is read from the environment only (PEER_CODE=… peer send)`,
+      );
+    }
+  }
+  for (const [name, value] of Object.entries(values)) {
+    if (!ENVIRONMENT_ONLY.includes(name) && env[name] === undefined) env[name] = value;
+  }
 }

@@ -63,6 +63,10 @@ export const ERROR_CODES = {
     hint: 'no terminal to ask in: pass --yes to accept incoming files without asking',
     exit: EXIT.FAILURE,
   },
+  DOTFILES_REFUSED: {
+    hint: 'dotfiles (.env, .bashrc, .git/…) configure programs, so --yes alone never accepts them: look at them, then receive with --allow-dotfiles or answer the prompt',
+    exit: EXIT.FAILURE,
+  },
   SERVER_BUSY: { hint: 'the signal server is at capacity; try again shortly', exit: EXIT.FAILURE },
   CONNECT_TIMEOUT: {
     hint: 'no direct connection was established in time; check ICE_SERVERS and firewalls, or raise --timeout',
@@ -84,6 +88,10 @@ export const ERROR_CODES = {
     hint: 'the WebRTC library stopped responding (a known libdatachannel deadlock, mostly over TURN); run both commands again: the transfer resumes',
     exit: EXIT.FROZEN,
   },
+  STALLED: {
+    hint: 'the other peer stayed connected but stopped the transfer; run both commands again (it resumes), or raise --stall-timeout',
+    exit: EXIT.FAILURE,
+  },
   PEER_LOST: { hint: 'the other peer went away mid-transfer; run both commands again', exit: EXIT.FAILURE },
   BAD_FRAME: { hint: 'the other peer sent a malformed frame; the transfer was aborted', exit: EXIT.FAILURE },
   HASH_MISMATCH: {
@@ -103,6 +111,10 @@ export const ERROR_CODES = {
   },
   INPUT_NOT_FOUND: { hint: 'check the path of the file to send', exit: EXIT.FAILURE },
   INPUT_UNREADABLE: { hint: 'only regular, readable files can be sent', exit: EXIT.FAILURE },
+  SOURCE_CHANGED: {
+    hint: 'a file to send was replaced, moved or resized after it was listed; check it, then send again',
+    exit: EXIT.FAILURE,
+  },
   DISK_FULL: { hint: 'free some space under --out and try again', exit: EXIT.FAILURE },
   TEXT_TOO_LARGE: {
     hint: 'send long text as a file (or through a pipe: `echo … | peer send -`)',

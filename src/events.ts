@@ -39,7 +39,15 @@ export type PeerEvent =
   | {
       event: 'manifest';
       /** size null: a stream of unknown length; kind 'dir': a folder (listed after its contents). */
-      files: { name: string; size: number | null; mode?: number; mtime?: number; kind?: 'dir' }[];
+      files: {
+        name: string;
+        size: number | null;
+        mode?: number;
+        mtime?: number;
+        kind?: 'dir';
+        /** The sender's SHA-256 of the file, as its manifest states it. */
+        sha256?: string;
+      }[];
       /** null when a stream's length is unknown. */
       total: number | null;
     }

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `peer` CLI: a thin shell. It loads .env, lays flags over variables,
- * draws output and maps errors to exit statuses; the work is in session/.
+ * The `peer` CLI: a thin shell. It loads its config file, lays flags over
+ * variables, draws output and maps errors to exit statuses; the work is in session/.
  */
-import 'dotenv/config';
 import type { Options } from 'yargs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -13,19 +12,22 @@ import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
 import type { IceServer } from './config.js';
 import {
+  configFlag,
   DEFAULTS,
   isTurnServer,
+  loadConfigFile,
   parseHostPort,
   parseMtu,
   parsePort,
   parseReconnectFor,
   parseReconnects,
   parseSeconds,
+  peerConfigPath,
   selectIceServers,
 } from './config.js';
 import { PeerlaneError } from './errors.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_CODE_WORDS, isBareRoute } from './secure/code.js';
+import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './secure/code.js';
 import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
@@ -39,6 +41,15 @@ const rawArgs = hideBin(process.argv).map((a) => (a === '-' ? DASH : a));
 const undash = (a: string): string => (a === DASH ? '-' : a);
 const wantsJson = rawArgs.includes('--json');
 const wantsHelp = rawArgs.some((a) => a === '--help' || a === '-h') || rawArgs.length === 0;
+
+// Settings come from the environment, then --config FILE or ~/.config/peerlane/.env;
+// never from the current folder, where received files land.
+try {
+  const file = configFlag(rawArgs);
+  loadConfigFile(file ?? peerConfigPath(env), env, file !== undefined);
+} catch (err) {
+  await runCommand(new Output({ json: wantsJson, quiet: false, verb: 'sent' }), () => Promise.reject(err));
+}
 
 /**
  * yargs renders the whole help text each time a command runs, to cache it in
@@ -70,6 +81,7 @@ interface CommonArgs {
   mtu: number | undefined;
   reconnects: number;
   'reconnect-for': string;
+  'stall-timeout': number;
 }
 
 /**
@@ -131,6 +143,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     },
     onEvent: (e) => output.event(e),
     verify: args.verify,
+    heartbeat: { stallTimeoutMs: parseSeconds(args['stall-timeout'], '--stall-timeout') * 1000 },
     reconnects: parseReconnects(args.reconnects),
     reconnectForMs: parseReconnectFor(args['reconnect-for']) * 1000,
     abortSignal,
@@ -206,6 +219,12 @@ const CONNECTION_OPTIONS = {
     describe:
       'How long to keep trying for a new data channel after one drops, e.g. 90s, 5m [PEER_RECONNECT_FOR]',
   },
+  'stall-timeout': {
+    type: 'number',
+    default: Number(env.PEER_STALL_TIMEOUT || DEFAULTS.PEER_STALL_TIMEOUT),
+    describe:
+      'Seconds a connected peer may keep the transfer from moving before STALLED [PEER_STALL_TIMEOUT]',
+  },
   verify: {
     type: 'boolean',
     default: false,
@@ -225,6 +244,10 @@ await yargs(rawArgs)
       },
       json: { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' },
       quiet: { type: 'boolean', default: false, describe: 'No progress bar or messages, only errors' },
+      config: {
+        type: 'string',
+        describe: 'Read settings from this file instead of $XDG_CONFIG_HOME/peerlane/.env (~/.config/…)',
+      },
     }),
   )
   .command(
@@ -240,7 +263,12 @@ await yargs(rawArgs)
             yes: {
               type: 'boolean',
               default: false,
-              describe: 'Accept the offered files without asking',
+              describe: 'Accept the offered files without asking (dotfiles need --allow-dotfiles too)',
+            },
+            'allow-dotfiles': {
+              type: 'boolean',
+              default: false,
+              describe: 'With --yes, also accept dotfiles (.env, .bashrc, .git/…), which configure programs',
             },
             overwrite: {
               type: 'boolean',
@@ -249,8 +277,7 @@ await yargs(rawArgs)
             },
             'code-words': {
               type: 'number',
-              default: DEFAULT_CODE_WORDS,
-              describe: 'Secret words in the code: 2 gives 22 bits, each more adds 11',
+              describe: `Secret words in the code: 2 gives 22 bits, each more adds 11 [default: ${DEFAULT_CODE_WORDS}, ${DEFAULT_NAMED_CODE_WORDS} with --name]`,
             },
             stdout: {
               type: 'boolean',
@@ -293,7 +320,14 @@ await yargs(rawArgs)
             codeWords: args['code-words'],
             overwrite: args.overwrite,
             onManifest: (files, signal) =>
-              confirmManifest(files, { yes: args.yes, input: process.stdin, output: process.stderr, signal }),
+              confirmManifest(files, {
+                yes: args.yes,
+                // On stdout a dotfile's bytes configure nothing.
+                allowDotfiles: args['allow-dotfiles'] || args.stdout,
+                input: process.stdin,
+                output: process.stderr,
+                signal,
+              }),
           });
         },
         RTC_COMMAND,
@@ -383,7 +417,9 @@ await yargs(rawArgs)
   .recommendCommands()
   .version(packageVersion())
   .alias('h', 'help')
-  .epilog('Exit status: 0 ok, 1 failure, 2 usage, 130 interrupted. Every flag in [] can be set in .env.')
+  .epilog(
+    'Exit status: 0 ok, 1 failure, 2 usage, 130 interrupted. Every flag in [] can be set in the environment or the config file.',
+  )
   // yargs renders the whole help text before running any command, in case it
   // is asked for; wrapping it costs ~40 ms of a transfer's start. Wrap only
   // when help will be shown.

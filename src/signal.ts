@@ -1,22 +1,32 @@
 #!/usr/bin/env node
 /**
  * `npm run serve:signal`: the signal server, as a thin shell over
- * signaling/server.ts. Loads .env, lays --host/--port over it, logs to stderr.
+ * signaling/server.ts. Loads .env (of the folder it starts in, or --config),
+ * lays --host/--port over it, logs to stderr.
  */
-import 'dotenv/config';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
-import { DEFAULTS, parsePort } from './config.js';
+import { configFlag, DEFAULTS, loadConfigFile, parsePort } from './config.js';
 import { packageVersion } from './project.js';
-import { SignalServer } from './signaling/server.js';
+import { DEFAULT_HTTP_HOST, SignalServer } from './signaling/server.js';
 import type { SignalLimitVariable } from './signaling/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './signaling/server-config.js';
 import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js';
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
+
+// The server is configured where it is deployed: the .env of the folder it
+// starts in (a checkout's root under `npm run serve:signal`), or --config FILE.
+try {
+  const file = configFlag(rawArgs);
+  loadConfigFile(file ?? '.env', env, file !== undefined);
+} catch (err) {
+  const output = new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent' });
+  await runCommand(output, () => Promise.reject(err));
+}
 
 /** One flag per limit, defaulting to its variable (see .env.template). */
 type LimitFlag = (typeof SIGNAL_LIMIT_SETTINGS)[number]['flag'];
@@ -45,9 +55,9 @@ const args = await yargs(rawArgs)
     default: env.TURN_URLS ?? '',
     describe: 'Comma-separated turn: URLs of coturn, without credentials [TURN_URLS]',
   })
+  // Secrets have no default here: yargs would print it in --help. They are read below.
   .option('turn-secret', {
     type: 'string',
-    default: env.TURN_SECRET ?? '',
     describe: "coturn's static-auth-secret; prefer the variable, flags show in ps [TURN_SECRET]",
   })
   .option('turn-ttl', {
@@ -57,7 +67,6 @@ const args = await yargs(rawArgs)
   })
   .option('redis-url', {
     type: 'string',
-    default: env.REDIS_URL ?? '',
     describe: 'Share state with other instances through this Redis; empty: in memory [REDIS_URL]',
   })
   .option('http-port', {
@@ -65,7 +74,16 @@ const args = await yargs(rawArgs)
     default: env.SIGNAL_HTTP_PORT ?? '',
     describe: 'TCP port for /healthz and /metrics; empty: none, 0 picks one [SIGNAL_HTTP_PORT]',
   })
+  .option('http-host', {
+    type: 'string',
+    default: env.SIGNAL_HTTP_HOST || DEFAULT_HTTP_HOST,
+    describe: 'Address the /healthz and /metrics port listens on [SIGNAL_HTTP_HOST]',
+  })
   .options(limitFlags)
+  .option('config', {
+    type: 'string',
+    describe: 'Read settings from this file instead of ./.env',
+  })
   .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
   .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
   .strict()
@@ -78,6 +96,8 @@ const args = await yargs(rawArgs)
   .parseAsync();
 
 const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent' });
+const turnSecret = args['turn-secret'] ?? env.TURN_SECRET ?? '';
+const redisUrl = (args['redis-url'] ?? env.REDIS_URL ?? '').trim() || undefined;
 const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};
 for (const s of SIGNAL_LIMIT_SETTINGS) limitValues[s.env] = args[s.flag];
 await runCommand(
@@ -90,18 +110,19 @@ await runCommand(
       limits: parseSignalLimits(limitValues),
       turn: resolveTurnConfig({
         urls: args['turn-urls'],
-        secret: args['turn-secret'],
+        secret: turnSecret,
         ttl: args['turn-ttl'],
       }),
-      redisUrl: args['redis-url'].trim() || undefined,
+      redisUrl,
       httpPort: args['http-port'].trim() === '' ? undefined : parsePort(args['http-port'], '--http-port'),
+      httpHost: args['http-host'].trim() || DEFAULT_HTTP_HOST,
     });
     const address = await server.listen();
     const http = server.httpAddress();
     output.event({ event: 'listening', ...address, ...(http ? { httpPort: http.port } : {}) });
     output.say(`[signal] STUN on udp ${address.host}:${address.port}`);
     if (http) output.say(`[signal] /healthz and /metrics on http://${http.host}:${http.port}`);
-    if (args['redis-url'].trim())
+    if (redisUrl !== undefined)
       output.say(`[signal] sharing state through Redis as instance ${server.instance}`);
     await new Promise<void>((resolve) =>
       abortSignal.addEventListener('abort', () => resolve(), { once: true }),

@@ -5,6 +5,7 @@
  * sealed pongs. With the 2 shares and 2 confirmations that is 10 relayed
  * messages, the same count and sizes as the start of a real session.
  */
+import { randomBytes } from 'node:crypto';
 import type { SignalPipe } from '../../src/rtc/connect.js';
 import type { SecureChannel } from '../../src/secure/channel.js';
 import { secureHandshake } from '../../src/secure/channel.js';
@@ -16,14 +17,18 @@ export const PINGS = 3;
 /** Far above any pairing's time; only a stuck one reaches it. */
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
 
-/** The real PAKE between a sender (`tx`, joined) and a receiver (`rx`, registered). */
+/**
+ * The real PAKE between a sender (`tx`, joined) and a receiver (`rx`, registered),
+ * under the session id the server paired them with (a recording makes one up).
+ */
 export function handshake(
   tx: SignalPipe,
   rx: SignalPipe,
   nameplate: string,
   rxRole: PeerRole,
+  sid: Uint8Array = randomBytes(16),
 ): Promise<[SecureChannel, SecureChannel]> {
-  const common = { nameplate, secret: generateSecret(), timeoutMs: HANDSHAKE_TIMEOUT_MS };
+  const common = { nameplate, secret: generateSecret(), sid, timeoutMs: HANDSHAKE_TIMEOUT_MS };
   return Promise.all([
     secureHandshake(tx, { ...common, role: 'offerer', intent: 'send' }),
     secureHandshake(rx, { ...common, role: rxRole, intent: 'receive' }),
@@ -54,6 +59,6 @@ export function pingPong(a: SecureChannel, b: SecureChannel, latencies: number[]
 
 /** Fresh mode: the generator runs both sides' CPace for every pairing, as real peers would. */
 export const fresh: Converse = async (tx, rx, nameplate, rxRole, latencies) => {
-  const [a, b] = await handshake(tx, rx, nameplate, rxRole);
+  const [a, b] = await handshake(tx, rx, nameplate, rxRole, tx.sessionId);
   await pingPong(a, b, latencies);
 };

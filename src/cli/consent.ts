@@ -13,6 +13,8 @@ export const MAX_LISTED_FILES = 20;
 export interface ConsentOptions {
   /** --yes: accept without asking. */
   yes: boolean;
+  /** --allow-dotfiles: let --yes accept dotfiles too (the prompt asks about them regardless). */
+  allowDotfiles?: boolean | undefined;
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stop asking (the transfer failed meanwhile): rejects with the abort reason. */
@@ -63,18 +65,49 @@ export function describeManifest(
 }
 
 /**
+ * A name with a component that starts with a dot: `.env`, `.bashrc`,
+ * `.git/config`, `.ssh/authorized_keys`. Such files configure the programs
+ * that run in (or under) the folder they land in: a `.env` there would point
+ * the next `peer send` elsewhere, a `.bashrc` in a home folder runs at login.
+ */
+export function isDotfile(name: string): boolean {
+  return name.split('/').some((part) => part.startsWith('.'));
+}
+
+/** The warning shown above the question when the offer holds dotfiles; no lines when it holds none. */
+export function dotfileWarning(files: readonly { name: string; kind?: 'dir' }[]): string[] {
+  const dots = files.filter((f) => isDotfile(f.name));
+  if (dots.length === 0) return [];
+  const names = dots
+    .slice(0, MAX_LISTED_FILES)
+    .map((f) => `${displayName(f.name)}${f.kind === 'dir' ? '/' : ''}`);
+  const more = dots.length > MAX_LISTED_FILES ? `, … and ${dots.length - MAX_LISTED_FILES} more` : '';
+  return [
+    `Warning: ${dots.length} of these ${dots.length === 1 ? 'is a dotfile' : 'are dotfiles'}, which configure programs run where they land: ${names.join(', ')}${more}`,
+  ];
+}
+
+/**
  * Show the offered files on `output` and resolve if they are accepted: at once
  * with `yes`, else by the answer to `Accept? [y/N] ` when `input` and `output`
  * are both terminals. Throws REFUSED on any other answer or end of input, and
- * CONSENT_REQUIRED when there is no terminal to ask in and no `yes`.
+ * CONSENT_REQUIRED when there is no terminal to ask in and no `yes`. Dotfiles
+ * are listed with a warning, and `yes` alone does not accept them
+ * (DOTFILES_REFUSED): that takes `allowDotfiles` too, or a person's answer.
  */
 export async function confirmManifest(
   files: readonly { name: string; size: number | null; kind?: 'dir' }[],
   opts: ConsentOptions,
 ): Promise<void> {
   const { input, output } = opts;
-  output.write(`${describeManifest(files).join('\n')}\n`);
-  if (opts.yes) return;
+  const warning = dotfileWarning(files);
+  output.write(`${[...describeManifest(files), ...warning].join('\n')}\n`);
+  if (opts.yes) {
+    if (warning.length > 0 && opts.allowDotfiles !== true) {
+      throw new PeerlaneError('DOTFILES_REFUSED', '--yes does not accept dotfiles without --allow-dotfiles');
+    }
+    return;
+  }
   if (input.isTTY !== true || output.isTTY !== true) {
     throw new PeerlaneError('CONSENT_REQUIRED', 'cannot ask whether to accept the files: no terminal');
   }

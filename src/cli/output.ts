@@ -132,9 +132,13 @@ export class Output {
       case 'done': {
         this.stopBar();
         const n = e.files.length;
+        const already = e.files.filter((f) => f.already).length;
         this.say(
           `${this.options.verb === 'sent' ? 'Sent' : 'Received'} ${n} file${n === 1 ? '' : 's'}, ` +
-            `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s), SHA-256 verified.`,
+            `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s), SHA-256 verified` +
+            (already > 0
+              ? `; ${already} of them ${already === 1 ? 'was' : 'were'} already there, identical.`
+              : '.'),
         );
         return;
       }
@@ -216,7 +220,11 @@ export class Output {
       this.fileBars.delete(e.name);
       this.multi?.remove(bar);
     }
-    this.multi?.log(`  done  ${formatBytes(e.bytes).padStart(9)}  ${e.name}\n`);
+    const what = e.already ? 'already there' : 'done';
+    const line = `  ${what}  ${formatBytes(e.bytes).padStart(9)}  ${e.name}`;
+    // A file already there comes before any bar is drawn.
+    if (this.multi === undefined) this.say(line);
+    else this.multi.log(`${line}\n`);
   }
 
   private progress(e: Extract<PeerEvent, { event: 'progress' }>): void {

@@ -3,28 +3,44 @@
  * signal server's relay, explicit key confirmation, then every signaling
  * payload (SDP offer, answer, ICE candidates) sealed with AES-256-GCM.
  *
- *   offerer (a)                  signal server                 answerer (b)
+ *   offerer (a, joined)          signal server                 answerer (b, drew the code)
+ *      | <---------- paired{sid} -- | -- paired{sid} ---------------------> |
  *      | -- pake{Ya, ADa} ---------> relay ---------------------------> |
  *      | <------------------------- relay <--------- pake{Yb, ADb} ---- |
- *      |   both: K, ISK, keys = HKDF(ISK, transcript)                     |
- *      | -- confirm{tagA} ---------> relay ---------------------------> |  b checks tagA
- *      | <------------------------- relay <--------- confirm{tagB} ---- |  a checks tagB
+ *      |   both: K, ISK, tags, keys (cpace.ts)                            |
+ *      | <------------------------- relay <--------- confirm{Tb} ------ |  b: at once
+ *      |   a checks Tb; only then:                                        |
+ *      | -- confirm{Ta} -----------> relay ---------------------------> |  b checks Ta
  *      | == sealed{offer} / sealed{answer} / sealed{candidate} ======== |
  *
- * The server sees the nameplate, two public shares, two tags and ciphertext.
- * The SDP carries the DTLS fingerprints, so sealing it binds the data channel
- * to the PAKE: a server that swaps fingerprints cannot produce a valid box.
- * A wrong code gives each side a different key; both tags fail and both
- * sides stop with BAD_CODE before any SDP is sent.
+ * The server sees the nameplate, the session id it chose, two public shares,
+ * two tags and ciphertext. The SDP carries the DTLS fingerprints, so sealing it
+ * binds the data channel to the PAKE: a server that swaps fingerprints cannot
+ * produce a valid box. A wrong code gives each side a different key: the side
+ * that checks a tag first stops with BAD_CODE before any SDP is sent, and says
+ * `refused` in the clear so that the other stops with BAD_CODE too.
+ *
+ * Why b confirms first. A server in the middle can run CPace with each side
+ * under a password it guesses: one online guess per side, so two per pairing,
+ * whatever the order, because a side accepting a forged tag is itself the
+ * answer. No ordering gets below that; what the order decides is which guess
+ * is quiet. A tag lets the server check its guess offline and then drop the
+ * connection as if the network failed. So the side that reveals its tag
+ * unasked is b, which drew the code: its words are spent with this one pairing
+ * (the nameplate goes, a new run draws new words). a typed the code and may
+ * try it again after a failure; it reveals nothing keyed until b's tag has
+ * proved the words, so each guess against a ends in BAD_CODE on its screen,
+ * never in a silent oracle the server could renew by faking a network error.
+ * pair.ts refuses a server that assigns the roles the other way round.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../rtc/connect.js';
 import type { PeerRole } from '../signaling/protocol.js';
-import type { CpaceParty, SessionKeys } from './cpace.js';
-import { confirmationTag, startCpace, tagsEqual } from './cpace.js';
-import type { Intent } from './protocol.js';
+import type { SessionKeys } from './cpace.js';
+import { lvCat, startCpace, tagsEqual } from './cpace.js';
+import type { Intent, SecureMessage } from './protocol.js';
 import { encodeSecureMessage, parseSecureMessage, SECURE_PROTOCOL_VERSION } from './protocol.js';
 
 export interface HandshakeOptions {
@@ -34,12 +50,9 @@ export interface HandshakeOptions {
   nameplate: string;
   /** The secret words of the code: the PAKE password. */
   secret: string;
+  /** CPace's sid: the random bytes the signal server handed out with `paired`. */
+  sid: Uint8Array;
   timeoutMs: number;
-  /**
-   * Our CPace share, if already started (see startKeyExchange): a waiting side
-   * computes it while it waits, a joining side while its connection opens.
-   */
-  party?: CpaceParty | undefined;
 }
 
 const GCM_NONCE_BYTES = 12;
@@ -56,10 +69,10 @@ export class SecureChannel implements SignalPipe {
 
   constructor(
     private readonly client: SignalPipe,
-    private readonly sealKey: Buffer,
-    private readonly openKey: Buffer,
+    private readonly sealKey: Uint8Array,
+    private readonly openKey: Uint8Array,
     /** Root of the short authentication string; see `shortAuthString`. */
-    readonly sasKey: Buffer,
+    readonly sasKey: Uint8Array,
   ) {}
 
   sendPayload(payload: string): void {
@@ -120,17 +133,9 @@ function counterNonce(counter: bigint): Buffer {
   return nonce;
 }
 
-function channelId(nameplate: string): string {
-  return `peerlane/${SECURE_PROTOCOL_VERSION}/nameplate=${nameplate}`;
-}
-
-/**
- * Our side of the PAKE for the code's words in this nameplate's channel. Its
- * two group operations cost about 10 ms of CPU, so callers start it wherever
- * they would otherwise only wait, and hand it to secureHandshake.
- */
-export function startKeyExchange(secret: string, nameplate: string): CpaceParty {
-  return startCpace(secret, channelId(nameplate));
+/** CPace's CI: binds the secure protocol version and the nameplate; never sent. */
+export function channelId(nameplate: string): Uint8Array {
+  return lvCat('peerlane', String(SECURE_PROTOCOL_VERSION), nameplate);
 }
 
 function associatedData(role: PeerRole, intent: Intent): string {
@@ -139,19 +144,65 @@ function associatedData(role: PeerRole, intent: Intent): string {
 
 const OPPOSITE: Record<Intent, Intent> = { send: 'receive', receive: 'send' };
 
+/** The peer's share and AD, checked: the version, and the opposite role and intent of ours. */
+function checkPeerPake(msg: Extract<SecureMessage, { kind: 'pake' }>, options: HandshakeOptions): void {
+  if (msg.v !== SECURE_PROTOCOL_VERSION) {
+    throw new PeerlaneError(
+      'VERSION_MISMATCH',
+      `the peer speaks secure protocol ${msg.v}, this side ${SECURE_PROTOCOL_VERSION}: upgrade the older one`,
+    );
+  }
+  const peerRole: PeerRole = options.role === 'offerer' ? 'answerer' : 'offerer';
+  if (msg.ad !== associatedData(peerRole, OPPOSITE[options.intent])) {
+    throw new PeerlaneError(
+      'BAD_CODE',
+      msg.ad.endsWith(`intent=${options.intent}`)
+        ? `both sides want to ${options.intent}`
+        : 'the peer announced an unexpected role',
+    );
+  }
+}
+
+function sendTag(client: SignalPipe, tag: Uint8Array): void {
+  client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: Buffer.from(tag).toString('base64') }));
+}
+
+/**
+ * The peer's tag checked: the channel under the session keys, after our own tag
+ * if we are a (see the top of this file). Throws BAD_CODE, having told the peer.
+ */
+function confirmed(client: SignalPipe, keys: SessionKeys, isA: boolean, tag: Uint8Array): SecureChannel {
+  if (!tagsEqual(tag, isA ? keys.tagB : keys.tagA)) {
+    // So that the peer, which confirmed and waits, stops with BAD_CODE too.
+    client.sendPayload(encodeSecureMessage({ kind: 'refused' }));
+    throw new PeerlaneError('BAD_CODE', 'the code is wrong (key confirmation failed)');
+  }
+  if (isA) sendTag(client, keys.tagA); // only now that b has proved the words
+  return new SecureChannel(
+    client,
+    isA ? keys.sealAB : keys.sealBA,
+    isA ? keys.sealBA : keys.sealAB,
+    keys.sas,
+  );
+}
+
 /**
  * Run the PAKE over a paired signal connection (any pipe that relays payloads
  * in order: a SignalClient, or an in-memory one in the load test). Resolves with
- * a SecureChannel once both key-confirmation tags check out; rejects with
- * BAD_CODE otherwise.
+ * a SecureChannel once the peer's key-confirmation tag checks out (and, for the
+ * offerer, once its own tag is sent); rejects with BAD_CODE otherwise. The
+ * order of the tags is the one argued at the top of this file.
  */
 export function secureHandshake(client: SignalPipe, options: HandshakeOptions): Promise<SecureChannel> {
-  const party = options.party ?? startKeyExchange(options.secret, options.nameplate);
   const isA = options.role === 'offerer';
-  const myAd = associatedData(options.role, options.intent);
-  const peerRole: PeerRole = isA ? 'answerer' : 'offerer';
-  const expectedPeerAd = associatedData(peerRole, OPPOSITE[options.intent]);
-
+  const ad = associatedData(options.role, options.intent);
+  const party = startCpace({
+    prs: options.secret,
+    ci: channelId(options.nameplate),
+    sid: options.sid,
+    ad,
+    initiator: isA,
+  });
   return new Promise<SecureChannel>((resolve, reject) => {
     let keys: SessionKeys | undefined;
     let channel: SecureChannel | undefined;
@@ -178,8 +229,8 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
       encodeSecureMessage({
         kind: 'pake',
         v: SECURE_PROTOCOL_VERSION,
-        share: party.share.toString('base64'),
-        ad: myAd,
+        share: Buffer.from(party.share).toString('base64'),
+        ad,
       }),
     );
     client.onPayload((raw) => {
@@ -190,51 +241,20 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
       try {
         const msg = parseSecureMessage(raw);
         if (msg.kind === 'pake' && keys === undefined) {
-          if (msg.v !== SECURE_PROTOCOL_VERSION) {
-            throw new PeerlaneError('VERSION_MISMATCH', `the peer speaks secure protocol ${msg.v}`);
-          }
-          if (msg.ad !== expectedPeerAd) {
-            throw new PeerlaneError(
-              'BAD_CODE',
-              msg.ad.endsWith(`intent=${options.intent}`)
-                ? `both sides want to ${options.intent}`
-                : 'the peer announced an unexpected role',
-            );
-          }
-          const peerShare = Buffer.from(msg.share, 'base64');
-          keys = party.finish(peerShare, {
-            shareA: isA ? party.share : peerShare,
-            adA: isA ? myAd : msg.ad,
-            shareB: isA ? peerShare : party.share,
-            adB: isA ? msg.ad : myAd,
-          });
-          const tag = confirmationTag(
-            isA ? keys.confirmA : keys.confirmB,
-            isA ? 'a' : 'b',
-            keys.transcriptHash,
-          );
-          client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: tag.toString('base64') }));
+          checkPeerPake(msg, options);
+          keys = party.finish(Buffer.from(msg.share, 'base64'), msg.ad);
+          if (!isA) sendTag(client, keys.tagB); // b confirms unasked: see the top of this file
           return;
         }
         if (msg.kind === 'confirm' && keys !== undefined) {
-          const expected = confirmationTag(
-            isA ? keys.confirmB : keys.confirmA,
-            isA ? 'b' : 'a',
-            keys.transcriptHash,
-          );
-          if (!tagsEqual(Buffer.from(msg.tag, 'base64'), expected)) {
-            throw new PeerlaneError('BAD_CODE', 'the code is wrong (key confirmation failed)');
-          }
-          channel = new SecureChannel(
-            client,
-            isA ? keys.sealAB : keys.sealBA,
-            isA ? keys.sealBA : keys.sealAB,
-            keys.sas,
-          );
+          channel = confirmed(client, keys, isA, Buffer.from(msg.tag, 'base64'));
           settled = true;
           clearTimeout(timer);
           resolve(channel);
           return;
+        }
+        if (msg.kind === 'refused') {
+          throw new PeerlaneError('BAD_CODE', 'the code is wrong (the peer refused our key confirmation)');
         }
         throw new PeerlaneError('BAD_MESSAGE', `unexpected ${msg.kind} during the key exchange`);
       } catch (err) {
@@ -249,7 +269,7 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
  * fingerprints: the same four words on both sides unless someone sits in the
  * middle of the data channel. Order-independent, so both sides compute it alike.
  */
-export function shortAuthString(sasKey: Buffer, fingerprintA: string, fingerprintB: string): string {
+export function shortAuthString(sasKey: Uint8Array, fingerprintA: string, fingerprintB: string): string {
   const [first, second] = [fingerprintA.toUpperCase(), fingerprintB.toUpperCase()].sort();
   const bytes = Buffer.from(
     hkdfSync('sha256', sasKey, Buffer.alloc(0), `peerlane sas ${first} ${second}`, 8),

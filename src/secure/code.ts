@@ -10,6 +10,11 @@
  * `laptop-orbit-lemon`: the name stands where the nameplate stood, and the
  * words are the same password, one guess as ever. Names never hold a `-` and
  * start with a letter (protocol.ts), so a code splits one way only.
+ *
+ * Such a receiver draws DEFAULT_NAMED_CODE_WORDS unless told otherwise: it is
+ * made to be found (`peer list`) and may run in a loop, and every run can be
+ * ended by one guess, by a stranger or by a hostile server. At ten runs a
+ * second, 44 bits last over 50,000 years; 22 bits would last five days.
  */
 import { randomInt } from 'node:crypto';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
@@ -17,6 +22,8 @@ import { PeerlaneError } from '../errors.js';
 import { isValidNameplate, isValidPeerName } from '../signaling/protocol.js';
 
 export const DEFAULT_CODE_WORDS = 2;
+/** For `peer receive --name` (see above): 4 words, 44 bits. */
+export const DEFAULT_NAMED_CODE_WORDS = 4;
 export const MIN_CODE_WORDS = 2;
 /** 8 words is 88 bits: beyond that a code is tedious and no safer in practice. */
 export const MAX_CODE_WORDS = 8;

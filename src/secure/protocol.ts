@@ -5,17 +5,26 @@
  */
 import { PeerlaneError } from '../errors.js';
 
-export const SECURE_PROTOCOL_VERSION = 1;
+/**
+ * 2: CPace as draft-irtf-cfrg-cpace-21 writes it, with the server's session id,
+ * 64-byte tags, and the answerer confirming first (channel.ts). Version 1 peers
+ * are refused with VERSION_MISMATCH: the two derive unrelated keys.
+ */
+export const SECURE_PROTOCOL_VERSION = 2;
 
 export type Intent = 'send' | 'receive';
 
 export type SecureMessage =
   | { kind: 'pake'; v: number; share: string; ad: string }
   | { kind: 'confirm'; tag: string }
+  /** The peer's tag did not check out: sent in the clear, it says only what leaving would. */
+  | { kind: 'refused' }
   | { kind: 'sealed'; box: string };
 
-/** base64 of a 32-byte ristretto255 element or HMAC-SHA256 tag is 44 characters. */
+/** base64 of a 32-byte ristretto255 element is 44 characters. */
 const MAX_SHARE_CHARS = 64;
+/** base64 of a 64-byte HMAC-SHA-512 tag is 88 characters. */
+const MAX_TAG_CHARS = 88;
 const MAX_AD_CHARS = 128;
 /** A sealed SDP is well under this; the signaling frame limit is the outer bound anyway. */
 const MAX_BOX_CHARS = 60 * 1024;
@@ -58,7 +67,9 @@ export function parseSecureMessage(raw: unknown): SecureMessage {
       };
     }
     case 'confirm':
-      return { kind: 'confirm', tag: field(obj, 'tag', MAX_SHARE_CHARS) };
+      return { kind: 'confirm', tag: field(obj, 'tag', MAX_TAG_CHARS) };
+    case 'refused':
+      return { kind: 'refused' };
     case 'sealed':
       return { kind: 'sealed', box: field(obj, 'box', MAX_BOX_CHARS) };
     default:

@@ -3,7 +3,6 @@
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { RtcOptions } from '../rtc/connect.js';
-import type { CpaceParty } from '../secure/cpace.js';
 import type { Intent } from '../secure/protocol.js';
 import type { SignalAddress, SignalClient } from '../signaling/client.js';
 import type { PeerRole, TurnGrant } from '../signaling/protocol.js';
@@ -39,8 +38,8 @@ export interface Pairing {
   intent: Intent;
   nameplate: string;
   secret: string;
-  /** Our PAKE share, started early where the pairing had time to spare. */
-  party?: CpaceParty | undefined;
+  /** CPace's session id, handed out by the server with `paired`. */
+  sid: Uint8Array;
 }
 
 /** The RTC options with the server's TURN servers added, unless the caller opted out. */

@@ -7,15 +7,28 @@
  * A receiver that waits may also take a name (`--name laptop`, optionally
  * `--listed` for `peer list`); its code is then `laptop-orbit-lemon`. A sender
  * given that joins by name, learns the nameplate from the server at pairing,
- * and runs the same PAKE over it with the same words.
+ * and runs the same PAKE over it with the same words. Such a receiver may be
+ * run again and again (and a hostile server can end each run with one guess),
+ * so its code has more words unless told otherwise.
+ *
+ * Whoever drew the code is the answerer, whoever typed it the offerer: the
+ * order of key confirmation rests on it (secure/channel.ts), so a server that
+ * says otherwise is refused.
  */
 
 import { PeerlaneError } from '../errors.js';
-import { startKeyExchange } from '../secure/channel.js';
 import type { Code, NamedCode } from '../secure/code.js';
-import { formatCode, generateSecret, parseCode, parseSendCode } from '../secure/code.js';
+import {
+  DEFAULT_CODE_WORDS,
+  DEFAULT_NAMED_CODE_WORDS,
+  formatCode,
+  generateSecret,
+  parseCode,
+  parseSendCode,
+} from '../secure/code.js';
 import type { Intent } from '../secure/protocol.js';
 import { SignalClient } from '../signaling/client.js';
+import type { PeerRole } from '../signaling/protocol.js';
 import { isValidPeerName, MAX_PEER_NAME_LENGTH } from '../signaling/protocol.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { abortable, throwIfAborted } from './common.js';
@@ -24,7 +37,7 @@ export interface PairOptions extends SessionOptions {
   intent: Intent;
   /** The other side's code; absent: register and print one. */
   code?: string | undefined;
-  /** Secret words in a code we draw. */
+  /** Secret words in a code we draw (default: DEFAULT_CODE_WORDS, or DEFAULT_NAMED_CODE_WORDS with a name). */
   codeWords?: number | undefined;
   /** Waiting: also be reachable under this name (see checkName). */
   name?: string | undefined;
@@ -62,34 +75,40 @@ export function checkName(name: string): void {
   }
 }
 
+/** The role the server gave us must be the one our part implies (see the top of this file). */
+function expectRole(role: PeerRole, expected: PeerRole): PeerRole {
+  if (role !== expected) {
+    throw new PeerlaneError(
+      'BAD_MESSAGE',
+      `the signal server made this side the ${role}, not the ${expected}`,
+    );
+  }
+  return role;
+}
+
 export async function pair(options: PairOptions): Promise<Pairing> {
   const emit = options.onEvent ?? (() => {});
   const given = options.code === undefined ? undefined : parseGiven(options.code, options.intent);
   throwIfAborted(options.abortSignal);
-  const connecting = SignalClient.connect(options.signal);
-  // The code gives the nameplate, so our PAKE share is computed while the connection opens.
-  const early =
-    given !== undefined && !('name' in given) ? startKeyExchange(given.secret, given.nameplate) : undefined;
-  const client = await connecting;
+  const client = await SignalClient.connect(options.signal);
   const base = { client, intent: options.intent };
   try {
-    if (given !== undefined && 'name' in given) {
-      const { role, nameplate } = await abortable(client.joinName(given.name), options.abortSignal);
-      return { ...base, role, nameplate, secret: given.secret };
-    }
     if (given !== undefined) {
-      const role = await abortable(client.join(given.nameplate), options.abortSignal);
-      return { ...base, role, nameplate: given.nameplate, secret: given.secret, party: early };
+      const joined =
+        'name' in given
+          ? await abortable(client.joinName(given.name), options.abortSignal)
+          : { role: await abortable(client.join(given.nameplate), options.abortSignal), ...given };
+      const role = expectRole(joined.role, 'offerer');
+      return { ...base, role, nameplate: joined.nameplate, secret: given.secret, sid: client.sessionId };
     }
-    const secret = generateSecret(options.codeWords);
     const { name } = options;
+    const words = options.codeWords ?? (name === undefined ? DEFAULT_CODE_WORDS : DEFAULT_NAMED_CODE_WORDS);
+    const secret = generateSecret(words);
     const nameplate = await client.register({ name, listed: options.listed === true });
     const route = name ?? nameplate;
     emit({ event: 'ready', code: formatCode({ nameplate: route, secret }), ...(name ? { name } : {}) });
-    // Computed while we wait, not after the peer arrives.
-    const party = startKeyExchange(secret, nameplate);
-    const role = await abortable(client.waitForPeer(), options.abortSignal);
-    return { ...base, role, nameplate, secret, party };
+    const role = expectRole(await abortable(client.waitForPeer(), options.abortSignal), 'answerer');
+    return { ...base, role, nameplate, secret, sid: client.sessionId };
   } catch (err) {
     client.close();
     throw err;

@@ -15,8 +15,8 @@ import { startSession } from './peer-session.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   outDir: string;
-  /** Secret words in the code (default 2). */
-  codeWords?: number;
+  /** Secret words in the code (default 2, or 4 with a name: see secure/code.ts). */
+  codeWords?: number | undefined;
   /** Replace existing files instead of writing `name (1).ext`. */
   overwrite?: boolean;
   /** Ask for consent; throw to refuse the offered files. `signal` aborts if the peer goes away meanwhile. */

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { PeerlaneError } from '../errors.js';
+import { hashSources } from '../transfer/resume.js';
 import { checkText, sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
@@ -41,6 +42,9 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
     });
   }
+  // Each file's SHA-256 goes in the manifest: taken while the peers find each
+  // other (sendFiles waits for this same run).
+  hashSources(files, options.abortSignal).catch(() => {});
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
   const session = await startSession(pairing, options);
   // What earlier channels of this session sent, for the receiver to report held.

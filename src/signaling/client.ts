@@ -35,6 +35,7 @@ export class SignalClient {
   private relayHandler: ((payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
   private grant: TurnGrant | undefined;
+  private sid: Uint8Array | undefined;
   /** While registered and not yet paired, with a server that hands out reclaim tokens. */
   private resume: { nameplate: string; token: string } | undefined;
   /** A reclaim is on its way: its `registered` answer is ours, not the caller's. */
@@ -153,9 +154,20 @@ export class SignalClient {
   private async paired(): Promise<Extract<ServerMessage, { type: 'paired' }>> {
     const msg = await this.next();
     if (msg.type !== 'paired') throw unexpected(msg);
+    if (msg.sid === undefined) {
+      // A server from before secure protocol 2 pairs without one; the peers' PAKE needs it.
+      throw new PeerlaneError('VERSION_MISMATCH', 'the signal server sends no session id; upgrade it');
+    }
     this.resume = undefined;
     this.grant = msg.turn;
+    this.sid = Buffer.from(msg.sid, 'base64url');
     return msg;
+  }
+
+  /** The session id the server handed out with `paired`: the peers' CPace sid (secure/channel.ts). */
+  get sessionId(): Uint8Array {
+    if (this.sid === undefined) throw new PeerlaneError('BAD_MESSAGE', 'not paired yet');
+    return this.sid;
   }
 
   /** The TURN credentials the server issued with `paired`, if it issues any. */

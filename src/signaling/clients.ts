@@ -11,8 +11,10 @@ import type { Envelope } from './envelope.js';
 import type { SignalMetrics } from './metrics.js';
 import type { ClientMessage, ServerMessage } from './protocol.js';
 import { encodeMessage } from './protocol.js';
+import type { TokenBucket } from './rate-limit.js';
 import type { SignalLimits } from './server-config.js';
 import type { ClientRef, SignalState } from './state.js';
+import { WaitingRoom } from './waiting.js';
 
 /** How long a rejected client gets to read its error frame before its socket is destroyed. */
 const LINGER_MS = 1000;
@@ -21,6 +23,14 @@ export interface Client {
   readonly id: number;
   readonly socket: net.Socket;
   readonly address: string;
+  /** What its address counts under for per-address limits (address-group.ts). */
+  readonly group: string;
+  /** Bytes written toward it that its socket has not yet handed to the kernel. */
+  queued: number;
+  /** Paused until its partner's queue drains (see holdBack()). */
+  held?: boolean;
+  /** What its relays are paid from, once it is paired. */
+  relays?: TokenBucket;
   /** The nameplate it registered or joined: set once, so each client introduces itself once. */
   nameplate?: string | undefined;
   /** The name it waits under (register{name}), and the reclaim token it was reserved with. */
@@ -50,11 +60,13 @@ export abstract class ClientTable {
    * has claimed one, it is free for a new receiver before the old one hears
    * of its pairing (through pub/sub), so two clients may hold it for a moment.
    */
-  readonly waiting = new Set<Client>();
+  readonly waiting = new WaitingRoom<Client>();
   /** Clients in good standing, by number; a rejected client leaves at once. */
   readonly clients = new Map<number, Client>();
   /** Set by stop(): waiters then keep their shared nameplates, for reclaim elsewhere. */
   private closing = false;
+  /** Bytes queued toward all clients (the sum of their `queued`). */
+  private queuedBytes = 0;
   protected state: SignalState;
   protected readonly limits: Readonly<SignalLimits>;
 
@@ -134,8 +146,75 @@ export abstract class ClientTable {
     this.write(client, encodeMessage(msg));
   }
 
+  /**
+   * Queue `frame` toward the client, within its queue's cap and the server's.
+   * A client past either does not read what it is sent: it is dropped (its
+   * partner learns of it), so that it cannot make the server hold its messages.
+   */
   protected write(client: Client, frame: string): void {
-    if (!client.socket.destroyed && !client.socket.writableEnded) client.socket.write(frame);
+    const { socket } = client;
+    if (socket.destroyed || socket.writableEnded) return;
+    const bytes = Buffer.byteLength(frame);
+    if (client.queued + bytes > this.limits.clientQueueBytes) {
+      this.dropUnread(client, new PeerlaneError('RATE_LIMITED', 'messages for this client piled up unread'));
+      return;
+    }
+    if (client.queued > 0 && this.queuedBytes + bytes > this.limits.maxQueuedBytes) {
+      const err = new PeerlaneError(
+        'SERVER_BUSY',
+        'the server has no room for messages this client does not read',
+      );
+      this.dropUnread(client, err);
+      return;
+    }
+    client.queued += bytes;
+    this.queuedBytes += bytes;
+    // Called once the kernel has the bytes, or with an error once the socket is destroyed.
+    socket.write(frame, () => {
+      if (client.queued === 0) return; // already given back by dropUnread()
+      client.queued -= bytes;
+      this.queuedBytes -= bytes;
+    });
+  }
+
+  /**
+   * Reject a client that does not read, and free its queue at once: its error
+   * frame would wait behind everything it did not read, so it goes unsent.
+   */
+  private dropUnread(client: Client, err: PeerlaneError): void {
+    this.reject(client, err);
+    client.socket.destroy();
+    // Its writes' callbacks come later; the room is free now.
+    this.queuedBytes -= client.queued;
+    client.queued = 0;
+  }
+
+  /**
+   * Backpressure: while `client`'s partner, on this instance, has half of its
+   * queue's cap waiting, stop reading from `client`. Its bytes then wait in
+   * the kernel and in its own process, not in ours. (A partner on another
+   * instance cannot be paused from here; the cap in write() holds there.)
+   */
+  protected holdBack(client: Client): void {
+    const to = client.partner;
+    if (client.held || to === undefined || to.instance !== this.state.instance) return;
+    const partner = this.clients.get(to.client);
+    if (partner === undefined || partner.queued < this.limits.clientQueueBytes / 2) return;
+    client.held = true;
+    client.socket.pause();
+    const release = (): void => {
+      partner.socket.off('drain', release);
+      partner.socket.off('close', release);
+      client.held = false;
+      if (this.clients.has(client.id)) client.socket.resume();
+    };
+    partner.socket.on('drain', release);
+    partner.socket.on('close', release);
+  }
+
+  /** Bytes queued toward every client, not yet handed to the kernel. */
+  get queued(): number {
+    return this.queuedBytes;
   }
 
   /** Tell the offender why, then close it; the rest of the server carries on. */

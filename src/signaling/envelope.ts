@@ -2,7 +2,9 @@
  * What one instance tells another about one of its clients, over the shared
  * state's pub/sub (redis-state.ts), a line each (a message may hold several):
  *
- *   p <to> <instance> <client>   `to` was paired with that client (the joiner)
+ *   p <to> <instance> <client> <sid>
+ *                                `to` was paired with that client (the joiner),
+ *                                under that session id (protocol.ts)
  *   r <to> <frame>               relay: `frame` is the server's `relay` message
  *                                to write to `to` as is (JSON, so one line)
  *   l <to>                       `to`'s partner left
@@ -13,7 +15,7 @@
 import type { ClientRef } from './state.js';
 
 export type Envelope =
-  | { to: number; kind: 'paired'; from: ClientRef }
+  | { to: number; kind: 'paired'; from: ClientRef; sid: string }
   /** `frame`: an encoded server message, newline included (encodeMessage). */
   | { to: number; kind: 'relay'; frame: string }
   | { to: number; kind: 'left' };
@@ -21,7 +23,7 @@ export type Envelope =
 export function encodeEnvelope(envelope: Envelope): string {
   switch (envelope.kind) {
     case 'paired':
-      return `p ${envelope.to} ${envelope.from.instance} ${envelope.from.client}\n`;
+      return `p ${envelope.to} ${envelope.from.instance} ${envelope.from.client} ${envelope.sid}\n`;
     case 'relay':
       return `r ${envelope.to} ${envelope.frame}`;
     case 'left':
@@ -52,10 +54,10 @@ function decodeLine(line: string): Envelope | undefined {
     case 'l':
       return toEnd < 0 ? { to, kind: 'left' } : undefined;
     case 'p': {
-      const [instance, client] = line.slice(toEnd + 1).split(' ');
+      const [instance, client, sid] = line.slice(toEnd + 1).split(' ');
       const id = Number(client);
-      if (toEnd < 0 || instance === undefined || !Number.isSafeInteger(id)) return undefined;
-      return { to, kind: 'paired', from: { instance, client: id } };
+      if (toEnd < 0 || instance === undefined || !Number.isSafeInteger(id) || !sid) return undefined;
+      return { to, kind: 'paired', from: { instance, client: id }, sid };
     }
     default:
       return undefined;

@@ -14,6 +14,11 @@ export class LineDecoder {
 
   constructor(private readonly maxBytes: number) {}
 
+  /** Bytes of the unfinished line held so far. */
+  get heldBytes(): number {
+    return this.pendingBytes;
+  }
+
   /** Feed bytes; returns the complete lines they finish (without the newline). */
   push(chunk: Buffer): string[] {
     const lines: string[] = [];

@@ -16,6 +16,7 @@ import { claimByName } from './directory.js';
 import type { Envelope } from './envelope.js';
 import type { ClientMessage, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_LISTED_PEERS } from './protocol.js';
+import { AddressLimiter, TokenBucket } from './rate-limit.js';
 import type { BucketSpec, ClientRef, Payer, SignalState } from './state.js';
 import { newResumeToken, rateLimited } from './state.js';
 import type { TurnConfig } from './turn.js';
@@ -29,11 +30,28 @@ export class SignalHandlers extends ClientTable {
   /** What a register or join costs an address (see payer()). */
   private readonly bucket: BucketSpec;
   private readonly turn: TurnConfig | undefined;
+  /**
+   * TURN credentials left to each address group this hour. Kept by each
+   * instance, like the connection cap: it decides while it writes `paired`,
+   * before any relay can follow, so it cannot wait on a shared store.
+   */
+  private readonly turnBudget: AddressLimiter;
 
   constructor(state: SignalState, options: HandlerOptions) {
     super(state, options);
     this.bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
     this.turn = options.turn;
+    const grants = this.limits.turnGrantsPerHour;
+    this.turnBudget = new AddressLimiter({
+      maxConnections: Number.POSITIVE_INFINITY,
+      ratePerMinute: grants / 60,
+      burst: grants,
+    });
+  }
+
+  /** Forget TURN budgets that have refilled (the server calls this on its timer). */
+  sweep(): void {
+    this.turnBudget.sweep();
   }
 
   protected async handle(client: Client, msg: ClientMessage): Promise<void> {
@@ -41,10 +59,7 @@ export class SignalHandlers extends ClientTable {
     switch (msg.type) {
       case 'register': {
         this.introduce(client);
-        // Before paying: a receiver the server has no room for is not charged for it.
-        if (this.waiting.size >= this.limits.maxNameplates) {
-          throw new PeerlaneError('SERVER_BUSY', 'too many receivers are waiting');
-        }
+        const payer = await this.makeRoom(client);
         // A reclaim token is minted only where it is used (about 1% of a lone
         // instance's time otherwise): sent to receivers that can reclaim on
         // another instance, or naming the waiter in the directory.
@@ -52,7 +67,7 @@ export class SignalHandlers extends ClientTable {
         client.nameplate = await this.state.allocate(
           { ...this.ref(client), resume },
           this.limits.nameplateTtlMs,
-          this.payer(client),
+          payer,
         );
         if (msg.name !== undefined && resume !== undefined) {
           await this.reserveName(client, msg.name, msg.listed === true, resume);
@@ -97,10 +112,13 @@ export class SignalHandlers extends ClientTable {
         client.joined = true;
         this.options.metrics.pairings.inc();
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.route(host, { to: host.client, kind: 'paired', from: this.ref(client) });
+        // One fresh session id for both halves of the pairing: the peers' CPace sid.
+        const sid = newResumeToken();
+        this.route(host, { to: host.client, kind: 'paired', from: this.ref(client), sid });
         this.send(client, {
           type: 'paired',
           role: 'offerer',
+          sid,
           ...this.turnGrant(client),
           // Joined by name, it needs the nameplate for its PAKE transcript.
           ...(byName ? { nameplate: found.nameplate } : {}),
@@ -119,9 +137,15 @@ export class SignalHandlers extends ClientTable {
       }
       case 'relay': {
         if (client.partner === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay before pairing');
+        client.relays ??= new TokenBucket({
+          ratePerMinute: this.limits.relayRatePerMinute,
+          burst: this.limits.relayBurst,
+        });
+        if (!client.relays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many relayed messages');
         this.options.metrics.relayed.inc();
         const frame = encodeMessage({ type: 'relay', payload: msg.payload });
         this.route(client.partner, { to: client.partner.client, kind: 'relay', frame });
+        this.holdBack(client);
         return;
       }
       case 'report': {
@@ -184,7 +208,7 @@ export class SignalHandlers extends ClientTable {
         client.partner = envelope.from;
         this.unname(client);
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.send(client, { type: 'paired', role: 'answerer', ...this.turnGrant(client) });
+        this.send(client, { type: 'paired', role: 'answerer', sid: envelope.sid, ...this.turnGrant(client) });
         return;
       }
       case 'relay':
@@ -198,12 +222,46 @@ export class SignalHandlers extends ClientTable {
     }
   }
 
-  /** Fresh TURN credentials for one peer of a new pairing, if TURN is configured. */
+  /**
+   * Fresh TURN credentials for one peer of a new pairing, if TURN is configured
+   * and its address has budget left this hour; else it pairs without. The
+   * username's id is random: a client number would tell anyone how busy the server is.
+   */
   private turnGrant(client: Client): { turn?: TurnGrant } {
     const turn = this.turn;
     if (turn === undefined) return {};
-    const creds = issueTurnCredentials(turn.secret, turn.ttlSeconds, { id: `peerlane-${client.id}` });
+    if (!this.turnBudget.take(client.group)) {
+      this.options.log(
+        `client ${client.id} (${client.address}) paired without TURN: its hourly budget is spent`,
+      );
+      return {};
+    }
+    const creds = issueTurnCredentials(turn.secret, turn.ttlSeconds);
     return { turn: { urls: [...turn.urls], ...creds } };
+  }
+
+  /**
+   * Room for one more waiting receiver, by the fair-share policy (waiting.ts):
+   * with places left, the register pays as part of its allocation (returned);
+   * when full, it pays here first, and then takes the place of the oldest
+   * waiter of the group holding the most. SERVER_BUSY if neither.
+   */
+  private async makeRoom(client: Client): Promise<Payer | undefined> {
+    if (this.waiting.size < this.limits.maxNameplates) return this.payer(client);
+    // Checked before paying: a receiver the server has no room for is not charged for it.
+    if (this.waiting.displaceable(client.group) === undefined) throw busy();
+    await this.pay(client);
+    if (this.waiting.size < this.limits.maxNameplates) return undefined;
+    const displaced = this.waiting.displaceable(client.group); // again: the state may have moved meanwhile
+    if (displaced === undefined) throw busy();
+    this.reject(
+      displaced,
+      new PeerlaneError(
+        'SERVER_BUSY',
+        'the server is full: this place went to an address with fewer receivers',
+      ),
+    );
+    return undefined;
   }
 
   /** A register or join: once per client. */
@@ -213,15 +271,23 @@ export class SignalHandlers extends ClientTable {
     }
   }
 
-  /** Registers and joins are paid for from the client's address's bucket. */
+  /** Registers and joins are paid for from the bucket of the client's address group. */
   private payer(client: Client): Payer {
-    return { address: client.address, bucket: this.bucket };
+    return { address: client.group, bucket: this.bucket };
   }
 
   /** Introduce the client and pay, for what takes no shared step of its own to pay in. */
   private async spendToken(client: Client): Promise<void> {
     this.introduce(client);
+    await this.pay(client);
+  }
+
+  private async pay(client: Client): Promise<void> {
     const { address, bucket } = this.payer(client);
     if (!(await this.state.take(address, bucket))) throw rateLimited();
   }
+}
+
+function busy(): PeerlaneError {
+  return new PeerlaneError('SERVER_BUSY', 'too many receivers are waiting');
 }

@@ -49,12 +49,19 @@ export async function listenTcpAndUdp(
   }
 }
 
-/** Answer STUN Binding requests arriving on `udp`; `answered` counts each answer. */
-export function serveStun(udp: dgram.Socket, answered: () => void, log: (message: string) => void): void {
+/**
+ * Answer STUN Binding requests arriving on `udp`, from addresses that `allow`
+ * lets through (it spends a token of theirs); `answered` counts each answer.
+ */
+export function serveStun(
+  udp: dgram.Socket,
+  hooks: { allow: (address: string) => boolean; answered: () => void },
+  log: (message: string) => void,
+): void {
   udp.on('message', (datagram, from) => {
     const answer = answerBindingRequest(datagram, from);
-    if (answer === undefined) return;
-    answered();
+    if (answer === undefined || !hooks.allow(from.address)) return;
+    hooks.answered();
     udp.send(answer, from.port, from.address);
   });
   udp.on('error', (err) => log(`STUN socket error: ${err.message}`));

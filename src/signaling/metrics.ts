@@ -15,8 +15,24 @@ export class SignalMetrics {
   readonly rejected: Counter<'code'>;
   readonly sessions: Counter<'path'>;
 
-  constructor(stats: () => { clients: number; waiting: number }) {
+  constructor(stats: () => { clients: number; waiting: number; queued: number; pending: number }) {
     const registers = [this.registry];
+    new Gauge({
+      name: 'peerlane_signal_queued_bytes',
+      help: 'Bytes queued toward clients that have not read them yet (SIGNAL_MAX_QUEUED_BYTES caps it)',
+      registers,
+      collect() {
+        this.set(stats().queued);
+      },
+    });
+    new Gauge({
+      name: 'peerlane_signal_pending_bytes',
+      help: 'Bytes of messages clients have begun but not finished (SIGNAL_MAX_PENDING_BYTES caps it)',
+      registers,
+      collect() {
+        this.set(stats().pending);
+      },
+    });
     new Gauge({
       name: 'peerlane_signal_connected_clients',
       help: 'Clients connected to this instance, in good standing',
@@ -62,16 +78,40 @@ export class SignalMetrics {
   }
 }
 
-/** Serve /healthz and /metrics on `host:port`; resolves with the bound port. */
+/**
+ * How long a client of the HTTP port may take to send its request headers,
+ * and its whole request: a scrape is one short GET, so a connection that
+ * dawdles holds one of the few places for nothing.
+ */
+const HTTP_HEADERS_TIMEOUT_MS = 5_000;
+const HTTP_REQUEST_TIMEOUT_MS = 10_000;
+/** How often those timeouts are checked (Node's default is 30 s). */
+const HTTP_CHECK_INTERVAL_MS = 1_000;
+/** A connection silent this long is closed: the timeouts above only start with a request's first byte. */
+const HTTP_IDLE_TIMEOUT_MS = 5_000;
+
+/**
+ * Serve /healthz and /metrics on `host:port`, holding at most `maxConnections`
+ * connections (more are closed as they arrive); resolves with the server.
+ */
 export async function listenHttp(
-  host: string,
-  port: number,
+  where: { host: string; port: number; maxConnections: number },
   metrics: SignalMetrics,
   healthy: () => Promise<void>,
 ): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    void respond(req.url ?? '', res, metrics, healthy);
-  });
+  const { host, port } = where;
+  const server = http.createServer(
+    {
+      headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: HTTP_CHECK_INTERVAL_MS,
+    },
+    (req, res) => {
+      void respond(req.url ?? '', res, metrics, healthy);
+    },
+  );
+  server.maxConnections = where.maxConnections;
+  server.setTimeout(HTTP_IDLE_TIMEOUT_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new PeerlaneError('LISTEN_FAILED', `cannot listen on http ${host}:${port}: ${err.message}`)),

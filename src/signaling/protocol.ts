@@ -9,7 +9,7 @@
  *      | <------ registered{nameplate,resume?}                  |
  *      |  (the code, nameplate + secret words, goes by a human) |
  *      |                           | <------ join{nameplate} -- |
- *      | <- paired{answerer,turn?} | ---- paired{offerer,turn?} |
+ *      | <- paired{answerer,sid}   | --- paired{offerer,sid} -- |
  *      |                           | <- relay{offer} ---------- |
  *      | <------------ relay{offer}|                           |
  *      | -- relay{answer} -------> | ------- relay{answer} ---> |
@@ -51,6 +51,12 @@
  * only makes the PAKE fail. A name is at least one letter, then lowercase
  * letters, digits or `_`: never a number (a nameplate), never a `-` (the
  * code's separator, so `laptop-orbit-lemon` parses one way only).
+ *
+ * `sid` is 128 random bits, base64url, the same in both halves of one
+ * pairing and fresh for each: the session id of the peers' CPace (secure/).
+ * It needs no secrecy and no trust; a server that hands the two sides
+ * different ones only makes their PAKE fail. A server too old to send it is
+ * told apart by the client (VERSION_MISMATCH).
  *
  * `turn` is there only when the server is configured for TURN (TURN_URLS,
  * TURN_SECRET): fresh coturn REST credentials, one pair per peer, issued at
@@ -96,7 +102,7 @@ const PEER_NAME_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
  * to find a peer by reading a list anyway.
  */
 export const MAX_LISTED_PEERS = 100;
-/** A reclaim token: 128 random bits, base64url. */
+/** A reclaim token or a session id: 128 random bits, base64url. */
 const RESUME_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 export type ClientMessage =
@@ -118,7 +124,7 @@ export type SessionPath = 'direct' | 'relay';
 
 export type ServerMessage =
   | { v: number; type: 'registered'; nameplate: string; resume?: string; name?: string }
-  | { v: number; type: 'paired'; role: PeerRole; turn?: TurnGrant; nameplate?: string }
+  | { v: number; type: 'paired'; role: PeerRole; sid?: string; turn?: TurnGrant; nameplate?: string }
   | { v: number; type: 'peers'; peers: ListedPeer[] }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
@@ -272,6 +278,7 @@ export function parseServerMessage(raw: unknown): ServerMessage {
         v,
         type: 'paired',
         role,
+        ...(obj.sid === undefined ? {} : { sid: resumeToken(obj, 'sid') }),
         ...(obj.turn === undefined ? {} : { turn: parseTurnGrant(obj.turn) }),
         ...(obj.nameplate === undefined ? {} : { nameplate: nameplateField(obj) }),
       };

@@ -9,38 +9,72 @@
  * which can only forgive an address, never punish one.
  */
 
-export interface AddressLimiterOptions {
+export interface AddressLimiterOptions extends BucketRate {
   /** Sockets one address may hold open at once. */
   maxConnections: number;
-  /** Tokens a bucket regains per minute. */
-  ratePerMinute: number;
-  /** Tokens a bucket holds when full, and so the largest burst allowed. */
-  burst: number;
   /** Buckets kept at most; the least recently used goes first. */
   maxTracked?: number;
   /** Milliseconds, for tests; defaults to a monotonic clock. */
   now?: () => number;
 }
 
-interface Bucket {
-  tokens: number;
+export interface BucketRate {
+  /** Tokens the bucket regains per minute. */
+  ratePerMinute: number;
+  /** Tokens it holds when full, and so the largest burst allowed. */
+  burst: number;
+}
+
+const monotonic = (): number => performance.now();
+
+/** A token bucket: starts full, regains `ratePerMinute` tokens a minute, holds at most `burst`. */
+export class TokenBucket {
+  private tokens: number;
   /** When `tokens` was last brought up to date. */
-  at: number;
+  private at: number;
+  private readonly perMs: number;
+
+  constructor(
+    private readonly rate: BucketRate,
+    private readonly now: () => number = monotonic,
+  ) {
+    this.tokens = rate.burst;
+    this.at = now();
+    this.perMs = rate.ratePerMinute / 60_000;
+  }
+
+  /** Spend one token; false if there is none. */
+  take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Whether it has refilled, and so behaves like a new bucket. */
+  get full(): boolean {
+    this.refill();
+    return this.tokens >= this.rate.burst;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.rate.burst, this.tokens + (now - this.at) * this.perMs);
+    this.at = now;
+  }
 }
 
 const DEFAULT_MAX_TRACKED = 100_000;
 
 export class AddressLimiter {
   private readonly connections = new Map<string, number>();
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly perMs: number;
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly maxTracked: number;
   private readonly now: () => number;
 
   constructor(private readonly options: AddressLimiterOptions) {
-    this.perMs = options.ratePerMinute / 60_000;
     this.maxTracked = options.maxTracked ?? DEFAULT_MAX_TRACKED;
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? monotonic;
   }
 
   /**
@@ -61,28 +95,22 @@ export class AddressLimiter {
 
   /** Spend one of `address`'s tokens; false if it has none left. */
   take(address: string): boolean {
-    const now = this.now();
     let bucket = this.buckets.get(address);
     if (bucket === undefined) {
       if (this.buckets.size >= this.maxTracked) this.evict();
-      bucket = { tokens: this.options.burst, at: now };
+      bucket = new TokenBucket(this.options, this.now);
     } else {
-      this.refill(bucket, now);
       // Re-insert, so the map's order is least recently used first.
       this.buckets.delete(address);
     }
     this.buckets.set(address, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return bucket.take();
   }
 
   /** Forget every bucket that has refilled: it would behave exactly like a new one. */
   sweep(): void {
-    const now = this.now();
     for (const [address, bucket] of this.buckets) {
-      this.refill(bucket, now);
-      if (bucket.tokens >= this.options.burst) this.buckets.delete(address);
+      if (bucket.full) this.buckets.delete(address);
     }
   }
 
@@ -91,11 +119,6 @@ export class AddressLimiter {
     let connections = 0;
     for (const count of this.connections.values()) connections += count;
     return { addresses: this.connections.size, connections, buckets: this.buckets.size };
-  }
-
-  private refill(bucket: Bucket, now: number): void {
-    bucket.tokens = Math.min(this.options.burst, bucket.tokens + (now - bucket.at) * this.perMs);
-    bucket.at = now;
   }
 
   /** O(1), so that a flood of new addresses cannot make each one expensive. */

@@ -21,6 +21,28 @@ export interface SignalLimits {
   joinRatePerMinute: number;
   /** Registers and joins one address may make in a row. */
   joinBurst: number;
+  /** Sockets open at once, from everyone; one more gets SERVER_BUSY. */
+  maxConnections: number;
+  /** IPv6 clients count as one address per prefix of this many bits (one /64 is one subscriber). */
+  ipv6PrefixBits: number;
+  /** Bytes of unfinished lines held for all connections together; past it, the one adding gets SERVER_BUSY. */
+  maxPendingBytes: number;
+  /** Bytes queued toward one client: its partner is paused from half of it, and past all of it it is dropped. */
+  clientQueueBytes: number;
+  /** Bytes queued toward all clients together; past it, a client that does not keep up is dropped. */
+  maxQueuedBytes: number;
+  /** Relayed messages per minute each peer of a pairing may send, once its burst is spent. */
+  relayRatePerMinute: number;
+  /** Relayed messages each peer of a pairing may send in a row. */
+  relayBurst: number;
+  /** TURN credentials one address may be given per hour; past it, pairings go on without TURN. */
+  turnGrantsPerHour: number;
+  /** STUN Binding requests per minute answered for one address, once its burst is spent. */
+  stunRatePerMinute: number;
+  /** STUN Binding requests answered for one address in a row. */
+  stunBurst: number;
+  /** Connections the /healthz and /metrics port holds at once; more are closed at once. */
+  httpMaxConnections: number;
 }
 
 /** Nameplates have at most six digits, and the server keeps their space at most half full. */
@@ -37,8 +59,17 @@ interface Setting {
   /** Seconds in env and flags, milliseconds in SignalLimits; counts are whole numbers. */
   readonly kind: 'seconds' | 'count' | 'rate';
   readonly default: number;
+  /** Bounds other than the kind's (see minOf, maxOf). */
+  readonly min?: number;
+  readonly max?: number;
   readonly describe: string;
 }
+
+/**
+ * A client's queue must hold a few of the largest frames (a 64 KiB relay, with
+ * its envelope), or one honest burst of candidates would get it dropped.
+ */
+const MIN_CLIENT_QUEUE_BYTES = 256 * 1024;
 
 export const SIGNAL_LIMIT_SETTINGS = [
   {
@@ -97,6 +128,97 @@ export const SIGNAL_LIMIT_SETTINGS = [
     default: 20,
     describe: 'Registers and joins per address in a row',
   },
+  {
+    env: 'SIGNAL_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    key: 'maxConnections',
+    kind: 'count',
+    default: 20_000,
+    describe: 'Open connections in all, from every address',
+  },
+  {
+    env: 'SIGNAL_IPV6_PREFIX',
+    flag: 'ipv6-prefix',
+    key: 'ipv6PrefixBits',
+    kind: 'count',
+    default: 64,
+    max: 128,
+    describe: 'IPv6 clients in one prefix of this many bits count as one address',
+  },
+  {
+    env: 'SIGNAL_MAX_PENDING_BYTES',
+    flag: 'max-pending-bytes',
+    key: 'maxPendingBytes',
+    kind: 'count',
+    default: 32 * 1024 * 1024,
+    describe: 'Bytes of unfinished messages held for all connections together',
+  },
+  {
+    env: 'SIGNAL_CLIENT_QUEUE_BYTES',
+    flag: 'client-queue-bytes',
+    key: 'clientQueueBytes',
+    kind: 'count',
+    default: 1024 * 1024,
+    min: MIN_CLIENT_QUEUE_BYTES,
+    describe: 'Bytes queued toward one client (its partner waits from half of it)',
+  },
+  {
+    env: 'SIGNAL_MAX_QUEUED_BYTES',
+    flag: 'max-queued-bytes',
+    key: 'maxQueuedBytes',
+    kind: 'count',
+    default: 64 * 1024 * 1024,
+    min: MIN_CLIENT_QUEUE_BYTES,
+    describe: 'Bytes queued toward all clients together',
+  },
+  {
+    env: 'SIGNAL_RELAY_RATE',
+    flag: 'relay-rate',
+    key: 'relayRatePerMinute',
+    kind: 'rate',
+    default: 300,
+    describe: 'Relayed messages per minute per paired client, after the burst',
+  },
+  {
+    env: 'SIGNAL_RELAY_BURST',
+    flag: 'relay-burst',
+    key: 'relayBurst',
+    kind: 'count',
+    default: 200,
+    describe: 'Relayed messages per paired client in a row',
+  },
+  {
+    env: 'SIGNAL_TURN_GRANTS',
+    flag: 'turn-grants',
+    key: 'turnGrantsPerHour',
+    kind: 'count',
+    default: 60,
+    describe: 'TURN credentials per address per hour',
+  },
+  {
+    env: 'SIGNAL_STUN_RATE',
+    flag: 'stun-rate',
+    key: 'stunRatePerMinute',
+    kind: 'rate',
+    default: 120,
+    describe: 'STUN requests answered per minute per address, after the burst',
+  },
+  {
+    env: 'SIGNAL_STUN_BURST',
+    flag: 'stun-burst',
+    key: 'stunBurst',
+    kind: 'count',
+    default: 30,
+    describe: 'STUN requests answered per address in a row',
+  },
+  {
+    env: 'SIGNAL_HTTP_MAX_CONNECTIONS',
+    flag: 'http-max-connections',
+    key: 'httpMaxConnections',
+    kind: 'count',
+    default: 16,
+    describe: 'Connections the /healthz and /metrics port holds at once',
+  },
 ] as const satisfies readonly Setting[];
 
 type LimitSetting = (typeof SIGNAL_LIMIT_SETTINGS)[number];
@@ -110,12 +232,21 @@ function build(value: (s: LimitSetting) => number): SignalLimits {
 
 function maxOf(s: Setting): number {
   if (s.kind === 'seconds') return MAX_TIMER_MS;
+  if (s.max !== undefined) return s.max;
   return s.key === 'maxNameplates' ? MAX_NAMEPLATES_CEILING : MAX_COUNT;
 }
 
 function inRange(s: Setting, value: number): boolean {
   const whole = s.kind !== 'count' || Number.isInteger(value);
-  return whole && Number.isFinite(value) && value > 0 && value <= maxOf(s);
+  const min = s.min ?? 0;
+  return whole && Number.isFinite(value) && value > 0 && value >= min && value <= maxOf(s);
+}
+
+/** The range a count or rate must be in, for messages. */
+function rangeOf(s: Setting): string {
+  const what = s.kind === 'count' ? 'a whole number' : 'a number';
+  const low = s.min === undefined ? 'above 0' : `from ${s.min}`;
+  return `${what} ${low} and at most ${maxOf(s)}`;
 }
 
 function fail(name: string, what: string, value: unknown): never {
@@ -147,10 +278,7 @@ export function parseSignalLimits(values: Partial<Record<SignalLimitVariable, un
     // Decimal digits only, as for ports: Number() would take '' as 0 and '0x10' as 16.
     const pattern = s.kind === 'count' ? /^\d+$/ : /^(\d+\.?\d*|\.\d+)$/;
     const n = pattern.test(text) ? Number(text) : Number.NaN;
-    if (!inRange(s, n)) {
-      const what = s.kind === 'count' ? 'a whole number' : 'a number';
-      fail(name, `${what} above 0 and at most ${maxOf(s)}`, raw);
-    }
+    if (!inRange(s, n)) fail(name, rangeOf(s), raw);
     return n;
   });
 }
@@ -159,10 +287,7 @@ export function parseSignalLimits(values: Partial<Record<SignalLimitVariable, un
 export function resolveSignalLimits(overrides: Partial<SignalLimits> = {}): SignalLimits {
   return build((s) => {
     const value = overrides[s.key] ?? DEFAULT_SIGNAL_LIMITS[s.key];
-    if (!inRange(s, value)) {
-      const what = s.kind === 'count' ? 'a whole number' : 'a number';
-      fail(`limits.${s.key}`, `${what} above 0 and at most ${maxOf(s)}`, value);
-    }
+    if (!inRange(s, value)) fail(`limits.${s.key}`, rangeOf(s), value);
     return value;
   });
 }

@@ -4,8 +4,12 @@
  *
  * A misbehaving client is that client's problem: it gets an error frame and is
  * closed, and everyone else keeps being served. What any client can cost is
- * bounded (see SignalLimits): sockets and register/join attempts per address,
- * waiting receivers, and how long a connection lives in each phase (handlers.ts).
+ * bounded (see SignalLimits): sockets and register/join attempts per address
+ * (IPv6: per prefix, address-group.ts), sockets and unfinished lines in all,
+ * waiting receivers (shared fairly, waiting.ts), bytes queued toward a client
+ * and toward all (clients.ts), relays per paired client, TURN credentials per
+ * address and hour, STUN answers per address, and how long a connection lives
+ * in each phase (handlers.ts).
  *
  * The same port number on UDP answers STUN Binding requests (listen.ts), so peers
  * can learn their public address from the server they already trust to
@@ -24,6 +28,7 @@ import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
 import { PeerlaneError } from '../errors.js';
+import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
 import { LineDecoder } from './framing.js';
 import { SignalHandlers } from './handlers.js';
@@ -52,16 +57,21 @@ export interface SignalServerOptions {
   turn?: TurnConfig | undefined;
   /** Share nameplates, pairings and rate limits with other instances through this Redis. */
   redisUrl?: string | undefined;
-  /** Serve /healthz and /metrics over HTTP on this port of `host` (0 picks one; see httpAddress()). */
+  /** Serve /healthz and /metrics over HTTP on this port (0 picks one; see httpAddress()). */
   httpPort?: number | undefined;
+  /** Where that port listens: loopback unless asked otherwise, since it is for the operator only. */
+  httpHost?: string | undefined;
 }
+
+/** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 /** How often buckets of addresses that went quiet are forgotten. */
 const SWEEP_MS = 60_000;
 
 export class SignalServer {
   readonly limits: Readonly<SignalLimits>;
-  readonly metrics = new SignalMetrics(() => this.stats);
+  readonly metrics = new SignalMetrics(() => ({ ...this.stats, ...this.buffered }));
   private tcp: net.Server | undefined;
   private udp: dgram.Socket | undefined;
   private http: http.Server | undefined;
@@ -71,6 +81,10 @@ export class SignalServer {
   /** Every open socket, rejected or not, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
   private readonly limiter: AddressLimiter;
+  /** STUN answers per address group: a spoofed source must not turn the port into a reflector. */
+  private readonly stunLimiter: AddressLimiter;
+  /** Bytes of unfinished lines held for all clients (the sum of their decoders' pending bytes). */
+  private pendingBytes = 0;
   private sweeper: NodeJS.Timeout | undefined;
   private nextId = 1;
   private readonly log: (message: string) => void;
@@ -82,6 +96,11 @@ export class SignalServer {
       maxConnections: this.limits.maxConnectionsPerIp,
       ratePerMinute: this.limits.joinRatePerMinute,
       burst: this.limits.joinBurst,
+    });
+    this.stunLimiter = new AddressLimiter({
+      maxConnections: Number.POSITIVE_INFINITY,
+      ratePerMinute: this.limits.stunRatePerMinute,
+      burst: this.limits.stunBurst,
     });
     this.state = new MemoryState(this.limiter);
     this.handlers = new SignalHandlers(this.state, {
@@ -103,8 +122,11 @@ export class SignalServer {
       this.handlers.use(this.state);
     }
     if (this.options.httpPort !== undefined) {
-      this.http = await listenHttp(this.options.host, this.options.httpPort, this.metrics, () =>
-        this.state.ping(),
+      const httpHost = this.options.httpHost ?? DEFAULT_HTTP_HOST;
+      this.http = await listenHttp(
+        { host: httpHost, port: this.options.httpPort, maxConnections: this.limits.httpMaxConnections },
+        this.metrics,
+        () => this.state.ping(),
       );
     }
     const { host, port } = this.options;
@@ -112,8 +134,16 @@ export class SignalServer {
     const { tcp, udp } = await listenTcpAndUdp(host, port, stun, (s) => this.accept(s), this.log);
     this.tcp = tcp;
     this.udp = udp;
-    if (udp !== undefined) serveStun(udp, () => this.stunAnswers++, this.log);
-    this.sweeper = setInterval(() => this.limiter.sweep(), SWEEP_MS);
+    if (udp !== undefined) {
+      const allow = (address: string): boolean =>
+        this.stunLimiter.take(addressGroup(address, this.limits.ipv6PrefixBits));
+      serveStun(udp, { allow, answered: () => this.stunAnswers++ }, this.log);
+    }
+    this.sweeper = setInterval(() => {
+      this.limiter.sweep();
+      this.stunLimiter.sweep();
+      this.handlers.sweep();
+    }, SWEEP_MS);
     this.sweeper.unref();
     return this.address();
   }
@@ -149,6 +179,11 @@ export class SignalServer {
     return this.limiter.size;
   }
 
+  /** Bytes held for clients: queued toward them, and of lines they have not finished. */
+  get buffered(): { queued: number; pending: number } {
+    return { queued: this.handlers.queued, pending: this.pendingBytes };
+  }
+
   /** Stop listening and end every connection; resolves once nothing of the server is left running. */
   async close(): Promise<void> {
     this.handlers.stop();
@@ -168,40 +203,82 @@ export class SignalServer {
   }
 
   private accept(socket: net.Socket): void {
-    const address = socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-    if (address === undefined) {
+    if (socket.remoteAddress === undefined) {
       socket.destroy(); // gone before we saw it
       return;
     }
-    const client: Client = { id: this.nextId++, socket, address, queue: Promise.resolve() };
+    const address = plainAddress(socket.remoteAddress);
+    const group = addressGroup(address, this.limits.ipv6PrefixBits);
+    const client: Client = { id: this.nextId++, socket, address, group, queued: 0, queue: Promise.resolve() };
     this.sockets.add(socket);
-    const withinCap = this.limiter.connect(address);
+    const withinCap = this.limiter.connect(group);
     socket.on('error', () => {
       // A reset or a write after the peer left; 'close' follows and cleans up.
     });
     socket.on('close', () => {
       this.sockets.delete(socket);
-      this.limiter.disconnect(address);
+      this.limiter.disconnect(group);
       this.handlers.drop(client);
     });
-    if (!withinCap) {
-      this.handlers.reject(
-        client,
-        new PeerlaneError('RATE_LIMITED', 'too many connections from this address'),
-      );
+    // Every socket counts, rejected ones too until they close: the cap is on what the server holds.
+    const refusal =
+      this.sockets.size > this.limits.maxConnections
+        ? new PeerlaneError('SERVER_BUSY', 'too many connections to this server')
+        : withinCap
+          ? undefined
+          : new PeerlaneError('RATE_LIMITED', 'too many connections from this address');
+    if (refusal !== undefined) {
+      this.handlers.reject(client, refusal);
       return;
     }
     socket.setNoDelay(true);
     this.handlers.open(client);
+    this.readLines(client);
+  }
+
+  /**
+   * Hand the client's lines to the handlers. An unfinished line is held within
+   * three limits: its size (MESSAGE_TOO_LARGE), the bytes all clients' unfinished
+   * lines hold together (SERVER_BUSY), and its age, the handshake timeout
+   * (BAD_MESSAGE): bytes that never finish a message buy no time, paired or not.
+   */
+  private readLines(client: Client): void {
+    const { socket } = client;
     const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
+    let partial: NodeJS.Timeout | undefined;
+    const fail = (err: unknown): void =>
+      this.handlers.enqueue(client, () => {
+        throw err;
+      });
     socket.on('data', (chunk: Buffer) => {
+      const before = decoder.heldBytes;
+      let lines: string[] = [];
       try {
-        for (const line of decoder.push(chunk)) this.handlers.enqueue(client, () => parseClientMessage(line));
+        lines = decoder.push(chunk);
       } catch (err) {
-        this.handlers.enqueue(client, () => {
-          throw err;
-        });
+        fail(err);
       }
+      this.pendingBytes += decoder.heldBytes - before;
+      for (const line of lines) this.handlers.enqueue(client, () => parseClientMessage(line));
+      if (decoder.heldBytes > 0 && this.pendingBytes > this.limits.maxPendingBytes) {
+        fail(new PeerlaneError('SERVER_BUSY', 'too many unfinished messages on this server'));
+      }
+      if (decoder.heldBytes === 0) {
+        clearTimeout(partial);
+        partial = undefined;
+      } else if (partial === undefined) {
+        partial = setTimeout(
+          () => fail(new PeerlaneError('BAD_MESSAGE', 'a message took too long to arrive')),
+          this.limits.handshakeTimeoutMs,
+        );
+        partial.unref();
+      } else if (lines.length > 0) {
+        partial.refresh(); // a new line began: its clock starts now
+      }
+    });
+    socket.once('close', () => {
+      clearTimeout(partial);
+      this.pendingBytes -= decoder.heldBytes;
     });
   }
 }

@@ -24,6 +24,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { crc32 } from 'node:zlib';
 import { PeerlaneError } from '../errors.js';
+import { ipv6Bytes, plainAddress } from './address-group.js';
 
 export const STUN_MAGIC_COOKIE = 0x2112a442;
 export const STUN_HEADER_BYTES = 20;
@@ -164,7 +165,7 @@ export function decodeXorAddress(value: Buffer, transactionId: Buffer): MappedAd
 export function answerBindingRequest(datagram: Buffer, from: dgram.RemoteInfo): Buffer | undefined {
   const msg = parseStunMessage(datagram);
   if (msg === undefined || msg.type !== STUN_BINDING_REQUEST) return undefined;
-  const address = from.address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  const address = plainAddress(from.address);
   const family = net.isIPv4(address) ? 'IPv4' : 'IPv6';
   return encodeBindingSuccess(msg.transactionId, { family, address, port: from.port });
 }
@@ -237,17 +238,4 @@ function xorMask(transactionId: Buffer): Buffer {
 
 function ipv4Bytes(address: string): Buffer {
   return Buffer.from(address.split('.').map((part) => Number(part)));
-}
-
-function ipv6Bytes(address: string): Buffer {
-  const [head = '', tail] = address.split('::');
-  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => Number.parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => {
-    out.writeUInt16BE(g, i * 2);
-  });
-  return out;
 }

@@ -30,7 +30,12 @@ export interface TurnConfig {
   ttlSeconds: number;
 }
 
-export const DEFAULT_TURN_TTL_SECONDS = 3600;
+/**
+ * Ten minutes: credentials are needed only until a relay is allocated (a running
+ * allocation outlives them), and a shorter life makes any that leak, or that
+ * someone pairing with themselves collects, worth less.
+ */
+export const DEFAULT_TURN_TTL_SECONDS = 600;
 /** A day: longer makes a leaked credential useful for longer than any transfer needs to start. */
 export const MAX_TURN_TTL_SECONDS = 86_400;
 
@@ -38,7 +43,11 @@ export function turnPassword(secret: string, username: string): string {
   return createHmac('sha1', secret).update(username).digest('base64');
 }
 
-/** Credentials valid for `ttlSeconds` from `nowMs`; `id` names the holder in coturn's log. */
+/**
+ * Credentials valid for `ttlSeconds` from `nowMs`. `id` names the holder in
+ * coturn's log; by default it is random, so usernames tell nothing of how many
+ * were issued before.
+ */
 export function issueTurnCredentials(
   secret: string,
   ttlSeconds: number,

@@ -179,9 +179,9 @@ export class Harness {
     return this.spawnScript('peer', [...args, '--json'], options);
   }
 
-  /** The signal server as its own process on a free loopback port. */
-  async signalProcess(): Promise<SignalHandle & { process: EventProcess }> {
-    const proc = this.spawnScript('signal', ['--host', LOOPBACK, '--port', '0', '--json']);
+  /** The signal server as its own process on a free loopback port; `args` adds flags (limits, say). */
+  async signalProcess(args: readonly string[] = []): Promise<SignalHandle & { process: EventProcess }> {
+    const proc = this.spawnScript('signal', ['--host', LOOPBACK, '--port', '0', '--json', ...args]);
     const { host, port } = await proc.waitFor('listening');
     return { host, port, peerArgs: peerArgsFor(host, port), process: proc };
   }

@@ -6,10 +6,11 @@ import { connectPeer } from '../rtc/connect.js';
 import type { Link } from '../rtc/link.js';
 import { secureHandshake } from '../secure/channel.js';
 import { parseCode } from '../secure/code.js';
+import type { Intent } from '../secure/protocol.js';
 import type { SignalAddress } from '../signaling/client.js';
 import { SignalClient } from '../signaling/client.js';
 import type { Frame } from '../transfer/protocol.js';
-import { parseFrame } from '../transfer/protocol.js';
+import { encodeControl, PING_INTERVAL_MS, parseFrame } from '../transfer/protocol.js';
 import { LOOPBACK } from './harness.js';
 
 export interface RawPeer {
@@ -18,19 +19,43 @@ export interface RawPeer {
   frames: Frame[];
   /** Resolves with the first frame of `type`. */
   next<T extends Frame['type']>(type: T, timeoutMs?: number): Promise<Extract<Frame, { type: T }>>;
+  /** PING every PING_INTERVAL_MS from now on, as a live peer does, and nothing else unless told. */
+  keepAlive(): void;
   close(): void;
 }
 
 /** Join the receiver waiting under `code`, run the real PAKE, open the data channel, and hand it over raw. */
-export async function rawSender(signal: SignalAddress, code: string, timeoutMs = 10_000): Promise<RawPeer> {
+export function rawSender(signal: SignalAddress, code: string, timeoutMs = 10_000): Promise<RawPeer> {
+  return rawPeer(signal, code, 'send', timeoutMs);
+}
+
+/** Join the sender that printed `code` (it went first) as its receiver, and hand the channel over raw. */
+export function rawReceiver(signal: SignalAddress, code: string, timeoutMs = 10_000): Promise<RawPeer> {
+  return rawPeer(signal, code, 'receive', timeoutMs);
+}
+
+async function rawPeer(
+  signal: SignalAddress,
+  code: string,
+  intent: Intent,
+  timeoutMs: number,
+): Promise<RawPeer> {
   const { nameplate, secret } = parseCode(code);
   const client = await SignalClient.connect(signal);
   const role = await client.join(nameplate);
-  const secure = await secureHandshake(client, { role, intent: 'send', nameplate, secret, timeoutMs });
+  const secure = await secureHandshake(client, {
+    role,
+    intent,
+    nameplate,
+    secret,
+    sid: client.sessionId,
+    timeoutMs,
+  });
   const link = await connectPeer(role, secure, { iceServers: [], bindAddress: LOOPBACK, timeoutMs });
   client.close();
   const frames: Frame[] = [];
   const waiters: (() => void)[] = [];
+  let pinger: NodeJS.Timeout | undefined;
   link.onMessage((raw) => {
     frames.push(parseFrame(raw));
     for (const w of waiters.splice(0)) w();
@@ -51,7 +76,13 @@ export async function rawSender(signal: SignalAddress, code: string, timeoutMs =
         check();
       });
     },
-    close: () => link.close(),
+    keepAlive() {
+      pinger ??= setInterval(() => link.send(encodeControl({ type: 'ping' })), PING_INTERVAL_MS);
+    },
+    close: () => {
+      clearInterval(pinger);
+      link.close();
+    },
   };
 }
 

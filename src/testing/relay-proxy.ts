@@ -8,8 +8,12 @@ import { LineDecoder } from '../signaling/framing.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../signaling/protocol.js';
 import { LOOPBACK } from './harness.js';
 
-/** Return the line to forward (without newline), possibly changed. */
-export type LineRewriter = (line: string, direction: 'to-server' | 'to-client') => string;
+/**
+ * Return the line to forward (without newline), possibly changed. `conn`
+ * numbers the client connections from 0 in the order they were accepted, so a
+ * rewriter can keep state per peer.
+ */
+export type LineRewriter = (line: string, direction: 'to-server' | 'to-client', conn: number) => string;
 
 export interface RelayProxy {
   host: string;
@@ -25,12 +29,18 @@ export async function startRelayProxy(
 ): Promise<RelayProxy> {
   const lines: string[] = [];
   const sockets = new Set<net.Socket>();
-  const pipe = (from: net.Socket, to: net.Socket, direction: 'to-server' | 'to-client'): void => {
+  let accepted = 0;
+  const pipe = (
+    from: net.Socket,
+    to: net.Socket,
+    direction: 'to-server' | 'to-client',
+    conn: number,
+  ): void => {
     const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
     from.on('data', (chunk: Buffer) => {
       for (const line of decoder.push(chunk)) {
         lines.push(line);
-        if (!to.destroyed) to.write(`${rewrite(line, direction)}\n`);
+        if (!to.destroyed) to.write(`${rewrite(line, direction, conn)}\n`);
       }
     });
     from.on('close', () => to.end());
@@ -39,8 +49,9 @@ export async function startRelayProxy(
   const server = net.createServer((client) => {
     const up = net.connect(upstream);
     sockets.add(client).add(up);
-    pipe(client, up, 'to-server');
-    pipe(up, client, 'to-client');
+    const conn = accepted++;
+    pipe(client, up, 'to-server', conn);
+    pipe(up, client, 'to-client', conn);
   });
   await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
   const { port } = server.address() as net.AddressInfo;

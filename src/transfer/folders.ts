@@ -1,18 +1,24 @@
 /**
- * Folders get the sender's permission bits and mtime last, once everything
- * inside them is written: a file created in a folder changes its mtime, and a
- * read-only folder would refuse the files. Deepest first, so a parent's bits
- * never lock us out of a child still to do.
+ * Modes of what the receiver creates, and the folders' modes and mtimes.
  *
- * Symlinks are never followed: the folders on the way must still be real ones
- * (dirsAreSafe) and the folder itself is opened with O_NOFOLLOW, then changed
- * through that descriptor. Only the 0o777 bits are applied: never setuid,
- * setgid or sticky.
+ * A new file or folder gets the sender's permission bits as any new file of
+ * ours would: `mode & ~umask`, so the receiver's umask (022, 077) still rules
+ * and an executable bit is kept only where the sender set it. Only the 0o777
+ * bits: never setuid, setgid or sticky.
+ *
+ * A folder that was already there is never changed: not its mode, not its
+ * mtime (a received tree must not turn an existing ~/.ssh from 0700 into 0777).
+ * Folders this session created get their mode and mtime last, once
+ * everything inside them is written (a file created in a folder changes its
+ * mtime, and a read-only folder would refuse the files), deepest first, so a
+ * parent's bits never lock us out of a child still to do. Each is reached
+ * through held folder handles (openDirs, no symlink followed) and must still
+ * be the folder created (device and inode), else it is left alone.
  */
-import { constants } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { checkRelPath, dirsAreSafe } from './safe-names.js';
+import { readFileSync } from 'node:fs';
+import { PeerlaneError } from '../errors.js';
+import type { HeldDir } from './safe-names.js';
+import { checkRelPath, openDirs } from './safe-names.js';
 
 export interface FolderMeta {
   /** The folder's relative path, as in the manifest. */
@@ -22,35 +28,71 @@ export interface FolderMeta {
   mtime?: number | undefined;
 }
 
-const OPEN_DIR = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | (constants.O_NOFOLLOW ?? 0);
+/** Folders created by this session, by relative path, with the identity they were created with. */
+export type CreatedFolders = Map<string, { dev: number; ino: number }>;
 
 /**
- * Where the folder is not ours to change (it was already there, someone
- * else's) or is no longer a plain folder, its files are still good: skip it
- * rather than fail a finished transfer.
+ * The process's umask. Read from /proc where there is one: process.umask()
+ * without an argument sets the mask to 0 for an instant to learn it, and a
+ * file created on another thread in that instant would get mode 0666.
+ */
+export function umask(): number {
+  try {
+    const found = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (found?.[1] !== undefined) return Number.parseInt(found[1], 8);
+  } catch {
+    // Not Linux: ask Node.
+  }
+  return process.umask();
+}
+
+/** The mode a new file or folder of ours gets for the sender's `mode` (or `fallback` when it sent none). */
+export function newMode(mode: number | undefined, fallback: number): number {
+  return (mode ?? fallback) & 0o777 & ~umask();
+}
+
+/**
+ * Where the folder is no longer ours to change (gone, swapped, someone
+ * else's), its files are still good: skip it rather than fail a finished
+ * transfer.
  */
 const SKIP_ERRNO: ReadonlySet<string> = new Set(['EPERM', 'EACCES', 'ELOOP', 'ENOTDIR', 'ENOENT']);
 
-/** Apply each folder's mode and mtime under `root`, deepest first. Throws what the caller maps to a write error. */
-export async function applyFolderMeta(root: string, folders: readonly FolderMeta[]): Promise<void> {
+/**
+ * Apply each created folder's mode and mtime under `root`, deepest first;
+ * folders not in `created` are left as they are. Throws what the caller maps
+ * to a write error.
+ */
+export async function applyFolderMeta(
+  root: string,
+  folders: readonly FolderMeta[],
+  created: CreatedFolders,
+): Promise<void> {
   const byDepth = folders
-    .map((f) => ({ ...f, parts: checkRelPath(f.name).split('/') }))
-    .sort((a, b) => b.parts.length - a.parts.length);
+    .map((f) => ({ ...f, safe: checkRelPath(f.name) }))
+    .filter((f) => created.has(f.safe) && (f.mode !== undefined || f.mtime !== undefined))
+    .sort((a, b) => b.safe.split('/').length - a.safe.split('/').length);
   for (const folder of byDepth) {
-    if (folder.mode === undefined && folder.mtime === undefined) continue;
-    if (!(await dirsAreSafe(root, folder.parts.slice(0, -1)))) continue;
-    let handle: fs.FileHandle | undefined;
+    let dir: HeldDir | undefined;
     try {
-      handle = await fs.open(path.join(path.resolve(root), ...folder.parts), OPEN_DIR);
-      if (folder.mode !== undefined) await handle.chmod(folder.mode & 0o777);
+      dir = await openDirs(root, folder.safe.split('/'), folder.name, { create: false });
+      const was = created.get(folder.safe);
+      if (dir.dev !== was?.dev || dir.ino !== was.ino) continue;
+      if (folder.mode !== undefined) await dir.handle.chmod(newMode(folder.mode, 0o777));
       if (folder.mtime !== undefined) {
         const when = new Date(folder.mtime);
-        await handle.utimes(when, when);
+        await dir.handle.utimes(when, when);
       }
     } catch (err) {
-      if (!SKIP_ERRNO.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      // openDirs wraps the errno in a PeerlaneError; a symlink on the way is its BAD_NAME.
+      const errno =
+        err instanceof PeerlaneError
+          ? (err.cause as NodeJS.ErrnoException | undefined)?.code
+          : (err as NodeJS.ErrnoException).code;
+      const swapped = err instanceof PeerlaneError && err.code === 'BAD_NAME';
+      if (!swapped && !SKIP_ERRNO.has(errno ?? '')) throw err;
     } finally {
-      await handle?.close();
+      await dir?.handle.close();
     }
   }
 }

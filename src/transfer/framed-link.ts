@@ -11,7 +11,13 @@ import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { Link } from '../rtc/link.js';
 import type { ControlFrame, Frame } from './protocol.js';
-import { encodeControl, PEER_IDLE_TIMEOUT_MS, PING_INTERVAL_MS, parseFrame } from './protocol.js';
+import {
+  encodeControl,
+  PEER_IDLE_TIMEOUT_MS,
+  PING_INTERVAL_MS,
+  parseFrame,
+  STALL_TIMEOUT_MS,
+} from './protocol.js';
 
 /** Long enough for messages queued behind a close to arrive; short against a 10 s heartbeat. */
 const CLOSE_GRACE_MS = 250;
@@ -19,6 +25,8 @@ const CLOSE_GRACE_MS = 250;
 export interface FramedLinkOptions {
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
+  /** How long the peer may owe us progress while sending only PINGs (STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number;
 }
 
 /** How the link itself was lost, as opposed to a peer's error: what a reconnection can mend. */
@@ -33,6 +41,10 @@ export class FramedLink {
   private failed: PeerlaneError | undefined;
   private handler: ((frame: Frame) => void) | undefined;
   private lastHeard = Date.now();
+  /** When a frame other than PING last arrived. */
+  private lastFrame = Date.now();
+  /** Since when we wait for the peer to move the transfer on (expectPeer); undefined: we do not. */
+  private waitingSince: number | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -45,7 +57,19 @@ export class FramedLink {
     // Callers race against `failure`; a rejection nobody awaits yet is still handled.
     this.failure.catch(() => {});
     const idleTimeout = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
+    const stallTimeout = options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
     this.timer = setInterval(() => {
+      const since = this.waitingSince === undefined ? undefined : Math.max(this.waitingSince, this.lastFrame);
+      if (since !== undefined && Date.now() - since > stallTimeout) {
+        // Alive (it pings) but holding us: a heartbeat alone must not keep a transfer open forever.
+        this.abort(
+          new PeerlaneError(
+            'STALLED',
+            `the peer answered pings but moved nothing on for ${Math.round(stallTimeout / 1000)} s`,
+          ),
+        );
+        return;
+      }
       if (Date.now() - this.lastHeard > idleTimeout) {
         this.lose(
           'peer-silent',
@@ -73,6 +97,7 @@ export class FramedLink {
         return;
       }
       if (frame.type === 'ping') return;
+      this.lastFrame = this.lastHeard;
       if (frame.type === 'error') {
         this.fail(fromPeer(frame.code, frame.message));
         return;
@@ -98,6 +123,18 @@ export class FramedLink {
   sendRaw(frame: Buffer): void {
     if (this.failed !== undefined) throw this.failed;
     this.link.send(frame);
+  }
+
+  /**
+   * Whether only the peer can move the transfer on now (a sender out of
+   * credit, a receiver with nothing left to handle). While it is so, the peer
+   * must send some frame other than PING within the stall timeout, or the
+   * transfer fails with STALLED. Each call with `true` after `false` starts
+   * the clock afresh.
+   */
+  expectPeer(waiting: boolean): void {
+    if (!waiting) this.waitingSince = undefined;
+    else this.waitingSince ??= Date.now();
   }
 
   /** Await `step`, unless the transfer fails first. */

@@ -1,9 +1,10 @@
 /**
  * The disk side of receiving: before ACCEPT, what the output folder already
- * holds for each file (surveyTargets) and the manifest's folders; then, for
- * one file at a time, its `.part` opened (fresh, or continuing an earlier
- * run's), each DATA payload written at its offset, and the verified file
- * finished and published, or closed and kept or removed on failure.
+ * holds for each file (surveyTargets: complete and identical, or a `.part` to
+ * resume) and the manifest's folders; then, for one file at a time, its
+ * `.part` opened (fresh, or continuing an earlier run's), each DATA payload
+ * written at its offset, and the verified file finished and published, or
+ * closed and kept or removed on failure.
  *
  * Apart from receiver.ts so that the frame flow there reads without the disk
  * details; these functions take what they need as parameters (the output
@@ -18,13 +19,17 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { type CreatedFolders, newMode } from './folders.js';
 import type { ManifestEntry } from './protocol.js';
+import { BLOCK_SIZE } from './protocol.js';
 import { BlockLog, hashRange, readResumable } from './resume.js';
+import type { HeldDir } from './safe-names.js';
 import {
   checkRelPath,
   dirsAreSafe,
   freeTarget,
-  makeDirs,
+  onDisk,
+  openDirs,
   openPart,
   PART_SUFFIX,
   publish,
@@ -40,6 +45,8 @@ export interface OpenFile {
   partPath: string;
   /** The .part, or undefined when writing to `stdout`. */
   handle: fs.FileHandle | undefined;
+  /** The folder the .part is in, held open: every later step goes through it, never the path again. */
+  dir: HeldDir | undefined;
   hash: Hash;
   received: number;
   /** Bytes that were already on disk from an earlier run. */
@@ -74,9 +81,10 @@ export function writeError(err: unknown): PeerlaneError {
 }
 
 /**
- * The `.part` of an earlier run for this name and size, if its target is still
- * free. `targets` holds where earlier attempts of this session put each name;
- * a target found here is added to `taken`.
+ * The `.part` of an earlier run for this name, size and sender's SHA-256
+ * (resume.ts), if its target is still free. `targets` holds where earlier
+ * attempts of this session put each name; a target found here is added to
+ * `taken`.
  */
 export async function findResumable(
   outDir: string,
@@ -92,10 +100,37 @@ export async function findResumable(
   if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return undefined;
   // The finished name is taken now: start afresh elsewhere, before hashing the .part's blocks.
   if ((await fs.lstat(target).catch(() => undefined)) !== undefined) return undefined;
-  const blocks = await readResumable(target + PART_SUFFIX, entry.size);
+  const blocks = await readResumable(target + PART_SUFFIX, entry.size, entry.sha256);
   if (blocks === undefined) return undefined;
   taken.add(target);
   return { target, blocks };
+}
+
+/**
+ * A regular file already at the entry's own path (not `name (1)`) with its
+ * size and the SHA-256 the sender stated: an earlier run's, complete. The
+ * sender's hash is compared with ours, never the other way round, so a sender
+ * learns only what it could state itself.
+ */
+export async function isIdentical(outDir: string, entry: ManifestEntry): Promise<boolean> {
+  if (entry.sha256 === undefined || entry.size === null || entry.kind === 'dir') return false;
+  // Never read through a symlinked folder, nor a symlink, FIFO or device.
+  if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return false;
+  const target = targetPath(outDir, entry.name);
+  let handle: fs.FileHandle | undefined;
+  try {
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    handle = await fs.open(target, O_RDONLY | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0));
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size !== entry.size) return false;
+    const hash = createHash('sha256');
+    await hashRange(handle, 0, entry.size, hash);
+    return hash.digest('hex') === entry.sha256;
+  } catch {
+    return false;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
 }
 
 export interface SurveyOptions {
@@ -116,6 +151,8 @@ export interface Survey {
   held: Map<number, FileResult>;
   /** Earlier `.part` files this transfer may continue. */
   resumable: Map<number, Resumable>;
+  /** Files complete and identical from an earlier run (isIdentical): not sent. */
+  already: Map<number, FileResult>;
 }
 
 /**
@@ -127,10 +164,23 @@ export async function surveyTargets(options: SurveyOptions): Promise<Survey> {
   const { outDir, files } = options;
   const held = new Map<number, FileResult>();
   const resumable = new Map<number, Resumable>();
+  const already = new Map<number, FileResult>();
   for (const [index, f] of files.entries()) {
     const done = options.completed.get(f.name);
     if (done !== undefined && f.kind !== 'dir' && f.size === done.bytes) {
       held.set(index, done);
+      continue;
+    }
+    if (f.sha256 !== undefined && f.size !== null && (await isIdentical(outDir, f))) {
+      const path = targetPath(outDir, f.name);
+      already.set(index, {
+        name: f.name,
+        path,
+        bytes: f.size,
+        sha256: f.sha256,
+        resumedBytes: f.size,
+        already: true as const,
+      });
       continue;
     }
     const found = await findResumable(outDir, f, options.targets, options.taken);
@@ -141,12 +191,27 @@ export async function surveyTargets(options: SurveyOptions): Promise<Survey> {
     const scratch = new Set<string>();
     for (const [index, f] of files.entries()) {
       // A folder is merged into an existing one, never replaced.
-      if (!resumable.has(index) && !held.has(index) && f.kind !== 'dir') {
+      if (!resumable.has(index) && !held.has(index) && !already.has(index) && f.kind !== 'dir') {
         await freeTarget(outDir, f.name, scratch, true);
       }
     }
   }
-  return { held, resumable };
+  return { held, resumable, already };
+}
+
+/**
+ * The bytes a manifest still needs on disk: nothing for a file held or
+ * already there, and for a resumable one only what its `.part` lacks (the
+ * blocks offered are reused in place; if the sender declines them, the .part
+ * is cut back and frees as much).
+ */
+export function bytesToWrite(files: readonly ManifestEntry[], survey: Survey): number {
+  let needed = 0;
+  for (const [index, f] of files.entries()) {
+    if (survey.held.has(index) || survey.already.has(index)) continue;
+    needed += (f.size ?? 0) - (survey.resumable.get(index)?.blocks.length ?? 0) * BLOCK_SIZE;
+  }
+  return needed;
 }
 
 /** Create `outDir` if needed and check that we can write there. */
@@ -161,17 +226,25 @@ export async function prepareOutDir(outDir: string): Promise<void> {
   }
 }
 
-/** Create the manifest's folders under `outDir`; returns them, for their modes and mtimes at the end (folders.ts). */
+/**
+ * Create the manifest's folders under `outDir`, recording in `created` those
+ * that were not there (only they get the sender's mode and mtime at the end,
+ * folders.ts); returns the manifest's folders.
+ */
 export async function createFolders(
   outDir: string,
   files: readonly ManifestEntry[],
+  created: CreatedFolders,
 ): Promise<ManifestEntry[]> {
   const folders: ManifestEntry[] = [];
   for (const f of files) {
     if (f.kind !== 'dir') continue;
     const safe = checkRelPath(f.name);
     try {
-      await makeDirs(outDir, safe.split('/'), f.name);
+      const onCreate = (rel: string, dir: HeldDir): void => {
+        created.set(rel, { dev: dir.dev, ino: dir.ino });
+      };
+      await (await openDirs(outDir, safe.split('/'), f.name, { onCreate })).handle.close();
     } catch (err) {
       throw writeError(err);
     }
@@ -188,6 +261,7 @@ export function openStream(index: number, entry: ManifestEntry): OpenFile {
     target: '-',
     partPath: '-',
     handle: undefined,
+    dir: undefined,
     hash: createHash('sha256'),
     received: 0,
     resumed: 0,
@@ -219,14 +293,17 @@ export async function openIncoming(options: OpenIncomingOptions): Promise<OpenFi
   const hash = createHash('sha256');
   let target: string;
   let handle: fs.FileHandle;
+  let dir: HeldDir | undefined;
   try {
-    // Its folders, created one by one under outDir, none of them a symlink.
-    await makeDirs(outDir, splitRelPath(checkRelPath(entry.name)).dirs, entry.name);
+    // Its folders, created one by one under outDir, none of them a symlink, and
+    // the last held open: a folder swapped for a symlink later changes nothing.
+    dir = await openDirs(outDir, splitRelPath(checkRelPath(entry.name)).dirs, entry.name);
     if (earlier !== undefined) {
       // Continue the earlier .part: keep the agreed prefix, drop any tail past it.
       target = earlier.target;
       // Read-write (the kept prefix is re-hashed), never through a symlink.
-      const part = await fs.open(target + PART_SUFFIX, fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0));
+      const flags = fs.constants.O_RDWR | (fs.constants.O_NOFOLLOW ?? 0);
+      const part = await fs.open(onDisk(target + PART_SUFFIX, dir), flags);
       try {
         await part.truncate(offset);
         await hashRange(part, 0, offset, hash);
@@ -237,18 +314,22 @@ export async function openIncoming(options: OpenIncomingOptions): Promise<OpenFi
       }
       handle = part;
     } else {
-      target = await freeTarget(outDir, entry.name, options.taken, options.overwrite);
+      target = await freeTarget(outDir, entry.name, options.taken, options.overwrite, dir);
       // Exclusive create without following links: fails on anything already there.
-      handle = await openPart(target + PART_SUFFIX);
+      handle = await openPart(target + PART_SUFFIX, dir);
     }
   } catch (err) {
+    await dir?.handle.close().catch(() => {});
     throw writeError(err);
   }
   const partPath = target + PART_SUFFIX;
   const blocks = offset > 0 ? (earlier?.blocks ?? []) : [];
-  // A stream of unknown size cannot resume: its state would not match a later run.
-  const log = entry.size === null ? undefined : new BlockLog(partPath, entry.size, blocks.length);
-  return { index, entry, target, partPath, handle, hash, received: offset, resumed: offset, log };
+  // A stream of unknown size cannot resume, nor a file whose sender stated no hash to bind its state to.
+  const log =
+    entry.size === null || entry.sha256 === undefined
+      ? undefined
+      : new BlockLog(onDisk(partPath, dir), entry.size, entry.sha256, blocks.length);
+  return { index, entry, target, partPath, handle, dir, hash, received: offset, resumed: offset, log };
 }
 
 /** Write all of `data` to a stream, resolving once it has taken it. */
@@ -287,29 +368,30 @@ export async function writePayload(
 }
 
 /**
- * Put a verified file in place: the sender's mode and mtime on the `.part`,
- * closed, published under a name that replaces nothing (or, with `overwrite`,
- * a regular file), and its block state removed. Returns where it went ('-'
- * for --stdout).
+ * Put a verified file in place: the sender's mode (within our umask) and
+ * mtime on the `.part`, closed, published under a name that replaces nothing
+ * (or, with `overwrite`, a regular file), and its block state removed. Returns
+ * where it went ('-' for --stdout).
  */
 export async function finishFile(file: OpenFile, taken: Set<string>, overwrite: boolean): Promise<string> {
   let finalPath = '-';
   try {
     if (file.handle !== undefined) {
-      // The sender's permission bits (never setuid and the like) and mtime, on the open .part.
-      if (file.entry.mode !== undefined) await file.handle.chmod(file.entry.mode & 0o777);
+      // The sender's permission bits as a new file of ours would get them, never setuid and the like.
+      await file.handle.chmod(newMode(file.entry.mode, 0o666));
       if (file.entry.mtime !== undefined) {
         const when = new Date(file.entry.mtime);
         await file.handle.utimes(when, when);
       }
       // close() can report a deferred write error (ENOSPC on NFS, say).
       await file.handle.close();
-      finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite);
+      finalPath = await publish(file.partPath, file.target, file.entry.name, taken, overwrite, file.dir);
     }
   } catch (err) {
     throw writeError(err);
   }
   await file.log?.remove();
+  await file.dir?.handle.close().catch(() => {});
   return finalPath;
 }
 
@@ -321,7 +403,9 @@ export async function discard(file: OpenFile | undefined, keep: boolean): Promis
   if (file === undefined || file.handle === undefined) return;
   await file.handle.close().catch(() => {});
   await file.log?.close();
-  if (keep) return;
-  await fs.unlink(file.partPath).catch(() => {});
-  await file.log?.remove();
+  if (!keep) {
+    await fs.unlink(onDisk(file.partPath, file.dir)).catch(() => {});
+    await file.log?.remove();
+  }
+  await file.dir?.handle.close().catch(() => {});
 }

@@ -2,8 +2,8 @@
  * Transfer protocol: binary frames over one reliable, ordered data channel.
  *
  *   sender                                          receiver
- *     | -- MANIFEST {v, files:[{name,size,mode,mtime,kind}], text} -> |  names checked, targets chosen
- *     | <---------------- ACCEPT {window, resume, have} -- |  (or ERROR); resume: blocks held
+ *     | -- MANIFEST {v, files:[{name,size,mode,mtime,kind,sha256}], text} |  names checked, targets chosen
+ *     | <-------- ACCEPT {window, resume, have, already} -- |  (or ERROR); resume: blocks held
  *     | -- FILE_START {file, offset} --------------------> |  offset > 0: resumed from a .part
  *     | -- DATA [file][offset][bytes] -------------------> |  only while credit remains
  *     | <--------------------------------- CREDIT {bytes} - |  once those bytes are on disk
@@ -21,6 +21,14 @@
  * FILE_END carries the final size. A manifest with `text` and no files is a
  * message (peer send --text); the receiver prints it.
  *
+ * Each file's entry states the sender's SHA-256 of it. The receiver uses it,
+ * and only it, to recognise what it holds from earlier runs (resume.ts): a
+ * file in place with that path, size and hash is listed in ACCEPT's `already`
+ * and not sent; a `.part` is offered for resume (ACCEPT's `resume`) only if
+ * its state was written for a manifest entry with that same hash. The sender
+ * states its hash first, so a receiver's answer confirms nothing to a sender
+ * that does not already know the content's hash.
+ *
  * After a reconnection in the same session the sender offers the same
  * manifest on the new channel. ACCEPT's `have` lists the files the receiver
  * already verified and placed over an earlier channel (its FILE_OK may have
@@ -33,8 +41,12 @@
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 
-/** 3: relative paths, folders, modes and mtimes, streams of unknown size, text. */
-export const TRANSFER_PROTOCOL_VERSION = 3;
+/**
+ * 3: relative paths, folders, modes and mtimes, streams of unknown size, text.
+ * 4: each file's SHA-256 in the manifest, ACCEPT.already, and resume offers
+ * only for a `.part` written for that same hash.
+ */
+export const TRANSFER_PROTOCOL_VERSION = 4;
 
 /**
  * Resume granularity. The receiver records a SHA-256 per verified block next to
@@ -69,12 +81,28 @@ export const SEND_LOW_WATER = 256 * 1024;
  * whatever the disk speed, and at 16 MiB covers a 100 ms × 160 MB/s path.
  */
 export const RECEIVE_WINDOW = 16 * 1024 * 1024;
+/**
+ * Frames the receiver holds queued, not yet handled: a cap on its memory
+ * besides the byte window, against a flood of tiny frames. An honest sender
+ * stays far below it: at most 3 frames per file in flight for MAX_FILES small
+ * files (30,001), or a window of full-size DATA frames (64).
+ */
+export const MAX_QUEUED_FRAMES = 65_536;
 /** The receiver returns credit in batches, so CREDIT frames stay rare. */
 export const CREDIT_BATCH = 1024 * 1024;
 
 /** Heartbeat: each side pings this often, and gives up on a peer silent for PEER_IDLE_TIMEOUT_MS. */
 export const PING_INTERVAL_MS = 2_000;
 export const PEER_IDLE_TIMEOUT_MS = 10_000;
+
+/**
+ * No progress: once accepted, a peer that pings but sends nothing else while
+ * we wait on it (a receiver that grants no credit, a sender that sends no
+ * data) is given up on with STALLED after this long. Generous, because some
+ * honest pauses send nothing: re-hashing a large `.part` before a resume, a
+ * copy where hard links are missing, a very slow link between credits.
+ */
+export const STALL_TIMEOUT_MS = 300_000;
 
 /** Limits on what a manifest may announce. */
 export const MAX_FILES = 10_000;
@@ -116,6 +144,8 @@ export interface ManifestEntry {
   mtime?: number;
   /** 'dir': a folder (size 0, no data frames). Absent: a file. */
   kind?: 'dir';
+  /** The sender's SHA-256 of the file (hex), taken before the manifest; absent for folders and streams. */
+  sha256?: string;
 }
 
 /** What the receiver already holds of one file: its first `blocks` blocks, summarised by `digest`. */
@@ -128,7 +158,15 @@ export interface ResumeOffer {
 
 export type Frame =
   | { type: 'manifest'; v: number; files: ManifestEntry[]; text?: string }
-  | { type: 'accept'; window: number; resume: ResumeOffer[]; have?: number[] }
+  | {
+      type: 'accept';
+      window: number;
+      resume: ResumeOffer[];
+      /** Files verified and placed over an earlier channel of this session. */
+      have?: number[];
+      /** Files already in place from an earlier run: same path, size and the SHA-256 the manifest states. */
+      already?: number[];
+    }
   | { type: 'file-start'; file: number; offset: number }
   | { type: 'data'; file: number; offset: number; payload: Buffer }
   | { type: 'credit'; bytes: number }
@@ -197,6 +235,13 @@ function count(obj: Record<string, unknown>, key: string, max: number): number {
   return value;
 }
 
+/** An optional list of manifest indices in a control frame (absent: empty). */
+function indexList(obj: Record<string, unknown>, key: string): number[] {
+  const list = obj[key] ?? [];
+  if (!Array.isArray(list) || list.length > MAX_FILES) throw bad(`field "${key}" must be a list of files`);
+  return list.map((file: unknown) => count({ file }, 'file', MAX_FILES));
+}
+
 function parseBody(buf: Buffer): Record<string, unknown> {
   if (buf.length > MAX_CONTROL_FRAME_BYTES) throw bad('control frame too large');
   let value: unknown;
@@ -237,6 +282,16 @@ function parseManifest(obj: Record<string, unknown>): Frame {
       if (e.kind !== 'dir' || out.size !== 0) throw bad(`manifest entry ${i} has a bad kind`);
       out.kind = 'dir';
     }
+    if (e.sha256 !== undefined) {
+      if (
+        typeof e.sha256 !== 'string' ||
+        !SHA256_HEX.test(e.sha256) ||
+        out.kind === 'dir' ||
+        out.size === null
+      )
+        throw bad(`manifest entry ${i} has a bad sha256`);
+      out.sha256 = e.sha256;
+    }
     return out;
   });
   const frame: Frame = { type: 'manifest', v, files: entries };
@@ -272,11 +327,12 @@ export function parseFrame(raw: unknown): Frame {
       const body = parseBody(raw);
       const resume = body.resume ?? [];
       if (!Array.isArray(resume) || resume.length > MAX_FILES) throw bad('ACCEPT has a bad resume list');
-      const have = body.have ?? [];
-      if (!Array.isArray(have) || have.length > MAX_FILES) throw bad('ACCEPT has a bad list of files held');
+      const have = indexList(body, 'have');
+      const already = indexList(body, 'already');
       return {
         type: 'accept',
-        ...(have.length > 0 ? { have: have.map((file: unknown) => count({ file }, 'file', MAX_FILES)) } : {}),
+        ...(have.length > 0 ? { have } : {}),
+        ...(already.length > 0 ? { already } : {}),
         window: count(body, 'window', MAX_FILE_SIZE),
         resume: resume.map((r: unknown): ResumeOffer => {
           if (typeof r !== 'object' || r === null) throw bad('ACCEPT resume entry is not an object');

@@ -2,8 +2,10 @@
  * Receives the files announced by a manifest into `outDir`.
  *
  * Before ACCEPT, every name is checked (safe-names.ts, manifest-checks.ts), the
- * user's consent is asked (onManifest), and the free space must cover the
- * whole manifest.
+ * user's consent is asked (onManifest), and the free space must cover what is
+ * still to be written: files already in place, identical, from an earlier run
+ * are not received again (ACCEPT.already), and a resumed `.part` keeps its
+ * blocks.
  *
  * Each file is written to `<name>.part`, checked for size and SHA-256, then
  * published under a name that replaces nothing (or, with `overwrite`, that
@@ -22,10 +24,12 @@
 import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { checkFreeSpace } from './disk.js';
+import type { CreatedFolders } from './folders.js';
 import { applyFolderMeta } from './folders.js';
 import type { FramedLink } from './framed-link.js';
 import type { OpenFile, Resumable } from './incoming-file.js';
 import {
+  bytesToWrite,
   createFolders,
   DISCARD_ON,
   discard,
@@ -39,7 +43,7 @@ import {
 } from './incoming-file.js';
 import { checkLayout, checkOneStream } from './manifest-checks.js';
 import type { Frame, ManifestEntry, ResumeOffer } from './protocol.js';
-import { BLOCK_SIZE, CREDIT_BATCH, MAX_FILE_SIZE, RECEIVE_WINDOW } from './protocol.js';
+import { BLOCK_SIZE, CREDIT_BATCH, MAX_FILE_SIZE, MAX_QUEUED_FRAMES, RECEIVE_WINDOW } from './protocol.js';
 import { blocksDigest } from './resume.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
@@ -83,6 +87,8 @@ export interface ReceiveMemory {
   targets: Map<string, string>;
   /** The text was printed already. */
   textShown?: boolean;
+  /** Folders this session created: only they get the sender's mode and mtime (folders.ts). */
+  createdFolders?: CreatedFolders;
 }
 
 // Kept importable from here, where receiveFiles' callers look for it.
@@ -110,7 +116,17 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   let resumable: ReadonlyMap<number, Resumable> = new Map();
   /** Files already in place from an earlier attempt of this session, by manifest index. */
   let held: ReadonlyMap<number, FileResult> = new Map();
+  /** Files complete and identical from an earlier run (same path, size and SHA-256), by manifest index. */
+  let already: ReadonlyMap<number, FileResult> = new Map();
   let queue: Promise<void> = Promise.resolve();
+  /** Set as ACCEPT is sent: before it, only the manifest may come. */
+  let accepted = false;
+  /** END arrived: nothing more is owed by the sender. */
+  let ended = false;
+  const accept = (frame: Extract<Frame, { type: 'accept' }>): void => {
+    accepted = true;
+    link.send(frame);
+  };
 
   let resolveFinished!: () => void;
   const finished = new Promise<void>((resolve) => {
@@ -132,39 +148,44 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
       manifest = files;
       started = Date.now();
       tally.since ??= started;
-      link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
+      accept({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
       return;
     }
     if (options.stdout !== undefined) return onStdoutManifest(files);
     // Refuse what can never be written before asking anyone about it.
     checkLayout(outDir, files);
     const { completed, targets } = memory;
-    ({ held, resumable } = await surveyTargets({ outDir, files, completed, targets, taken, overwrite }));
+    const survey = await surveyTargets({ outDir, files, completed, targets, taken, overwrite });
+    ({ held, resumable, already } = survey);
     const consent = new AbortController();
     link.failure.catch((err: unknown) => consent.abort(err));
     await link.guard(Promise.resolve(options.onManifest?.(files, consent.signal)));
     await prepareOutDir(outDir);
     total = files.some((f) => f.size === null) ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
-    await checkFreeSpace(
-      outDir,
-      files.reduce((sum, f) => sum + (f.size ?? 0), 0),
-    );
-    folders = await createFolders(outDir, files);
+    await checkFreeSpace(outDir, bytesToWrite(files, survey));
+    memory.createdFolders ??= new Map();
+    folders = await createFolders(outDir, files, memory.createdFolders);
     manifest = files;
     skipFolders();
     started = Date.now();
     tally.since ??= started;
-    for (const done of held.values()) bytesSoFar += done.bytes;
+    for (const done of [...held.values(), ...already.values()]) bytesSoFar += done.bytes;
     const offers: ResumeOffer[] = [];
     for (const [file, r] of resumable) {
       if (r.blocks.length > 0) offers.push({ file, blocks: r.blocks.length, digest: blocksDigest(r.blocks) });
     }
-    link.send({
+    accept({
       type: 'accept',
       window: RECEIVE_WINDOW,
       resume: offers,
       ...(held.size > 0 ? { have: [...held.keys()] } : {}),
+      ...(already.size > 0 ? { already: [...already.keys()] } : {}),
     });
+    for (const [index, result] of already) {
+      // Held, should this session reconnect: the sender has it as sent.
+      memory.completed.set(result.name, result);
+      options.onFile?.({ phase: 'done', file: index, ...result });
+    }
   }
 
   /** --stdout: one file or stream, asked about like any other, written nowhere else. */
@@ -176,12 +197,13 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     total = only.size;
     manifest = files;
     started = Date.now();
-    link.send({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
+    accept({ type: 'accept', window: RECEIVE_WINDOW, resume: [] });
   }
 
-  /** Folders, and files held from an earlier attempt, get no frames: move past them. */
+  /** Folders, and files held from an earlier attempt or run, get no frames: move past them. */
   function skipFolders(): void {
-    while (manifest?.[nextIndex]?.kind === 'dir' || held.has(nextIndex)) nextIndex++;
+    while (manifest?.[nextIndex]?.kind === 'dir' || held.has(nextIndex) || already.has(nextIndex))
+      nextIndex++;
   }
 
   async function onFileStart(frame: Extract<Frame, { type: 'file-start' }>): Promise<void> {
@@ -259,7 +281,10 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
     }
     const sha256 = file.hash.digest('hex');
     if (sha256 !== frame.sha256) {
-      throw new PeerlaneError('HASH_MISMATCH', `${file.entry.name}: SHA-256 differs from the sender's`);
+      throw new PeerlaneError(
+        'HASH_MISMATCH',
+        `${file.entry.name}: SHA-256 differs from the sender's (did the file change while it was sent?)`,
+      );
     }
     const finalPath = await finishFile(file, taken, overwrite);
     current = undefined;
@@ -296,7 +321,6 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
   function handle(frame: Frame): Promise<void> {
     switch (frame.type) {
       case 'manifest':
-        if (manifest !== undefined) throw new PeerlaneError('BAD_FRAME', 'a second manifest');
         return onManifest(frame.files, frame.text);
       case 'file-start':
         return onFileStart(frame);
@@ -318,7 +342,8 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
         `the sender ended after ${nextIndex} of ${manifest?.length ?? 0} files`,
       );
     }
-    await applyFolderMeta(outDir, folders).catch((err: unknown) => {
+    ended = true;
+    await applyFolderMeta(outDir, folders, memory.createdFolders ?? new Map()).catch((err: unknown) => {
       throw writeError(err);
     });
     link.send({ type: 'done' });
@@ -327,22 +352,45 @@ export async function receiveFiles(options: ReceiveOptions): Promise<TransferRes
 
   // Checked as frames arrive, before queueing: the queue would hold them otherwise.
   let manifestSeen = false;
+  /** Frames queued and not yet handled. */
+  let queued = 0;
+  /** FILE_START, FILE_END and END frames so far: two per file and one END is all an honest sender sends. */
+  let controlFrames = 0;
   link.onFrame((frame) => {
-    if (frame.type === 'manifest') manifestSeen = true;
-    if (frame.type === 'data') {
-      if (!manifestSeen) throw new PeerlaneError('BAD_FRAME', 'data before the manifest');
+    if (frame.type === 'manifest') {
+      if (manifestSeen) throw new PeerlaneError('BAD_FRAME', 'a second manifest');
+      manifestSeen = true;
+    } else if (!accepted) {
+      // Nothing but PING and ERROR (taken by the link) may come while the user is asked.
+      throw new PeerlaneError('BAD_FRAME', `${frame.type.toUpperCase()} before the manifest was accepted`);
+    } else if (frame.type === 'data') {
       inFlight += frame.payload.length;
       if (inFlight > RECEIVE_WINDOW)
         throw new PeerlaneError('BAD_FRAME', 'the sender ignored the receive window');
+    } else if (++controlFrames > 2 * (manifest?.length ?? 0) + 1) {
+      throw new PeerlaneError(
+        'BAD_FRAME',
+        'more FILE_START, FILE_END and END frames than the manifest allows',
+      );
     }
-    queue = queue.then(() => (link.error === undefined ? handle(frame) : undefined));
+    if (++queued > MAX_QUEUED_FRAMES) throw new PeerlaneError('BAD_FRAME', 'the sender floods frames');
+    // Busy with our own work (a disk write, the user's answer): not the sender's to hurry.
+    link.expectPeer(false);
+    queue = queue
+      .then(() => (link.error === undefined ? handle(frame) : undefined))
+      .then(() => {
+        // Nothing left to do: the next step is the sender's, until END.
+        if (--queued === 0 && accepted && !ended) link.expectPeer(true);
+      });
     queue.catch((err: unknown) => link.abort(toPeerlaneError(err, 'BAD_FRAME')));
   });
+  // The manifest is owed at once.
+  link.expectPeer(true);
 
   try {
     await link.guard(finished);
     // In manifest order, with the files held from an earlier attempt.
-    for (const [index, done] of held) results.set(index, done);
+    for (const [index, done] of [...held, ...already]) results.set(index, done);
     const files = [...results].sort(([a], [b]) => a - b).map(([, r]) => r);
     return { files, bytes: tally.bytes, ms: Date.now() - (tally.since ?? started) };
   } catch (err) {

@@ -1,11 +1,18 @@
 /**
  * Resume across runs. Beside each `<name>.part` the receiver keeps
- * `<name>.part.peerlane`: the file's size and how many whole blocks
- * (BLOCK_SIZE) of it are on disk. A later transfer of the same name and size
- * into the same folder hashes those blocks as they are on disk and offers
- * them (ACCEPT.resume); the sender hashes the same blocks of its own file and,
- * only if all match, starts after them (FILE_START.offset). A changed source,
- * or a .part damaged on disk, restarts from zero: never spliced.
+ * `<name>.part.peerlane`: the file's size, the SHA-256 the sender stated for
+ * it in the manifest, and how many whole blocks (BLOCK_SIZE) of it are on
+ * disk. A later manifest entry with the same name, size and SHA-256 into the
+ * same folder gets those blocks, hashed as they are on disk, offered
+ * (ACCEPT.resume); the sender hashes the same blocks of its own file and, only
+ * if all match, starts after them (FILE_START.offset). A changed source, or a
+ * .part damaged on disk, restarts from zero: never spliced.
+ *
+ * The state is bound to the sender's SHA-256 so that an offer confirms
+ * nothing to a sender guessing at a leftover .part: it must first state the
+ * hash of the very content the .part was being filled with, which it can only
+ * do if it has (the hash of) that content. The receiver never reveals a hash
+ * of its own before that.
  *
  * The block hashes are taken at resume time, not while receiving, so the
  * receiver hashes each incoming byte once (for the file's SHA-256) rather than
@@ -14,22 +21,83 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { PeerlaneError } from '../errors.js';
 import type { ResumeOffer } from './protocol.js';
 import { BLOCK_SIZE } from './protocol.js';
+import type { SourceFile } from './sources.js';
 
 export const STATE_SUFFIX = '.peerlane';
-/** 2: a count of blocks on disk. 1 (older peers) listed their hashes; only its length is used. */
-const STATE_VERSION = 2;
+/**
+ * 3: bound to the sender's SHA-256. Earlier formats (1: block hashes, 2: a
+ * block count) are bound to nothing, so they are never offered.
+ */
+const STATE_VERSION = 3;
 
-interface ResumeState {
-  v: number;
+/**
+ * The state is rewritten in place as one fixed-size record (JSON padded with
+ * spaces): a single small write never truncates first, so a process killed
+ * at any instant leaves the previous state or the new one, never an empty or
+ * half-written file. Its JSON is well under this (about 140 bytes), and no
+ * more than this is ever read back.
+ */
+const STATE_RECORD_BYTES = 256;
+
+export interface ResumeState {
+  v: typeof STATE_VERSION;
   size: number;
   blockSize: number;
-  blocks: number | string[];
+  blocks: number;
+  /** The SHA-256 the sender stated for the whole file when this .part was begun. */
+  sha256: string;
 }
 
 export function statePath(partPath: string): string {
   return partPath + STATE_SUFFIX;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A state record as this version writes it, or undefined for anything else (older, damaged, foreign). */
+export function parseState(raw: unknown): ResumeState | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const o = value as Record<string, unknown>;
+  if (o.v !== STATE_VERSION || !isCount(o.size) || o.blockSize !== BLOCK_SIZE || !isCount(o.blocks))
+    return undefined;
+  if (typeof o.sha256 !== 'string' || !SHA256_HEX.test(o.sha256)) return undefined;
+  return { v: STATE_VERSION, size: o.size, blockSize: BLOCK_SIZE, blocks: o.blocks, sha256: o.sha256 };
+}
+
+/**
+ * The state beside `partPath`, read safely: never through a symlink, never
+ * waiting on a FIFO or device (O_NONBLOCK, then only a regular file is read),
+ * and never more than one record.
+ */
+export async function readState(partPath: string): Promise<ResumeState | undefined> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    handle = await fs.open(statePath(partPath), O_RDONLY | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0));
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > STATE_RECORD_BYTES) return undefined;
+    const record = Buffer.alloc(STATE_RECORD_BYTES);
+    const { bytesRead } = await handle.read(record, 0, STATE_RECORD_BYTES, 0);
+    return parseState(record.subarray(0, bytesRead).toString('utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
 }
 
 /** SHA-256 over the concatenated block hashes: what both sides compare. */
@@ -40,27 +108,24 @@ export function blocksDigest(blocks: readonly string[]): string {
 }
 
 /**
- * The SHA-256 of each whole block of an earlier `.part` for a file of `size`,
- * as it is on disk, or nothing if there is none, it is not a plain file, or
- * its state does not fit.
+ * The SHA-256 of each whole block of an earlier `.part` for a file of `size`
+ * whose sender stated `sha256`, as it is on disk; or nothing if there is none,
+ * it is not a plain file, or its state was written for another size or hash
+ * (or for none: older formats).
  */
-export async function readResumable(partPath: string, size: number): Promise<string[] | undefined> {
+export async function readResumable(
+  partPath: string,
+  size: number,
+  sha256: string | undefined,
+): Promise<string[] | undefined> {
+  if (sha256 === undefined) return undefined;
   let count: number;
   try {
-    const [part, raw] = await Promise.all([fs.lstat(partPath), fs.readFile(statePath(partPath), 'utf8')]);
-    if (!part.isFile()) return undefined;
-    const state = JSON.parse(raw) as Partial<ResumeState>;
-    if (state.size !== size || state.blockSize !== BLOCK_SIZE) return undefined;
-    const blocks = state.blocks;
-    if (state.v === STATE_VERSION && Number.isSafeInteger(blocks) && (blocks as number) >= 0) {
-      count = blocks as number;
-    } else if (state.v === 1 && Array.isArray(blocks)) {
-      count = blocks.length;
-    } else {
-      return undefined;
-    }
+    const [part, state] = await Promise.all([fs.lstat(partPath), readState(partPath)]);
+    if (!part.isFile() || state === undefined) return undefined;
+    if (state.size !== size || state.sha256 !== sha256) return undefined;
     // Never claim more than the .part holds, nor a block past the end of the file.
-    count = Math.min(count, Math.floor(part.size / BLOCK_SIZE), Math.floor(size / BLOCK_SIZE));
+    count = Math.min(state.blocks, Math.floor(part.size / BLOCK_SIZE), Math.floor(size / BLOCK_SIZE));
   } catch {
     return undefined;
   }
@@ -83,14 +148,6 @@ export async function readResumable(partPath: string, size: number): Promise<str
   }
 }
 
-/**
- * The state is rewritten in place as one fixed-size record (JSON padded with
- * spaces): a single small write never truncates first, so a process killed
- * at any instant leaves the previous state or the new one, never an empty or
- * half-written file. Its JSON is well under this.
- */
-const STATE_RECORD_BYTES = 256;
-
 /** Follows the bytes of one file as they reach disk, and records each whole block. */
 export class BlockLog {
   private inBlock = 0;
@@ -99,6 +156,7 @@ export class BlockLog {
   constructor(
     private readonly partPath: string,
     private readonly size: number,
+    private readonly sha256: string,
     private blocks: number,
   ) {}
 
@@ -117,13 +175,20 @@ export class BlockLog {
       size: this.size,
       blockSize: BLOCK_SIZE,
       blocks: this.blocks,
+      sha256: this.sha256,
     };
     const record = Buffer.alloc(STATE_RECORD_BYTES, ' ');
     record.write(JSON.stringify(state));
     if (this.handle === undefined) {
-      // Create without truncating, never through a symlink: what is there stays valid until overwritten.
-      const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
+      // Create without truncating, never through a symlink, never waiting on a FIFO:
+      // what is there stays valid until overwritten.
+      const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+      const flags = O_WRONLY | O_CREAT | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0);
       this.handle = await fs.open(statePath(this.partPath), flags, 0o644);
+      if (!(await this.handle.stat()).isFile()) {
+        await this.close();
+        throw new Error(`${statePath(this.partPath)} is not a regular file`);
+      }
       await this.handle.write(record, 0, record.length, 0);
       // An older, longer state (format 1) would leave a tail behind the record.
       await this.handle.truncate(record.length);
@@ -147,27 +212,70 @@ export class BlockLog {
 
 /**
  * The sender's side: do our first `offer.blocks` blocks hash to the receiver's
- * digest? Returns the offset to start from (0 if not) and feeds the matching
- * prefix into `whole`, the file's running SHA-256.
+ * digest? Returns the offset to start from (0 if not). The file's whole
+ * SHA-256 was taken before the manifest (hashSources), so only the offered
+ * prefix is read again here.
  */
 export async function checkOffer(
   handle: fs.FileHandle,
   size: number,
   offer: ResumeOffer | undefined,
-  whole: Hash,
-): Promise<{ offset: number; whole: Hash }> {
-  if (offer === undefined || offer.blocks === 0 || offer.blocks * BLOCK_SIZE > size)
-    return { offset: 0, whole };
-  const candidate = whole.copy();
+): Promise<number> {
+  if (offer === undefined || offer.blocks === 0 || offer.blocks * BLOCK_SIZE > size) return 0;
   const blocks: string[] = [];
   for (let i = 0; i < offer.blocks; i++) {
     const block = createHash('sha256');
-    await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block, candidate);
+    await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block);
     blocks.push(block.digest('hex'));
   }
-  return blocksDigest(blocks) === offer.digest
-    ? { offset: offer.blocks * BLOCK_SIZE, whole: candidate }
-    : { offset: 0, whole };
+  return blocksDigest(blocks) === offer.digest ? offer.blocks * BLOCK_SIZE : 0;
+}
+
+/** Hashing a source checks for an abort this often: a fraction of a second of reading. */
+const HASH_SLICE_BYTES = 64 * 1024 * 1024;
+
+/** One run of hashSources per list of sources, however often it is asked for. */
+const hashRuns = new WeakMap<readonly SourceFile[], Promise<void>>();
+
+/**
+ * The sender's side, before the manifest: each regular file's SHA-256, set
+ * on it (`sha256`), so the receiver can recognise what it holds already and
+ * which `.part` was begun for it. Streams and folders have none. Started
+ * while pairing, so it costs little waiting; every later call for the same
+ * list awaits that same run. Aborting stops it between slices.
+ */
+export function hashSources(files: readonly SourceFile[], abort?: AbortSignal): Promise<void> {
+  let run = hashRuns.get(files);
+  if (run === undefined) {
+    run = hashEach(files, abort);
+    hashRuns.set(files, run);
+  }
+  return run;
+}
+
+async function hashEach(files: readonly SourceFile[], abort: AbortSignal | undefined): Promise<void> {
+  for (const file of files) {
+    if (file.kind === 'dir' || file.stream !== undefined || file.size === null || file.sha256 !== undefined)
+      continue;
+    let handle: fs.FileHandle | undefined;
+    try {
+      handle = await fs.open(file.path, 'r');
+      const hash = createHash('sha256');
+      for (let at = 0; at < file.size; at += HASH_SLICE_BYTES) {
+        if (abort?.aborted) break;
+        await hashRange(handle, at, Math.min(HASH_SLICE_BYTES, file.size - at), hash);
+      }
+      if (abort?.aborted) throw new PeerlaneError('INTERRUPTED', 'interrupted');
+      file.sha256 = hash.digest('hex');
+    } catch (err) {
+      if (err instanceof PeerlaneError) throw err;
+      throw new PeerlaneError('INPUT_UNREADABLE', `cannot read ${file.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    } finally {
+      await handle?.close().catch(() => {});
+    }
+  }
 }
 
 /** Feed `length` bytes of an open file from `start` into `hashes`, a megabyte at a time. */

@@ -14,12 +14,19 @@
  * created exclusively (O_EXCL, plus O_NOFOLLOW where the platform has it), and
  * a finished file is moved into place with link(2) or rename(2), which act on
  * the directory entry, never on what a symlink points to.
+ *
+ * Nor is a path resolved again once checked: a file's folder is reached one
+ * component at a time, each opened through the handle of the one before
+ * (openDirs), and held open while the file is written; its `.part`, its state,
+ * the name search and the final link all go through that handle (onDisk).
+ * Someone swapping a folder for a symlink mid-transfer can make the transfer
+ * fail, never make a file land outside the output folder.
  */
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { MAX_NAME_BYTES } from './protocol.js';
+import { MAX_FILES, MAX_NAME_BYTES } from './protocol.js';
 
 /** The suffix of a file still being received; a name with it is never a finished file. */
 export const PART_SUFFIX = '.part';
@@ -84,33 +91,111 @@ export function splitRelPath(safe: string): { dirs: string[]; base: string } {
 }
 
 /**
- * Create the folders of the relative path `rel` (all its components) under
- * `root`, one at a time. Each existing component must be a real folder
- * (lstat: a symlink is BAD_NAME, never followed); each created one is checked
- * the same way after mkdir, so a racing swap is caught.
+ * A folder under the output folder, held open. `via` names exactly that
+ * folder, whatever happens to the path meanwhile: on Linux it is
+ * `/proc/self/fd/N`, which the kernel resolves to the open folder itself, so
+ * `via/name` acts like openat(2) on the handle. Elsewhere it is the path, and
+ * only the checks made on the way protect it.
  */
-export async function makeDirs(root: string, rel: readonly string[], name: string): Promise<void> {
-  let at = path.resolve(root);
-  for (const part of rel) {
-    at = path.join(at, part);
-    let stat: Awaited<ReturnType<typeof fs.lstat>> | undefined;
-    try {
-      stat = await fs.lstat(at);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+export interface HeldDir {
+  /** The folder's path, for messages and results. */
+  path: string;
+  /** What file operations in it go through (see above). */
+  via: string;
+  handle: fs.FileHandle;
+  dev: number;
+  ino: number;
+}
+
+/** Open a folder for holding: read-only, a folder, never a symlink at `at` (unless `follow`). */
+const OPEN_DIR = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0);
+
+/** Linux resolves /proc/self/fd/N to the open file itself: checked once, on the first held folder. */
+let procFd: boolean | undefined;
+
+async function holdDir(at: string, shown: string, follow: boolean): Promise<HeldDir> {
+  const handle = await fs.open(at, OPEN_DIR | (follow ? 0 : (constants.O_NOFOLLOW ?? 0)));
+  try {
+    const stat = await handle.stat();
+    const proc = `/proc/self/fd/${handle.fd}`;
+    if (procFd === undefined) {
+      const seen = await fs.stat(proc).catch(() => undefined);
+      procFd = seen?.dev === stat.dev && seen.ino === stat.ino;
     }
-    if (stat === undefined) {
-      try {
-        await fs.mkdir(at, { mode: 0o755 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
-      }
-      stat = await fs.lstat(at);
-    }
-    if (!stat.isDirectory()) {
-      refuseName(name, `${at} is ${stat.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
-    }
+    return { path: shown, via: procFd ? proc : shown, handle, dev: stat.dev, ino: stat.ino };
+  } catch (err) {
+    await handle.close();
+    throw err;
   }
+}
+
+/**
+ * The path `p` as file operations should use it: through `dir`'s handle when
+ * `p` is directly inside it, else `p` itself.
+ */
+export function onDisk(p: string, dir: HeldDir | undefined): string {
+  return dir !== undefined && path.dirname(p) === dir.path ? path.join(dir.via, path.basename(p)) : p;
+}
+
+export interface OpenDirsOptions {
+  /** Create missing folders (default); without, a missing one is ENOENT. */
+  create?: boolean;
+  /** Each folder created, by its path relative to `root`, with its identity. */
+  onCreate?: (rel: string, dir: HeldDir) => void;
+}
+
+/**
+ * Open the folder at the relative path `rel` under `root`, creating missing
+ * ones, one component at a time and each through the handle of the one
+ * before: no path is resolved again after it was checked, so a folder swapped
+ * for a symlink meanwhile is never followed. An existing component must be a
+ * real folder (O_NOFOLLOW): a symlink or file there is BAD_NAME. `root`
+ * itself (the user's --out) may be a symlink. The caller closes the result.
+ */
+export async function openDirs(
+  root: string,
+  rel: readonly string[],
+  name: string,
+  options: OpenDirsOptions = {},
+): Promise<HeldDir> {
+  const top = path.resolve(root);
+  let dir = await holdDir(top, top, true).catch((err: unknown) => {
+    throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+  });
+  try {
+    for (const [i, part] of rel.entries()) {
+      const shown = path.join(dir.path, part);
+      const at = path.join(dir.via, part);
+      let created = false;
+      if (options.create !== false) {
+        try {
+          await fs.mkdir(at, { mode: 0o755 });
+          created = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+            throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+        }
+      }
+      const child = await holdDir(at, shown, false).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP' || code === 'ENOTDIR')
+          refuseName(name, `${shown} is a symbolic link or not a folder`);
+        throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
+      });
+      await dir.handle.close();
+      dir = child;
+      if (created) options.onCreate?.(rel.slice(0, i + 1).join('/'), dir);
+    }
+    return dir;
+  } catch (err) {
+    await dir.handle.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Create the folders of the relative path `rel` under `root`, as openDirs does, and let go of them. */
+export async function makeDirs(root: string, rel: readonly string[], name: string): Promise<void> {
+  await (await openDirs(root, rel, name)).handle.close();
 }
 
 /** True if every existing folder of `rel` under `root` is a real folder (no symlink on the way). */
@@ -171,9 +256,9 @@ function candidate(name: string, n: number): string {
   return fitStem(name, tag) + tag;
 }
 
-async function exists(p: string): Promise<boolean> {
+async function exists(p: string, dir?: HeldDir): Promise<boolean> {
   try {
-    await fs.lstat(p);
+    await fs.lstat(onDisk(p, dir));
     return true;
   } catch {
     return false;
@@ -185,10 +270,14 @@ async function exists(p: string): Promise<boolean> {
  * --overwrite may replace. A symlink is refused, not followed and not replaced:
  * the user cannot have meant to swap a link of theirs for a stranger's file.
  */
-export async function checkReplaceable(target: string, name: string = path.basename(target)): Promise<void> {
+export async function checkReplaceable(
+  target: string,
+  name: string = path.basename(target),
+  dir?: HeldDir,
+): Promise<void> {
   let stat: Awaited<ReturnType<typeof fs.lstat>>;
   try {
-    stat = await fs.lstat(target);
+    stat = await fs.lstat(onDisk(target, dir));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
@@ -201,6 +290,20 @@ export async function checkReplaceable(target: string, name: string = path.basen
       : 'not a regular file';
   refuseName(name, `${target} is ${what}, which is never overwritten`);
 }
+
+/**
+ * Numbered names tried past the first free candidate remembered: one transfer
+ * holds at most MAX_FILES names, so only a folder that already holds this many
+ * `name (n)` runs out.
+ */
+const NAME_TRIES = MAX_FILES + 1;
+
+/**
+ * Per set of taken names (one transfer's), the next number to try for each
+ * folder and name. Kept beside the set rather than in it, so callers still
+ * pass a plain Set; it goes when the set does.
+ */
+const nextFree = new WeakMap<ReadonlySet<string>, Map<string, number>>();
 
 /**
  * A path under `dir` for `name` that this transfer may write to.
@@ -219,6 +322,7 @@ export async function freeTarget(
   name: string,
   taken: Set<string>,
   overwrite = false,
+  held?: HeldDir,
 ): Promise<string> {
   const safe = checkRelPath(name);
   const root = path.resolve(dir);
@@ -228,21 +332,31 @@ export async function freeTarget(
     const target = path.join(parent, base);
     checkTarget(root, target, name, safe);
     if (!taken.has(target)) {
-      await checkReplaceable(target, name);
-      if (await exists(target + PART_SUFFIX)) {
+      await checkReplaceable(target, name, held);
+      if (await exists(target + PART_SUFFIX, held)) {
         refuseName(name, `${target}${PART_SUFFIX} already exists (another transfer, or one cut short)`);
       }
       taken.add(target);
       return target;
     }
   }
-  for (let n = 0; n < 10_000; n++) {
+  // Every number below the one remembered was taken or existed when last tried:
+  // start past them, so n files of one name cost O(n) look-ups, not O(n²).
+  let next = nextFree.get(taken);
+  if (next === undefined) {
+    next = new Map();
+    nextFree.set(taken, next);
+  }
+  const key = `${parent}/${base}`;
+  const start = next.get(key) ?? 0;
+  for (let n = start; n < start + NAME_TRIES; n++) {
     const target = path.join(parent, candidate(base, n));
     checkTarget(root, target, name, [...dirs, path.basename(target)].join('/'));
     if (taken.has(target)) continue;
-    if (await exists(target)) continue;
-    if (await exists(target + PART_SUFFIX)) continue;
+    if (await exists(target, held)) continue;
+    if (await exists(target + PART_SUFFIX, held)) continue;
     taken.add(target);
+    next.set(key, n + 1);
     return target;
   }
   throw new PeerlaneError('BAD_NAME', `no free name for ${safe}`);
@@ -257,9 +371,10 @@ export const PART_OPEN_FLAGS =
  * already there, a dangling symlink included (EEXIST → OUT_NOT_WRITABLE;
  * ENOSPC → DISK_FULL).
  */
-export async function openPart(partPath: string): Promise<fs.FileHandle> {
+export async function openPart(partPath: string, dir?: HeldDir): Promise<fs.FileHandle> {
   try {
-    return await fs.open(partPath, PART_OPEN_FLAGS, 0o644);
+    // Private while it is incomplete; it gets its final mode once verified.
+    return await fs.open(onDisk(partPath, dir), PART_OPEN_FLAGS, 0o600);
   } catch (err) {
     throw toPeerlaneError(err, 'OUT_NOT_WRITABLE');
   }
@@ -285,12 +400,14 @@ export async function publish(
   name: string,
   taken: Set<string>,
   overwrite = false,
+  dir?: HeldDir,
 ): Promise<string> {
   const { base } = splitRelPath(checkRelPath(name));
+  const part = onDisk(partPath, dir);
   if (overwrite && path.basename(target) === base) {
-    await checkReplaceable(target, name);
+    await checkReplaceable(target, name, dir);
     try {
-      await fs.rename(partPath, target);
+      await fs.rename(part, onDisk(target, dir));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
@@ -303,29 +420,29 @@ export async function publish(
   let dest = target;
   for (;;) {
     try {
-      await fs.link(partPath, dest);
-      await fs.unlink(partPath);
+      await fs.link(part, onDisk(dest, dir));
+      await fs.unlink(part);
       return dest;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
-        dest = await freeTarget(path.dirname(target), base, taken);
+        dest = await freeTarget(path.dirname(target), base, taken, false, dir);
         continue;
       }
       if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
         // File systems without hard links: fall back to an exclusive copy.
         try {
-          await fs.copyFile(partPath, dest, constants.COPYFILE_EXCL);
+          await fs.copyFile(part, onDisk(dest, dir), constants.COPYFILE_EXCL);
         } catch (copyErr) {
           if ((copyErr as NodeJS.ErrnoException).code === 'EEXIST') {
-            dest = await freeTarget(path.dirname(target), base, taken);
+            dest = await freeTarget(path.dirname(target), base, taken, false, dir);
             continue;
           }
           // A half-copied file (ENOSPC, say) must not be left under the final name.
-          await fs.unlink(dest).catch(() => {});
+          await fs.unlink(onDisk(dest, dir)).catch(() => {});
           throw copyErr;
         }
-        await fs.unlink(partPath);
+        await fs.unlink(part);
         return dest;
       }
       throw err;

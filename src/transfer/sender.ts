@@ -3,13 +3,18 @@
  * then END. Resolves only after the receiver's DONE, which it sends once every
  * file is verified and in place.
  *
+ * Each file's SHA-256 goes in the manifest (taken beforehand, hashSources in
+ * resume.ts): the receiver skips a file it already holds with that hash
+ * (ACCEPT.already) and resumes only a `.part` begun for it. The same hash
+ * ends the file (FILE_END), so a file is read and hashed once before it is
+ * sent and not hashed again while sending.
+ *
  * Two brakes keep memory flat: the channel's bufferedAmount (our side) and the
  * receiver's credit (its side). Each file is read chunk by chunk, never whole.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { FramedLink } from './framed-link.js';
 import type { Frame, ResumeOffer } from './protocol.js';
 import {
@@ -23,8 +28,9 @@ import {
   TRANSFER_PROTOCOL_VERSION,
 } from './protocol.js';
 import { frameAt, ReadAhead } from './read-ahead.js';
-import { checkOffer } from './resume.js';
+import { checkOffer, hashSources } from './resume.js';
 import type { SourceFile } from './sources.js';
+import { openSource } from './sources.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface SendOptions {
@@ -101,12 +107,19 @@ export async function sendFiles({
     wake = undefined;
     w?.();
   };
-  const waitForPoke = (): Promise<void> =>
-    link.guard(
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      }),
-    );
+  /** Wait for credit or a drained channel: the receiver's to give, within the stall timeout. */
+  const waitForPoke = async (): Promise<void> => {
+    link.expectPeer(true);
+    try {
+      await link.guard(
+        new Promise<void>((resolve) => {
+          wake = resolve;
+        }),
+      );
+    } finally {
+      link.expectPeer(false);
+    }
+  };
 
   let resolveAccepted!: () => void;
   const accepted = new Promise<void>((resolve) => {
@@ -120,6 +133,7 @@ export async function sendFiles({
   let ended = false;
   let offers = new Map<number, ResumeOffer>();
   let held = new Set<number>();
+  let already = new Set<number>();
 
   link.onFrame((frame: Frame) => {
     switch (frame.type) {
@@ -129,6 +143,12 @@ export async function sendFiles({
         for (const file of held) {
           if (!earlier?.has(file))
             throw new PeerlaneError('BAD_FRAME', `ACCEPT claims file ${file}, never sent`);
+        }
+        already = new Set(frame.already);
+        for (const file of already) {
+          // Only a file whose hash we stated can be one the receiver holds already.
+          if (files[file]?.sha256 === undefined)
+            throw new PeerlaneError('BAD_FRAME', `ACCEPT claims file ${file} without its hash`);
         }
         credit += frame.window;
         // A frame waits for its whole credit, so none may be larger than the window.
@@ -156,6 +176,8 @@ export async function sendFiles({
     }
   });
   link.link.onBufferedAmountLow(SEND_LOW_WATER, poke);
+  // Usually taken already, while pairing (session/send.ts).
+  await link.guard(hashSources(files));
 
   const manifest = encodeControl({
     type: 'manifest',
@@ -166,6 +188,7 @@ export async function sendFiles({
       ...(f.mode !== undefined ? { mode: f.mode } : {}),
       ...(f.mtime !== undefined ? { mtime: f.mtime } : {}),
       ...(f.kind !== undefined ? { kind: f.kind } : {}),
+      ...(f.sha256 !== undefined ? { sha256: f.sha256 } : {}),
     })),
     ...(text !== undefined ? { text } : {}),
   });
@@ -194,10 +217,21 @@ export async function sendFiles({
       sentTotal += before.bytes;
       continue;
     }
+    if (already.has(index) && file.sha256 !== undefined && file.size !== null) {
+      // The receiver has it, whole and identical, from an earlier run.
+      confirmed.add(index);
+      const result = { name: file.name, path: file.path, bytes: file.size, sha256: file.sha256 };
+      const skipped = { ...result, resumedBytes: file.size, already: true as const };
+      results.push(skipped);
+      sentTotal += file.size;
+      onFile?.({ phase: 'done', file: index, ...skipped });
+      continue;
+    }
     onFile?.({ phase: 'start', file: index, name: file.name, size: file.size });
     const progress = (fileBytes: number): void =>
       onProgress?.({ file: index, name: file.name, fileBytes, fileSize: file.size, bytes: sentTotal, total });
-    let hash = createHash('sha256');
+    // A stream's SHA-256 is taken as it goes; a file's was taken before the manifest.
+    const hash = createHash('sha256');
     let resumed = 0;
     let size: number;
     if (file.stream !== undefined) {
@@ -234,18 +268,21 @@ export async function sendFiles({
       size = offset;
     } else {
       size = file.size ?? 0;
-      const handle = await fs.open(file.path, 'r');
+      // The file scanned, not whatever is at its path now (a hostile receiver picks when we get here).
+      const handle = await openSource(file).catch((err: unknown) => {
+        // Tell the receiver why, rather than leave it to find the channel gone.
+        link.abort(toPeerlaneError(err));
+        throw err;
+      });
       try {
         // Skip what the receiver holds from an earlier run, if our bytes still match it.
-        ({ offset: resumed, whole: hash } = await checkOffer(handle, size, offers.get(index), hash));
+        resumed = await checkOffer(handle, size, offers.get(index));
         link.send({ type: 'file-start', file: index, offset: resumed });
         sentTotal += resumed;
         let offset = resumed;
         const pieces = new ReadAhead(handle, resumed, size, file.path);
         try {
           for (let piece = await pieces.next(); piece !== null; piece = await pieces.next()) {
-            // Hashed whole before frames are cut from it: frameAt overwrites sent bytes.
-            hash.update(piece.subarray(DATA_HEADER_BYTES));
             const length = piece.length - DATA_HEADER_BYTES;
             for (let at = 0; at < length; at += chunkSize) {
               const want = Math.min(chunkSize, length - at);
@@ -266,7 +303,9 @@ export async function sendFiles({
         await handle.close();
       }
     }
-    const sha256 = hash.digest('hex');
+    // A file's is the SHA-256 the manifest stated: if the file changed since, the
+    // receiver's hash of what it got differs (HASH_MISMATCH), never a torn file that verifies.
+    const sha256 = file.sha256 ?? hash.digest('hex');
     link.send({ type: 'file-end', file: index, sha256, ...(file.size === null ? { size } : {}) });
     const result = { name: file.name, path: file.path, bytes: size, sha256, resumedBytes: resumed };
     results.push(result);
@@ -275,6 +314,7 @@ export async function sendFiles({
   }
   ended = true;
   link.send({ type: 'end' });
+  link.expectPeer(true);
   await link.guard(done);
   return { files: results, bytes: tally.bytes, ms: Date.now() - tally.since };
 }

@@ -30,10 +30,15 @@ export interface SourceFile {
   mode?: number;
   /** Modification time, ms since the epoch. */
   mtime?: number;
+  /** Device and inode at the scan: the file opened later must be this one (openSource). */
+  dev?: number;
+  ino?: number;
   /** A folder: no data, only its mode and mtime (and its existence, when empty). */
   kind?: 'dir';
   /** For `-`: the stream to read. */
   stream?: Readable;
+  /** The file's SHA-256 (hex), once hashSources has taken it: stated in the manifest. */
+  sha256?: string;
 }
 
 export interface ResolveOptions {
@@ -59,8 +64,52 @@ async function checkReadable(p: string): Promise<void> {
   }
 }
 
-function meta(stat: Awaited<ReturnType<typeof fs.stat>>): { mode: number; mtime: number } {
-  return { mode: Number(stat.mode) & 0o777, mtime: Math.floor(Number(stat.mtimeMs)) };
+function meta(stat: Awaited<ReturnType<typeof fs.stat>>): Pick<SourceFile, 'mode' | 'mtime' | 'dev' | 'ino'> {
+  return {
+    mode: Number(stat.mode) & 0o777,
+    mtime: Math.floor(Number(stat.mtimeMs)),
+    dev: Number(stat.dev),
+    ino: Number(stat.ino),
+  };
+}
+
+/** Read-only, and never through a symlink at the file's own name. */
+const OPEN_SOURCE = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
+
+/**
+ * Open a scanned file to send it, which may be long after the scan (the
+ * receiver chooses when to ACCEPT). It must still be the file scanned: not a
+ * symlink now (O_NOFOLLOW), and the same device, inode and size, which also
+ * catches a folder on its path swapped for a symlink. SOURCE_CHANGED otherwise.
+ */
+export async function openSource(file: SourceFile): Promise<fs.FileHandle> {
+  const changed = (why: string): PeerlaneError =>
+    new PeerlaneError('SOURCE_CHANGED', `${file.path} ${why} since it was listed; nothing of it was sent`);
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file.path, OPEN_SOURCE);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw changed('became a symbolic link');
+    if (code === 'ENOENT') throw changed('is gone');
+    throw notFound(file.path, err);
+  }
+  const stat = await handle.stat().catch(async (err: unknown) => {
+    await handle.close();
+    throw notFound(file.path, err);
+  });
+  const why = !stat.isFile()
+    ? 'is no longer a regular file'
+    : stat.dev !== file.dev || stat.ino !== file.ino
+      ? 'was replaced by another file'
+      : stat.size !== file.size
+        ? `changed size (${file.size} to ${stat.size} bytes)`
+        : undefined;
+  if (why !== undefined) {
+    await handle.close();
+    throw changed(why);
+  }
+  return handle;
 }
 
 export async function resolveSources(

@@ -25,6 +25,8 @@ export interface FileResult {
   sha256: string;
   /** Bytes that were not sent again because the receiver had them from an earlier run. */
   resumedBytes: number;
+  /** The receiver had the whole file, identical (same path, size and SHA-256), from an earlier run: nothing was sent. */
+  already?: true;
 }
 
 export interface TransferResult {

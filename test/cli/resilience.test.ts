@@ -132,8 +132,8 @@ describe('resilience', () => {
       await new Promise((r) => setTimeout(r, STOP_MS));
       stopped.kill('SIGCONT');
       // Not RTC_STALLED (137) from the freeze guard: a verified transfer.
-      expect((await tx.exit(90_000)).code, tx.stderr).toBe(0);
-      expect((await rx.exit(30_000)).code, rx.stderr).toBe(0);
+      const [txExit, rxExit] = await Promise.all([tx.exit(90_000), rx.exit(90_000)]);
+      expect([txExit.code, rxExit.code], `sender:\n${tx.stderr}\nreceiver:\n${rx.stderr}`).toEqual([0, 0]);
       for (const peer of [tx, rx]) {
         expect(peer.events.some((e) => e.event === 'reconnecting')).toBe(true);
         expect(peer.events.filter((e) => e.event === 'connected').length).toBeGreaterThanOrEqual(2);

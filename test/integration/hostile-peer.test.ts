@@ -49,8 +49,10 @@ interface Scene {
   parent: string;
 }
 
-/** Start receive() into a fresh folder and connect a raw sender to it. */
-async function scene(): Promise<Scene> {
+/** Start receive() into a fresh folder and connect a raw sender to it; `onManifest` asks the "user". */
+async function scene(
+  onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => Promise<void>,
+): Promise<Scene> {
   const parent = await h.tempDir('peerlane-hostile-');
   const outDir = path.join(parent, 'out');
   let ready!: (code: string) => void;
@@ -61,6 +63,7 @@ async function scene(): Promise<Scene> {
     signal: server,
     rtc,
     outDir,
+    ...(onManifest ? { onManifest } : {}),
     onEvent: (e) => {
       if (e.event === 'ready') ready(e.code);
     },
@@ -266,5 +269,59 @@ describe('receive() against a hostile sender', () => {
     await attack('VERSION_MISMATCH', (peer) => {
       peer.link.send(manifest([{ name: 'a.txt', size: 3 }], 99));
     });
+  });
+});
+
+describe('receive() against a sender that floods frames', () => {
+  /** Frames a hostile sender queues in one go: 1.5 M took an unguarded receiver from 83 to 536 MB. */
+  const FLOOD = 200_000;
+
+  it('BAD_FRAME for anything but PING or ERROR while the user is asked, and the prompt is closed', async () => {
+    let asked!: () => void;
+    const prompting = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let promptClosed: unknown;
+    // A prompt that stays open until the transfer fails under it.
+    const s = await scene(
+      (_, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          asked();
+          signal.addEventListener('abort', () => {
+            promptClosed = signal.reason;
+            reject(signal.reason);
+          });
+        }),
+    );
+    try {
+      s.peer.link.send(manifest([{ name: 'a.txt', size: 3 }]));
+      await prompting;
+      const start = encodeControl({ type: 'file-start', file: 0, offset: 0 });
+      for (let i = 0; i < FLOOD && s.peer.frames.length === 0; i++) {
+        if (s.peer.link.bufferedAmount() > 1024 * 1024) await new Promise((r) => setTimeout(r, 1));
+        s.peer.link.send(start);
+      }
+      await expectAttackFails(s, 'BAD_FRAME');
+      await expect(s.result).rejects.toThrow(/FILE-START before the manifest was accepted/);
+      expect(promptClosed).toMatchObject({ code: 'BAD_FRAME' });
+    } finally {
+      s.peer.close();
+    }
+  });
+
+  it('BAD_FRAME once control frames outnumber what the manifest allows, before they pile up', async () => {
+    const s = await attack('BAD_FRAME', async (peer) => {
+      peer.link.send(manifest([{ name: 'a.txt', size: 3 }]));
+      await peer.next('accept');
+      const start = encodeControl({ type: 'file-start', file: 0, offset: 0 });
+      for (let i = 0; i < FLOOD && peer.frames.length < 2; i++) {
+        if (peer.link.bufferedAmount() > 1024 * 1024) await new Promise((r) => setTimeout(r, 1));
+        peer.link.send(start);
+      }
+    });
+    // Refused as they arrived, while the first FILE_START was still opening its file.
+    await expect(s.result).rejects.toThrow(
+      /more FILE_START, FILE_END and END frames than the manifest allows/,
+    );
   });
 });

@@ -4,7 +4,7 @@
  * pipe), into real folders, some of them tiny tmpfs mounts to fill the disk.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,12 @@ import type { SignalPipe } from '../../src/rtc/connect.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
+import { freeSpace } from '../../src/transfer/disk.js';
 import { FramedLink } from '../../src/transfer/framed-link.js';
-import { TRANSFER_PROTOCOL_VERSION } from '../../src/transfer/protocol.js';
+import { BLOCK_SIZE, TRANSFER_PROTOCOL_VERSION } from '../../src/transfer/protocol.js';
 import type { ReceiveOptions } from '../../src/transfer/receiver.js';
 import { receiveFiles } from '../../src/transfer/receiver.js';
-import { STATE_SUFFIX } from '../../src/transfer/resume.js';
+import { readState, STATE_SUFFIX } from '../../src/transfer/resume.js';
 import { PART_SUFFIX } from '../../src/transfer/safe-names.js';
 import { sendFiles } from '../../src/transfer/sender.js';
 import { resolveSources } from '../../src/transfer/sources.js';
@@ -125,6 +126,16 @@ function codeOf(result: PromiseSettledResult<unknown>): string {
 function resultOf(result: PromiseSettledResult<TransferResult>): TransferResult {
   if (result.status === 'rejected') throw result.reason;
   return result.value;
+}
+
+/** Write zeros to `file` until the file system is full (ENOSPC), synchronously. */
+function fillUp(file: string): void {
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) appendFileSync(file, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
 }
 
 /** A source folder with `a.txt` of `size` random bytes. */
@@ -318,13 +329,51 @@ describe('disk space', () => {
     expect(part.equals(readFileSync(file).subarray(0, part.length))).toBe(true);
   });
 
+  it("a resend after the disk filled resumes: the .part's blocks need no new space", async (ctx) => {
+    const out = await tmpfs(ctx, 24 * MiB);
+    const size = 20 * MiB;
+    const { file, sha256 } = await source(size, 'big.bin');
+    const filler = path.join(out, 'filler');
+    let filled = false;
+    const first = await transfer([file], {
+      outDir: out,
+      onProgress: (p) => {
+        if (filled || p.bytes < 10 * MiB) return;
+        filled = true;
+        // Another writer takes every byte left, synchronously: the next write fails.
+        fillUp(filler);
+      },
+    });
+    expect(codeOf(first.received)).toBe('DISK_FULL');
+    const partPath = path.join(out, `big.bin${PART_SUFFIX}`);
+    const offered = ((await readState(partPath))?.blocks ?? 0) * BLOCK_SIZE;
+    expect(offered).toBeGreaterThanOrEqual(2 * BLOCK_SIZE);
+
+    // Space is freed, enough for what the .part lacks but not for the whole file.
+    await fs.rm(filler);
+    const free = await freeSpace(out);
+    await fs.writeFile(filler, Buffer.alloc(free - (size - offered) - MiB));
+    expect(await freeSpace(out)).toBeLessThan(size);
+
+    const second = await transfer([file], { outDir: out });
+    const received = resultOf(second.received);
+    expect(received.files[0]?.resumedBytes).toBe(offered);
+    expect(received.bytes).toBe(size - offered);
+    expect(await sha256File(path.join(out, 'big.bin'))).toBe(sha256);
+    expect((await fs.readdir(out)).sort()).toEqual(['big.bin', 'filler']);
+  });
+
   it('a lost peer leaves the .part and its block state for a resume', async () => {
     const out = await tempDir();
     const { tx, rx } = await framedPair();
     const received = receiveFiles({ link: rx, outDir: out });
     received.catch(() => {});
-    tx.onFrame(() => {});
-    tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 10 }] });
+    const accepted = new Promise<void>((resolve) => tx.onFrame((f) => f.type === 'accept' && resolve()));
+    // The state is bound to the hash the sender states (resume.ts).
+    const files = [{ name: 'a.txt', size: 10, sha256: 'a'.repeat(64) }];
+    tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files });
+    // Nothing but the manifest may come before ACCEPT.
+    await accepted;
     tx.send({ type: 'file-start', file: 0, offset: 0 });
     tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
     const kept = [`a.txt${PART_SUFFIX}`, `a.txt${PART_SUFFIX}${STATE_SUFFIX}`];
@@ -339,8 +388,10 @@ describe('disk space', () => {
     const { tx, rx } = await framedPair();
     const received = receiveFiles({ link: rx, outDir: out });
     received.catch(() => {});
-    tx.onFrame(() => {});
+    const accepted = new Promise<void>((resolve) => tx.onFrame((f) => f.type === 'accept' && resolve()));
     tx.send({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [{ name: 'a.txt', size: 5 }] });
+    // Nothing but the manifest may come before ACCEPT.
+    await accepted;
     tx.send({ type: 'file-start', file: 0, offset: 0 });
     tx.sendRaw(Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hello')]));
     tx.send({ type: 'file-end', file: 0, sha256: '0'.repeat(64) });

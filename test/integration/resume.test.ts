@@ -2,8 +2,11 @@
  * Resume across runs, with the real signal server and real data channels: an
  * interrupted transfer leaves a .part and its block state; the same file sent
  * again (with a new code) continues after the last whole block; a changed
- * source is sent whole.
+ * source is sent whole. A resume is offered only to a sender that states the
+ * SHA-256 the .part was begun for, and the state file is read without
+ * following a symlink or waiting on a FIFO.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +15,13 @@ import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.j
 import type { SignalHandle } from '../../src/testing/harness.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { startReceiver } from '../../src/testing/in-process.js';
-import { BLOCK_SIZE, RECEIVE_WINDOW } from '../../src/transfer/protocol.js';
+import { rawSender } from '../../src/testing/raw-peer.js';
+import {
+  BLOCK_SIZE,
+  encodeControl,
+  RECEIVE_WINDOW,
+  TRANSFER_PROTOCOL_VERSION,
+} from '../../src/transfer/protocol.js';
 import { STATE_SUFFIX } from '../../src/transfer/resume.js';
 import { PART_SUFFIX } from '../../src/transfer/safe-names.js';
 
@@ -59,6 +68,13 @@ async function complete(file: string, out: string) {
   return { sent, received: await rx.result };
 }
 
+/** Same name and size, different bytes near the start. */
+async function patch(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  await handle.write(Buffer.from('changed'), 0, 7, 100);
+  await handle.close();
+}
+
 describe('resume across runs', () => {
   it('keeps the .part and its state, then sends only what is missing', async () => {
     const src = await h.tempDir();
@@ -81,27 +97,51 @@ describe('resume across runs', () => {
     expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
   });
 
-  // Blocks are compared as they are on both disks, so a change on either side restarts from zero.
-  it.each([
-    ['a source changed between runs', (src: string, _out: string) => path.join(src, 'big.bin')],
-    ['a .part damaged on disk since', (_src: string, out: string) => path.join(out, `big.bin${PART_SUFFIX}`)],
-  ])('%s: sent whole, never spliced', async (_label, changed) => {
+  it('a source changed between runs is sent whole, beside the .part it does not match', async () => {
     const src = await h.tempDir();
     const out = await h.tempDir();
     const file = path.join(src, 'big.bin');
     await writeRandomFile(file, SIZE);
     await interrupted(file, out, Math.floor(SIZE * 0.5));
+    const part = await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`));
+    await patch(file);
 
-    // Same name and size, different bytes near the start.
-    const handle = await fs.open(changed(src, out), 'r+');
-    await handle.write(Buffer.from('changed'), 0, 7, 100);
-    await handle.close();
+    // Another SHA-256 than the .part was begun for: nothing offered, and nothing of it touched.
+    const { received } = await complete(file, out);
+    expect(received.files[0]?.resumedBytes).toBe(0);
+    expect(received.bytes).toBe(SIZE);
+    expect(received.files[0]?.path).toBe(path.join(out, 'big (1).bin'));
+    expect(await sha256File(path.join(out, 'big (1).bin'))).toBe(await sha256File(file));
+    expect((await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`))).equals(part)).toBe(true);
+  });
 
+  it('a .part damaged on disk since is sent whole, never spliced', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+    await patch(path.join(out, `big.bin${PART_SUFFIX}`));
+
+    // The same source: offered, but the blocks differ, so it starts again from zero in the same .part.
     const { received } = await complete(file, out);
     expect(received.files[0]?.resumedBytes).toBe(0);
     expect(received.bytes).toBe(SIZE);
     expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
     expect(await listTree(out)).toEqual(['big.bin']);
+  });
+
+  it('a source changed after the sender hashed it fails as HASH_MISMATCH, never a torn file', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    // Changed while the receiver is asked: after the manifest stated its hash, before any byte is read.
+    const rx = startReceiver({ signal: server, rtc, outDir: out, onManifest: () => patch(file) });
+    const sent = send({ signal: server, rtc, paths: [file], code: await rx.code });
+    await expect(sent).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    await expect(rx.result).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    expect(await listTree(out)).toEqual([]);
   });
 
   it('a .part of another size is not resumed, and not overwritten', async () => {
@@ -118,5 +158,71 @@ describe('resume across runs', () => {
     expect(received.files[0]?.resumedBytes).toBe(0);
     expect(received.files[0]?.path).toBe(path.join(out, 'big (1).bin'));
     expect(await listTree(out)).toContain(`big.bin${PART_SUFFIX}`);
+  });
+});
+
+describe('what a leftover .part offers, and to whom', () => {
+  /** A receiver into `out` offered `big.bin` of SIZE by a raw sender stating `sha256`: its ACCEPT. */
+  async function acceptFor(out: string, sha256: string | undefined) {
+    const rx = startReceiver({ signal: server, rtc, outDir: out });
+    const peer = await rawSender(server, await rx.code);
+    const entry = { name: 'big.bin', size: SIZE, ...(sha256 !== undefined ? { sha256 } : {}) };
+    peer.link.send(encodeControl({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files: [entry] }));
+    const accept = await peer.next('accept');
+    peer.close();
+    await expect(rx.result).rejects.toMatchObject({ code: 'PEER_LOST' });
+    return accept;
+  }
+
+  it('offers a .part only to a sender stating the SHA-256 it was begun for', async () => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+    const part = await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`));
+
+    // A sender guessing at the contents (same name and size, no hash or another one) learns nothing.
+    const guess = path.join(src, 'guess.bin');
+    await fs.writeFile(guess, Buffer.concat([part, Buffer.alloc(SIZE - part.length)]));
+    for (const sha256 of [undefined, await sha256File(guess)]) {
+      const accept = await acceptFor(out, sha256);
+      expect(accept.resume).toEqual([]);
+      expect(accept.already).toBeUndefined();
+    }
+    // The sender of the contents gets its blocks offered.
+    const accept = await acceptFor(out, await sha256File(file));
+    expect(accept.resume).toEqual([expect.objectContaining({ file: 0, blocks: expect.any(Number) })]);
+    expect(accept.resume[0]?.blocks).toBeGreaterThan(0);
+    expect((await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`))).equals(part)).toBe(true);
+  });
+
+  // A state file that is not a regular file is never followed or waited on, and one bound to no
+  // hash is not trusted: the .part is left alone.
+  it.each([
+    ['a FIFO', (state: string) => execFileSync('mkfifo', [state])],
+    ['a symlink to a valid state', async (state: string, elsewhere: string) => fs.symlink(elsewhere, state)],
+    [
+      'in an older format, bound to no hash',
+      (state: string) =>
+        fs.writeFile(state, JSON.stringify({ v: 2, size: SIZE, blockSize: BLOCK_SIZE, blocks: 2 })),
+    ],
+  ])('a state file that is %s: not resumed, and the transfer completes beside it', async (_label, plant) => {
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'big.bin');
+    await writeRandomFile(file, SIZE);
+    await interrupted(file, out, Math.floor(SIZE * 0.5));
+    const state = path.join(out, `big.bin${PART_SUFFIX}${STATE_SUFFIX}`);
+    // The real state, moved aside: a symlink to it would resume if followed.
+    const elsewhere = path.join(src, 'state');
+    await fs.rename(state, elsewhere);
+    await plant(state, elsewhere);
+
+    const { received } = await complete(file, out);
+    expect(received.files[0]?.resumedBytes).toBe(0);
+    expect(received.files[0]?.path).toBe(path.join(out, 'big (1).bin'));
+    expect(await sha256File(path.join(out, 'big (1).bin'))).toBe(await sha256File(file));
+    expect(await listTree(out)).toContain(`big.bin${PART_SUFFIX}${STATE_SUFFIX}`);
   });
 });

@@ -4,13 +4,12 @@
  * and is closed, and everyone else, a real transfer included, is still served.
  * Limits are tiny here so that every deadline passes in well under a second.
  */
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../../src/events.js';
 import { receive } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';
-import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
+import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/signaling/protocol.js';
 import { SignalServer } from '../../src/signaling/server.js';
 import type { SignalLimits } from '../../src/signaling/server-config.js';
 import {
@@ -22,85 +21,25 @@ import {
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
-import { rawSignalClient } from '../../src/testing/raw-client.js';
 import { withTimeout } from '../helpers.js';
+import type { Started } from './signal-clients.js';
+import { canBind, expectRejected, NAMEPLATE, SignalBench, sleep, v, WAIT_MS } from './signal-clients.js';
 
-const v = SIGNAL_PROTOCOL_VERSION;
-const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
-const WAIT_MS = 5_000;
+const bench = new SignalBench();
 
-interface Started {
-  server: SignalServer;
-  host: string;
-  port: number;
-  /** Every line the server logged. */
-  log: string[];
-}
+afterEach(() => bench.cleanup());
 
-const servers: SignalServer[] = [];
-const sockets: net.Socket[] = [];
+const start = (limits: Partial<SignalLimits> = {}): Promise<Started> => bench.start(limits);
+const rawClient = (to: Started, options: { localAddress?: string } = {}): RawClient =>
+  bench.rawClient(to, options);
+const connect = (to: Started, options: { localAddress?: string } = {}): Promise<RawClient> =>
+  bench.connect(to, options);
+const register = (to: Started, options: { localAddress?: string } = {}): Promise<RawClient> =>
+  bench.register(to, options);
+const pair = (to: Started): Promise<{ a: RawClient; b: RawClient }> => bench.pair(to);
 
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(limits: Partial<SignalLimits> = {}): Promise<Started> {
-  const log: string[] = [];
-  const server = new SignalServer({ host: LOOPBACK, port: 0, limits, log: (m) => log.push(m) });
-  servers.push(server);
-  return { server, log, ...(await server.listen()) };
-}
-
-/** Linux routes all of 127/8 to loopback; elsewhere only 127.0.0.1 may exist. */
 const OTHER_ADDRESS = '127.0.0.2';
-const otherAddressWorks = await new Promise<boolean>((resolve) => {
-  const probe = net.createServer((s) => s.destroy());
-  probe.listen(0, LOOPBACK, () => {
-    const { port } = probe.address() as net.AddressInfo;
-    const c = net.connect({ host: LOOPBACK, port, localAddress: OTHER_ADDRESS });
-    const done = (ok: boolean): void => {
-      c.destroy();
-      probe.close();
-      resolve(ok);
-    };
-    c.once('connect', () => done(true));
-    c.once('error', () => done(false));
-  });
-});
-
-// ---------------------------------------------------------------- raw clients
-
-function rawClient(to: Started, options: { localAddress?: string } = {}): RawClient {
-  const client = rawSignalClient(to, { ...options, waitMs: WAIT_MS });
-  sockets.push(client.socket);
-  return client;
-}
-
-/** A raw client, once its TCP connection is up. */
-async function connect(to: Started, options: { localAddress?: string } = {}): Promise<RawClient> {
-  const c = rawClient(to, options);
-  await new Promise<void>((resolve, reject) => {
-    c.socket.once('connect', resolve);
-    c.closed.then(() => reject(new Error('closed before connecting')));
-  });
-  return c;
-}
-
-/** The client got exactly one error frame, its last line, with `code`, and the server then closed it. */
-async function expectRejected(client: RawClient, code: string, message?: string): Promise<void> {
-  await withTimeout(client.closed, `server closing the client after ${code}`);
-  const errors = client.lines.filter((l) => l.type === 'error');
-  expect(errors, JSON.stringify(client.lines)).toHaveLength(1);
-  expect(client.lines.at(-1)).toEqual({ v, type: 'error', code, message: message ?? expect.any(String) });
-  expect(client.closedByServer()).toBe(true);
-}
-
-async function register(to: Started, options: { localAddress?: string } = {}): Promise<RawClient> {
-  const c = await connect(to, options);
-  c.sendJson({ v, type: 'register' });
-  return c;
-}
+const otherAddressWorks = await canBind(OTHER_ADDRESS);
 
 /** A fresh client can still register, and then leaves. */
 async function expectServes(to: Started): Promise<void> {
@@ -117,17 +56,6 @@ async function expectEmpty(to: Started): Promise<void> {
   expect(to.server.accounting.addresses).toBe(0);
 }
 
-/** Register A, join it with B; resolves once both know they are paired. */
-async function pair(to: Started): Promise<{ a: RawClient; b: RawClient }> {
-  const a = await register(to);
-  const { nameplate } = await a.next();
-  const b = await connect(to);
-  b.sendJson({ v, type: 'join', nameplate });
-  expect(await a.next()).toEqual({ v, type: 'paired', role: 'answerer' });
-  expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer' });
-  return { a, b };
-}
-
 /** Random bytes that contain no newline, so they make one line. */
 function binaryGarbage(length: number): Buffer {
   const bytes = Buffer.alloc(length);
@@ -139,8 +67,6 @@ function binaryGarbage(length: number): Buffer {
   }
   return bytes;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- tests
 
@@ -369,7 +295,7 @@ describe('close()', () => {
     await s.server.close();
     expect(performance.now() - started).toBeLessThan(500);
     expect(s.server.accounting).toEqual({ connections: 0, addresses: 0, buckets: expect.any(Number) });
-    for (const c of sockets) c.destroy();
+    bench.dropClients();
     await sleep(20);
     const count = (list: string[], kind: string): number => list.filter((r) => r === kind).length;
     const after = process.getActiveResourcesInfo();
@@ -389,6 +315,17 @@ describe('configuration', () => {
       maxConnectionsPerIp: 32,
       joinRatePerMinute: 60,
       joinBurst: 20,
+      maxConnections: 20_000,
+      ipv6PrefixBits: 64,
+      maxPendingBytes: 32 * 1024 * 1024,
+      clientQueueBytes: 1024 * 1024,
+      maxQueuedBytes: 64 * 1024 * 1024,
+      relayRatePerMinute: 300,
+      relayBurst: 200,
+      turnGrantsPerHour: 60,
+      stunRatePerMinute: 120,
+      stunBurst: 30,
+      httpMaxConnections: 16,
     });
     expect(parseSignalLimits({})).toEqual(DEFAULT_SIGNAL_LIMITS);
     expect(parseSignalLimits({ SIGNAL_IDLE_TIMEOUT: '', SIGNAL_JOIN_BURST: '  ' })).toEqual(
@@ -407,8 +344,13 @@ describe('configuration', () => {
         SIGNAL_MAX_CONNECTIONS_PER_IP: '4',
         SIGNAL_JOIN_RATE: '0.5',
         SIGNAL_JOIN_BURST: '1',
+        SIGNAL_IPV6_PREFIX: '48',
+        SIGNAL_CLIENT_QUEUE_BYTES: '262144',
       }),
     ).toEqual({
+      ...DEFAULT_SIGNAL_LIMITS,
+      ipv6PrefixBits: 48,
+      clientQueueBytes: 262_144,
       handshakeTimeoutMs: 2_500,
       idleTimeoutMs: 30_000,
       nameplateTtlMs: 600_000,
@@ -434,11 +376,14 @@ describe('configuration', () => {
     ['SIGNAL_JOIN_RATE', '-5'],
     ['SIGNAL_JOIN_RATE', 'fast'],
     ['SIGNAL_JOIN_BURST', '20 tokens'],
+    ['SIGNAL_IPV6_PREFIX', '129'], // longer than an address
+    ['SIGNAL_CLIENT_QUEUE_BYTES', '65536'], // would drop a client for one large relay
+    ['SIGNAL_MAX_CONNECTIONS', '0'],
   ] as const)('refuses %s=%j with BAD_CONFIG naming the flag', (variable, value) => {
     expect(() => parseSignalLimits({ [variable]: value })).toThrow(
       expect.objectContaining({ code: 'BAD_CONFIG', message: expect.stringContaining(variable) }),
     );
-    expect(() => parseSignalLimits({ [variable]: value })).toThrow(/^--[a-z-]+ \(/);
+    expect(() => parseSignalLimits({ [variable]: value })).toThrow(/^--[a-z0-9-]+ \(/);
   });
 
   it('checks limits given in code too', () => {

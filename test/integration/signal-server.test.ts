@@ -166,8 +166,15 @@ describe('signal server against raw clients', () => {
 
     const b = await connect();
     b.sendJson({ v, type: 'join', nameplate: registered.nameplate });
-    expect(await a.next()).toEqual({ v, type: 'paired', role: 'answerer' });
-    expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer' });
+    const paired = await a.next();
+    expect(paired).toEqual({
+      v,
+      type: 'paired',
+      role: 'answerer',
+      sid: expect.stringMatching(/^[\w-]{22}$/),
+    });
+    // Both halves of the pairing get the same session id (the peers' CPace sid).
+    expect(await b.next()).toEqual({ v, type: 'paired', role: 'offerer', sid: paired.sid });
     expect(server.server.stats).toEqual({ clients: 2, waiting: 0 });
 
     const offer = JSON.stringify({ kind: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n' });

@@ -13,13 +13,19 @@ import type { PeerlaneError } from '../../src/errors.js';
 import type { SignalPipe } from '../../src/rtc/connect.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import { LineDecoder } from '../../src/signaling/framing.js';
-import type { ServerMessage } from '../../src/signaling/protocol.js';
+import type { ServerMessage, TurnGrant } from '../../src/signaling/protocol.js';
 import { encodeMessage, parseServerMessage } from '../../src/signaling/protocol.js';
 import { SignalServer } from '../../src/signaling/server.js';
-import { stunBinding } from '../../src/signaling/stun.js';
+import {
+  encodeBindingRequest,
+  parseStunMessage,
+  STUN_BINDING_SUCCESS,
+  stunBinding,
+} from '../../src/signaling/stun.js';
 import { issueTurnCredentials, restUsernameExpiry, turnPassword } from '../../src/signaling/turn.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { canBind } from './signal-clients.js';
 
 const SECRET = 'lab-secret';
 const servers: SignalServer[] = [];
@@ -36,9 +42,27 @@ async function startServer(options: Partial<ConstructorParameters<typeof SignalS
   return { server, ...(await server.listen()) };
 }
 
+const OTHER_ADDRESS = '127.0.0.2';
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function udpSocket(address: string): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+  return socket;
+}
+
+/** How many STUN Binding answers `socket` has received so far. */
+function countAnswers(socket: dgram.Socket): () => number {
+  let answers = 0;
+  socket.on('message', (data: Buffer) => {
+    if (parseStunMessage(data)?.type === STUN_BINDING_SUCCESS) answers++;
+  });
+  return () => answers;
+}
+
 /** A bare TCP client that reads server messages as they come. */
-async function rawClient(port: number) {
-  const socket = net.connect({ host: LOOPBACK, port });
+async function rawClient(port: number, localAddress?: string) {
+  const socket = net.connect({ host: LOOPBACK, port, ...(localAddress ? { localAddress } : {}) });
   await new Promise((resolve) => socket.once('connect', resolve));
   const messages: ServerMessage[] = [];
   const waiters: (() => void)[] = [];
@@ -73,6 +97,27 @@ describe('STUN on the signal server', () => {
       });
     } finally {
       socket.close();
+    }
+  });
+
+  it('answers one address at most its burst in a row: a spoofed flood is not reflected', async () => {
+    const { server, port } = await startServer({ limits: { stunBurst: 10, stunRatePerMinute: 60 } });
+    const flood = await udpSocket(LOOPBACK);
+    const answered = countAnswers(flood);
+    for (let i = 0; i < 200; i++) flood.send(encodeBindingRequest(), port, LOOPBACK);
+    await sleep(1_000);
+    // Ten in a row, and about one more a second after that.
+    expect(answered()).toBeGreaterThanOrEqual(10);
+    expect(answered()).toBeLessThanOrEqual(12);
+    expect(server.stunAnswered).toBe(answered());
+    flood.close();
+    // Another address has its own bucket.
+    if (await canBind(OTHER_ADDRESS)) {
+      const other = await udpSocket(OTHER_ADDRESS);
+      await expect(stunBinding(LOOPBACK, port, { socket: other, timeoutMs: 2_000 })).resolves.toMatchObject({
+        address: OTHER_ADDRESS,
+      });
+      other.close();
     }
   });
 
@@ -140,6 +185,33 @@ describe('TURN credentials from the signal server', () => {
     tx.close();
   });
 
+  it('carry a random id, not a count of the clients the server has seen', async () => {
+    const { port } = await startServer({ turn });
+    const usernames: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { receiver, sender } = await selfPair(port);
+      usernames.push(...[receiver, sender].map((m) => grantOf(m)?.username ?? ''));
+    }
+    for (const username of usernames) expect(username).toMatch(/^\d+:peerlane-[0-9a-f]{12}$/);
+    expect(new Set(usernames).size).toBe(4);
+  });
+
+  it('an address pairing with itself gets its hourly budget of credentials, then pairs without', async () => {
+    const { port } = await startServer({ turn, limits: { turnGrantsPerHour: 4 } });
+    const grants: (TurnGrant | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { receiver, sender } = await selfPair(port);
+      grants.push(grantOf(receiver), grantOf(sender));
+    }
+    // Four credentials, one per peer of the first two pairings; the pairings go on without after that.
+    expect(grants.map((g) => g !== undefined)).toEqual([true, true, true, true, false, false, false, false]);
+    // Someone else is not charged for it.
+    if (await canBind(OTHER_ADDRESS)) {
+      const { receiver, sender } = await selfPair(port, OTHER_ADDRESS);
+      expect([grantOf(receiver), grantOf(sender)].every((g) => g !== undefined)).toBe(true);
+    }
+  });
+
   it('are absent when the server has no TURN configured', async () => {
     const { port } = await startServer();
     const rx = await rawClient(port);
@@ -147,11 +219,34 @@ describe('TURN credentials from the signal server', () => {
     const registered = await rx.next();
     const tx = await rawClient(port);
     tx.send({ type: 'join', nameplate: (registered as { nameplate: string }).nameplate });
-    expect(await tx.next()).toEqual({ v: expect.any(Number), type: 'paired', role: 'offerer' });
+    expect(await tx.next()).toEqual({
+      v: expect.any(Number),
+      type: 'paired',
+      role: 'offerer',
+      sid: expect.any(String),
+    });
     rx.close();
     tx.close();
   });
 });
+
+/** Register and join from the same address; resolves with both `paired` messages, and closes both. */
+async function selfPair(port: number, localAddress?: string) {
+  const rx = await rawClient(port, localAddress);
+  rx.send({ type: 'register' });
+  const registered = await rx.next();
+  const tx = await rawClient(port, localAddress);
+  tx.send({ type: 'join', nameplate: (registered as { nameplate: string }).nameplate });
+  const [receiver, sender] = [await rx.next(), await tx.next()];
+  rx.close();
+  tx.close();
+  return { receiver, sender };
+}
+
+function grantOf(msg: ServerMessage): TurnGrant | undefined {
+  if (msg.type !== 'paired') throw new Error(`expected paired, got ${JSON.stringify(msg)}`);
+  return msg.turn;
+}
 
 /** Two connectPeer sides wired in memory. */
 function pipePair(): { offerer: SignalPipe; answerer: SignalPipe } {

@@ -1,6 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { confirmManifest, describeManifest, displayName, MAX_LISTED_FILES } from '../../src/cli/consent.js';
+import {
+  confirmManifest,
+  describeManifest,
+  displayName,
+  dotfileWarning,
+  isDotfile,
+  MAX_LISTED_FILES,
+} from '../../src/cli/consent.js';
 import { PeerlaneError } from '../../src/errors.js';
 
 function streams(tty: { input: boolean; output: boolean } = { input: true, output: true }) {
@@ -173,5 +180,49 @@ describe('displayName', () => {
     ['quote" \\ \u00a0', '"quote\\" \\\\ \\u00a0"'],
   ])('quotes and escapes %j', (name, shown) => {
     expect(displayName(name)).toBe(shown);
+  });
+});
+
+describe('dotfiles', () => {
+  const offer = [
+    { name: 'project/.env', size: 40 },
+    { name: 'project/.git', size: 0, kind: 'dir' as const },
+    { name: 'project/main.c', size: 10 },
+  ];
+
+  it('are what has a component starting with a dot', () => {
+    expect(['.env', '.bashrc', 'a/.ssh/authorized_keys', '.git/config', 'a.b', 'x/y'].map(isDotfile)).toEqual(
+      [true, true, true, true, false, false],
+    );
+  });
+
+  it('--yes alone refuses them with DOTFILES_REFUSED, after listing them with a warning', async () => {
+    const s = streams({ input: false, output: false });
+    await expect(
+      confirmManifest(offer, { yes: true, input: s.input, output: s.output }),
+    ).rejects.toMatchObject({
+      code: 'DOTFILES_REFUSED',
+    });
+    expect(s.text()).toContain('Warning: 2 of these are dotfiles');
+    expect(s.text()).toContain('project/.env, project/.git/');
+  });
+
+  it('--yes with --allow-dotfiles accepts them', async () => {
+    const s = streams({ input: false, output: false });
+    await confirmManifest(offer, { yes: true, allowDotfiles: true, input: s.input, output: s.output });
+    expect(s.text()).toContain('Warning');
+  });
+
+  it('the prompt shows the warning before the question, and a yes accepts', async () => {
+    const s = streams();
+    const done = confirmManifest(offer, { yes: false, input: s.input, output: s.output });
+    await prompted(s);
+    expect(s.text().indexOf('Warning')).toBeLessThan(s.text().indexOf('Accept?'));
+    s.input.write('y\n');
+    await expect(done).resolves.toBeUndefined();
+  });
+
+  it('an offer without dotfiles gets no warning', () => {
+    expect(dotfileWarning(files)).toEqual([]);
   });
 });

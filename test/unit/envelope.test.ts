@@ -4,7 +4,12 @@ import { decodeEnvelopes, encodeEnvelope } from '../../src/signaling/envelope.js
 import { encodeMessage } from '../../src/signaling/protocol.js';
 
 const ENVELOPES: Envelope[] = [
-  { to: 7, kind: 'paired', from: { instance: '0123456789abcdef', client: 42 } },
+  {
+    to: 7,
+    kind: 'paired',
+    from: { instance: '0123456789abcdef', client: 42 },
+    sid: 'AAAAAAAAAAAAAAAAAAAAAA',
+  },
   // A payload with a newline, a space and non-ASCII: the frame is JSON, so still one line.
   { to: 7, kind: 'relay', frame: encodeMessage({ type: 'relay', payload: 'a b\nc — ✓ 🚀' }) },
   { to: 9, kind: 'left' },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AddressLimiterOptions } from '../../src/signaling/rate-limit.js';
 import { AddressLimiter } from '../../src/signaling/rate-limit.js';
+import { WaitingRoom } from '../../src/signaling/waiting.js';
 
 /** A limiter on a clock the test moves by hand. */
 function limiter(options: Partial<AddressLimiterOptions> = {}) {
@@ -121,5 +122,31 @@ describe('AddressLimiter memory', () => {
     expect(l.size.buckets).toBe(1_000);
     // Eviction does not scan the table: 50,000 new addresses take milliseconds, not seconds.
     expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('WaitingRoom (fair share of nameplates)', () => {
+  const w = (group: string, n: number) => ({ group, n });
+
+  it('offers the oldest waiter of the biggest group to a group holding at least two fewer', () => {
+    const room = new WaitingRoom<{ group: string; n: number }>();
+    const big = [w('a', 1), w('a', 2), w('a', 3)];
+    for (const x of big) room.add(x);
+    room.add(w('b', 1));
+    expect(room.size).toBe(4);
+    expect(room.displaceable('c')).toBe(big[0]);
+    expect(room.displaceable('b')).toBe(big[0]);
+    expect(room.displaceable('a')).toBeUndefined();
+    room.delete(big[0] as { group: string; n: number });
+    // a: 2, b: 1 — b may not take from a (it would end up with as many), c may.
+    expect(room.displaceable('b')).toBeUndefined();
+    expect(room.displaceable('c')).toBe(big[1]);
+  });
+
+  it('never offers a group holding one', () => {
+    const room = new WaitingRoom<{ group: string; n: number }>();
+    for (let i = 0; i < 5; i++) room.add(w(`g${i}`, i));
+    expect(room.displaceable('new')).toBeUndefined();
+    expect(room.delete(w('g0', 0))).toBe(false); // not the same object
   });
 });

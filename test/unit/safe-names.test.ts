@@ -3,7 +3,8 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_FILES } from '../../src/transfer/protocol.js';
 import {
   checkName,
   checkRelPath,
@@ -451,5 +452,36 @@ describe('relative paths', () => {
       await fs.rm(root, { recursive: true, force: true });
       await fs.rm(elsewhere, { recursive: true, force: true });
     }
+  });
+});
+
+describe('numbering many files of one name', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-many-'));
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('10,000 files named alike cost a few look-ups each, not one per earlier file', async () => {
+    const lstat = vi.spyOn(fs, 'lstat');
+    const taken = new Set<string>();
+    const count = MAX_FILES;
+    let last = '';
+    for (let i = 0; i < count; i++) last = await freeTarget(dir, 'photo.jpg', taken);
+    expect(last).toBe(path.join(dir, `photo (${count - 1}).jpg`));
+    expect(taken.size).toBe(count);
+    // The target and its .part, once each: quadratic numbering would take 10^8.
+    expect(lstat.mock.calls.length).toBeLessThanOrEqual(2 * count);
+  });
+
+  it('still skips a numbered name that appeared on disk meanwhile', async () => {
+    const taken = new Set<string>();
+    expect(await freeTarget(dir, 'a.txt', taken)).toBe(path.join(dir, 'a.txt'));
+    await fs.writeFile(path.join(dir, 'a (1).txt'), 'x');
+    expect(await freeTarget(dir, 'a.txt', taken)).toBe(path.join(dir, 'a (2).txt'));
+    expect(await freeTarget(dir, 'b.txt', taken)).toBe(path.join(dir, 'b.txt'));
   });
 });

@@ -154,6 +154,13 @@ describe('parseServerMessage', () => {
         type: 'paired',
         role,
       });
+      const sid = 'AAAAAAAAAAAAAAAAAAAAAA';
+      expect(parseServerMessage(encodeMessage({ type: 'paired', role, sid }))).toEqual({
+        v,
+        type: 'paired',
+        role,
+        sid,
+      });
     }
     expect(parseServerMessage(encodeMessage({ type: 'relay', payload: 'p' }))).toEqual({
       v,
@@ -197,6 +204,7 @@ describe('parseServerMessage', () => {
     ['registered with a malformed nameplate', line({ v, type: 'registered', nameplate: '007' })],
     ['registered with an over-long nameplate', line({ v, type: 'registered', nameplate: '1234567' })],
     ['paired with bad role', line({ v, type: 'paired', role: 'leader' })],
+    ['paired with a malformed session id', line({ v, type: 'paired', role: 'offerer', sid: 'short' })],
     ['relay with numeric payload', line({ v, type: 'relay', payload: 5 })],
   ])('refuses %s with BAD_MESSAGE', (_label, raw) => {
     expect(codeOf(() => parseServerMessage(raw))).toBe('BAD_MESSAGE');

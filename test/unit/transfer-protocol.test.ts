@@ -28,12 +28,13 @@ describe('control frames', () => {
       v: TRANSFER_PROTOCOL_VERSION,
       files: [
         { name: 'a.txt', size: 0 },
-        { name: 'résumé.pdf', size: MAX_FILE_SIZE },
+        { name: 'résumé.pdf', size: MAX_FILE_SIZE, sha256: SHA },
       ],
     },
     { type: 'accept', window: 16 * 1024 * 1024, resume: [] },
     { type: 'accept', window: 1, resume: [{ file: 2, blocks: 3, digest: 'ab'.repeat(32) }] },
     { type: 'accept', window: 1, resume: [], have: [0, MAX_FILES] },
+    { type: 'accept', window: 1, resume: [], already: [1, MAX_FILES] },
     { type: 'file-start', file: 1, offset: 4 * 1024 * 1024 },
     { type: 'credit', bytes: 1024 * 1024 },
     { type: 'file-end', file: 3, sha256: SHA },
@@ -210,6 +211,27 @@ describe('parseFrame rejections', () => {
     ['a number', '{"file":0,"sha256":12}'],
   ])('refuses FILE_END with a sha256 that is %s', (_label, json) => {
     expect(codeOf(() => parseFrame(raw(FrameType.FILE_END, json)))).toBe('BAD_FRAME');
+  });
+
+  it.each([
+    ['not hex', '"size":0,"sha256":"xyz"'],
+    ['too short', '"size":0,"sha256":"abcd"'],
+    ['upper case', `"size":0,"sha256":"${SHA.toUpperCase()}"`],
+    ['on a folder', `"size":0,"kind":"dir","sha256":"${SHA}"`],
+    ['on a stream', `"size":null,"sha256":"${SHA}"`],
+  ])('refuses a manifest entry whose sha256 is %s', (_label, fields) => {
+    const json = `{"v":${TRANSFER_PROTOCOL_VERSION},"files":[{"name":"a",${fields}}]}`;
+    expect(codeOf(() => parseFrame(raw(FrameType.MANIFEST, json)))).toBe('BAD_FRAME');
+  });
+
+  it('refuses an ACCEPT whose list of files already there is not a list of indices', () => {
+    for (const already of ['{}', '[-1]', '[0.5]', `[${MAX_FILES + 1}]`, '"0"']) {
+      const frame = raw(FrameType.ACCEPT, `{"window":1,"resume":[],"already":${already}}`);
+      expect(
+        codeOf(() => parseFrame(frame)),
+        already,
+      ).toBe('BAD_FRAME');
+    }
   });
 
   it('refuses FILE_END, FILE_OK, ACCEPT and CREDIT with bad counts', () => {

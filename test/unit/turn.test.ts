@@ -48,7 +48,7 @@ describe('TURN REST credentials', () => {
     expect(resolveTurnConfig({ urls: 'turn:t:3478', secret: 's' })).toEqual({
       urls: ['turn:t:3478'],
       secret: 's',
-      ttlSeconds: 3600,
+      ttlSeconds: 600, // minutes, not an hour: see DEFAULT_TURN_TTL_SECONDS
     });
     expect(resolveTurnConfig({ urls: 'turn:t:3478, turn:u', secret: 's', ttl: '60' })?.ttlSeconds).toBe(60);
     for (const bad of [

@@ -1,0 +1,123 @@
+/**
+ * What the signal server's limit tests share: a server in this process on a
+ * free loopback port, raw clients that misbehave on purpose (from other
+ * loopback addresses where the OS has them), and the checks they make.
+ */
+import net from 'node:net';
+import { expect } from 'vitest';
+import { SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
+import type { SignalServerOptions } from '../../src/signaling/server.js';
+import { SignalServer } from '../../src/signaling/server.js';
+import type { SignalLimits } from '../../src/signaling/server-config.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
+import type { RawClient } from '../../src/testing/raw-client.js';
+import { rawSignalClient } from '../../src/testing/raw-client.js';
+import { withTimeout } from '../helpers.js';
+
+export const v = SIGNAL_PROTOCOL_VERSION;
+export const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
+export const WAIT_MS = 5_000;
+
+/** Where a signal server listens, in this process or another. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface Started {
+  server: SignalServer;
+  host: string;
+  port: number;
+  /** Every line the server logged. */
+  log: string[];
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether this machine lets a socket bind `address` (Linux routes all of 127/8 to loopback). */
+export function canBind(address: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const probe = net.createServer((s) => s.destroy());
+    probe.listen(0, LOOPBACK, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      const c = net.connect({ host: LOOPBACK, port, localAddress: address });
+      const done = (ok: boolean): void => {
+        c.destroy();
+        probe.close();
+        resolve(ok);
+      };
+      c.once('connect', () => done(true));
+      c.once('error', () => done(false));
+    });
+  });
+}
+
+/** Servers and raw clients of one test file; `cleanup()` in its afterEach. */
+export class SignalBench {
+  private readonly servers: SignalServer[] = [];
+  private readonly sockets: net.Socket[] = [];
+
+  async start(
+    limits: Partial<SignalLimits> = {},
+    options: Partial<SignalServerOptions> = {},
+  ): Promise<Started> {
+    const log: string[] = [];
+    const server = new SignalServer({ host: LOOPBACK, port: 0, limits, log: (m) => log.push(m), ...options });
+    this.servers.push(server);
+    return { server, log, ...(await server.listen()) };
+  }
+
+  rawClient(to: Address, options: { localAddress?: string } = {}): RawClient {
+    const client = rawSignalClient(to, { ...options, waitMs: WAIT_MS });
+    this.sockets.push(client.socket);
+    return client;
+  }
+
+  /** A raw client, once its TCP connection is up. */
+  async connect(to: Address, options: { localAddress?: string } = {}): Promise<RawClient> {
+    const c = this.rawClient(to, options);
+    await new Promise<void>((resolve, reject) => {
+      c.socket.once('connect', resolve);
+      c.closed.then(() => reject(new Error('closed before connecting')));
+    });
+    return c;
+  }
+
+  async register(to: Address, options: { localAddress?: string } = {}): Promise<RawClient> {
+    const c = await this.connect(to, options);
+    c.sendJson({ v, type: 'register' });
+    return c;
+  }
+
+  /** Register A, join it with B; resolves once both know they are paired. */
+  async pair(to: Address, options: { localAddress?: string } = {}): Promise<{ a: RawClient; b: RawClient }> {
+    const a = await this.register(to, options);
+    const { nameplate } = await a.next();
+    const b = await this.connect(to, options);
+    b.sendJson({ v, type: 'join', nameplate });
+    // Both sides get the same fresh session id for their CPace (see secure/cpace.ts).
+    const sid = expect.stringMatching(/^[\w-]{22}$/);
+    expect(await a.next()).toMatchObject({ type: 'paired', role: 'answerer', sid });
+    expect(await b.next()).toMatchObject({ type: 'paired', role: 'offerer', sid });
+    return { a, b };
+  }
+
+  /** Destroy every raw client's socket. */
+  dropClients(): void {
+    for (const s of this.sockets.splice(0)) s.destroy();
+  }
+
+  async cleanup(): Promise<void> {
+    this.dropClients();
+    await Promise.all(this.servers.splice(0).map((s) => s.close()));
+  }
+}
+
+/** The client got exactly one error frame, its last line, with `code`, and the server then closed it. */
+export async function expectRejected(client: RawClient, code: string, message?: string): Promise<void> {
+  await withTimeout(client.closed, `server closing the client after ${code}`);
+  const errors = client.lines.filter((l) => l.type === 'error');
+  expect(errors, JSON.stringify(client.lines)).toHaveLength(1);
+  expect(client.lines.at(-1)).toEqual({ v, type: 'error', code, message: message ?? expect.any(String) });
+  expect(client.closedByServer()).toBe(true);
+}
