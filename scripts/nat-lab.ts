@@ -308,6 +308,10 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
           ] as const) {
             if (ev?.path !== c.expect.path)
               problems.push(`${side} path ${String(ev?.path)}, want ${c.expect.path}`);
+            // Both hosts are behind NATs: a direct path must be reported as going through one.
+            const reach = ev !== undefined && 'reach' in ev ? ev.reach : undefined;
+            if (c.expect.path === 'direct' && reach !== 'through-nat')
+              problems.push(`${side} reach ${String(reach)}, want through-nat`);
           }
           const counted = [pathProblems('receiver', rx, NS.natA), pathProblems('sender', tx, NS.natB)];
           problems.push(...counted.flatMap((x) => x.problems));

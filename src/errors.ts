@@ -15,25 +15,52 @@ export const EXIT = {
   FROZEN: 137,
 } as const;
 
+/**
+ * Who shows a hint, so that it names the program that printed it and fits the
+ * side it is on (`peer send` and `peer receive` recover differently).
+ */
+export interface HintContext {
+  /** The program that failed, as the line begins: `peer`, `peerlane-signal`. */
+  readonly program: string;
+  /** How the user runs it, if not by that name: `npm run serve:signal --` in a checkout. */
+  readonly invocation?: string | undefined;
+  readonly side?: 'send' | 'receive' | undefined;
+}
+
+/** What the user should do next, shown after the message: a step, never a restatement. */
+type Hint = string | ((context: HintContext) => string);
+
 interface CodeInfo {
-  /** What the user should do next; shown after the message. */
-  readonly hint: string;
+  readonly hint: Hint;
   readonly exit: number;
 }
 
+const SAME_VERSION = 'run the same peerlane version on both sides and the server; if it repeats, report it';
+
+/** The side that printed a code makes a new one; words for each side. */
+const runAgain = (side: HintContext['side']): string =>
+  side === 'send' ? '`peer send` again' : side === 'receive' ? '`peer receive` again' : 'the command again';
+
 export const ERROR_CODES = {
-  USAGE: { hint: 'see `peer --help`', exit: EXIT.USAGE },
-  BAD_CONFIG: { hint: 'check the flag or the variable in .env', exit: EXIT.USAGE },
+  USAGE: { hint: (c) => `see \`${c.invocation ?? c.program} --help\``, exit: EXIT.USAGE },
+  BAD_CONFIG: {
+    hint: (c) => `fix the flag or the variable named (\`${c.invocation ?? c.program} --help\` lists both)`,
+    exit: EXIT.USAGE,
+  },
   BAD_CODE: {
-    hint: 'the code was wrong, and a code allows one try: start `peer receive` again and use its new code',
+    // The wrong guess: the other cases (a typo, both sides sending) carry their own hint.
+    hint: 'a code allows one try, and this one is used up: the side that printed it runs its command again for a new code',
     exit: EXIT.FAILURE,
   },
   PEER_NOT_FOUND: {
-    hint: 'no receiver is waiting with that code or name; start `peer receive` and use the code it prints (`peer list` shows listed names)',
+    hint: ({ side }) =>
+      side === 'receive'
+        ? 'no sender waits under that code: check it, or have the sender run `peer send` again for a new one'
+        : 'no receiver waits under that code or name: check it, or start `peer receive` and use the code it prints (`peer list` shows listed names)',
     exit: EXIT.FAILURE,
   },
   SIGNAL_UNREACHABLE: {
-    hint: 'is the signal server running there? set SIGNALING_SERVER_ADDR / SIGNALING_SERVER_PORT or pass --signal host:port',
+    hint: 'start the signal server (`peerlane-signal`), or point at a running one with --signal host:port or SIGNALING_SERVER_ADDR',
     exit: EXIT.FAILURE,
   },
   SIGNAL_CLOSED: {
@@ -44,8 +71,11 @@ export const ERROR_CODES = {
     hint: 'both peers and the signal server must run compatible peerlane versions; upgrade the older one',
     exit: EXIT.FAILURE,
   },
-  BAD_MESSAGE: { hint: 'the other side sent a malformed message; upgrade or report it', exit: EXIT.FAILURE },
-  MESSAGE_TOO_LARGE: { hint: 'a message exceeded the protocol limit', exit: EXIT.FAILURE },
+  BAD_MESSAGE: { hint: SAME_VERSION, exit: EXIT.FAILURE },
+  MESSAGE_TOO_LARGE: {
+    hint: SAME_VERSION,
+    exit: EXIT.FAILURE,
+  },
   LISTEN_FAILED: {
     hint: 'the address or port is taken or not ours; pick another with --host / --port',
     exit: EXIT.FAILURE,
@@ -58,9 +88,12 @@ export const ERROR_CODES = {
     hint: 'another receiver on this signal server already waits under that name: pick another --name',
     exit: EXIT.FAILURE,
   },
-  NAMEPLATE_EXPIRED: { hint: 'the code expired; run `peer receive` again for a new one', exit: EXIT.FAILURE },
+  NAMEPLATE_EXPIRED: {
+    hint: ({ side }) => `run ${runAgain(side)} for a new code, and give it to the other side sooner`,
+    exit: EXIT.FAILURE,
+  },
   CONSENT_REQUIRED: {
-    hint: 'no terminal to ask in: pass --yes to accept incoming files without asking',
+    hint: 'pass --yes to accept incoming files without asking',
     exit: EXIT.FAILURE,
   },
   DOTFILES_REFUSED: {
@@ -92,32 +125,49 @@ export const ERROR_CODES = {
     hint: 'the other peer stayed connected but stopped the transfer; run both commands again (it resumes), or raise --stall-timeout',
     exit: EXIT.FAILURE,
   },
-  PEER_LOST: { hint: 'the other peer went away mid-transfer; run both commands again', exit: EXIT.FAILURE },
-  BAD_FRAME: { hint: 'the other peer sent a malformed frame; the transfer was aborted', exit: EXIT.FAILURE },
+  // Also before any data moved (a Ctrl-C at the consent prompt): the hint must hold either way.
+  PEER_LOST: {
+    hint: 'run both commands again; a file that was partly received resumes',
+    exit: EXIT.FAILURE,
+  },
+  BAD_FRAME: {
+    hint: 'run both commands again; if it repeats, run the same peerlane version on both sides',
+    exit: EXIT.FAILURE,
+  },
   HASH_MISMATCH: {
-    hint: 'the received data does not match the sender; nothing was kept, run the transfer again',
+    hint: 'nothing was kept: run both commands again',
     exit: EXIT.FAILURE,
   },
   TRANSFER_INCOMPLETE: {
-    hint: 'the transfer stopped before every file was verified; run it again',
+    hint: 'run both commands again; a file that was partly received resumes',
     exit: EXIT.FAILURE,
   },
-  REFUSED: { hint: 'the receiver declined the files', exit: EXIT.FAILURE },
+  REFUSED: {
+    hint: ({ side }) =>
+      side === 'receive'
+        ? 'nothing was written; to take the files, run both commands again and answer y'
+        : 'nothing was sent; once the receiver agrees, run both commands again',
+    exit: EXIT.FAILURE,
+  },
+  NOT_VERIFIED: {
+    hint: 'if the words differed, someone may be in the middle: run both commands again with a new code, and compare again',
+    exit: EXIT.FAILURE,
+  },
   REMOTE_ERROR: { hint: 'the other peer reported an error; see its output', exit: EXIT.FAILURE },
-  BAD_NAME: { hint: 'the sender offered a file name that is not safe to write', exit: EXIT.FAILURE },
+  BAD_NAME: { hint: 'nothing was written; ask the sender to rename the file', exit: EXIT.FAILURE },
   OUT_NOT_WRITABLE: {
     hint: 'choose a folder you can write to with --out, or fix its permissions',
     exit: EXIT.FAILURE,
   },
   INPUT_NOT_FOUND: { hint: 'check the path of the file to send', exit: EXIT.FAILURE },
-  INPUT_UNREADABLE: { hint: 'only regular, readable files can be sent', exit: EXIT.FAILURE },
+  INPUT_UNREADABLE: { hint: 'name regular files or folders that you can read', exit: EXIT.FAILURE },
   SOURCE_CHANGED: {
     hint: 'a file to send was replaced, moved or resized after it was listed; check it, then send again',
     exit: EXIT.FAILURE,
   },
   DISK_FULL: { hint: 'free some space under --out and try again', exit: EXIT.FAILURE },
   TEXT_TOO_LARGE: {
-    hint: 'send long text as a file (or through a pipe: `echo … | peer send -`)',
+    hint: 'send long text as a file, or through a pipe: `peer send - < notes.txt`',
     exit: EXIT.FAILURE,
   },
   MANIFEST_TOO_LARGE: {
@@ -128,7 +178,13 @@ export const ERROR_CODES = {
     hint: 'receive --stdout takes exactly one file or stream; receive into --out instead',
     exit: EXIT.FAILURE,
   },
-  INTERRUPTED: { hint: 'interrupted', exit: EXIT.INTERRUPTED },
+  INTERRUPTED: {
+    hint: ({ program }) =>
+      program === 'peer'
+        ? 'run both commands again; a file that was partly received resumes'
+        : 'start it again',
+    exit: EXIT.INTERRUPTED,
+  },
   INTERNAL: { hint: 'this is a bug in peerlane; please report it with the output above', exit: EXIT.FAILURE },
 } as const satisfies Record<string, CodeInfo>;
 
@@ -141,14 +197,24 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export class PeerlaneError extends Error {
   override readonly name = 'PeerlaneError';
   readonly code: ErrorCode;
+  /** A next step for this situation, where the code's own would not be true (a typo is not a wrong guess). */
+  private readonly ownHint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, options);
     this.code = code;
+    this.ownHint = options?.hint;
   }
 
+  /** The next step, as `peer` would word it. */
   get hint(): string {
-    return ERROR_CODES[this.code].hint;
+    return this.hintFor({ program: 'peer' });
+  }
+
+  hintFor(context: HintContext): string {
+    if (this.ownHint !== undefined) return this.ownHint;
+    const hint: Hint = ERROR_CODES[this.code].hint;
+    return typeof hint === 'string' ? hint : hint(context);
   }
 
   get exitCode(): number {
@@ -163,4 +229,15 @@ export function toPeerlaneError(err: unknown, fallback: ErrorCode = 'INTERNAL'):
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   if (errno === 'ENOSPC') return new PeerlaneError('DISK_FULL', message, { cause: err });
   return new PeerlaneError(fallback, message, { cause: err });
+}
+
+/** `text` ending in exactly one full stop (or its own ? or !): messages and hints end either way. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.?!]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/** The one line a failure gets: `peer: CODE: what happened. Next: what to do.` */
+export function errorLine(err: PeerlaneError, context: HintContext): string {
+  return `${context.program}: ${err.code}: ${sentence(err.message)} Next: ${sentence(err.hintFor(context))}`;
 }

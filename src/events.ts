@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from './errors.js';
 import type { PathKind } from './rtc/link.js';
+import type { Reach } from './rtc/reach.js';
 import type { RestartReason } from './signaling/rtc-signal.js';
 import type { FileResult } from './transfer/types.js';
 
@@ -26,6 +27,8 @@ export type PeerEvent =
       path: PathKind;
       local: string;
       remote: string;
+      /** A direct path: `same-network`, `through-nat` or `internet` (between public addresses). */
+      reach?: Reach;
       /** With --verify: four words both sides must show alike. */
       verify?: string;
     }
@@ -35,6 +38,8 @@ export type PeerEvent =
       path: PathKind;
       local: string;
       remote: string;
+      /** As in `connected`. */
+      reach?: Reach;
     }
   | {
       event: 'manifest';
@@ -61,6 +66,12 @@ export type PeerEvent =
       /** All files: bytes so far and in all (null: unknown). */
       bytes: number;
       total: number | null;
+      /**
+       * Bytes that crossed the data channel in this run: `bytes` without what
+       * the receiver already had (resumed files, and files held across a
+       * reconnection). A rate is `moved` over time.
+       */
+      moved: number;
     }
   | {
       event: 'reconnecting';
@@ -82,6 +93,10 @@ export type PeerEvent =
       mbps: number;
       /** This process so far: CPU seconds (all threads) and peak resident memory. */
       usage: { cpuSeconds: number; maxRssBytes: number };
+      /** The receiver's --out folder, absolute (absent with --stdout, and on the sender). */
+      out?: string;
+      /** A `--text` message was sent or received, not files. */
+      text?: true;
     }
   | { event: 'error'; code: ErrorCode; message: string };
 

@@ -3,10 +3,12 @@
  * The `peer` CLI: a thin shell. It loads its config file, lays flags over
  * variables, draws output and maps errors to exit statuses; the work is in session/.
  */
+import { wordlist } from '@scure/bip39/wordlists/english.js';
 import type { Options } from 'yargs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { confirmManifest } from './cli/consent.js';
+import { askYesNo, confirmManifest } from './cli/consent.js';
+import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
@@ -33,14 +35,34 @@ import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
 import { send } from './session/send.js';
 import type { SignalAddress } from './signaling/client.js';
+import { checkName } from './transfer/safe-names.js';
 
 const env = process.env;
 /** yargs drops a bare `-` (stdin, or `--to -`): it travels under this stand-in instead. */
 const DASH = '\u0000-';
-const rawArgs = hideBin(process.argv).map((a) => (a === '-' ? DASH : a));
+/** What a sender that went first prints: `peer 42-orbit-lemon` is short for `peer receive 42-orbit-lemon`. */
+const SENDER_CODE = /^[0-9]+(?:-[a-zA-Z]+)+$/;
+
+/** `peer help [command]` is `peer [command] --help`, and croc's `peer <code>` is `peer receive <code>`. */
+function expandShorthands(args: string[]): string[] {
+  const [first, ...rest] = args;
+  if (first === 'help') return [...rest, '--help'];
+  if (first !== undefined && SENDER_CODE.test(first)) return ['receive', ...args];
+  return args;
+}
+
+const rawArgs = expandShorthands(hideBin(process.argv)).map((a) => (a === '-' ? DASH : a));
 const undash = (a: string): string => (a === DASH ? '-' : a);
 const wantsJson = rawArgs.includes('--json');
 const wantsHelp = rawArgs.some((a) => a === '--help' || a === '-h') || rawArgs.length === 0;
+/** Flags as typed: yargs fills in defaults, and cannot tell `--out .` from no --out. */
+const typedFlags = new Set(givenFlags(rawArgs));
+
+function usageOutput(): Output {
+  return new Output({ json: wantsJson, quiet: false, verb: 'sent' });
+}
+const repeated = repeatedFlag(rawArgs);
+if (repeated !== undefined) usageError(usageOutput(), `${repeated} was given twice; give it once`);
 
 // Settings come from the environment, then --config FILE or ~/.config/peerlane/.env;
 // never from the current folder, where received files land.
@@ -78,34 +100,71 @@ interface CommonArgs {
   json: boolean;
   quiet: boolean;
   verify: boolean;
+  'show-words': boolean;
   mtu: number | undefined;
   reconnects: number;
   'reconnect-for': string;
   'stall-timeout': number;
 }
 
+interface CodeSource {
+  /** How the code was asked for, for messages: `--to`, `peer receive`. */
+  flag: string;
+  /** Standard input carries the data (`peer send -`), so it cannot carry the code. */
+  stdinIsData: boolean;
+  /** PEER_CODE applies: not to a receiver that waits under --name (it prints its own code). */
+  fromEnv: boolean;
+}
+
 /**
- * The receiver's code from --to, else PEER_CODE; `--to -` asks for it in the
- * terminal. The last two keep it out of the process list, where any local
- * user could read it. None of them: undefined, and `peer send` goes first,
- * printing a code for `peer receive <code>`. A name (or nameplate) alone,
- * `--to laptop`, asks for the words the receiver shows.
+ * The other side's code: `given` (--to, or receive's argument), else
+ * PEER_CODE; `-` asks for it in the terminal (Tab completes the words) or,
+ * without one, reads it from the first line of stdin. All but the first keep
+ * it out of the process list, where any local user could read it. None of
+ * them: undefined, and this side goes first, printing a code. A name (or
+ * nameplate) alone, `--to laptop`, asks for the words the receiver shows.
  */
-async function codeFrom(to: string | undefined): Promise<string | undefined> {
-  const ask = async (prompt: string, what: string): Promise<string> => {
-    if (process.stdin.isTTY && process.stderr.isTTY) {
-      return askLine(prompt, { input: process.stdin, output: process.stderr });
-    }
-    throw new PeerlaneError('USAGE', `${what}, and there is no terminal to ask in`);
-  };
-  const given =
-    to === '-' ? await ask('Code: ', '--to - asks for the code') : to || env.PEER_CODE || undefined;
-  if (given === undefined || !isBareRoute(given)) return given;
-  const words = await ask(
-    `Words shown by ${given.trim()}: `,
-    `--to ${given.trim()} needs the words it shows`,
+async function codeFrom(given: string | undefined, source: CodeSource): Promise<string | undefined> {
+  const code =
+    given === '-'
+      ? await askCode('Code: ', `${source.flag} - asks for the code`, source)
+      : given || (source.fromEnv ? env.PEER_CODE : undefined) || undefined;
+  if (code === undefined || !isBareRoute(code)) return code;
+  const words = await askCode(
+    `Words shown by ${code.trim()}: `,
+    `${source.flag} ${code.trim()} needs the words it shows`,
+    source,
   );
-  return `${given.trim()}-${words.trim()}`;
+  return `${code.trim()}-${words.trim()}`;
+}
+
+async function askCode(prompt: string, what: string, source: CodeSource): Promise<string> {
+  const streams = { input: process.stdin, output: process.stderr };
+  if (process.stdin.isTTY && process.stderr.isTTY) return askLine(prompt, streams, { completions: wordlist });
+  if (source.stdinIsData) throw new PeerlaneError('USAGE', `${what}, and there is no terminal to ask in`);
+  const line = await askLine('', streams);
+  if (line === '') throw new PeerlaneError('USAGE', `${what}: no terminal to ask in, and stdin held no line`);
+  return line;
+}
+
+/** --verify on the sender: nothing leaves until the person says the words match. */
+async function confirmWords(words: string, signal: AbortSignal): Promise<void> {
+  const question = `Does the other side show "${words}"? [y/N] `;
+  if (!(await askYesNo(question, { input: process.stdin, output: process.stderr, signal }))) {
+    throw new PeerlaneError('NOT_VERIFIED', 'the verification words were not confirmed; nothing was sent');
+  }
+}
+
+/** `--name-as`: a plain file name, and only for a stream. */
+function streamName(name: string | undefined, paths: readonly string[]): string | undefined {
+  if (name === undefined) return undefined;
+  if (!paths.includes('-'))
+    throw new PeerlaneError('USAGE', '--name-as names the stream from -; there is none');
+  try {
+    return checkName(name);
+  } catch (err) {
+    throw new PeerlaneError('USAGE', `--name-as: ${(err as Error).message}`);
+  }
 }
 
 /** --signal, with SIGNALING_SERVER_PORT for a bare host. */
@@ -142,7 +201,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
       mtu: args.mtu === undefined ? undefined : parseMtu(args.mtu),
     },
     onEvent: (e) => output.event(e),
-    verify: args.verify,
+    verify: args.verify || args['show-words'],
     heartbeat: { stallTimeoutMs: parseSeconds(args['stall-timeout'], '--stall-timeout') * 1000 },
     reconnects: parseReconnects(args.reconnects),
     reconnectForMs: parseReconnectFor(args['reconnect-for']) * 1000,
@@ -151,7 +210,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
 }
 
 function outputFor(
-  args: { json: boolean; quiet: boolean },
+  args: { json: boolean; quiet: boolean; progress?: boolean; text?: string | undefined },
   verb: 'sent' | 'received',
   dataOnStdout = false,
 ): Output {
@@ -159,7 +218,9 @@ function outputFor(
   return new Output({
     json: args.json,
     quiet: args.quiet,
+    progress: args.progress === true,
     verb,
+    sendsText: args.text !== undefined,
     ...(dataOnStdout ? { stdout: process.stderr } : {}),
   });
 }
@@ -225,10 +286,21 @@ const CONNECTION_OPTIONS = {
     describe:
       'Seconds a connected peer may keep the transfer from moving before STALLED [PEER_STALL_TIMEOUT]',
   },
+  progress: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --json, draw the progress bars on stderr too (in a terminal)',
+  },
   verify: {
     type: 'boolean',
     default: false,
-    describe: 'Show words derived from the session key and both certificates, to compare with the other side',
+    describe:
+      'Show words derived from the session key and both certificates, to compare with the other side; a sender waits for your yes',
+  },
+  'show-words': {
+    type: 'boolean',
+    default: false,
+    describe: 'Show the --verify words, but send without waiting for a yes (for scripts)',
   },
 } as const;
 
@@ -255,7 +327,10 @@ await yargs(rawArgs)
     'Wait for a sender (prints a code to give to it), or fetch from a sender that printed <code>',
     (y) =>
       y
-        .positional('code', { type: 'string', describe: "The sender's code, if it went first" })
+        .positional('code', {
+          type: 'string',
+          describe: "The sender's code, if it went first; - asks for it, or reads it from stdin [PEER_CODE]",
+        })
         .options(forHelp(CONNECTION_OPTIONS))
         .options(
           forHelp({
@@ -310,9 +385,20 @@ await yargs(rawArgs)
       await runCommand(
         output,
         async (abortSignal) => {
+          if (args.stdout && typedFlags.has('out')) {
+            throw new PeerlaneError(
+              'USAGE',
+              '--stdout writes the file to stdout, so --out has nothing to do: give one',
+            );
+          }
+          const code = await codeFrom(args.code === undefined ? undefined : undash(args.code), {
+            flag: 'peer receive',
+            stdinIsData: false,
+            fromEnv: args.name === undefined,
+          });
           await receive({
             ...sessionOptions(args, output, abortSignal),
-            code: args.code,
+            code,
             ...(args.stdout ? { stdout: process.stdout } : {}),
             outDir: args.out,
             name: args.name,
@@ -324,6 +410,7 @@ await yargs(rawArgs)
                 yes: args.yes,
                 // On stdout a dotfile's bytes configure nothing.
                 allowDotfiles: args['allow-dotfiles'] || args.stdout,
+                quiet: args.quiet,
                 input: process.stdin,
                 output: process.stderr,
                 signal,
@@ -353,6 +440,10 @@ await yargs(rawArgs)
                 "The receiver's code, or NAME-words for a receiver with --name; NAME alone or - asks; none: print a code and wait [PEER_CODE]",
             },
             text: { type: 'string', describe: 'Send this text instead of files (at most 64 KiB)' },
+            'name-as': {
+              type: 'string',
+              describe: 'The file name the stream from - gets on the receiving side (default: stdin)',
+            },
             'code-words': {
               type: 'number',
               default: DEFAULT_CODE_WORDS,
@@ -364,7 +455,7 @@ await yargs(rawArgs)
           examples([
             ['$0 send big.iso notes.txt --to 42-orbit-lemon', 'send two files'],
             ['$0 send photos/ notes.txt', 'print a code, then `peer receive CODE` on the other side'],
-            ['tar c dir | $0 send - --to 42-orbit-lemon', 'stream stdin (size unknown)'],
+            ['tar c dir | $0 send - --name-as dir.tar', 'stream stdin (size unknown), saved as dir.tar'],
             ['$0 send --text "hello" --to 42-orbit-lemon', 'send a line of text'],
             ['$0 send big.iso --to laptop', 'to a receiver named with --name: asks for its words'],
             ['PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'],
@@ -379,11 +470,25 @@ await yargs(rawArgs)
           if (args.text === undefined && paths.length === 0) {
             throw new PeerlaneError('USAGE', 'name files or folders to send, - for stdin, or --text');
           }
-          const code = await codeFrom(args.to === undefined ? undefined : undash(args.to));
+          const stdinName = streamName(args['name-as'], paths);
+          const waits = args.verify && !args['show-words'];
+          if (waits && !(process.stdin.isTTY && process.stderr.isTTY && !paths.includes('-'))) {
+            throw new PeerlaneError(
+              'USAGE',
+              '--verify waits for your yes in a terminal, and there is none here: --show-words only shows the words',
+            );
+          }
+          const code = await codeFrom(args.to === undefined ? undefined : undash(args.to), {
+            flag: '--to',
+            stdinIsData: paths.includes('-'),
+            fromEnv: true,
+          });
           await send({
             ...sessionOptions(args, output, abortSignal),
             paths,
             code,
+            stdinName,
+            ...(waits ? { confirmVerify: confirmWords } : {}),
             text: args.text,
             codeWords: args['code-words'],
           });
@@ -416,9 +521,10 @@ await yargs(rawArgs)
   .strict()
   .recommendCommands()
   .version(packageVersion())
+  .alias('v', 'version')
   .alias('h', 'help')
   .epilog(
-    'Exit status: 0 ok, 1 failure, 2 usage, 130 interrupted. Every flag in [] can be set in the environment or the config file.',
+    '`peer CODE` is short for `peer receive CODE`. Exit status: 0 ok, 1 failure, 2 usage, 130 interrupted. Every flag in [] can be set in the environment or the config file.',
   )
   // yargs renders the whole help text before running any command, in case it
   // is asked for; wrapping it costs ~40 ms of a transfer's start. Wrap only
@@ -426,6 +532,8 @@ await yargs(rawArgs)
   .wrap(wantsHelp ? Math.min(110, process.stdout.columns || 80) : null)
   .fail((message, err) => {
     if (err) throw err;
-    usageError(new Output({ json: wantsJson, quiet: false, verb: 'sent' }), message);
+    // yargs' suggestion alone ("Did you mean send?") does not say what was wrong.
+    const typo = /^Did you mean /.test(message) ? `unknown command "${rawArgs[0]}"; d` : '';
+    usageError(usageOutput(), typo ? `${typo}${message.slice(1)}` : message);
   })
   .parseAsync();

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run serve:signal`: the signal server, as a thin shell over
- * signaling/server.ts. Loads .env (of the folder it starts in, or --config),
- * lays --host/--port over it, logs to stderr.
+ * The signal server, as a thin shell over signaling/server.ts: the
+ * `peerlane-signal` bin of an installed package, `npm run serve:signal` in a
+ * checkout. Loads .env (of the folder it starts in, or --config), lays
+ * --host/--port over it, logs to stderr.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
 import { configFlag, DEFAULTS, loadConfigFile, parsePort } from './config.js';
@@ -17,6 +19,13 @@ import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
+/** Hints name the command the user typed: in a checkout that is the npm script, whose flags follow `--`. */
+const viaNpm = env.npm_lifecycle_event === 'serve:signal';
+const program = { program: 'peerlane-signal', invocation: viaNpm ? 'npm run serve:signal --' : undefined };
+const usageOutput = (): Output =>
+  new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent', program });
+const repeated = repeatedFlag(rawArgs);
+if (repeated !== undefined) usageError(usageOutput(), `${repeated} was given twice; give it once`);
 
 // The server is configured where it is deployed: the .env of the folder it
 // starts in (a checkout's root under `npm run serve:signal`), or --config FILE.
@@ -24,8 +33,7 @@ try {
   const file = configFlag(rawArgs);
   loadConfigFile(file ?? '.env', env, file !== undefined);
 } catch (err) {
-  const output = new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent' });
-  await runCommand(output, () => Promise.reject(err));
+  await runCommand(usageOutput(), () => Promise.reject(err));
 }
 
 /** One flag per limit, defaulting to its variable (see .env.template). */
@@ -38,7 +46,7 @@ const limitFlags = Object.fromEntries(
 ) as Record<LimitFlag, { type: 'string'; default: string; describe: string }>;
 
 const args = await yargs(rawArgs)
-  .scriptName('serve:signal')
+  .scriptName(viaNpm ? 'npm run serve:signal --' : 'peerlane-signal')
   .usage('$0 [options]\n\nThe peerlane signal server: introduces peers, never sees file data.')
   .option('host', {
     type: 'string',
@@ -88,14 +96,20 @@ const args = await yargs(rawArgs)
   .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
   .strict()
   .version(packageVersion())
+  .alias('v', 'version')
   .alias('h', 'help')
   .fail((message, err) => {
     if (err) throw err;
-    usageError(new Output({ json: rawArgs.includes('--json'), quiet: false, verb: 'sent' }), message);
+    // `npm run serve:signal --port 9600` gives npm the flag and us its value.
+    const swallowed =
+      viaNpm && /^Unknown arguments?: /.test(message)
+        ? ` (npm kept the flag before it: put -- first, \`npm run serve:signal -- --port 9600\`)`
+        : '';
+    usageError(usageOutput(), `${message}${swallowed}`);
   })
   .parseAsync();
 
-const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent' });
+const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent', program });
 const turnSecret = args['turn-secret'] ?? env.TURN_SECRET ?? '';
 const redisUrl = (args['redis-url'] ?? env.REDIS_URL ?? '').trim() || undefined;
 const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};

@@ -1,11 +1,12 @@
 /**
  * Asking the person at the receiving end before anything is written: the
- * manifest is shown, and only "y" or "yes" accepts. Without a terminal to ask
+ * manifest is shown, and only "y" or "yes" accepts; Enter means no. Without a terminal to ask
  * in, nothing is accepted unless --yes said so up front.
  */
 import readline from 'node:readline';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { formatBytes } from './output.js';
+import { formatBytes } from './format.js';
+import { escapeChar } from './terminal-text.js';
 
 /** Files listed one by one; the rest are counted. */
 export const MAX_LISTED_FILES = 20;
@@ -15,6 +16,8 @@ export interface ConsentOptions {
   yes: boolean;
   /** --allow-dotfiles: let --yes accept dotfiles too (the prompt asks about them regardless). */
   allowDotfiles?: boolean | undefined;
+  /** --quiet: with --yes, list nothing (without --yes the list is shown: nobody should accept blind). */
+  quiet?: boolean;
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stop asking (the transfer failed meanwhile): rejects with the abort reason. */
@@ -32,11 +35,7 @@ export function displayName(name: string): string {
   if (PLAIN.test(name) && name.trim() === name) return name;
   const escaped = name
     .replace(/["\\]/g, (c) => `\\${c}`)
-    .replace(NOT_PLAIN, (c) => {
-      if (c === ' ') return c;
-      const cp = c.codePointAt(0) ?? 0;
-      return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
-    });
+    .replace(NOT_PLAIN, (c) => (c === ' ' ? c : escapeChar(c)));
   return `"${escaped}"`;
 }
 
@@ -90,10 +89,11 @@ export function dotfileWarning(files: readonly { name: string; kind?: 'dir' }[])
 /**
  * Show the offered files on `output` and resolve if they are accepted: at once
  * with `yes`, else by the answer to `Accept? [y/N] ` when `input` and `output`
- * are both terminals. Throws REFUSED on any other answer or end of input, and
- * CONSENT_REQUIRED when there is no terminal to ask in and no `yes`. Dotfiles
- * are listed with a warning, and `yes` alone does not accept them
- * (DOTFILES_REFUSED): that takes `allowDotfiles` too, or a person's answer.
+ * are both terminals, asked again until the answer is one (see answerOf).
+ * Throws REFUSED on no, Enter or end of input, and CONSENT_REQUIRED when
+ * there is no terminal to ask in and no `yes`. Dotfiles are listed with a
+ * warning, and `yes` alone does not accept them (DOTFILES_REFUSED): that
+ * takes `allowDotfiles` too, or a person's answer.
  */
 export async function confirmManifest(
   files: readonly { name: string; size: number | null; kind?: 'dir' }[],
@@ -101,7 +101,9 @@ export async function confirmManifest(
 ): Promise<void> {
   const { input, output } = opts;
   const warning = dotfileWarning(files);
-  output.write(`${[...describeManifest(files), ...warning].join('\n')}\n`);
+  // --quiet with --yes lists nothing; a refusal still says why, in its error.
+  if (!(opts.yes && opts.quiet === true))
+    output.write(`${[...describeManifest(files), ...warning].join('\n')}\n`);
   if (opts.yes) {
     if (warning.length > 0 && opts.allowDotfiles !== true) {
       throw new PeerlaneError('DOTFILES_REFUSED', '--yes does not accept dotfiles without --allow-dotfiles');
@@ -111,8 +113,30 @@ export async function confirmManifest(
   if (input.isTTY !== true || output.isTTY !== true) {
     throw new PeerlaneError('CONSENT_REQUIRED', 'cannot ask whether to accept the files: no terminal');
   }
-  const answer = await ask(input, output, 'Accept? [y/N] ', opts.signal);
-  if (!/^\s*y(es)?\s*$/i.test(answer ?? '')) throw new PeerlaneError('REFUSED', 'you declined the files');
+  if (!(await askYesNo('Accept? [y/N] ', opts))) throw new PeerlaneError('REFUSED', 'you declined the files');
+}
+
+/** Ask `question` until the answer is yes or no (see answerOf); true for yes. */
+export async function askYesNo(
+  question: string,
+  opts: Pick<ConsentOptions, 'input' | 'output' | 'signal'>,
+): Promise<boolean> {
+  for (;;) {
+    const answer = answerOf(await ask(opts.input, opts.output, question, opts.signal));
+    if (answer !== undefined) return answer === 'yes';
+    opts.output.write('Please answer y or n (Enter means n).\n');
+  }
+}
+
+/**
+ * y/yes accepts; n/no, Enter and the end of input refuse; anything else (a
+ * typo, a stray paste) is no answer at all, and is asked again.
+ */
+export function answerOf(line: string | undefined): 'yes' | 'no' | undefined {
+  const word = line?.trim().toLowerCase();
+  if (word === 'y' || word === 'yes') return 'yes';
+  if (word === undefined || word === '' || word === 'n' || word === 'no') return 'no';
+  return undefined;
 }
 
 /**

@@ -4,39 +4,44 @@
  * - `--json`: one JSON object per line on stdout, nothing else there.
  * - otherwise: the receiver's code alone on stdout (the one datum a script
  *   needs), and human sentences on stderr.
- * - Progress bars on stderr only when stderr is a terminal and not `--quiet`:
- *   a cli-progress MultiBar with one bar per file in flight and a total bar;
- *   each finished file collapses to one summary line above them.
+ * - Progress bars on stderr only when stderr is a terminal, not `--quiet`, and
+ *   not `--json` unless `--progress` asks for them too (progress-view.ts);
+ *   each finished file becomes one line above them.
  * - `peer receive --stdout` passes stderr as `stdout`: the data owns stdout.
+ * - Whatever came from the network (text, names, the peer's or the server's
+ *   error message) is escaped before it reaches a terminal (terminal-text.ts);
+ *   `--text` into a pipe stays byte-exact.
  */
-import cliProgress from 'cli-progress';
-import type { PeerlaneError } from '../errors.js';
+import type { HintContext, PeerlaneError } from '../errors.js';
 import type { PeerEvent } from '../events.js';
 import type { LastWords } from './freeze-guard.js';
+import { ProgressView } from './progress-view.js';
+import type { Verb } from './sentences.js';
+import { doneLine, errorLine, pathWords, summary } from './sentences.js';
+import { jsonSafe, terminalSafe, terminalSafeText } from './terminal-text.js';
+
+export { formatBytes } from './format.js';
 
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
   /** Words for the summary line. */
-  verb: 'sent' | 'received';
+  verb: Verb;
+  /** --progress: draw the bars with --json too. */
+  progress?: boolean;
+  /** `peer send --text`: the receiver is not asked to accept a text, so nobody waits for that. */
+  sendsText?: boolean;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
+  /** Who prints errors, for their first word and hints: `peer` unless given. */
+  program?: Pick<HintContext, 'program' | 'invocation'>;
 }
+
+type Progress = Extract<PeerEvent, { event: 'progress' }>;
+type FileDone = Extract<PeerEvent, { event: 'file-done' }>;
 
 /** JSON progress events at most this often: enough for a script's own bar, cheap to print. */
 const PROGRESS_EVENT_INTERVAL_MS = 200;
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 0;
-  // Compare the rounded figure, so 999,999 B reads 1.0 MB rather than 1000.0 kB.
-  while (Math.round(value * 10) / 10 >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}
 
 /**
  * Streams whose reader went away: `peer receive --json | head -1` keeps the
@@ -58,12 +63,11 @@ function watch(stream: NodeJS.WritableStream): void {
 export class Output {
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
-  private multi: cliProgress.MultiBar | undefined;
-  private totalBar: cliProgress.SingleBar | undefined;
-  private readonly fileBars = new Map<string, cliProgress.SingleBar>();
+  private view: ProgressView | undefined;
   private lastProgressEvent = 0;
-  /** When the first byte moved: the rate must not count time spent waiting for the peer. */
-  private firstProgressAt: number | undefined;
+  /** The newest progress event, and whether --json printed it (they are throttled). */
+  private latest: { event: Progress; printed: boolean } | undefined;
+  private connections = 0;
 
   constructor(private readonly options: OutputOptions) {
     this.stdout = options.stdout ?? process.stdout;
@@ -71,205 +75,184 @@ export class Output {
     for (const stream of [this.stdout, this.stderr, process.stdout, process.stderr]) watch(stream);
   }
 
-  /** A sentence for people: stderr, unless --quiet. */
+  /** A sentence for people: stderr, unless --quiet. Above the bars while they are drawn. */
   say(line: string): void {
-    if (!this.options.quiet) this.writeErr(line);
+    if (this.options.quiet) return;
+    if (this.view !== undefined) this.view.log(terminalSafe(line));
+    else this.writeErr(line);
   }
 
   event(e: PeerEvent): void {
-    // Progress is throttled below; every other event goes out as it happens.
-    if (this.options.json && e.event !== 'progress') this.json(e);
+    if (this.options.json) this.jsonEvent(e);
     switch (e.event) {
       case 'listening':
         this.say(`peerlane signal server listening on ${e.host}:${e.port}`);
         return;
       case 'ready':
-        if (this.options.verb === 'sent') {
-          this.say('Waiting for a receiver. On the other machine run:');
-          this.say(`  peer receive ${e.code} --out <folder>`);
-        } else {
-          this.say('Waiting for a sender. On the other machine run:');
-          this.say(`  peer send <files...> --to ${e.code}`);
-          if (e.name !== undefined) {
-            this.say(`(or --to ${e.name}, and type the words after the name when asked)`);
-          }
-        }
-        this.say('Code:');
-        if (!this.options.json) this.out(`${e.code}\n`);
+        this.ready(e.code, e.name);
         return;
       case 'peers':
         // The names are the output: one per line on stdout, for a person or `read`.
         if (this.options.json) return;
         if (e.peers.length === 0) this.say('No receivers are listed on this signal server.');
-        for (const p of e.peers) this.out(`${p.name}\n`);
+        for (const p of e.peers) this.outLine(p.name);
         return;
       case 'connected':
-        this.say(`Connected (${e.path}: ${e.local} -> ${e.remote}).`);
-        if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
+        this.connected(e);
         return;
       case 'path-changed':
-        this.say(`Path changed (${e.path}: ${e.local} -> ${e.remote}).`);
+        this.say(`Path changed: ${pathWords(e)}.`);
         return;
       case 'manifest':
         // The consent step lists the manifest for people; only --json reports it here.
         return;
       case 'text':
         // The message is the output: on stdout, whatever --quiet says.
-        if (!this.options.json) this.out(`${e.text}\n`);
+        if (!this.options.json) this.out(`${this.stdout.isTTY ? terminalSafeText(e.text) : e.text}\n`);
         return;
       case 'skipped':
         this.say(`peer: skipped ${e.path}: ${e.reason}`);
         return;
+      case 'reconnecting':
+        this.say(`Connection lost (${e.message}); reconnecting, attempt ${e.attempt} of ${e.of}…`);
+        return;
       case 'file-start':
-        this.fileStart(e);
+        if (this.drawing) {
+          this.view ??= new ProgressView(this.stderr);
+          this.view.fileStart(e.file, e.size);
+        }
+        return;
+      case 'progress':
+        this.view?.progress(e);
         return;
       case 'file-done':
         this.fileDone(e);
         return;
-      case 'progress':
-        this.progress(e);
+      case 'done':
+        this.stopBars();
+        for (const line of summary(e, this.options.verb)) this.say(line);
         return;
-      case 'done': {
-        this.stopBar();
-        const n = e.files.length;
-        const already = e.files.filter((f) => f.already).length;
-        this.say(
-          `${this.options.verb === 'sent' ? 'Sent' : 'Received'} ${n} file${n === 1 ? '' : 's'}, ` +
-            `${formatBytes(e.bytes)} in ${e.seconds.toFixed(1)} s (${e.mbps.toFixed(1)} MB/s), SHA-256 verified` +
-            (already > 0
-              ? `; ${already} of them ${already === 1 ? 'was' : 'were'} already there, identical.`
-              : '.'),
-        );
-        return;
-      }
       case 'error':
         return;
     }
   }
 
-  /** The one line a failure gets, plus the `error` event under --json. */
   /** What error() would write, as bytes for a given file descriptor: for a guard that cannot call us. */
   lastWords(err: PeerlaneError): LastWords[] {
     const words: LastWords[] = [];
     if (this.options.json) {
       const event = { event: 'error', code: err.code, message: err.message };
-      words.push({ fd: this.stdout === process.stderr ? 2 : 1, text: `${JSON.stringify(event)}\n` });
+      words.push({ fd: this.stdout === process.stderr ? 2 : 1, text: `${jsonSafe(event)}\n` });
     }
-    words.push({ fd: 2, text: `peer: ${err.code}: ${err.message}. Next: ${err.hint}.\n` });
+    words.push({ fd: 2, text: `${this.errorLine(err)}\n` });
     return words;
   }
 
+  /** The one line a failure gets, plus the `error` event under --json. */
   error(err: PeerlaneError): void {
-    this.stopBar();
+    this.stopBars();
     if (this.options.json) this.json({ event: 'error', code: err.code, message: err.message });
     // Errors are shown even with --quiet: a silent non-zero exit helps nobody.
-    this.writeErr(`peer: ${err.code}: ${err.message}. Next: ${err.hint}.`);
+    this.writeErr(this.errorLine(err));
+  }
+
+  private errorLine(err: PeerlaneError): string {
+    const side = this.options.verb === 'sent' ? 'send' : 'receive';
+    return errorLine(err, { program: 'peer', ...this.options.program, side });
   }
 
   private get drawing(): boolean {
-    return !this.options.quiet && this.stderr.isTTY === true;
+    const asked = !this.options.json || this.options.progress === true;
+    return asked && !this.options.quiet && this.stderr.isTTY === true;
   }
 
-  private bars(): cliProgress.MultiBar {
-    this.multi ??= new cliProgress.MultiBar(
-      { stream: this.stderr, hideCursor: true, etaBuffer: 50, fps: 10, clearOnComplete: false },
-      cliProgress.Presets.shades_classic,
-    );
-    return this.multi;
+  private ready(code: string, name: string | undefined): void {
+    if (this.options.verb === 'sent') {
+      this.say('Waiting for a receiver. On the other machine run:');
+      // Pasteable as it stands: --out defaults to the current folder.
+      this.say(`  peer receive ${code}`);
+    } else {
+      this.say('Waiting for a sender. On the other machine run:');
+      this.say(`  peer send FILE --to ${code}`);
+      if (name !== undefined) this.say(`(or --to ${name}, and type the words after the name when asked)`);
+    }
+    this.say('Code:');
+    if (!this.options.json) this.outLine(code);
   }
 
-  /** The total bar, made at the first progress: its format depends on whether the total is known. */
-  private ensureTotal(total: number | null): void {
-    if (this.totalBar === undefined) {
-      this.totalBar = this.bars().create(
-        Math.max(total ?? 0, 1),
-        0,
-        { name: 'total', done: '0 B', size: '', rate: '' },
-        {
-          format:
-            total === null
-              ? ' {name} | {done} | {rate}'
-              : ' {bar} {percentage}% | {done} / {size} | {rate} | ETA {eta_formatted} | {name}',
-        },
-      );
+  private connected(e: Extract<PeerEvent, { event: 'connected' }>): void {
+    const first = this.connections++ === 0;
+    this.say(`${first ? 'Connected' : 'Connected again'}: ${pathWords(e)}.`);
+    if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
+    if (first && this.options.verb === 'sent' && this.options.sendsText !== true) {
+      this.say('Waiting for the receiver to accept…');
     }
   }
 
-  private fileStart(e: Extract<PeerEvent, { event: 'file-start' }>): void {
-    if (!this.drawing) return;
-    const bar = this.bars().create(
-      Math.max(e.size ?? 0, 1),
-      0,
-      { name: e.file, done: '0 B', size: e.size === null ? '' : formatBytes(e.size), rate: '' },
-      {
-        format:
-          e.size === null ? ' {name} | {done} | {rate}' : ' {bar} {percentage}% | {done} / {size} | {name}',
-      },
-    );
-    this.fileBars.set(e.file, bar);
-    this.multi?.update(); // drawn at once: a small file may be done before the next frame
+  private fileDone(e: FileDone): void {
+    if (this.options.quiet || (this.options.json && this.view === undefined)) return;
+    const line = doneLine(e, this.options.verb);
+    if (this.view !== undefined) this.view.fileDone(e.name, terminalSafe(line));
+    else this.writeErr(line);
   }
 
-  private fileDone(e: Extract<PeerEvent, { event: 'file-done' }>): void {
-    if (!this.drawing) return;
-    const bar = this.fileBars.get(e.name);
-    if (bar !== undefined) {
-      // Shown at 100% once, then collapsed into a line above the bars.
-      bar.update(Math.max(e.bytes, 1), { done: formatBytes(e.bytes) });
-      this.multi?.update();
-      this.fileBars.delete(e.name);
-      this.multi?.remove(bar);
+  /**
+   * --json: progress at most every PROGRESS_EVENT_INTERVAL_MS, but each file's
+   * last one (at 100%) always, before its file-done.
+   */
+  private jsonEvent(e: PeerEvent): void {
+    if (e.event === 'progress') {
+      const now = Date.now();
+      const final = e.total !== null && e.bytes === e.total;
+      const due = final || now - this.lastProgressEvent >= PROGRESS_EVENT_INTERVAL_MS;
+      this.latest = { event: e, printed: due };
+      if (due) {
+        this.lastProgressEvent = now;
+        this.json(e);
+      }
+      return;
     }
-    const what = e.already ? 'already there' : 'done';
-    const line = `  ${what}  ${formatBytes(e.bytes).padStart(9)}  ${e.name}`;
-    // A file already there comes before any bar is drawn.
-    if (this.multi === undefined) this.say(line);
-    else this.multi.log(`${line}\n`);
+    if (e.event === 'file-done') this.finalProgress(e);
+    this.json(e);
   }
 
-  private progress(e: Extract<PeerEvent, { event: 'progress' }>): void {
-    const now = Date.now();
-    const final = e.total !== null && e.bytes === e.total;
-    if (this.options.json && (final || now - this.lastProgressEvent >= PROGRESS_EVENT_INTERVAL_MS)) {
-      this.lastProgressEvent = now;
-      this.json(e);
+  private finalProgress(e: FileDone): void {
+    const latest = this.latest;
+    if (latest === undefined) return;
+    const last = latest.event;
+    if (last.file === e.name && last.fileBytes === e.bytes) {
+      if (!latest.printed) this.json(last);
+    } else {
+      // No progress at 100% for this file (nothing had to move): say so anyway.
+      const grown = Math.max(0, e.bytes - (last.file === e.name ? last.fileBytes : 0));
+      this.json({ ...last, file: e.name, fileBytes: e.bytes, fileSize: e.bytes, bytes: last.bytes + grown });
     }
-    if (!this.drawing) return;
-    this.firstProgressAt ??= now;
-    const seconds = Math.max((now - this.firstProgressAt) / 1000, 0.001);
-    const rate = `${formatBytes(e.bytes / seconds)}/s`;
-    this.ensureTotal(e.total);
-    this.totalBar?.update(e.total === null ? 0 : e.total === 0 ? 1 : e.bytes, {
-      name: e.total === null ? 'total (size unknown)' : 'total',
-      done: formatBytes(e.bytes),
-      size: e.total === null ? '' : formatBytes(e.total),
-      rate,
-    });
-    const bar = this.fileBars.get(e.file);
-    bar?.update(e.fileSize === null ? 0 : e.fileSize === 0 ? 1 : e.fileBytes, {
-      done: formatBytes(e.fileBytes),
-      rate,
-    });
+    this.latest = { event: last, printed: true };
   }
 
-  private stopBar(): void {
-    this.multi?.update(); // flushes the last summary lines
-    this.multi?.stop();
-    this.multi = undefined;
-    this.totalBar = undefined;
-    this.fileBars.clear();
+  private stopBars(): void {
+    this.view?.stop();
+    this.view = undefined;
   }
 
   private json(e: PeerEvent): void {
-    this.out(`${JSON.stringify(e)}\n`);
+    this.out(`${jsonSafe(e)}\n`);
+  }
+
+  /** A line of data on stdout (the code, a peer's name): escaped if a person will see it. */
+  private outLine(text: string): void {
+    this.out(`${this.stdout.isTTY ? terminalSafe(text) : text}\n`);
   }
 
   private out(text: string): void {
-    if (!closedStreams.has(this.stdout)) this.stdout.write(text);
+    if (closedStreams.has(this.stdout)) return;
+    // --json --progress on one terminal: the JSON lines go above the bars, not through them.
+    if (this.view !== undefined && this.stdout.isTTY === true) this.view.above(() => this.stdout.write(text));
+    else this.stdout.write(text);
   }
 
   private writeErr(line: string): void {
-    if (!closedStreams.has(this.stderr)) this.stderr.write(`${line}\n`);
+    if (!closedStreams.has(this.stderr)) this.stderr.write(`${terminalSafe(line)}\n`);
   }
 }
 

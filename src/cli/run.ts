@@ -24,10 +24,10 @@ export async function runCommand(
   options: RunOptions = {},
 ): Promise<never> {
   const controller = new AbortController();
-  let interrupted = false;
-  const onSignal = (): void => {
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) process.exit(EXIT.INTERRUPTED);
-    interrupted = true;
+    interrupted = signal;
     controller.abort();
     setTimeout(() => process.exit(EXIT.INTERRUPTED), INTERRUPT_GRACE_MS).unref();
   };
@@ -42,14 +42,16 @@ export async function runCommand(
   }
 
   let status: number = EXIT.OK;
+  const stopped = (): PeerlaneError =>
+    new PeerlaneError(
+      'INTERRUPTED',
+      interrupted === 'SIGINT' ? 'stopped by Ctrl-C' : `stopped by ${interrupted}`,
+    );
   try {
     await command(controller.signal);
-    if (interrupted && !options.signalMeansStop) throw new PeerlaneError('INTERRUPTED', 'interrupted');
+    if (interrupted && !options.signalMeansStop) throw stopped();
   } catch (err) {
-    const error =
-      interrupted && !options.signalMeansStop
-        ? new PeerlaneError('INTERRUPTED', 'interrupted')
-        : toPeerlaneError(err);
+    const error = interrupted && !options.signalMeansStop ? stopped() : toPeerlaneError(err);
     output.error(error);
     status = error.exitCode;
   }

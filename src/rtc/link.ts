@@ -9,6 +9,8 @@
  */
 import type { DataChannel, PeerConnection } from 'node-datachannel';
 import { PeerlaneError } from '../errors.js';
+import type { Reach } from './reach.js';
+import { directReach } from './reach.js';
 
 export type PathKind = 'direct' | 'relay';
 
@@ -17,6 +19,8 @@ export interface PathInfo {
   /** ICE candidate types of the selected pair: host, srflx, prflx or relay. */
   local: string;
   remote: string;
+  /** A direct path: on the same network, through a NAT, or between public addresses. */
+  reach?: Reach;
 }
 
 /**
@@ -107,7 +111,9 @@ export class Link {
     const pair = this.pc.getSelectedCandidatePair();
     const local = pair?.local.type ?? 'unknown';
     const remote = pair?.remote.type ?? 'unknown';
-    return { path: local === 'relay' || remote === 'relay' ? 'relay' : 'direct', local, remote };
+    const path = local === 'relay' || remote === 'relay' ? 'relay' : 'direct';
+    const reach = path === 'direct' && pair ? { reach: directReach(pair.local, pair.remote) } : {};
+    return { path, local, remote, ...reach };
   }
 
   /**

@@ -159,6 +159,7 @@ function checkPeerPake(msg: Extract<SecureMessage, { kind: 'pake' }>, options: H
       msg.ad.endsWith(`intent=${options.intent}`)
         ? `both sides want to ${options.intent}`
         : 'the peer announced an unexpected role',
+      { hint: 'one side runs `peer send`, the other `peer receive`: start again, and use the new code' },
     );
   }
 }

@@ -21,6 +21,11 @@ import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError } from '../errors.js';
 import { isValidNameplate, isValidPeerName } from '../signaling/protocol.js';
 
+/** A code that fails here was never tried: say so, not that its one try is spent. */
+const RETYPE = {
+  hint: 'type the code again as the other side shows it (e.g. 42-orbit-lemon); no try was spent',
+};
+
 export const DEFAULT_CODE_WORDS = 2;
 /** For `peer receive --name` (see above): 4 words, 44 bits. */
 export const DEFAULT_NAMED_CODE_WORDS = 4;
@@ -64,7 +69,7 @@ function splitCode(text: string): string[] {
 export function parseCode(text: string): Code {
   const [nameplate, ...words] = splitCode(text);
   if (nameplate === undefined || !isValidNameplate(nameplate) || words.length < MIN_CODE_WORDS) {
-    throw new PeerlaneError('BAD_CODE', 'a code looks like 42-orbit-lemon: a number, then words');
+    throw new PeerlaneError('BAD_CODE', 'a code looks like 42-orbit-lemon: a number, then words', RETYPE);
   }
   return { nameplate, secret: checkWords(words) };
 }
@@ -74,7 +79,11 @@ export function parseSendCode(text: string): Code | NamedCode {
   const [first, ...words] = splitCode(text);
   if (first === undefined || !isValidPeerName(first)) return parseCode(text);
   if (words.length < MIN_CODE_WORDS) {
-    throw new PeerlaneError('BAD_CODE', `give the words ${first} shows too, e.g. ${first}-orbit-lemon`);
+    throw new PeerlaneError(
+      'BAD_CODE',
+      `give the words ${first} shows too, e.g. ${first}-orbit-lemon`,
+      RETYPE,
+    );
   }
   return { name: first, secret: checkWords(words) };
 }
@@ -87,10 +96,15 @@ export function isBareRoute(text: string): boolean {
 
 /** The secret words, each checked against the list. */
 function checkWords(words: string[]): string {
-  if (words.length > MAX_CODE_WORDS) throw new PeerlaneError('BAD_CODE', 'the code has too many words');
+  if (words.length > MAX_CODE_WORDS)
+    throw new PeerlaneError('BAD_CODE', 'the code has too many words', RETYPE);
   const unknown = words.find((w) => !WORDS.has(w));
   if (unknown !== undefined) {
-    throw new PeerlaneError('BAD_CODE', `"${unknown.slice(0, 20)}" is not a code word; check the spelling`);
+    throw new PeerlaneError(
+      'BAD_CODE',
+      `"${unknown.slice(0, 20)}" is not a code word; check the spelling`,
+      RETYPE,
+    );
   }
   return words.join('-');
 }

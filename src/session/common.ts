@@ -75,7 +75,8 @@ export function abortable<T>(step: Promise<T>, signal: AbortSignal | undefined):
   ]);
 }
 
-export function progressEvent(p: TransferProgress): Parameters<EventSink>[0] {
+/** `moved`: bytes that crossed a data channel this run (the session's Tally). */
+export function progressEvent(p: TransferProgress, moved: number): Parameters<EventSink>[0] {
   return {
     event: 'progress',
     file: p.name,
@@ -83,6 +84,7 @@ export function progressEvent(p: TransferProgress): Parameters<EventSink>[0] {
     fileSize: p.fileSize,
     bytes: p.bytes,
     total: p.total,
+    moved,
   };
 }
 
@@ -92,7 +94,11 @@ export function fileEvent(e: FileEvent): Parameters<EventSink>[0] {
   return { event: 'file-done', ...result };
 }
 
-export function doneEvent(result: TransferResult): Parameters<EventSink>[0] {
+/** `extra`: the receiver's --out folder, or that it was a text. */
+export function doneEvent(
+  result: TransferResult,
+  extra: { out?: string; text?: true } = {},
+): Parameters<EventSink>[0] {
   const seconds = result.ms / 1000;
   const mbps = seconds > 0 ? result.bytes / 1e6 / seconds : 0;
   return {
@@ -102,6 +108,7 @@ export function doneEvent(result: TransferResult): Parameters<EventSink>[0] {
     seconds: Math.round(seconds * 1000) / 1000,
     mbps: Math.round(mbps * 10) / 10,
     usage: processUsage(),
+    ...extra,
   };
 }
 

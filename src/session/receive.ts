@@ -2,6 +2,7 @@
  * `peer receive`: wait under a fresh code (or, given one, join the sender that
  * printed it), then receive whatever the sender offers.
  */
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { PeerlaneError } from '../errors.js';
 import type { ManifestEntry } from '../transfer/protocol.js';
@@ -48,6 +49,7 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
   const tally: Tally = { bytes: 0 };
   /** The manifest consented to; a reconnection must offer the same one. */
   let agreed: string | undefined;
+  let gotText = false;
   try {
     const result = await session.run(async (framed) => {
       const result = await receiveFiles({
@@ -57,7 +59,10 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
         stdout: options.stdout,
         memory,
         tally,
-        onText: (text) => emit({ event: 'text', text }),
+        onText: (text) => {
+          gotText = true;
+          emit({ event: 'text', text });
+        },
         onFile: (e) => emit(fileEvent(e)),
         onManifest: async (files, signal) => {
           const offered = JSON.stringify(files);
@@ -74,7 +79,7 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
           await options.onManifest?.(files, signal);
           agreed = offered;
         },
-        onProgress: (p) => emit(progressEvent(p)),
+        onProgress: (p) => emit(progressEvent(p, tally.bytes)),
       });
       await Promise.race([
         new Promise<void>((resolve) => framed.link.onClose(() => resolve())),
@@ -82,7 +87,12 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
       ]);
       return result;
     }, options.stdout === undefined);
-    emit(doneEvent(result));
+    emit(
+      doneEvent(
+        result,
+        gotText ? { text: true } : options.stdout === undefined ? { out: path.resolve(options.outDir) } : {},
+      ),
+    );
     return result;
   } finally {
     session.close();

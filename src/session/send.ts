@@ -4,7 +4,8 @@
  * to it.
  */
 import type { Readable } from 'node:stream';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { FramedLink } from '../transfer/framed-link.js';
 import { hashSources } from '../transfer/resume.js';
 import { checkText, sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
@@ -25,6 +26,15 @@ export interface SendSessionOptions extends SessionOptions {
   codeWords?: number | undefined;
   /** What `-` reads (default: process.stdin). */
   stdin?: Readable | undefined;
+  /** The name a stream from `-` is offered under (default "stdin"). */
+  stdinName?: string | undefined;
+  /**
+   * With `verify`: show the words to a person and resolve once they match,
+   * before the manifest or any data leaves; throw to stop. `signal` aborts if
+   * the peer goes away meanwhile. Asked on the first channel only: later ones
+   * are authenticated by the session key the words confirmed.
+   */
+  confirmVerify?: ((words: string, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 export async function send(options: SendSessionOptions): Promise<TransferResult> {
@@ -40,39 +50,69 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
     files = await resolveSources(options.paths, {
       onSkip: (path, reason) => emit({ event: 'skipped', path, reason }),
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      ...(options.stdinName !== undefined ? { stdinName: options.stdinName } : {}),
     });
   }
   // Each file's SHA-256 goes in the manifest: taken while the peers find each
   // other (sendFiles waits for this same run).
   hashSources(files, options.abortSignal).catch(() => {});
+  let words: string | undefined;
+  let verified = options.confirmVerify === undefined;
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
-  const session = await startSession(pairing, options);
+  const session = await startSession(pairing, {
+    ...options,
+    onEvent: (e) => {
+      if (e.event === 'connected') words = e.verify;
+      emit(e);
+    },
+  });
   // What earlier channels of this session sent, for the receiver to report held.
   const earlier = new Map<number, FileResult>();
   const tally: Tally = { bytes: 0 };
   // A stream read once cannot be offered again; files and text can.
   const resumable = files.every((f) => f.stream === undefined);
   try {
-    const result = await session.run(
-      (framed) =>
-        sendFiles({
-          link: framed,
-          files,
-          ...(options.text !== undefined ? { text: options.text } : {}),
-          earlier,
-          tally,
-          onProgress: (p) => emit(progressEvent(p)),
-          onFile: (e) => {
-            if (e.phase === 'done') earlier.set(e.file, fileResult(e));
-            emit(fileEvent(e));
-          },
-        }),
-      resumable,
-    );
-    emit(doneEvent(result));
+    const result = await session.run(async (framed) => {
+      if (!verified && words !== undefined && options.confirmVerify !== undefined) {
+        await confirmWords(framed, words, options.confirmVerify);
+        verified = true;
+      }
+      return sendFiles({
+        link: framed,
+        files,
+        ...(options.text !== undefined ? { text: options.text } : {}),
+        earlier,
+        tally,
+        onProgress: (p) => emit(progressEvent(p, tally.bytes)),
+        onFile: (e) => {
+          if (e.phase === 'done') earlier.set(e.file, fileResult(e));
+          emit(fileEvent(e));
+        },
+      });
+    }, resumable);
+    emit(doneEvent(result, options.text !== undefined ? { text: true } : {}));
     return result;
   } finally {
     session.close();
+  }
+}
+
+/** Wait for the person's yes; a no (or the link failing first) ends the transfer before anything is sent. */
+async function confirmWords(
+  framed: FramedLink,
+  words: string,
+  confirm: (words: string, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const asking = new AbortController();
+  framed.failure.catch((err: unknown) => asking.abort(err));
+  try {
+    await framed.guard(confirm(words, asking.signal));
+  } catch (err) {
+    // Tell the receiver why, unless the link itself went away.
+    framed.abort(toPeerlaneError(err));
+    throw err;
+  } finally {
+    asking.abort();
   }
 }
 

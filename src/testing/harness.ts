@@ -150,14 +150,14 @@ export class Harness {
   spawnScript(
     script: 'peer' | 'signal',
     args: readonly string[],
-    options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'ignore' | 'pipe' } = {},
   ): EventProcess {
     const entry = entryPoint(script);
     return this.track(
       spawn(process.execPath, [entry, ...args], {
         cwd: options.cwd ?? os.tmpdir(),
         env: { ...process.env, ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
         detached: true,
       }),
     );

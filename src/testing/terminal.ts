@@ -10,15 +10,30 @@ export interface TerminalPeer {
   until(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Type a line. */
   answer(text: string): void;
+  /** Type keys as they are, without Enter: `\t` is Tab, `\x03` is Ctrl-C. */
+  type(keys: string): void;
   exit: Promise<number | null>;
   screen(): string;
   kill(): void;
 }
 
-export function peerInTerminal(args: readonly string[]): TerminalPeer {
+export interface TerminalOptions {
+  /** The terminal's width (its height is 50 rows); unset: whatever the pty gets. */
+  columns?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function peerInTerminal(args: readonly string[], options: TerminalOptions = {}): TerminalPeer {
   const peer = entryPoint('peer');
-  const command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let command = [process.execPath, peer, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  // The pty's size is set from inside it, as a terminal emulator would at start.
+  if (options.columns !== undefined) command = `stty cols ${options.columns} rows 50 && exec ${command}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.env !== undefined ? { env: { ...process.env, ...options.env } } : {}),
+  });
   let screen = '';
   const waiters: (() => void)[] = [];
   child.stdout.on('data', (d: Buffer) => {
@@ -41,6 +56,7 @@ export function peerInTerminal(args: readonly string[]): TerminalPeer {
   return {
     until,
     answer: (text: string) => child.stdin.write(`${text}\n`),
+    type: (keys: string) => child.stdin.write(keys),
     exit,
     screen: () => screen,
     kill: () => child.kill('SIGKILL'),

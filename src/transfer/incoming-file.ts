@@ -17,6 +17,7 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { type CreatedFolders, newMode } from './folders.js';
@@ -217,12 +218,34 @@ export function bytesToWrite(files: readonly ManifestEntry[], survey: Survey): n
 /** Create `outDir` if needed and check that we can write there. */
 export async function prepareOutDir(outDir: string): Promise<void> {
   try {
-    await fs.mkdir(outDir, { recursive: true });
+    await makeOutDir(path.resolve(outDir));
     await fs.access(outDir, fs.constants.W_OK);
   } catch (err) {
     throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write to ${outDir}: ${(err as Error).message}`, {
       cause: err,
     });
+  }
+}
+
+/**
+ * `dir` and any missing parents, one mkdir each. Not `mkdir -p`: Node's
+ * recursive mkdir retries forever where the kernel answers ENOENT for a
+ * folder that exists (under /proc), and a spinning receiver helps nobody.
+ */
+async function makeOutDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await fs.stat(dir)).isDirectory()) return;
+      throw err;
+    }
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    // The parent may be missing: make it, then try once more (a second ENOENT is final).
+    await makeOutDir(parent);
+    await fs.mkdir(dir);
   }
 }
 

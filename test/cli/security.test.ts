@@ -86,7 +86,7 @@ describe('codes and consent', () => {
     const out = await h.tempDir();
     const rx = h.peer(['receive', '--out', out, '--yes', '--verify', ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
-    const tx = h.peer(['send', await source(), '--to', code, '--verify', ...server.peerArgs]);
+    const tx = h.peer(['send', await source(), '--to', code, '--show-words', ...server.peerArgs]);
     await Promise.all([tx.exit(), rx.exit()]);
     const words = (p: EventProcess) => {
       const e = p.events.find((x) => x.event === 'connected');

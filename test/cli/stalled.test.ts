@@ -67,7 +67,8 @@ describe('no progress', () => {
         encodeControl({
           type: 'manifest',
           v: TRANSFER_PROTOCOL_VERSION,
-          files: [{ name: 'big.bin', size: RECEIVE_WINDOW }],
+          // A stated hash: only then is a .part's state kept to resume (resume.ts).
+          files: [{ name: 'big.bin', size: RECEIVE_WINDOW, sha256: 'a'.repeat(64) }],
         }),
       );
       await tx.next('accept');

@@ -51,13 +51,33 @@ describe('confirmManifest', () => {
     await expect(done).resolves.toBeUndefined();
   });
 
-  it.each(['', 'n', 'no', 'N', 'yep', 'yes please', 'ok', 'sí'])('refuses the answer %j', async (answer) => {
+  it.each(['', 'n', 'no', 'N', ' NO '])('refuses the answer %j (Enter is no)', async (answer) => {
     const s = streams();
     const done = confirmManifest(files, { yes: false, input: s.input, output: s.output });
     await prompted(s);
     s.input.write(`${answer}\n`);
     await expect(done).rejects.toMatchObject({ code: 'REFUSED', message: 'you declined the files' });
   });
+
+  it.each(['yep', 'yes please', 'ok', 'sí', 'nope'])(
+    'asks again after %j, then takes the answer',
+    async (answer) => {
+      for (const [final, outcome] of [
+        ['y', 'accepts'],
+        ['n', 'refuses'],
+      ] as const) {
+        const s = streams();
+        const done = confirmManifest(files, { yes: false, input: s.input, output: s.output });
+        await prompted(s);
+        s.input.write(`${answer}\n`);
+        await expect.poll(() => s.text()).toContain('Please answer y or n');
+        expect(s.text().split('Accept? [y/N] ')).toHaveLength(3);
+        s.input.write(`${final}\n`);
+        if (outcome === 'accepts') await expect(done).resolves.toBeUndefined();
+        else await expect(done).rejects.toMatchObject({ code: 'REFUSED' });
+      }
+    },
+  );
 
   it('refuses at the end of input', async () => {
     const s = streams();
