@@ -122,6 +122,23 @@ describe('resilience', () => {
     expect(await sha256File(path.join(out, 'big.bin'))).toBe(await sha256File(file));
   }, 150_000);
 
+  it('a bad PEER_RECONNECT_FOR (or --reconnect-for) is BAD_CONFIG, status 2, before any connection', async () => {
+    const server = await h.signalProcess();
+    const out = await h.tempDir();
+    const fromEnv = h.peer(['receive', '--out', out, ...server.peerArgs], {
+      env: { PEER_RECONNECT_FOR: 'soon' },
+    });
+    const fromFlag = h.peer(['receive', '--out', out, '--reconnect-for', '2d', ...server.peerArgs]);
+    for (const p of [fromEnv, fromFlag]) {
+      expect((await p.exit()).code, p.stderr).toBe(2);
+      expect(p.error).toMatchObject({
+        code: 'BAD_CONFIG',
+        message: expect.stringContaining('PEER_RECONNECT_FOR'),
+      });
+      expect(p.events.some((e) => e.event === 'ready')).toBe(false);
+    }
+  });
+
   it.each(['sender', 'receiver'] as const)(
     'a %s stopped for 30 s (Ctrl-Z, then fg) is not taken for frozen: both reconnect and finish',
     async (side) => {
