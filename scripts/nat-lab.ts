@@ -452,13 +452,27 @@ async function main(): Promise<number> {
     '--simple-log',
     ...(process.env.NAT_LAB_COTURN_LOG ? ['--verbose'] : []),
   ]);
-  const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600' };
+  // Every run pairs the same two NAT addresses: lift the per-address budgets
+  // (TURN grants, joins, STUN answers) that a soak of hundreds of runs would
+  // spend in minutes, so each run gets what one real pairing gets.
+  const soakBudgets = {
+    SIGNAL_TURN_GRANTS: '100000',
+    SIGNAL_JOIN_RATE: '100000',
+    SIGNAL_JOIN_BURST: '1000',
+    SIGNAL_STUN_RATE: '100000',
+    SIGNAL_STUN_BURST: '1000',
+  };
+  const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600', ...soakBudgets };
   const signal = lab.run(
     NS.pub,
     [...nodeScript('signal'), '--host', PUB, '--port', '8091', '--json'],
     signalEnv,
   );
-  const signalNoTurn = lab.run(NS.pub, [...nodeScript('signal'), '--host', PUB, '--port', '8092', '--json']);
+  const signalNoTurn = lab.run(
+    NS.pub,
+    [...nodeScript('signal'), '--host', PUB, '--port', '8092', '--json'],
+    soakBudgets,
+  );
   await signal.waitFor('listening', 10_000);
   await signalNoTurn.waitFor('listening', 10_000);
   await sleep(500); // coturn has no ready event
