@@ -3,7 +3,11 @@
  * baseline measured in the same run — the same file over one plain TCP socket
  * between two Node processes, SHA-256 on the receiving side.
  *
- * A third variant, the data channel alone memory to memory (rtc-baseline.ts),
+ * peerlane runs twice per round: as it runs by default (on loopback the
+ * direct TCP path wins the race) and kept on the data channel
+ * (`--transport webrtc`), which is what peers behind NATs get.
+ *
+ * A further variant, the data channel alone memory to memory (rtc-baseline.ts),
  * shows what libdatachannel costs before peerlane does any work, and with the
  * baseline gives a bound no transfer over it can pass on this many cores.
  *
@@ -153,6 +157,8 @@ try {
   const expected = await sha256File(file);
   const server = await h.signalProcess();
   const peerlane: Run[] = [];
+  /** The same transfer kept on the data channel (--transport webrtc): what a NATed pair gets. */
+  const webrtc: Run[] = [];
   const baseline: Run[] = [];
   const floor: Run[] = [];
   for (let i = 0; i < args.runs; i++) {
@@ -160,11 +166,20 @@ try {
     baseline.push(await baselineRun(file, expected, path.join(work, 'tcp.out')));
     floor.push(await floorRun());
     peerlane.push(await peerlaneRun(file, expected, server.peerArgs, path.join(work, 'out')));
+    webrtc.push(
+      await peerlaneRun(
+        file,
+        expected,
+        [...server.peerArgs, '--transport', 'webrtc'],
+        path.join(work, 'out'),
+      ),
+    );
     log(
-      `  run ${i + 1}: peerlane ${peerlane[i]?.mbps.toFixed(0)} MB/s, tcp ${baseline[i]?.mbps.toFixed(0)} MB/s, data channel alone ${floor[i]?.mbps.toFixed(0)} MB/s`,
+      `  run ${i + 1}: peerlane ${peerlane[i]?.mbps.toFixed(0)} MB/s, over the data channel ${webrtc[i]?.mbps.toFixed(0)} MB/s, tcp ${baseline[i]?.mbps.toFixed(0)} MB/s, data channel alone ${floor[i]?.mbps.toFixed(0)} MB/s`,
     );
   }
   const p = summary(peerlane);
+  const w = summary(webrtc);
   const b = summary(baseline);
   const f = summary(floor);
   // Both peers share the machine's cores, so no transfer over this data
@@ -197,6 +212,11 @@ try {
   log(row('receiver peak RSS MB', p.receiverRssMB, b.receiverRssMB, 0));
   if (p.firstByteMs) log(row('first byte ms', p.firstByteMs, undefined, 0));
   log('');
+  log('  peerlane kept on the data channel (--transport webrtc):');
+  log(row('MB/s verified', w.mbps, b.mbps, 0));
+  log(row('sender CPU-s/GiB', w.senderCpuPerGiB, b.senderCpuPerGiB, 2));
+  log(row('receiver CPU-s/GiB', w.receiverCpuPerGiB, b.receiverCpuPerGiB, 2));
+  log('');
   log('  the data channel alone, memory to memory (no disk, hash or framing):');
   log(row('MB/s', f.mbps, undefined, 0));
   log(row('sender CPU-s/GiB', f.senderCpuPerGiB, undefined, 2));
@@ -206,7 +226,7 @@ try {
   );
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, baseline: b, dataChannel: f, ratio, boundMbps })}\n`,
+      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, webrtc: w, baseline: b, dataChannel: f, ratio, boundMbps })}\n`,
     );
   }
 } finally {

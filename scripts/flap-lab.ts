@@ -432,7 +432,19 @@ async function runCase(c: Case, source: Source): Promise<Result> {
   heal();
   if (c.initialRule !== undefined) block(c.initialRule);
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
-  const common = ['--signal', SIGNAL, '--ice-servers', '', '--timeout', '30', '--json', ...c.flags];
+  // The WebRTC path only: its faults are UDP's and DTLS's (the direct TCP path has the WAN lab).
+  const common = [
+    '--signal',
+    SIGNAL,
+    '--ice-servers',
+    '',
+    '--transport',
+    'webrtc',
+    '--timeout',
+    '30',
+    '--json',
+    ...c.flags,
+  ];
   const t0 = Date.now();
   const timeline: string[] = [];
   const mark = (what: string): void => {

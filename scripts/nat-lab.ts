@@ -267,7 +267,16 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
   configureNat(NS.natB, c.natB);
   flushConntrack();
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
-  const common = ['--signal', `${PUB}:${c.signalPort}`, '--timeout', String(PEER_TIMEOUT_S), '--json'];
+  // NAT traversal of the WebRTC path (ICE, STUN, TURN); the direct TCP path has the WAN lab.
+  const common = [
+    '--signal',
+    `${PUB}:${c.signalPort}`,
+    '--transport',
+    'webrtc',
+    '--timeout',
+    String(PEER_TIMEOUT_S),
+    '--json',
+  ];
   const rx = lab.run(NS.hostA, [
     ...nodeScript('peer'),
     'receive',

@@ -36,6 +36,8 @@ export const DEFAULTS = {
   PEER_RECONNECT_FOR: 120,
   /** Seconds a connected peer may move nothing on before STALLED (protocol.ts, STALL_TIMEOUT_MS). */
   PEER_STALL_TIMEOUT: 300,
+  /** Which links a connection may use: see parseTransport. */
+  PEER_TRANSPORT: 'auto',
 } as const;
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */
@@ -133,6 +135,25 @@ export function parseMtu(value: unknown): number {
     );
   }
   return n;
+}
+
+/**
+ * Which links a connection attempt may use (`peer --transport`): `auto` races
+ * a direct TCP connection (for peers that can reach each other) against the
+ * WebRTC data channel (session/race.ts); `tcp` and `webrtc` use only that one.
+ */
+export type Transport = 'auto' | 'tcp' | 'webrtc';
+export const TRANSPORTS: readonly Transport[] = ['auto', 'tcp', 'webrtc'];
+
+export function parseTransport(value: unknown): Transport {
+  const text = String(value).trim();
+  if (!(TRANSPORTS as readonly string[]).includes(text)) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `--transport / PEER_TRANSPORT must be one of ${TRANSPORTS.join(', ')}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return text as Transport;
 }
 
 /** A TURN server in node-datachannel's object form; credentials travel unencoded. */

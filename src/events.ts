@@ -29,6 +29,8 @@ export type PeerEvent =
       remote: string;
       /** A direct path: `same-network`, `through-nat` or `internet` (between public addresses). */
       reach?: Reach;
+      /** `tcp`: the direct TCP path won the race; `webrtc`: the data channel (local/remote: its ICE pair). */
+      transport: 'tcp' | 'webrtc';
       /** With --verify: four words both sides must show alike. */
       verify?: string;
     }

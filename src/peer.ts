@@ -24,6 +24,7 @@ import {
   parseReconnectFor,
   parseReconnects,
   parseSeconds,
+  parseTransport,
   peerConfigPath,
   selectIceServers,
 } from './config.js';
@@ -102,6 +103,7 @@ interface CommonArgs {
   verify: boolean;
   'show-words': boolean;
   mtu: number | undefined;
+  transport: string;
   reconnects: number;
   'reconnect-for': string;
   'stall-timeout': number;
@@ -199,6 +201,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
       bindAddress: args['bind-address'] || undefined,
       timeoutMs: parseSeconds(args.timeout, '--timeout') * 1000,
       mtu: args.mtu === undefined ? undefined : parseMtu(args.mtu),
+      transport: parseTransport(args.transport),
     },
     onEvent: (e) => output.event(e),
     verify: args.verify || args['show-words'],
@@ -267,6 +270,12 @@ const CONNECTION_OPTIONS = {
     default: env.PEER_MTU ? Number(env.PEER_MTU) : undefined,
     describe:
       'SCTP MTU: 1280 unless bound to loopback (4096); raise only where the path carries it [PEER_MTU]',
+  },
+  transport: {
+    type: 'string',
+    default: env.PEER_TRANSPORT || DEFAULTS.PEER_TRANSPORT,
+    describe:
+      'auto: race a direct TCP connection against the WebRTC data channel; tcp or webrtc: only that [PEER_TRANSPORT]',
   },
   reconnects: {
     type: 'number',

@@ -182,7 +182,8 @@ export class Output {
 
   private connected(e: Extract<PeerEvent, { event: 'connected' }>): void {
     const first = this.connections++ === 0;
-    this.say(`${first ? 'Connected' : 'Connected again'}: ${pathWords(e)}.`);
+    const tcp = e.transport === 'tcp' ? ', over TCP' : '';
+    this.say(`${first ? 'Connected' : 'Connected again'}: ${pathWords(e)}${tcp}.`);
     if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
     if (first && this.options.verb === 'sent' && this.options.sendsText !== true) {
       this.say('Waiting for the receiver to accept…');

@@ -26,7 +26,7 @@
 
 import type { DataChannel } from 'node-datachannel';
 import nodeDataChannel from 'node-datachannel';
-import type { IceServer } from '../config.js';
+import type { IceServer, Transport } from '../config.js';
 import { isTurnServer } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { PeerRole } from '../signaling/protocol.js';
@@ -43,6 +43,7 @@ import {
 import type { PathInfo } from './link.js';
 import { Link } from './link.js';
 import { listenNativeLog } from './native-log.js';
+import { applySctpSettings } from './sctp.js';
 
 export interface SignalPipe {
   sendPayload(payload: string): void;
@@ -70,6 +71,8 @@ export interface RtcOptions {
    * more. See mtuFor().
    */
   mtu?: number | undefined;
+  /** Default `auto`; `--relay` means `webrtc`. */
+  transport?: Transport | undefined;
 }
 
 /** The safe default, what libdatachannel uses: the IPv6 minimum link MTU. */
@@ -134,6 +137,7 @@ export function connectPeer(
       ),
     );
   }
+  applySctpSettings();
   const pc = new nodeDataChannel.PeerConnection(`peerlane-${role}`, {
     iceServers: options.iceServers,
     ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
@@ -262,8 +266,9 @@ export function connectPeer(
         fail(toPeerlaneError(err, 'BAD_MESSAGE'));
         return;
       }
-      // Session control (keepalive, restart) and other attempts' leftovers are not ours.
-      if (msg.kind === 'keepalive' || msg.kind === 'restart' || msg.n !== n) return;
+      // Session control (keepalive, restart), the direct path's and other attempts' are not ours.
+      if (msg.kind !== 'offer' && msg.kind !== 'answer' && msg.kind !== 'candidate') return;
+      if (msg.n !== n) return;
       try {
         switch (msg.kind) {
           case 'offer':

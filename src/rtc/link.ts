@@ -34,7 +34,31 @@ function sameWay(a: PathInfo, b: PathInfo): boolean {
   return a.local === b.local && a.remote === b.remote;
 }
 
-export class Link {
+/**
+ * What a transfer needs of the link under it: messages in order, a send
+ * buffer it can watch for backpressure, and a close. Two kinds exist: a
+ * WebRTC data channel (Link, here) and a sealed direct TCP connection
+ * (direct/tcp-link.ts).
+ */
+export interface MessageLink {
+  readonly transport: 'webrtc' | 'tcp';
+  maxMessageSize(): number;
+  bufferedAmount(): number;
+  onBufferedAmountLow(threshold: number, handler: () => void): void;
+  send(data: Uint8Array): void;
+  onMessage(handler: (msg: Buffer) => void): void;
+  onClose(handler: (err: PeerlaneError) => void): void;
+  readonly isOpen: boolean;
+  pathInfo(): PathInfo;
+  /** Where the link can switch paths (ICE picking another pair): `handler` hears of each switch. */
+  onPathChange?(from: PathInfo, handler: (info: PathInfo) => void): void;
+  /** Two strings both sides see (swapped) and nobody in the middle can choose: for --verify. */
+  fingerprints(): { local: string; remote: string };
+  close(): void;
+}
+
+export class Link implements MessageLink {
+  readonly transport = 'webrtc';
   private early: Buffer[] = [];
   private pathTimer: NodeJS.Timeout | undefined;
   private messageHandler: ((msg: Buffer) => void) | undefined;

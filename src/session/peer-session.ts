@@ -13,6 +13,9 @@
  *     | ======================= data channel 1: the transfer again ==== |
  *                  (the receiver offers its verified blocks: a resume)
  *
+ * Each attempt races a direct TCP connection against the data channel
+ * (race.ts); the first that works carries the transfer.
+ *
  * Either side may start an attempt; the higher `n` wins, and a side that hears
  * of an attempt beyond its own abandons what it has and joins it. A time
  * budget (`reconnectForMs`) and a count (`reconnects`) bound each outage,
@@ -21,10 +24,10 @@
  * reconnection, but a working data channel carries on regardless.
  */
 import { DEFAULTS } from '../config.js';
+import { directKey } from '../direct/handshake.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { RtcOptions, SignalPipe } from '../rtc/connect.js';
-import { connectPeer } from '../rtc/connect.js';
 import type { PathInfo } from '../rtc/link.js';
 import type { SecureChannel } from '../secure/channel.js';
 import { secureHandshake, shortAuthString } from '../secure/channel.js';
@@ -33,6 +36,7 @@ import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { rtcWithGrant } from './common.js';
+import { openLink } from './race.js';
 
 /**
  * The signal server drops a paired connection silent for its idle timeout
@@ -64,6 +68,8 @@ export class PeerSession {
   private wake: (() => void) | undefined;
   /** The peer asked for an attempt while we had none running: skip the backoff. */
   private peerCalled = false;
+  /** Proves and seals the direct TCP path; from the session key, like everything else. */
+  private readonly directKey: Buffer;
 
   constructor(
     private readonly pairing: Pairing,
@@ -73,6 +79,7 @@ export class PeerSession {
     this.emit = options.onEvent ?? (() => {});
     this.budget = options.reconnects ?? DEFAULTS.PEER_RECONNECTS;
     this.timeBudget = options.reconnectForMs ?? DEFAULTS.PEER_RECONNECT_FOR * 1000;
+    this.directKey = directKey(secure.sasKey);
     secure.onPayload((payload) => this.route(payload));
     secure.onFailure((err) => {
       this.signalError ??= err;
@@ -219,10 +226,11 @@ export class PeerSession {
     this.connecting = abort;
     if (this.options.abortSignal?.aborted) this.interrupt();
     try {
-      const link = await connectPeer(
+      const link = await openLink(
         this.pairing.role,
         this.pipe(n),
         limitTo(rtcWithGrant(this.options, this.pairing.client.turnGrant), limitMs),
+        this.directKey,
         { attempt: n, abort: abort.signal, previousPath: this.lastPath },
       );
       const framed = new FramedLink(link, this.options.heartbeat);
@@ -232,8 +240,8 @@ export class PeerSession {
       this.lastPath = path;
       // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
       if (this.options.abortSignal?.aborted) this.interrupt();
-      this.emit({ event: 'connected', ...path, ...this.verification(link) });
-      link.onPathChange(path, (now) => {
+      this.emit({ event: 'connected', ...path, transport: link.transport, ...this.verification(link) });
+      link.onPathChange?.(path, (now) => {
         this.lastPath = now;
         this.emit({ event: 'path-changed', ...now });
       });

@@ -7,7 +7,12 @@
  *     | -- offer{n} / answer{n} / candidate{n} -----------------> |
  *     | -- keepalive (every 20 s) --------------------------------> |
  *     | -- restart{n+1, reason} ----------------------------------> |  a new attempt
+ *     | -- direct{n, hints} --------------------------------------> |  our TCP listener (direct/)
+ *     | -- choose{n, use: "rtc"} ---------------------------------> |  the offerer took the data channel
  */
+import { isIP } from 'node:net';
+import type { Hint } from '../direct/protocol.js';
+import { MAX_HINTS } from '../direct/protocol.js';
 import { bad, parseJsonObject, str } from './fields.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from './protocol.js';
 
@@ -39,6 +44,8 @@ export type RtcSignal =
   | { kind: 'answer'; n: number; sdp: string }
   | { kind: 'candidate'; n: number; candidate: string; mid: string }
   | { kind: 'restart'; n: number; reason: RestartReason }
+  | { kind: 'direct'; n: number; hints: Hint[] }
+  | { kind: 'choose'; n: number; use: 'rtc' }
   | { kind: 'keepalive' };
 
 export function encodeRtcSignal(signal: RtcSignal): string {
@@ -50,6 +57,20 @@ function attempt(obj: Record<string, unknown>): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_ATTEMPT)
     throw bad(`field "n" must be an attempt number from 0 to ${MAX_ATTEMPT}`);
   return n;
+}
+
+/** IP literals only (never a name to resolve) and real ports, at most MAX_HINTS. */
+function hints(value: unknown): Hint[] {
+  if (!Array.isArray(value) || value.length > MAX_HINTS)
+    throw bad(`field "hints" must be a list of at most ${MAX_HINTS} addresses`);
+  return value.map((h: unknown) => {
+    const obj = parseJsonObject(h);
+    const host = str(obj, 'host', 64);
+    const port = obj.port;
+    if (isIP(host) === 0 || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw bad('a hint must be an IP address and a port');
+    return { host, port };
+  });
 }
 
 /** Parse a payload relayed from the other peer. Throws PeerlaneError (BAD_MESSAGE). */
@@ -72,6 +93,11 @@ export function parseRtcSignal(raw: unknown): RtcSignal {
         throw bad('field "reason" is not a known reason');
       return { kind: 'restart', n: attempt(obj), reason: reason as RestartReason };
     }
+    case 'direct':
+      return { kind: 'direct', n: attempt(obj), hints: hints(obj.hints) };
+    case 'choose':
+      if (obj.use !== 'rtc') throw bad('field "use" must be "rtc"');
+      return { kind: 'choose', n: attempt(obj), use: 'rtc' };
     case 'keepalive':
       return { kind: 'keepalive' };
     default:

@@ -9,7 +9,7 @@
 
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { Link } from '../rtc/link.js';
+import type { MessageLink } from '../rtc/link.js';
 import type { ControlFrame, Frame } from './protocol.js';
 import {
   encodeControl,
@@ -40,6 +40,12 @@ export class FramedLink {
   private rejectFailure!: (err: PeerlaneError) => void;
   private failed: PeerlaneError | undefined;
   private handler: ((frame: Frame) => void) | undefined;
+  /**
+   * Frames that came before a handler: over the direct TCP path the sender's
+   * MANIFEST can arrive with the connection's first bytes, before the
+   * receiving side has started its transfer.
+   */
+  private unhandled: Frame[] = [];
   private lastHeard = Date.now();
   /** When a frame other than PING last arrived. */
   private lastFrame = Date.now();
@@ -48,7 +54,7 @@ export class FramedLink {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    readonly link: Link,
+    readonly link: MessageLink,
     options: FramedLinkOptions = {},
   ) {
     this.failure = new Promise<never>((_, reject) => {
@@ -102,17 +108,24 @@ export class FramedLink {
         this.fail(fromPeer(frame.code, frame.message));
         return;
       }
-      try {
-        this.handler?.(frame);
-      } catch (err) {
-        this.abort(toPeerlaneError(err, 'BAD_FRAME'));
-      }
+      if (this.handler === undefined) this.unhandled.push(frame);
+      else this.deliver(frame);
     });
   }
 
   /** Frames other than PING and ERROR go to `handler`; a throw from it aborts the transfer. */
   onFrame(handler: (frame: Frame) => void): void {
     this.handler = handler;
+    for (const frame of this.unhandled.splice(0)) this.deliver(frame);
+  }
+
+  private deliver(frame: Frame): void {
+    if (this.failed !== undefined) return;
+    try {
+      this.handler?.(frame);
+    } catch (err) {
+      this.abort(toPeerlaneError(err, 'BAD_FRAME'));
+    }
   }
 
   send(frame: ControlFrame): void {
@@ -149,6 +162,9 @@ export class FramedLink {
   /** Tell the peer why we stop, then fail locally with the same error. */
   abort(err: PeerlaneError): void {
     if (this.failed !== undefined) return;
+    // A reply that found the link closed: the close handler reports the loss
+    // (after the grace for a last ERROR frame), so the session can reconnect.
+    if (err.code === 'PEER_LOST' && !this.link.isOpen) return;
     this.trySend({ type: 'error', code: err.code, message: err.message });
     this.fail(err);
   }

@@ -69,7 +69,7 @@ describe('the CLI in words', () => {
     expect(rx.stderr).toMatch(/done +3 B +a\.txt, saved as a \(1\)\.txt/);
     expect(rx.stderr).toMatch(new RegExp(`Received 1 file, 3 B in .* into ${out}, SHA-256 verified\\.`));
     // The sender was told, in words, what it waited for and how the data went.
-    expect(tx.stderr).toContain('Connected: direct, same network.');
+    expect(tx.stderr).toContain('Connected: direct, same network, over TCP.');
     expect(tx.stderr).toContain('Waiting for the receiver to accept…');
     expect(tx.stderr).not.toMatch(/host -> host/);
   }, 30_000);

@@ -336,7 +336,17 @@ describe('loopback transfers through the real CLI', () => {
     const file = path.join(dir, 'data.bin');
     await writeRandomFile(file, 2 * 1024 * 1024);
     const flags = extra.map((f) => f.replace('{port}', String(port)));
-    const common = ['--signal', `${host}:${port}`, '--bind-address', LOOPBACK, ...flags];
+    // On the data channel: on loopback the direct TCP path would win the race,
+    // and ICE (which asks the STUN server) could be abandoned before it asked.
+    const common = [
+      '--signal',
+      `${host}:${port}`,
+      '--bind-address',
+      LOOPBACK,
+      '--transport',
+      'webrtc',
+      ...flags,
+    ];
     const env = { ICE_SERVERS: '' }; // unset in effect: whatever the CI environment holds
     const rx = h.peer(['receive', '--out', out, '--yes', ...common], { env });
     const { code } = await rx.waitFor('ready');
@@ -346,7 +356,10 @@ describe('loopback transfers through the real CLI', () => {
     expect(txExit.code, tx.stderr).toBe(0);
     expect(await sha256File(path.join(out, 'data.bin'))).toBe(await sha256File(file));
     for (const p of [rx, tx]) {
-      expect(p.events.find((e) => e.event === 'connected')).toMatchObject({ path: 'direct' });
+      expect(p.events.find((e) => e.event === 'connected')).toMatchObject({
+        path: 'direct',
+        transport: 'webrtc',
+      });
     }
     return server.stunAnswered;
   }

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/cli/output.js';
 import {
@@ -7,7 +9,10 @@ import {
   parsePort,
   parseReconnectFor,
   parseSeconds,
+  parseTransport,
+  TRANSPORTS,
 } from '../../src/config.js';
+import { packageRoot } from '../../src/project.js';
 import { codeOf } from '../helpers.js';
 
 describe('parsePort', () => {
@@ -138,5 +143,31 @@ describe('formatBytes', () => {
   // The unit is chosen after rounding: 999,999 B is "1.0 MB", never "1000.0 kB".
   it('rolls over to the next unit when rounding reaches 1000', () => {
     expect(formatBytes(999_999)).toBe('1.0 MB');
+  });
+});
+
+describe('parseTransport', () => {
+  it.each(TRANSPORTS)('accepts %s', (t) => {
+    expect(parseTransport(t)).toBe(t);
+    expect(parseTransport(` ${t} `)).toBe(t);
+  });
+
+  it.each(['bogus', '', 'TCP', 'quic', undefined, 3])(
+    'refuses %j with BAD_CONFIG, naming the flag',
+    (value) => {
+      expect(codeOf(() => parseTransport(value))).toBe('BAD_CONFIG');
+      expect(() => parseTransport(value)).toThrow(
+        /--transport \/ PEER_TRANSPORT must be one of auto, tcp, webrtc/,
+      );
+    },
+  );
+});
+
+describe('the documented settings', () => {
+  const read = (name: string): string => fs.readFileSync(path.join(packageRoot(), name), 'utf8');
+
+  it.each(Object.keys(DEFAULTS))('%s has one line in .env.template and one row in the README', (name) => {
+    expect(read('.env.template').match(new RegExp(`^${name}=`, 'gm'))).toHaveLength(1);
+    expect(read('README.md').match(new RegExp(`^\\| \`${name}\``, 'gm'))).toHaveLength(1);
   });
 });

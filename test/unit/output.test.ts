@@ -164,14 +164,27 @@ describe('Output', () => {
     expect(pathWords({ path: 'relay' })).toBe('relayed through TURN');
     expect(pathWords({ path: 'direct' })).toBe('direct');
     const { out, stdout, stderr } = output({ json: true, verb: 'sent' });
-    out.event({ event: 'connected', path: 'direct', local: 'host', remote: 'prflx', reach: 'through-nat' });
+    out.event({
+      event: 'connected',
+      path: 'direct',
+      local: 'host',
+      remote: 'prflx',
+      reach: 'through-nat',
+      transport: 'webrtc',
+    });
     expect(stderr()).toContain('Connected: direct, through NAT.');
     expect(JSON.parse(stdout())).toMatchObject({ local: 'host', remote: 'prflx' });
   });
 
   it('tells the sender it waits for the receiver to accept, once, and not for a text', () => {
     const files = output({ verb: 'sent' });
-    const connected: PeerEvent = { event: 'connected', path: 'relay', local: 'relay', remote: 'relay' };
+    const connected: PeerEvent = {
+      event: 'connected',
+      path: 'relay',
+      local: 'relay',
+      remote: 'relay',
+      transport: 'webrtc',
+    };
     files.out.event(connected);
     files.out.event(connected);
     expect(files.stderr()).toBe(

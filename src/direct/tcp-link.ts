@@ -1,0 +1,207 @@
+/**
+ * A MessageLink over one TCP connection whose handshake (handshake.ts) gave
+ * both sides the same two keys: every message travels as one record,
+ * len(4) · AES-256-GCM(message) · tag, with a per-direction counter nonce.
+ * A record that fails authentication, or claims more than a record may hold,
+ * ends the link: whoever changed it is not the peer.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import type net from 'node:net';
+import { PeerlaneError } from '../errors.js';
+import type { MessageLink, PathInfo } from '../rtc/link.js';
+import { directReach } from '../rtc/reach.js';
+import { GCM_TAG_BYTES, LENGTH_BYTES, MAX_RECORD_PLAINTEXT, USE_RECORD } from './protocol.js';
+
+export interface DirectKeys {
+  seal: Buffer;
+  open: Buffer;
+  /** Our HELLO nonce and the peer's, hex: the --verify words bind them. */
+  localNonce: string;
+  remoteNonce: string;
+}
+
+/** A dead peer's unacknowledged data can hold `end()` for minutes; after this the socket is destroyed. */
+const CLOSE_LINGER_MS = 2_000;
+
+function counterNonce(counter: bigint): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeBigUInt64BE(counter, 4);
+  return nonce;
+}
+
+export class TcpLink implements MessageLink {
+  readonly transport = 'tcp';
+  private sendCounter = 0n;
+  private receiveCounter = 0n;
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private early: Buffer[] = [];
+  private messageHandler: ((msg: Buffer) => void) | undefined;
+  private closeHandlers: ((err: PeerlaneError) => void)[] = [];
+  private closedWith: PeerlaneError | undefined;
+  private closing = false;
+  private drainHandler: (() => void) | undefined;
+  /** The side that did not choose waits for USE before anything else. */
+  private awaitingUse: boolean;
+  private markUsed: () => void = () => {};
+  /** Resolves when the peer's USE arrived (the answerer's side only). */
+  readonly used: Promise<void>;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly keys: DirectKeys,
+    /** Bytes that arrived with the handshake's last message, already past it. */
+    leftover: Buffer,
+    options: { expectUse: boolean },
+  ) {
+    this.awaitingUse = options.expectUse;
+    this.used = new Promise((resolve) => {
+      this.markUsed = resolve;
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    socket.on('error', (err) => this.ended(new PeerlaneError('PEER_LOST', `TCP error: ${err.message}`)));
+    socket.on('close', () => this.ended(new PeerlaneError('PEER_LOST', 'the TCP connection closed')));
+    if (leftover.length > 0) this.received(leftover);
+    socket.resume(); // the handshake paused it
+  }
+
+  /** Tell the peer this connection carries the transfer (the offerer's choice). */
+  sendUse(): void {
+    this.send(USE_RECORD);
+  }
+
+  maxMessageSize(): number {
+    return MAX_RECORD_PLAINTEXT;
+  }
+
+  bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Node tells when its buffer has drained into the kernel's; the threshold is
+   * not needed. As on a data channel, a new handler replaces the last.
+   */
+  onBufferedAmountLow(_threshold: number, handler: () => void): void {
+    if (this.drainHandler === undefined) this.socket.on('drain', () => this.drainHandler?.());
+    this.drainHandler = handler;
+  }
+
+  send(data: Uint8Array): void {
+    if (this.closedWith !== undefined) throw this.closedWith;
+    if (data.length > MAX_RECORD_PLAINTEXT)
+      throw new PeerlaneError('INTERNAL', `a ${data.length}-byte message does not fit one record`);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.seal, counterNonce(this.sendCounter++));
+    const length = Buffer.alloc(LENGTH_BYTES);
+    length.writeUInt32BE(data.length + GCM_TAG_BYTES);
+    // Corked, the four pieces leave as one write without being copied together.
+    this.socket.cork();
+    this.socket.write(length);
+    this.socket.write(cipher.update(data));
+    this.socket.write(cipher.final());
+    this.socket.write(cipher.getAuthTag());
+    process.nextTick(() => this.socket.uncork());
+  }
+
+  onMessage(handler: (msg: Buffer) => void): void {
+    this.messageHandler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const msg of early) handler(msg);
+  }
+
+  onClose(handler: (err: PeerlaneError) => void): void {
+    if (this.closedWith !== undefined) handler(this.closedWith);
+    else this.closeHandlers.push(handler);
+  }
+
+  get isOpen(): boolean {
+    return this.closedWith === undefined && !this.socket.destroyed;
+  }
+
+  pathInfo(): PathInfo {
+    const local = { type: 'host', address: this.socket.localAddress ?? '' };
+    const remote = { type: 'host', address: this.socket.remoteAddress ?? '' };
+    return { path: 'direct', local: 'host', remote: 'host', reach: directReach(local, remote) };
+  }
+
+  fingerprints(): { local: string; remote: string } {
+    return { local: this.keys.localNonce, remote: this.keys.remoteNonce };
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.closedWith ??= new PeerlaneError('PEER_LOST', 'the link was closed');
+    // end(), not destroy(): what we queued last (an ERROR frame, say) still leaves.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  private received(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (this.closedWith === undefined && this.pendingBytes >= LENGTH_BYTES) {
+      const length = this.head(LENGTH_BYTES).readUInt32BE(0);
+      if (length < GCM_TAG_BYTES || length > MAX_RECORD_PLAINTEXT + GCM_TAG_BYTES) {
+        this.fail(`a record of ${length} bytes`);
+        return;
+      }
+      if (this.pendingBytes < LENGTH_BYTES + length) return;
+      this.consume(LENGTH_BYTES);
+      this.open(this.consume(length));
+    }
+  }
+
+  /** The first pending buffer, joined with the rest if it is shorter than `bytes`: one copy per record at most. */
+  private head(bytes: number): Buffer {
+    if ((this.pending[0]?.length ?? 0) < bytes) this.pending.splice(0, Infinity, Buffer.concat(this.pending));
+    return this.pending[0] as Buffer;
+  }
+
+  private consume(bytes: number): Buffer {
+    const head = this.head(bytes);
+    if (head.length === bytes) this.pending.shift();
+    else this.pending[0] = head.subarray(bytes);
+    this.pendingBytes -= bytes;
+    return head.subarray(0, bytes);
+  }
+
+  private open(record: Buffer): void {
+    const decipher = createDecipheriv('aes-256-gcm', this.keys.open, counterNonce(this.receiveCounter++));
+    decipher.setAuthTag(record.subarray(record.length - GCM_TAG_BYTES));
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([
+        decipher.update(record.subarray(0, record.length - GCM_TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      this.fail('a record that failed authentication');
+      return;
+    }
+    if (this.awaitingUse) {
+      if (!plain.equals(USE_RECORD)) {
+        this.fail('a first record other than USE');
+        return;
+      }
+      this.awaitingUse = false;
+      this.markUsed();
+    } else if (this.messageHandler !== undefined) this.messageHandler(plain);
+    else this.early.push(plain);
+  }
+
+  private fail(what: string): void {
+    this.ended(new PeerlaneError('PEER_LOST', `the direct connection carried ${what}; closed it`));
+    this.socket.destroy();
+  }
+
+  private ended(err: PeerlaneError): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = err;
+    const handlers = this.closeHandlers;
+    this.closeHandlers = [];
+    if (!this.closing) for (const h of handlers) h(err);
+  }
+}

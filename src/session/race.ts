@@ -1,0 +1,219 @@
+/**
+ * One connection attempt, over whichever link works first: the direct TCP
+ * path (direct/) raced against the WebRTC data channel (rtc/connect.ts).
+ *
+ * The offerer chooses, so both sides always use the same link: the first TCP
+ * connection whose handshake completes (it sends USE on it), or the data
+ * channel if that opens first (it says choose{use: "rtc"} through the
+ * signal server). The answerer takes a TCP link once USE arrives on it, and
+ * the data channel once it is open and the offerer said so, or at once if
+ * the offerer offered no direct path (it runs with --transport webrtc).
+ * Whatever loses is closed.
+ */
+import type { DirectAttempt } from '../direct/attempt.js';
+import { DirectAttempt as Direct } from '../direct/attempt.js';
+import type { TcpLink } from '../direct/tcp-link.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { AttemptControl, RtcOptions, SignalPipe } from '../rtc/connect.js';
+import { connectPeer } from '../rtc/connect.js';
+import type { Link, MessageLink } from '../rtc/link.js';
+import type { PeerRole } from '../signaling/protocol.js';
+import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
+
+/**
+ * After the data channel failed, how long a direct connection may still take
+ * to win. Its handshake needs about three round trips, fewer than ICE, DTLS
+ * and SCTP together, so one that has not finished by then will not.
+ */
+const DIRECT_GRACE_MS = 2_000;
+
+export async function openLink(
+  role: PeerRole,
+  pipe: SignalPipe,
+  rtc: RtcOptions,
+  key: Buffer,
+  control: AttemptControl = {},
+): Promise<MessageLink> {
+  // --relay asks for TURN only: a direct path would reveal the address it hides.
+  const transport = rtc.iceTransportPolicy === 'relay' ? 'webrtc' : (rtc.transport ?? 'auto');
+  if (transport === 'webrtc') return connectPeer(role, pipe, rtc, control);
+  const n = control.attempt ?? 0;
+  const direct = await Direct.listen({
+    bindAddress: rtc.bindAddress,
+    key,
+    attempt: n,
+    chooser: role === 'offerer',
+    timeoutMs: rtc.timeoutMs,
+  });
+  return new Race(role, pipe, rtc, transport, direct, n, control).result;
+}
+
+class Race {
+  readonly result: Promise<MessageLink>;
+  private resolve!: (link: MessageLink) => void;
+  private reject!: (err: PeerlaneError) => void;
+  private done = false;
+  private readonly chooser: boolean;
+  private readonly rtcAbort = new AbortController();
+  private rtcLink: Link | undefined;
+  private rtcError: PeerlaneError | undefined;
+  /** The answerer's: the offerer offered a direct path, so it must also say when it took the channel. */
+  private peerRaces = false;
+  private offererTookRtc = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    role: PeerRole,
+    private readonly pipe: SignalPipe,
+    rtc: RtcOptions,
+    transport: 'auto' | 'tcp',
+    private readonly direct: DirectAttempt,
+    private readonly n: number,
+    private readonly control: AttemptControl,
+  ) {
+    this.chooser = role === 'offerer';
+    this.result = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.timers.push(setTimeout(() => this.timedOut(rtc.timeoutMs, transport), rtc.timeoutMs));
+    control.abort?.addEventListener('abort', this.aborted, { once: true });
+    if (control.abort?.aborted) this.aborted();
+    // Our hints go out before anything of the data channel's, so the answerer
+    // knows whether the offerer races by the time its channel opens.
+    this.pipe.sendPayload(encodeRtcSignal({ kind: 'direct', n, hints: direct.hints() }));
+    direct.onLink((link) => this.tcpReady(link));
+    const rtcPipe = this.splitPipe();
+    if (transport === 'auto') {
+      connectPeer(role, rtcPipe, rtc, { attempt: n, abort: this.rtcAbort.signal }).then(
+        (link) => this.rtcReady(link),
+        (err: unknown) => this.rtcFailed(toPeerlaneError(err)),
+      );
+    }
+  }
+
+  /** The direct path's signals stay here; the data channel's go on to connectPeer. */
+  private splitPipe(): SignalPipe {
+    let rtcHandler: ((payload: string) => void) | undefined;
+    let rtcFailure: ((err: PeerlaneError) => void) | undefined;
+    const early: string[] = [];
+    this.pipe.onFailure((err) => {
+      // A message that failed authentication means someone tampers with the
+      // signaling: stop, whatever path might still work. Losing the server is
+      // not fatal; the data channel gives it a grace of its own.
+      if (err.code === 'BAD_MESSAGE') this.fail(err);
+      rtcFailure?.(err);
+    });
+    this.pipe.onPayload((payload) => {
+      let kind: string | undefined;
+      try {
+        const msg = parseRtcSignal(payload);
+        if (msg.kind === 'direct' && msg.n === this.n) {
+          this.peerRaces = true;
+          this.direct.dial(msg.hints);
+          return;
+        }
+        if (msg.kind === 'choose' && msg.n === this.n) {
+          this.offererTookRtc = true;
+          if (this.rtcLink !== undefined) this.win(this.rtcLink);
+          return;
+        }
+        kind = msg.kind;
+      } catch {
+        // connectPeer reports what it cannot parse
+      }
+      if (kind === 'direct' || kind === 'choose') return;
+      if (rtcHandler !== undefined) rtcHandler(payload);
+      else early.push(payload);
+    });
+    return {
+      sendPayload: (payload) => this.pipe.sendPayload(payload),
+      onPayload: (handler) => {
+        rtcHandler = handler;
+        for (const p of early.splice(0)) handler(p);
+      },
+      onFailure: (handler) => {
+        rtcFailure = handler;
+      },
+    };
+  }
+
+  private tcpReady(link: TcpLink): void {
+    if (this.done) return;
+    if (!this.chooser) {
+      link.used.then(() => this.win(link));
+      return;
+    }
+    try {
+      link.sendUse();
+    } catch {
+      return; // closed already; another may still come
+    }
+    this.win(link);
+  }
+
+  private rtcReady(link: Link): void {
+    if (this.done) {
+      link.close();
+      return;
+    }
+    this.rtcLink = link;
+    if (this.chooser) {
+      this.pipe.sendPayload(encodeRtcSignal({ kind: 'choose', n: this.n, use: 'rtc' }));
+      this.win(link);
+    } else if (this.offererTookRtc || !this.peerRaces) {
+      this.win(link);
+    }
+  }
+
+  private rtcFailed(err: PeerlaneError): void {
+    if (this.done) return;
+    this.rtcError = err;
+    this.timers.push(setTimeout(() => this.fail(err), DIRECT_GRACE_MS));
+  }
+
+  private timedOut(ms: number, transport: 'auto' | 'tcp'): void {
+    const seconds = Math.round(ms / 1000);
+    this.fail(
+      this.rtcError ??
+        new PeerlaneError(
+          'CONNECT_TIMEOUT',
+          transport === 'tcp'
+            ? `no direct TCP connection within ${seconds} s (--transport tcp): neither side could reach the other`
+            : `no connection within ${seconds} s`,
+        ),
+    );
+  }
+
+  private readonly aborted = (): void => {
+    this.fail(toPeerlaneError(this.control.abort?.reason, 'PEER_LOST'));
+  };
+
+  private settle(): void {
+    this.done = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.control.abort?.removeEventListener('abort', this.aborted);
+  }
+
+  private win(link: MessageLink): void {
+    if (this.done) return;
+    this.settle();
+    if (link.transport === 'tcp') {
+      this.rtcAbort.abort(new PeerlaneError('PEER_LOST', 'the direct path won'));
+      this.rtcLink?.close();
+      this.direct.close(link as TcpLink);
+    } else {
+      this.direct.close();
+    }
+    this.resolve(link);
+  }
+
+  private fail(err: PeerlaneError): void {
+    if (this.done) return;
+    this.settle();
+    this.rtcAbort.abort(err);
+    this.rtcLink?.close();
+    this.direct.close();
+    this.reject(err);
+  }
+}
