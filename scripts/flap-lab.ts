@@ -432,16 +432,17 @@ async function runCase(c: Case, source: Source): Promise<Result> {
   heal();
   if (c.initialRule !== undefined) block(c.initialRule);
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
-  // The WebRTC path only: its faults are UDP's and DTLS's (the direct TCP path has the WAN lab).
+  // The faults are the data channel's (UDP, DTLS): keep the transfer on it, not
+  // on the direct TCP path that would otherwise win the race here.
   const common = [
     '--signal',
     SIGNAL,
     '--ice-servers',
     '',
-    '--transport',
-    'webrtc',
     '--timeout',
     '30',
+    '--transport',
+    'webrtc',
     '--json',
     ...c.flags,
   ];

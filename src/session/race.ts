@@ -61,6 +61,8 @@ class Race {
   private peerRaces = false;
   private offererTookRtc = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly started = Date.now();
+  private readonly timeoutMs: number;
 
   constructor(
     role: PeerRole,
@@ -72,11 +74,15 @@ class Race {
     private readonly control: AttemptControl,
   ) {
     this.chooser = role === 'offerer';
+    this.timeoutMs = rtc.timeoutMs;
     this.result = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.timers.push(setTimeout(() => this.timedOut(rtc.timeoutMs, transport), rtc.timeoutMs));
+    // Racing, the data channel's own deadline comes first and says more (ICE_FAILED
+    // names what was gathered); ours only ends an attempt where nothing did.
+    const deadline = rtc.timeoutMs + (transport === 'auto' ? DIRECT_GRACE_MS : 0);
+    this.timers.push(setTimeout(() => this.timedOut(rtc.timeoutMs, transport), deadline));
     control.abort?.addEventListener('abort', this.aborted, { once: true });
     if (control.abort?.aborted) this.aborted();
     // Our hints go out before anything of the data channel's, so the answerer
@@ -169,7 +175,10 @@ class Race {
   private rtcFailed(err: PeerlaneError): void {
     if (this.done) return;
     this.rtcError = err;
-    this.timers.push(setTimeout(() => this.fail(err), DIRECT_GRACE_MS));
+    // At its deadline the direct path had as long as the channel: no grace.
+    const early = Date.now() - this.started < this.timeoutMs - DIRECT_GRACE_MS;
+    if (early) this.timers.push(setTimeout(() => this.fail(err), DIRECT_GRACE_MS));
+    else this.fail(err);
   }
 
   private timedOut(ms: number, transport: 'auto' | 'tcp'): void {
