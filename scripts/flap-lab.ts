@@ -35,6 +35,18 @@
  *       1), so ICE connects and the handshake stalls. A side must notice within
  *       about 10 s (`reconnecting`, reason `dtls-stall`); the lab then lifts
  *       the rule, and the retry connects and delivers the file.
+ *   3b  DTLS fails: the hub overwrites a byte inside the certificate of the
+ *       client's DTLS flight, so the fingerprint check fails at once. Each
+ *       side must report HANDSHAKE_FAILED by layer ("the DTLS handshake
+ *       failed", reason `dtls-stall`), not ICE_FAILED, and retry; the lab
+ *       lifts the rule and the retry delivers the file.
+ *   4   A 90 s blackout at 40%: longer than three 30 s ICE deadlines, within
+ *       the 120 s reconnection budget (--reconnect-for). Attempts back off
+ *       and, once one found no path, last 15 s, so data must flow again
+ *       within 25 s of the path's return; the transfer resumes and completes.
+ *   5   The sender is stopped (SIGSTOP, as Ctrl-Z) for 30 s at 40%, past the
+ *       freeze guard's 20 s: not killed as RTC_STALLED; on SIGCONT both
+ *       sides reconnect and the file completes.
  *
  * Knobs for debugging: FLAP_LAB_CASES=1,2b runs only those cases;
  * FLAP_LAB_MIB=1024 sets the size of the big file (default 512);
@@ -57,6 +69,17 @@ const SMALL_BYTES = 4 * 1024 * 1024;
 /** nftables rules the cases insert into the hub's forward chain. */
 const DROP_UDP = 'meta l4proto udp counter drop';
 const DROP_DTLS_HANDSHAKE = 'meta l4proto udp @th,64,8 22 counter drop';
+/**
+ * A DTLS handshake record (22) whose first message is a Certificate (11): the
+ * client's second flight. One byte inside the certificate is overwritten (the
+ * UDP checksum cleared, which IPv4 allows), so the peer's fingerprint check
+ * fails: a real DTLS failure after ICE connected.
+ */
+const CORRUPT_DTLS_CERTIFICATE =
+  'meta l4proto udp @th,64,8 22 @th,168,8 11 counter @th,800,8 set 0x55 udp checksum set 0';
+
+/** A path that comes back during reconnection is found within one short attempt and its backoff. */
+const RETURN_FOUND_MS = 25_000;
 
 const lab = new Lab('flap-lab');
 
@@ -76,6 +99,9 @@ interface Run {
   t0: number;
   timeline: string[];
   mark(what: string): void;
+  /** When an outage ended, and when data flowed again after it (absent: never). */
+  healedAt?: number;
+  flowingAt?: number;
 }
 
 interface Case {
@@ -120,7 +146,7 @@ function block(rule: string): void {
   sh(['nft', `add rule inet flap forward ${rule}`], { ns: NS.hub });
 }
 
-/** How many packets the rules in force have dropped. */
+/** How many packets the rules in force have matched (dropped, or changed). */
 function dropped(): number {
   const listing = sh(['nft', 'list chain inet flap forward'], { ns: NS.hub });
   return [...listing.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -156,6 +182,7 @@ async function outage(run: Run, fraction: number, ms: number): Promise<void> {
   run.mark(`UDP dropped at ${Math.round((Number(at.bytes) / Number(at.total)) * 100)}% of the file`);
   await sleep(ms);
   const count = heal();
+  run.healedAt = Date.now();
   run.mark(`UDP back after ${seconds(ms)} (${count} datagrams dropped)`);
   // For the timeline: how long the data takes to flow again (absent if a peer gave up).
   const stalledAt = Number(run.rx.events.findLast((e) => e.event === 'progress')?.bytes ?? 0);
@@ -167,7 +194,10 @@ async function outage(run: Run, fraction: number, ms: number): Promise<void> {
     60_000,
     () => 'no progress after the outage',
   ).catch(() => false);
-  if (flowing) run.mark('receiver progressing again');
+  if (flowing) {
+    run.flowingAt = Date.now();
+    run.mark('receiver progressing again');
+  }
 }
 
 /** Both peers' events as timeline entries: the reconnects, connects, errors and dones. */
@@ -225,6 +255,80 @@ function reconnectProblems(run: Run): string[] {
   return problems;
 }
 
+/** Both exited 0 after reconnecting, and the file is whole, resumed rather than sent again. */
+async function resumedProblems(run: Run, codes: { rx: number | null; tx: number | null }): Promise<string[]> {
+  const problems = [...exitProblems(codes), ...reconnectProblems(run), ...(await fileProblems(run))];
+  const done = run.rx.events.find((e) => e.event === 'done') as
+    | { files?: { resumedBytes?: number }[] }
+    | undefined;
+  const resumed = done?.files?.[0]?.resumedBytes;
+  if (!(typeof resumed === 'number' && resumed > 0))
+    problems.push(`receiver done.files[0].resumedBytes ${String(resumed)}, want > 0`);
+  else run.mark(`resumedBytes ${resumed} (${Math.round((resumed / run.source.bytes) * 100)}%)`);
+  return problems;
+}
+
+/** When the receiver has `fraction` of the bytes, stop `side` (SIGSTOP, as Ctrl-Z) for `ms`. */
+async function suspend(run: Run, side: 'receiver' | 'sender', fraction: number, ms: number): Promise<void> {
+  await run.rx.waitFor(isProgressAt(fraction), 60_000, `progress at ${fraction * 100}%`);
+  const proc = side === 'receiver' ? run.rx : run.tx;
+  proc.child.kill('SIGSTOP');
+  run.mark(`${side} stopped (SIGSTOP)`);
+  await sleep(ms);
+  proc.child.kill('SIGCONT');
+  run.mark(`${side} continued after ${seconds(ms)}`);
+}
+
+/**
+ * A handshake fault in force from the start: a side must report it as a
+ * `reconnecting` event that `seen` accepts within 12 s; the lab then lifts the
+ * rule, and the retry must connect and deliver the small file.
+ */
+function handshakeCase(c: {
+  id: string;
+  title: string;
+  rule: string;
+  what: string;
+  seen: (e: LabEvent) => boolean;
+}): Case {
+  return {
+    id: c.id,
+    title: c.title,
+    big: false,
+    limitMs: 60_000,
+    flags: [],
+    initialRule: c.rule,
+    async drive(run) {
+      const limitMs = 12_000;
+      const side = await until(
+        () => {
+          for (const [name, p] of sides(run)) {
+            if (p.events.some((e) => e.event === 'reconnecting' && c.seen(e))) return name;
+          }
+          for (const p of [run.rx, run.tx]) {
+            if (p.child.exitCode !== null) throw new Error('a peer exited before reporting the fault');
+          }
+          return undefined;
+        },
+        limitMs,
+        () =>
+          `no reconnecting event for the fault within ${seconds(limitMs)} of the sender's start ` +
+          `(${dropped()} ${c.what} so far)`,
+      );
+      const count = heal();
+      run.mark(`${side} reported the fault; rule lifted (${count} ${c.what})`);
+      if (count === 0) throw new Error('the rule matched nothing: the fault was not the lab’s doing');
+    },
+    async check(run, codes) {
+      const problems = [...exitProblems(codes), ...(await fileProblems(run))];
+      for (const [side, p] of sides(run)) {
+        if (!p.events.some((e) => e.event === 'connected')) problems.push(`${side}: never connected`);
+      }
+      return problems;
+    },
+  };
+}
+
 // ------------------------------------------------------------------ cases
 
 /** A case that drops all UDP for `ms` once the receiver has 40% of the big file. */
@@ -247,17 +351,7 @@ const CASES: Case[] = [
     ms: 14_000,
     limitMs: 150_000,
     flags: [],
-    async check(run, codes) {
-      const problems = [...exitProblems(codes), ...reconnectProblems(run), ...(await fileProblems(run))];
-      const done = run.rx.events.find((e) => e.event === 'done') as
-        | { files?: { resumedBytes?: number }[] }
-        | undefined;
-      const resumed = done?.files?.[0]?.resumedBytes;
-      if (!(typeof resumed === 'number' && resumed > 0))
-        problems.push(`receiver done.files[0].resumedBytes ${String(resumed)}, want > 0`);
-      else run.mark(`resumedBytes ${resumed} (${Math.round((resumed / run.source.bytes) * 100)}%)`);
-      return problems;
-    },
+    check: resumedProblems,
   }),
   outageCase({
     id: '2b',
@@ -283,41 +377,44 @@ const CASES: Case[] = [
       return problems;
     },
   }),
-  {
+  handshakeCase({
     id: '3',
     title: 'DTLS handshake dropped, watchdog retries',
-    big: false,
-    limitMs: 60_000,
+    rule: DROP_DTLS_HANDSHAKE,
+    what: 'DTLS handshake datagrams dropped',
+    // The watchdog's HANDSHAKE_STALLED, 5 s after ICE connected.
+    seen: (e) => e.reason === 'dtls-stall' && /did not finish within/.test(String(e.message)),
+  }),
+  handshakeCase({
+    id: '3b',
+    title: 'DTLS certificate corrupted, HANDSHAKE_FAILED retried',
+    rule: CORRUPT_DTLS_CERTIFICATE,
+    what: 'DTLS certificates corrupted',
+    // A failure by layer, at once: not ICE_FAILED, not the watchdog.
+    seen: (e) => e.reason === 'dtls-stall' && /the DTLS handshake failed/.test(String(e.message)),
+  }),
+  outageCase({
+    id: '4',
+    title: '90 s UDP outage at 40%, reconnect within --reconnect-for (120 s)',
+    ms: 90_000,
+    limitMs: 240_000,
     flags: [],
-    initialRule: DROP_DTLS_HANDSHAKE,
-    async drive(run) {
-      const limitMs = 12_000;
-      const side = await until(
-        () => {
-          for (const [name, p] of sides(run)) {
-            if (p.events.some((e) => e.event === 'reconnecting' && e.reason === 'dtls-stall')) return name;
-          }
-          for (const p of [run.rx, run.tx]) {
-            if (p.child.exitCode !== null) throw new Error('a peer exited before reporting dtls-stall');
-          }
-          return undefined;
-        },
-        limitMs,
-        () =>
-          `no reconnecting event with reason dtls-stall within ${seconds(limitMs)} of the sender's start ` +
-          `(${dropped()} DTLS handshake datagrams dropped so far)`,
-      );
-      const count = heal();
-      run.mark(`${side} reported dtls-stall; DTLS unblocked (${count} handshake datagrams dropped)`);
-      if (count === 0) throw new Error('the DTLS rule dropped nothing: the stall was not the lab’s doing');
-    },
     async check(run, codes) {
-      const problems = [...exitProblems(codes), ...(await fileProblems(run))];
-      for (const [side, p] of sides(run)) {
-        if (!p.events.some((e) => e.event === 'connected')) problems.push(`${side}: never connected`);
-      }
+      const problems = await resumedProblems(run, codes);
+      // Attempts while the path is down last 15 s (DOWN_ATTEMPT_MS), so its return is found soon.
+      const lag = (run.flowingAt ?? Number.POSITIVE_INFINITY) - (run.healedAt ?? 0);
+      if (lag > RETURN_FOUND_MS) problems.push(`data flowed again ${seconds(lag)} after UDP came back`);
       return problems;
     },
+  }),
+  {
+    id: '5',
+    title: 'sender stopped (Ctrl-Z) for 30 s at 40%, past the 20 s freeze guard',
+    big: true,
+    limitMs: 180_000,
+    flags: [],
+    drive: (run) => suspend(run, 'sender', 0.4, 30_000),
+    check: resumedProblems,
   },
 ];
 

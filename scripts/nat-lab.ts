@@ -19,6 +19,11 @@
  * hole punching. Nothing touches the host's own network, and every namespace
  * and process is removed at the end, on failure or Ctrl-C too.
  *
+ * Each NAT also counts the UDP bytes it forwards by path (to or from the
+ * public server: relay; to or from the other NAT: direct). A case that
+ * connects passes only if the path each side reported last (`connected`, or
+ * a later `path-changed`) is the one that carried most of its bytes.
+ *
  * Knobs for debugging: NAT_LAB_CASES=3,6 runs only those cases;
  * NAT_LAB_REPEAT=270 runs each of them that many times (a soak: how often a
  * TURN connection hits libdatachannel's DTLS stall, and that the watchdog's
@@ -91,9 +96,65 @@ function buildTopology(): void {
   for (const ns of [NS.pub, NS.natA, NS.natB]) lab.router(ns);
 }
 
+/** Each NAT's public (wan) address: what the other side's direct path talks to. */
+const WAN_A = '198.51.100.2';
+const WAN_B = '203.0.113.2';
+
+/**
+ * Byte counters on a NAT router, by path: UDP to or from the public server
+ * (coturn's listening and relay ports, and a little STUN) is the relay path;
+ * UDP to or from the other NAT is the direct path. Forwarded packets carry
+ * the real remote address both ways (the reply's destination is already the
+ * host's again, its source the remote), so one rule per direction counts all.
+ */
+function countingTable(otherWan: string): string {
+  const rule = (match: string, path: string): string =>
+    `    meta l4proto udp ${match} counter comment "${path}"`;
+  return `
+table ip count {
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+${rule(`ip daddr ${PUB}`, 'relay')}
+${rule(`ip saddr ${PUB}`, 'relay')}
+${rule(`ip daddr ${otherWan}`, 'direct')}
+${rule(`ip saddr ${otherWan}`, 'direct')}
+  }
+}
+`;
+}
+
+/** UDP bytes a NAT forwarded since its case began, by path. */
+function bytesByPath(ns: string): Record<'direct' | 'relay', number> {
+  const listing = sh(['nft', 'list', 'table', 'ip', 'count'], { ns });
+  const bytes = { direct: 0, relay: 0 };
+  for (const m of listing.matchAll(/bytes (\d+) comment "(direct|relay)"/g))
+    bytes[m[2] as 'direct' | 'relay'] += Number(m[1]);
+  return bytes;
+}
+
+const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+/**
+ * The path a side reported last (its `connected`, or a later `path-changed`)
+ * must be the one its NAT saw carry most of the bytes, and at least half the file.
+ */
+function pathProblems(side: string, p: Proc, ns: string): { problems: string[]; note: string } {
+  const reported = p.events.filter((e) => e.event === 'connected' || e.event === 'path-changed').at(-1)?.path;
+  const bytes = bytesByPath(ns);
+  const carried = bytes.direct >= bytes.relay ? 'direct' : 'relay';
+  const note = `${side} NAT: direct ${mib(bytes.direct)}, relay ${mib(bytes.relay)}`;
+  const problems: string[] = [];
+  if (reported !== carried) problems.push(`${side} reported path ${String(reported)}, but ${note}`);
+  if (bytes[carried] < FILE_BYTES / 2)
+    problems.push(`${side}: less than half the file crossed its NAT (${note})`);
+  return { problems, note };
+}
+
 /** NAT and a stateful firewall on a router: out from the LAN is mapped, unsolicited inbound is dropped. */
 function configureNat(ns: string, kind: Nat): void {
   sh(['nft', 'flush', 'ruleset'], { ns });
+  // Fresh counters for each case.
+  sh(['nft', '-f', '-'], { ns, input: countingTable(ns === NS.natA ? WAN_B : WAN_A) });
   const masquerade = kind === 'eim' ? 'masquerade' : 'masquerade fully-random';
   sh(['nft', '-f', '-'], {
     ns,
@@ -206,7 +267,16 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
   configureNat(NS.natB, c.natB);
   flushConntrack();
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
-  const common = ['--signal', `${PUB}:${c.signalPort}`, '--timeout', String(PEER_TIMEOUT_S), '--json'];
+  // NAT traversal of the WebRTC path (ICE, STUN, TURN); the direct TCP path has the WAN lab.
+  const common = [
+    '--signal',
+    `${PUB}:${c.signalPort}`,
+    '--transport',
+    'webrtc',
+    '--timeout',
+    String(PEER_TIMEOUT_S),
+    '--json',
+  ];
   const rx = lab.run(NS.hostA, [
     ...nodeScript('peer'),
     'receive',
@@ -233,14 +303,17 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
         const [rxCode, txCode] = await Promise.all([rx.exited, tx.exited]);
         const rxConnected = rx.events.find((e) => e.event === 'connected');
         const txConnected = tx.events.find((e) => e.event === 'connected');
+        // The path each side reported last: ICE may switch pairs after the first.
+        const finalPath = (p: Proc) =>
+          p.events.filter((e) => e.event === 'connected' || e.event === 'path-changed').at(-1);
         const connectMs = tx.eventTimes.get('connected');
         if ('path' in c.expect) {
           const problems: string[] = [];
           if (rxCode !== 0 || txCode !== 0)
             problems.push(`exit ${rxCode}/${txCode}: ${rx.stderr}${tx.stderr}`);
           for (const [side, ev] of [
-            ['receiver', rxConnected],
-            ['sender', txConnected],
+            ['receiver', finalPath(rx)],
+            ['sender', finalPath(tx)],
           ] as const) {
             if (ev?.path !== c.expect.path)
               problems.push(`${side} path ${String(ev?.path)}, want ${c.expect.path}`);
@@ -249,6 +322,9 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
             if (c.expect.path === 'direct' && reach !== 'through-nat')
               problems.push(`${side} reach ${String(reach)}, want through-nat`);
           }
+          const counted = [pathProblems('receiver', rx, NS.natA), pathProblems('sender', tx, NS.natB)];
+          problems.push(...counted.flatMap((x) => x.problems));
+          const changes = [...rx.events, ...tx.events].filter((e) => e.event === 'path-changed').length;
           const received = path.join(out, path.basename(file));
           const hash = fs.existsSync(received) ? await sha256File(received) : 'missing';
           if (hash !== fileHash) problems.push(`received file ${hash === 'missing' ? 'missing' : 'differs'}`);
@@ -266,7 +342,9 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
             ok: problems.length === 0,
             detail:
               problems.length === 0
-                ? `connected in ${connectMs} ms, path ${c.expect.path} (sender ${pair}), SHA-256 ok` +
+                ? `connected in ${connectMs} ms, path ${c.expect.path} (sender ${pair}), SHA-256 ok; ` +
+                  `bytes: ${counted.map((x) => x.note).join('; ')}` +
+                  (changes > 0 ? `; ${changes} path-changed events` : '') +
                   (stalls > 0 ? `, after a DTLS stall (${stalls} watchdog retries)` : '')
                 : problems.join('; '),
           };
@@ -345,8 +423,10 @@ async function main(): Promise<number> {
   buildTopology();
   lab.log(`namespaces ${Object.values(NS).join(', ')} up`);
 
-  // coturn: UDP only, REST credentials only, a few hundred relay ports (node-datachannel
-  // never frees its allocations, which live 600 s), no CLI (several may run on one machine).
+  // coturn: UDP only, REST credentials only, no CLI (several may run on one machine).
+  // node-datachannel never frees its allocations, which live 600 s, and each
+  // run takes two: the whole dynamic range lasts a soak of thousands of runs
+  // (500 ports ended the 300-run soak at run 240 with "TURN allocation failed").
   const coturn = lab.run(NS.pub, [
     'turnserver',
     '-n',
@@ -360,7 +440,7 @@ async function main(): Promise<number> {
     '--min-port',
     '49152',
     '--max-port',
-    '49651',
+    '65535',
     '--use-auth-secret',
     '--static-auth-secret',
     TURN_SECRET,
@@ -383,13 +463,27 @@ async function main(): Promise<number> {
     '--simple-log',
     ...(process.env.NAT_LAB_COTURN_LOG ? ['--verbose'] : []),
   ]);
-  const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600' };
+  // Every run pairs the same two NAT addresses: lift the per-address budgets
+  // (TURN grants, joins, STUN answers) that a soak of hundreds of runs would
+  // spend in minutes, so each run gets what one real pairing gets.
+  const soakBudgets = {
+    SIGNAL_TURN_GRANTS: '100000',
+    SIGNAL_JOIN_RATE: '100000',
+    SIGNAL_JOIN_BURST: '1000',
+    SIGNAL_STUN_RATE: '100000',
+    SIGNAL_STUN_BURST: '1000',
+  };
+  const signalEnv = { TURN_URLS: `turn:${PUB}:3478`, TURN_SECRET, TURN_TTL: '600', ...soakBudgets };
   const signal = lab.run(
     NS.pub,
     [...nodeScript('signal'), '--host', PUB, '--port', '8091', '--json'],
     signalEnv,
   );
-  const signalNoTurn = lab.run(NS.pub, [...nodeScript('signal'), '--host', PUB, '--port', '8092', '--json']);
+  const signalNoTurn = lab.run(
+    NS.pub,
+    [...nodeScript('signal'), '--host', PUB, '--port', '8092', '--json'],
+    soakBudgets,
+  );
   await signal.waitFor('listening', 10_000);
   await signalNoTurn.waitFor('listening', 10_000);
   await sleep(500); // coturn has no ready event

@@ -24,8 +24,16 @@ export const DEFAULTS = {
   PEER_BIND_ADDRESS: '',
   /** Seconds to wait for the data channel to open once paired. */
   PEER_CONNECT_TIMEOUT: 30,
-  /** Reconnections per session when the data channel drops mid-transfer. */
-  PEER_RECONNECTS: 3,
+  /**
+   * Reconnections allowed per outage; the time budget below is what usually
+   * ends them. 20 attempts, backing off to 15 s apart, last past 5 minutes.
+   */
+  PEER_RECONNECTS: 20,
+  /**
+   * Seconds a session keeps trying for a new data channel after one drops:
+   * rides out a router reboot or a Wi-Fi handover, not a lost peer.
+   */
+  PEER_RECONNECT_FOR: 120,
   /** Seconds a connected peer may move nothing on before STALLED (protocol.ts, STALL_TIMEOUT_MS). */
   PEER_STALL_TIMEOUT: 300,
   /** Which links a connection may use: see parseTransport. */
@@ -34,6 +42,22 @@ export const DEFAULTS = {
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */
 export const MAX_RECONNECTS = 20;
+/** A day: longer is a lost peer, and its signal connection is long gone. */
+export const MAX_RECONNECT_FOR_S = 86_400;
+
+/** `--reconnect-for`: seconds, or a number with `s`, `m` or `h` (`90`, `120s`, `2m`). */
+export function parseReconnectFor(value: unknown): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i.exec(String(value).trim());
+  const unit = { s: 1, m: 60, h: 3600 }[(m?.[2] ?? 's').toLowerCase() as 's' | 'm' | 'h'];
+  const seconds = m?.[1] === undefined ? Number.NaN : Number(m[1]) * unit;
+  if (!Number.isFinite(seconds) || seconds > MAX_RECONNECT_FOR_S) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `--reconnect-for / PEER_RECONNECT_FOR must be a duration like 90, 120s or 2m, up to 24h, not ${JSON.stringify(value)}`,
+    );
+  }
+  return seconds;
+}
 
 export function parseReconnects(value: unknown): number {
   const text = String(value).trim();

@@ -113,6 +113,10 @@ export const ERROR_CODES = {
     hint: 'a network path was found but the encrypted handshake never finished; run both commands again, or try --relay',
     exit: EXIT.FAILURE,
   },
+  HANDSHAKE_FAILED: {
+    hint: 'a network path was found but the DTLS or SCTP handshake over it failed, on every attempt; run both commands again, or try --relay',
+    exit: EXIT.FAILURE,
+  },
   RTC_STALLED: {
     hint: 'the WebRTC library stopped responding (a known libdatachannel deadlock, mostly over TURN); run both commands again: the transfer resumes',
     exit: EXIT.FROZEN,

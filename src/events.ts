@@ -35,6 +35,15 @@ export type PeerEvent =
       verify?: string;
     }
   | {
+      /** ICE switched to another candidate pair: the path the data takes from now on. */
+      event: 'path-changed';
+      path: PathKind;
+      local: string;
+      remote: string;
+      /** As in `connected`. */
+      reach?: Reach;
+    }
+  | {
       event: 'manifest';
       /** size null: a stream of unknown length; kind 'dir': a folder (listed after its contents). */
       files: {
@@ -68,7 +77,7 @@ export type PeerEvent =
     }
   | {
       event: 'reconnecting';
-      /** 1 for the session's first reconnection; the budget (--reconnects) is `of`. */
+      /** 1 for the first attempt after each drop; the budget (--reconnects) is `of`. */
       attempt: number;
       of: number;
       reason: RestartReason;
@@ -104,6 +113,7 @@ export const EVENT_NAMES = [
   'text',
   'file-start',
   'progress',
+  'path-changed',
   'reconnecting',
   'file-done',
   'done',

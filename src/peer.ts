@@ -21,6 +21,7 @@ import {
   parseHostPort,
   parseMtu,
   parsePort,
+  parseReconnectFor,
   parseReconnects,
   parseSeconds,
   parseTransport,
@@ -104,6 +105,7 @@ interface CommonArgs {
   mtu: number | undefined;
   transport: string;
   reconnects: number;
+  'reconnect-for': string;
   'stall-timeout': number;
 }
 
@@ -205,6 +207,7 @@ function sessionOptions(args: CommonArgs, output: Output, abortSignal: AbortSign
     verify: args.verify || args['show-words'],
     heartbeat: { stallTimeoutMs: parseSeconds(args['stall-timeout'], '--stall-timeout') * 1000 },
     reconnects: parseReconnects(args.reconnects),
+    reconnectForMs: parseReconnectFor(args['reconnect-for']) * 1000,
     abortSignal,
   };
 }
@@ -277,7 +280,14 @@ const CONNECTION_OPTIONS = {
   reconnects: {
     type: 'number',
     default: Number(env.PEER_RECONNECTS || DEFAULTS.PEER_RECONNECTS),
-    describe: 'New data channels a session may open when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+    describe:
+      'New data channels a session may try per outage when one drops mid-transfer; 0: none [PEER_RECONNECTS]',
+  },
+  'reconnect-for': {
+    type: 'string',
+    default: env.PEER_RECONNECT_FOR || `${DEFAULTS.PEER_RECONNECT_FOR}s`,
+    describe:
+      'How long to keep trying for a new data channel after one drops, e.g. 90s, 5m [PEER_RECONNECT_FOR]',
   },
   'stall-timeout': {
     type: 'number',

@@ -15,6 +15,15 @@
  * for FREEZE_LIMIT_MS, the worker writes the command's last words (the error
  * line, and the JSON `error` event) and kills the process: nothing in it can
  * run any more, the peer sees it leave, and a rerun resumes from the `.part`.
+ *
+ * A stopped process is not a frozen one. Ctrl-Z, SIGSTOP or a debugger stop
+ * every thread, the worker's included; a laptop suspend stops the clocks too.
+ * So the worker counts only time it was itself awake to see: the heartbeat is
+ * a counter, not a timestamp, and the worker measures the monotonic time
+ * between its own ticks. A gap far longer than its tick means it was stopped
+ * with everything else; that gap does not count against the main thread,
+ * which after the resume gets its full limit again (the session then
+ * reconnects, as after a network cut).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -32,15 +41,9 @@ export interface LastWords {
 /** Start watching; returns a function that stops the guard. */
 export function startFreezeGuard(lastWords: readonly LastWords[], limitMs = FREEZE_LIMIT_MS): () => void {
   const beat = new Int32Array(new SharedArrayBuffer(4));
-  const started = Date.now();
-  // Tenths of a second since start: an Int32 holds years of them.
-  const tick = (): void => {
-    Atomics.store(beat, 0, Math.floor((Date.now() - started) / 100));
-  };
-  tick();
-  const timer = setInterval(tick, BEAT_MS);
+  const timer = setInterval(() => Atomics.add(beat, 0, 1), BEAT_MS);
   timer.unref();
-  const worker = new Worker(WATCHER, { eval: true, workerData: { beat, lastWords, limitMs, started } });
+  const worker = new Worker(WATCHER, { eval: true, workerData: { beat, lastWords, limitMs } });
   worker.unref();
   return () => {
     clearInterval(timer);
@@ -52,16 +55,34 @@ export function startFreezeGuard(lastWords: readonly LastWords[], limitMs = FREE
  * The watcher: plain JavaScript with no imports of ours, and getBuiltinModule
  * rather than require or import, so it runs whichever module type it is
  * evaluated as (workers inherit --input-type).
+ *
+ * It ticks every second (a quarter of a short test limit); a gap between its
+ * ticks over five ticks is a stop of the whole process, not scheduling delay
+ * on a busy machine (which makes ticks late by milliseconds, not seconds).
  */
 const WATCHER = `
 const { workerData } = process.getBuiltinModule('node:worker_threads');
 const fs = process.getBuiltinModule('node:fs');
-const { beat, lastWords, limitMs, started } = workerData;
+const { beat, lastWords, limitMs } = workerData;
+const tickMs = Math.min(1000, limitMs / 4);
+const stoppedGapMs = 5 * tickMs;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let seen = Atomics.load(beat, 0);
+let stuckMs = 0;
+let last = performance.now();
 for (;;) {
-  Atomics.wait(sleeper, 0, 0, 1000);
-  const alive = started + Atomics.load(beat, 0) * 100;
-  if (Date.now() - alive > limitMs) {
+  Atomics.wait(sleeper, 0, 0, tickMs);
+  const now = performance.now();
+  const gap = now - last;
+  last = now;
+  const current = Atomics.load(beat, 0);
+  if (current !== seen) {
+    seen = current;
+    stuckMs = 0;
+  } else if (gap < stoppedGapMs) {
+    stuckMs += gap;
+  }
+  if (stuckMs > limitMs) {
     for (const w of lastWords) {
       try { fs.writeSync(w.fd, w.text); } catch {}
     }

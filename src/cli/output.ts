@@ -100,6 +100,9 @@ export class Output {
       case 'connected':
         this.connected(e);
         return;
+      case 'path-changed':
+        this.say(`Path changed: ${pathWords(e)}.`);
+        return;
       case 'manifest':
         // The consent step lists the manifest for people; only --json reports it here.
         return;

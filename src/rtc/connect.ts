@@ -12,6 +12,12 @@
  *   our own deadline. If it passes after the descriptions were exchanged and
  *   ICE is still not connected, that is ICE_FAILED, and the message says which
  *   candidate types each side gathered and what to configure (TURN).
+ * - When gathering ends with nothing this side may use (under --relay, no
+ *   relay candidate: a TURN server that refused the credentials, say), the
+ *   attempt fails at once rather than waiting out the deadline.
+ * - A failure after ICE connected is the DTLS or the SCTP handshake, not a
+ *   missing path: HANDSHAKE_FAILED, which the session retries (failure.ts
+ *   tells the layers apart).
  * - libdatachannel can deadlock in the DTLS handshake (seen over TURN, fixed
  *   upstream after node-datachannel 0.33.4): ICE reports connected and the
  *   channel never opens. A watchdog fails such an attempt with
@@ -26,8 +32,17 @@ import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { PeerRole } from '../signaling/protocol.js';
 import type { RtcSignal } from '../signaling/rtc-signal.js';
 import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
-import { restUsernameExpiry } from '../signaling/turn.js';
+import type { FailureContext } from './failure.js';
+import {
+  describeIceFailure,
+  handshakeFailure,
+  handshakeStall,
+  nothingGathered,
+  Observed,
+} from './failure.js';
+import type { PathInfo } from './link.js';
 import { Link } from './link.js';
+import { listenNativeLog } from './native-log.js';
 import { applySctpSettings } from './sctp.js';
 
 export interface SignalPipe {
@@ -88,8 +103,16 @@ export interface AttemptControl {
   attempt?: number | undefined;
   /** Aborting fails the attempt at once with the signal's reason. */
   abort?: AbortSignal | undefined;
+  /** The path an earlier attempt of the session connected over: what an ICE failure now means. */
+  previousPath?: PathInfo | undefined;
 }
-let iceLogOn = false;
+
+/**
+ * Libdatachannel's log lines and the state callbacks travel on separate
+ * queues; when gathering ends, give a TURN error logged just before it this
+ * long to arrive, so the failure can name it.
+ */
+const LOG_SETTLE_MS = 100;
 
 /**
  * Each peer leaves the signal server as soon as its own end of the channel is
@@ -106,13 +129,6 @@ export function connectPeer(
   control: AttemptControl = {},
 ): Promise<Link> {
   const n = control.attempt ?? 0;
-  if (process.env.PEERLANE_DEBUG_ICE && !iceLogOn) {
-    // libdatachannel's and libjuice's own log (TURN errors, STUN mapped addresses) on stderr.
-    iceLogOn = true;
-    nodeDataChannel.initLogger('Debug', (level, message) =>
-      process.stderr.write(`[rtc ${level}] ${message}\n`),
-    );
-  }
   if (options.iceTransportPolicy === 'relay' && !options.iceServers.some(isTurnServer)) {
     return Promise.reject(
       new PeerlaneError(
@@ -128,9 +144,10 @@ export function connectPeer(
     ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
     mtu: options.mtu ?? mtuFor(options.bindAddress),
   });
-  const tried = { local: new Set<string>(), remote: new Set<string>() };
-  const noPath = (): PeerlaneError =>
-    new PeerlaneError('ICE_FAILED', describeIceFailure(options, tried.local, tried.remote));
+  const seen = new Observed();
+  const context: FailureContext = { ...options, previousPath: control.previousPath };
+  const noPath = (): PeerlaneError => new PeerlaneError('ICE_FAILED', describeIceFailure(context, seen));
+  const unlisten = listenNativeLog((line) => seen.noteLog(line));
 
   return new Promise<Link>((resolve, reject) => {
     let settled = false;
@@ -155,29 +172,37 @@ export function connectPeer(
 
     let watchdog: NodeJS.Timeout | undefined;
     pc.onIceStateChange((state) => {
-      if ((state === 'connected' || state === 'completed') && watchdog === undefined && !settled) {
-        watchdog = setTimeout(
-          () =>
-            fail(
-              new PeerlaneError(
-                'HANDSHAKE_STALLED',
-                `ICE connected, but the encrypted channel did not open within ${DTLS_WATCHDOG_MS / 1000} s`,
-              ),
-            ),
-          DTLS_WATCHDOG_MS,
-        );
-      }
+      if (state !== 'connected' && state !== 'completed') return;
+      seen.iceConnected = true;
+      const pair = pc.getSelectedCandidatePair();
+      if (pair) seen.pair = `${pair.local.type} ↔ ${pair.remote.type}`;
+      if (watchdog === undefined && !settled)
+        watchdog = setTimeout(() => fail(handshakeStall(seen, DTLS_WATCHDOG_MS)), DTLS_WATCHDOG_MS);
+    });
+    let gathered: NodeJS.Timeout | undefined;
+    pc.onGatheringStateChange((state) => {
+      if (state !== 'complete') return;
+      gathered = setTimeout(() => {
+        const useless = nothingGathered(context, seen);
+        if (useless !== undefined) fail(useless);
+      }, LOG_SETTLE_MS);
     });
     const onAbort = (): void => fail(toPeerlaneError(control.abort?.reason, 'PEER_LOST'));
     control.abort?.addEventListener('abort', onAbort, { once: true });
 
-    function fail(err: PeerlaneError): void {
-      if (settled) return;
+    function settle(): void {
       settled = true;
       clearTimeout(timer);
       clearTimeout(graceTimer);
       clearTimeout(watchdog);
+      clearTimeout(gathered);
+      unlisten();
       control.abort?.removeEventListener('abort', onAbort);
+    }
+
+    function fail(err: PeerlaneError): void {
+      if (settled) return;
+      settle();
       try {
         channel?.close();
         pc.close();
@@ -189,11 +214,7 @@ export function connectPeer(
 
     function opened(dc: DataChannel): void {
       if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      clearTimeout(watchdog);
-      control.abort?.removeEventListener('abort', onAbort);
+      settle();
       resolve(new Link(pc, dc));
     }
 
@@ -207,7 +228,7 @@ export function connectPeer(
 
     function applyRemoteCandidate(c: { candidate: string; mid: string }): void {
       const type = candidateType(c.candidate);
-      if (type !== undefined) tried.remote.add(type);
+      if (type !== undefined) seen.remote.add(type);
       try {
         pc.addRemoteCandidate(c.candidate, c.mid);
       } catch {
@@ -226,13 +247,14 @@ export function connectPeer(
     });
     pc.onLocalCandidate((candidate, mid) => {
       const type = candidateType(candidate);
-      if (type !== undefined) tried.local.add(type);
+      if (type !== undefined) seen.local.add(type);
       const msg: RtcSignal = { kind: 'candidate', n, candidate, mid };
       if (answerApplied) sendSignal(msg);
       else heldLocal.push(msg);
     });
     pc.onStateChange((state) => {
-      if (state === 'failed') fail(noPath());
+      // After ICE connected, a failure is DTLS's or SCTP's, not a missing path.
+      if (state === 'failed') fail(seen.iceConnected ? handshakeFailure(seen) : noPath());
     });
 
     signal.onPayload((payload) => {
@@ -253,14 +275,14 @@ export function connectPeer(
             if (role !== 'answerer' || remoteDescriptionSet)
               throw new PeerlaneError('BAD_MESSAGE', 'unexpected offer');
             pc.setRemoteDescription(msg.sdp, 'offer');
-            for (const type of sdpCandidateTypes(msg.sdp)) tried.remote.add(type);
+            for (const type of sdpCandidateTypes(msg.sdp)) seen.remote.add(type);
             remoteDescriptionSet = true;
             break;
           case 'answer':
             if (role !== 'offerer' || remoteDescriptionSet)
               throw new PeerlaneError('BAD_MESSAGE', 'unexpected answer');
             pc.setRemoteDescription(msg.sdp, 'answer');
-            for (const type of sdpCandidateTypes(msg.sdp)) tried.remote.add(type);
+            for (const type of sdpCandidateTypes(msg.sdp)) seen.remote.add(type);
             remoteDescriptionSet = true;
             answerApplied = true;
             for (const held of heldLocal.splice(0)) sendSignal(held);
@@ -309,56 +331,4 @@ function sdpCandidateTypes(sdp: string): string[] {
     .split(/\r?\n/)
     .filter((line) => line.startsWith('a=candidate:'))
     .flatMap((line) => candidateType(line) ?? []);
-}
-
-function serverName(server: IceServer): string {
-  return typeof server === 'string' ? server : `${server.hostname}:${server.port}`;
-}
-
-/**
- * What ICE tried, and what would help: the servers configured, the candidate
- * types gathered here and received from the peer, and where TURN is missing
- * or gave nothing.
- */
-export function describeIceFailure(
-  options: Pick<RtcOptions, 'iceServers' | 'iceTransportPolicy' | 'directOnly' | 'timeoutMs'>,
-  local: ReadonlySet<string>,
-  remote: ReadonlySet<string>,
-  nowMs = Date.now(),
-): string {
-  const turn = options.iceServers.filter(isTurnServer);
-  const stun = options.iceServers.filter((s) => !isTurnServer(s));
-  const list = (set: ReadonlySet<string>): string => (set.size === 0 ? 'none' : [...set].sort().join(', '));
-  const parts = [
-    `no network path to the peer within ${Math.round(options.timeoutMs / 1000)} s`,
-    `tried ${options.iceTransportPolicy === 'relay' ? 'relay candidates only (--relay)' : 'every candidate type'}` +
-      ` with STUN ${stun.length === 0 ? 'none' : stun.map(serverName).join(', ')}` +
-      ` and TURN ${turn.length === 0 ? (options.directOnly ? 'off (--direct-only)' : 'none') : turn.map(serverName).join(', ')}`,
-    `candidates gathered here: ${list(local)}; received from the peer: ${list(remote)}`,
-  ];
-  if (turn.length === 0) {
-    parts.push(
-      'both sides are probably behind NATs that map each destination to a new port (symmetric), which only a TURN relay crosses: ' +
-        (options.directOnly
-          ? 'run without --direct-only'
-          : 'set TURN_URLS and TURN_SECRET on the signal server, or a turn: URL in ICE_SERVERS'),
-    );
-  } else if (!local.has('relay')) {
-    const expired = turn.flatMap((t) => {
-      const expiry = restUsernameExpiry(t.username);
-      return expiry !== undefined && expiry * 1000 <= nowMs
-        ? [`the credentials for ${serverName(t)} expired ${Math.round(nowMs / 1000 - expiry)} s ago`]
-        : [];
-    });
-    parts.push(
-      `the TURN server gave no relay address: ${
-        expired.length > 0
-          ? `${expired.join('; ')}, ask for new ones`
-          : 'check that its UDP port is reachable and the credentials are valid'
-      }`,
-    );
-  } else if (!remote.has('relay')) {
-    parts.push('the peer has no relay candidate: give it a TURN server too');
-  }
-  return parts.join('; ');
 }

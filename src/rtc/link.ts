@@ -24,6 +24,17 @@ export interface PathInfo {
 }
 
 /**
+ * How often an open link reads its selected candidate pair. ICE may switch
+ * pairs after the channel opened (a direct pair nominated after the relay one
+ * carried the first bytes); one native call a second notices within a second.
+ */
+const PATH_POLL_MS = 1_000;
+
+function sameWay(a: PathInfo, b: PathInfo): boolean {
+  return a.local === b.local && a.remote === b.remote;
+}
+
+/**
  * What a transfer needs of the link under it: messages in order, a send
  * buffer it can watch for backpressure, and a close. Two kinds exist: a
  * WebRTC data channel (Link, here) and a sealed direct TCP connection
@@ -39,6 +50,8 @@ export interface MessageLink {
   onClose(handler: (err: PeerlaneError) => void): void;
   readonly isOpen: boolean;
   pathInfo(): PathInfo;
+  /** Where the link can switch paths (ICE picking another pair): `handler` hears of each switch. */
+  onPathChange?(from: PathInfo, handler: (info: PathInfo) => void): void;
   /** Two strings both sides see (swapped) and nobody in the middle can choose: for --verify. */
   fingerprints(): { local: string; remote: string };
   close(): void;
@@ -47,6 +60,7 @@ export interface MessageLink {
 export class Link implements MessageLink {
   readonly transport = 'webrtc';
   private early: Buffer[] = [];
+  private pathTimer: NodeJS.Timeout | undefined;
   private messageHandler: ((msg: Buffer) => void) | undefined;
   private closeHandlers: ((err: PeerlaneError) => void)[] = [];
   private closedWith: PeerlaneError | undefined;
@@ -116,6 +130,7 @@ export class Link implements MessageLink {
     return this.closedWith === undefined && this.channel.isOpen();
   }
 
+  /** The candidate pair ICE has selected now: the one our data goes out on. */
   pathInfo(): PathInfo {
     const pair = this.pc.getSelectedCandidatePair();
     const local = pair?.local.type ?? 'unknown';
@@ -123,6 +138,26 @@ export class Link implements MessageLink {
     const path = local === 'relay' || remote === 'relay' ? 'relay' : 'direct';
     const reach = path === 'direct' && pair ? { reach: directReach(pair.local, pair.remote) } : {};
     return { path, local, remote, ...reach };
+  }
+
+  /**
+   * `handler` runs whenever ICE switches to another pair, with the new one,
+   * until the link closes. `from` is the pair last reported.
+   */
+  onPathChange(from: PathInfo, handler: (info: PathInfo) => void): void {
+    let last = from;
+    clearInterval(this.pathTimer);
+    this.pathTimer = setInterval(() => {
+      if (this.closedWith !== undefined) {
+        clearInterval(this.pathTimer);
+        return;
+      }
+      const now = this.pathInfo();
+      if (now.local === 'unknown' || sameWay(now, last)) return;
+      last = now;
+      handler(now);
+    }, PATH_POLL_MS);
+    this.pathTimer.unref();
   }
 
   /** The DTLS certificate fingerprints both sides announced in their SDP. */
@@ -134,6 +169,7 @@ export class Link implements MessageLink {
   close(): void {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.pathTimer);
     this.closedWith ??= new PeerlaneError('PEER_LOST', 'the link was closed');
     try {
       this.channel.close();
@@ -150,6 +186,7 @@ export class Link implements MessageLink {
   private ended(err: PeerlaneError): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = err;
+    clearInterval(this.pathTimer);
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     if (!this.closing) for (const h of handlers) h(err);

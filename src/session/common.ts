@@ -26,8 +26,10 @@ export interface SessionOptions {
   abortSignal?: AbortSignal;
   /** Heartbeat tuning, for tests. */
   heartbeat?: FramedLinkOptions;
-  /** Reconnections allowed when the data channel drops mid-transfer (default 3; 0: none). */
+  /** Reconnection attempts allowed per outage of the data channel (default 20; 0: none). */
   reconnects?: number | undefined;
+  /** How long one outage may last: reconnection gives up after this (default 120 s). */
+  reconnectForMs?: number | undefined;
 }
 
 export interface Pairing {

@@ -17,16 +17,18 @@
  * (race.ts); the first that works carries the transfer.
  *
  * Either side may start an attempt; the higher `n` wins, and a side that hears
- * of an attempt beyond its own abandons what it has and joins it. The budget
- * (`reconnects`) bounds the attempts after the first. Without the signal
- * server (killed, restarted, or the peer's connection to it gone) there is no
+ * of an attempt beyond its own abandons what it has and joins it. A time
+ * budget (`reconnectForMs`) and a count (`reconnects`) bound each outage,
+ * and attempts back off while the path stays down. Without the signal server
+ * (killed, restarted, or the peer's connection to it gone) there is no
  * reconnection, but a working data channel carries on regardless.
  */
 import { DEFAULTS } from '../config.js';
 import { directKey } from '../direct/handshake.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import type { SignalPipe } from '../rtc/connect.js';
+import type { RtcOptions, SignalPipe } from '../rtc/connect.js';
+import type { PathInfo } from '../rtc/link.js';
 import type { SecureChannel } from '../secure/channel.js';
 import { secureHandshake, shortAuthString } from '../secure/channel.js';
 import type { RestartReason, RtcSignal } from '../signaling/rtc-signal.js';
@@ -56,9 +58,16 @@ export class PeerSession {
   private connecting: AbortController | undefined;
   private framed: FramedLink | undefined;
   private everOpened = false;
+  /** The path the last open channel took: what a later ICE failure means. */
+  private lastPath: PathInfo | undefined;
   private readonly keepalive: NodeJS.Timeout;
   private readonly emit: EventSink;
   private readonly budget: number;
+  private readonly timeBudget: number;
+  /** Ends a reconnection's pause between attempts early. */
+  private wake: (() => void) | undefined;
+  /** The peer asked for an attempt while we had none running: skip the backoff. */
+  private peerCalled = false;
   /** Proves and seals the direct TCP path; from the session key, like everything else. */
   private readonly directKey: Buffer;
 
@@ -69,11 +78,13 @@ export class PeerSession {
   ) {
     this.emit = options.onEvent ?? (() => {});
     this.budget = options.reconnects ?? DEFAULTS.PEER_RECONNECTS;
+    this.timeBudget = options.reconnectForMs ?? DEFAULTS.PEER_RECONNECT_FOR * 1000;
     this.directKey = directKey(secure.sasKey);
     secure.onPayload((payload) => this.route(payload));
     secure.onFailure((err) => {
       this.signalError ??= err;
       this.failureHandler?.(err);
+      this.wake?.();
     });
     this.keepalive = setInterval(() => this.say({ kind: 'keepalive' }), KEEPALIVE_INTERVAL_MS);
     this.keepalive.unref();
@@ -85,6 +96,7 @@ export class PeerSession {
     const interrupted = new PeerlaneError('INTERRUPTED', 'interrupted');
     this.connecting?.abort(interrupted);
     this.framed?.abort(interrupted);
+    this.wake?.();
   };
 
   /**
@@ -110,8 +122,13 @@ export class PeerSession {
     }
   }
 
-  /** End the session: the data channel, the keepalive and the signal connection. */
+  /**
+   * End the session: the data channel, the keepalive and the signal
+   * connection, after telling the server (for its metrics) the path the data
+   * took last, ICE's final choice rather than its first.
+   */
   close(): void {
+    if (this.lastPath !== undefined) this.pairing.client.report(this.lastPath.path);
     clearInterval(this.keepalive);
     this.options.abortSignal?.removeEventListener('abort', this.interrupt);
     this.connecting?.abort(new PeerlaneError('INTERRUPTED', 'the session closed'));
@@ -123,54 +140,88 @@ export class PeerSession {
   /** Before any data has flowed a retry is always safe, even for a stream. */
   private async connectFirst(): Promise<FramedLink> {
     try {
-      const framed = await this.connect(0);
-      this.pairing.client.report(framed.link.pathInfo().path);
-      return framed;
+      return await this.connect(0);
     } catch (err) {
       const error = toPeerlaneError(err);
-      // A first attempt only retries what a second can mend: a stalled
-      // handshake, or the peer having moved on to a new attempt.
-      const reason =
-        error.code === 'HANDSHAKE_STALLED' ? 'dtls-stall' : this.peerAttempt > 0 ? 'peer-request' : undefined;
+      // A first attempt only retries what a second can mend: a stalled or
+      // failed handshake (DTLS, SCTP), or the peer having moved on to a new attempt.
+      const reason = isHandshake(error) ? 'dtls-stall' : this.peerAttempt > 0 ? 'peer-request' : undefined;
       if (reason === undefined || this.signalError !== undefined || this.options.abortSignal?.aborted)
         throw error;
       return this.reconnect(reason, error);
     }
   }
 
-  /** New attempts until one opens a channel or the budget is spent. */
+  /**
+   * New attempts until one opens a channel, or the outage outlasts the time
+   * budget (--reconnect-for) or the count (--reconnects). Attempts start at
+   * least backoff() apart, so a path that stays down costs a few STUN checks
+   * a second at most; the peer announcing an attempt ends the pause at once.
+   */
   private async reconnect(reason: RestartReason, cause: PeerlaneError): Promise<FramedLink> {
+    const lostAt = Date.now();
+    let startedAt = 0;
+    let tried = 0;
+    let pathDown = false;
     for (;;) {
+      if (this.signalError !== undefined) throw withoutSignal(cause, this.signalError);
+      const remaining = this.timeBudget - (Date.now() - lostAt);
+      if (tried >= this.budget || remaining <= 0) throw this.gaveUp(cause, tried, Date.now() - lostAt);
+      const wait = backoff(tried + 1) - (Date.now() - startedAt);
+      if (wait > 0 && this.peerAttempt <= this.attempt && !this.peerCalled) {
+        await this.pause(Math.min(wait, remaining));
+        continue; // the checks above again: the budget, the signal connection, Ctrl-C
+      }
+      if (this.options.abortSignal?.aborted) throw new PeerlaneError('INTERRUPTED', 'interrupted');
       const n = Math.max(this.attempt + 1, this.peerAttempt);
-      if (this.signalError !== undefined) {
-        // The peer's own signal connection closed too: it is gone, not just its path.
-        const why =
-          this.signalError.code === 'PEER_LOST'
-            ? 'and the peer left the signal server too'
-            : `and no reconnection without the signal server (${this.signalError.message})`;
-        throw new PeerlaneError('PEER_LOST', `${cause.message}, ${why}`);
-      }
-      if (n > this.budget) {
-        // Never connected at all: the reason of the last attempt (HANDSHAKE_STALLED, say) says more.
-        throw new PeerlaneError(
-          !this.everOpened ? cause.code : 'PEER_LOST',
-          `${cause.message}; gave up after ${this.budget} reconnection attempt${this.budget === 1 ? '' : 's'}`,
-        );
-      }
       this.attempt = n;
-      this.emit({ event: 'reconnecting', attempt: n, of: this.budget, reason, message: cause.message });
-      if (n > this.peerAttempt) this.say({ kind: 'restart', n, reason });
+      startedAt = Date.now();
+      this.peerCalled = false;
+      tried++;
+      this.emit({ event: 'reconnecting', attempt: tried, of: this.budget, reason, message: cause.message });
+      // Even when joining the peer's attempt: if the peer has given that one up
+      // and waits out a backoff, this tells it to try again now.
+      this.say({ kind: 'restart', n, reason });
+      // Once an attempt found no path, the path is known to be down: shorter
+      // attempts notice its return sooner (an ICE agent gives up on its checks).
+      const limit = pathDown ? Math.min(remaining, DOWN_ATTEMPT_MS) : remaining;
       try {
-        return await this.connect(n);
+        return await this.connect(n, Math.max(limit, MIN_ATTEMPT_MS));
       } catch (err) {
         cause = toPeerlaneError(err);
         if (cause.code === 'INTERRUPTED' || this.options.abortSignal?.aborted) throw cause;
+        pathDown ||= reasonFor(cause) === 'ice-failed';
         reason = this.peerAttempt > n ? 'peer-request' : reasonFor(cause);
       }
     }
   }
 
-  private async connect(n: number): Promise<FramedLink> {
+  private gaveUp(cause: PeerlaneError, tries: number, ms: number): PeerlaneError {
+    // Never connected at all: the reason of the last attempt (HANDSHAKE_STALLED, say) says more.
+    const code = !this.everOpened ? cause.code : 'PEER_LOST';
+    if (tries === 0) return new PeerlaneError(code, `${cause.message}; reconnection is off`);
+    return new PeerlaneError(
+      code,
+      `${cause.message}; gave up after ${tries} reconnection attempt${tries === 1 ? '' : 's'} in ${Math.round(ms / 1000)} s`,
+    );
+  }
+
+  /** Wait `ms`, or less if the peer starts an attempt, Ctrl-C comes or the signal connection fails. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => {
+      this.wake = undefined;
+    });
+  }
+
+  /** Attempt `n`, given at most `limitMs` (and never more than --timeout). */
+  private async connect(n: number, limitMs = Number.POSITIVE_INFINITY): Promise<FramedLink> {
     const abort = new AbortController();
     this.connecting = abort;
     if (this.options.abortSignal?.aborted) this.interrupt();
@@ -178,20 +229,21 @@ export class PeerSession {
       const link = await openLink(
         this.pairing.role,
         this.pipe(n),
-        rtcWithGrant(this.options, this.pairing.client.turnGrant),
+        limitTo(rtcWithGrant(this.options, this.pairing.client.turnGrant), limitMs),
         this.directKey,
-        { attempt: n, abort: abort.signal },
+        { attempt: n, abort: abort.signal, previousPath: this.lastPath },
       );
       const framed = new FramedLink(link, this.options.heartbeat);
       this.framed = framed;
       this.everOpened = true;
+      const path = link.pathInfo();
+      this.lastPath = path;
       // Ctrl-C may have come while connectPeer was resolving: the channel ends at once.
       if (this.options.abortSignal?.aborted) this.interrupt();
-      this.emit({
-        event: 'connected',
-        ...link.pathInfo(),
-        transport: link.transport,
-        ...this.verification(link),
+      this.emit({ event: 'connected', ...path, transport: link.transport, ...this.verification(link) });
+      link.onPathChange?.(path, (now) => {
+        this.lastPath = now;
+        this.emit({ event: 'path-changed', ...now });
       });
       return framed;
     } finally {
@@ -236,6 +288,10 @@ export class PeerSession {
     }
     if (msg.kind === 'keepalive') return;
     if (msg.n > this.attempt) this.peerMovedOn(msg.n);
+    if (msg.kind === 'restart' && this.connecting === undefined) {
+      this.peerCalled = true;
+      this.wake?.();
+    }
     if (msg.kind === 'restart' || msg.n < this.attempt) return;
     if (msg.n === this.attempt) {
       // A late candidate for an open channel is of no use; drop it.
@@ -260,6 +316,7 @@ export class PeerSession {
     const superseded = new PeerlaneError('PEER_LOST', `the peer started connection attempt ${n}`);
     this.connecting?.abort(superseded);
     this.framed?.lose('peer-request', superseded);
+    this.wake?.();
   }
 
   private say(msg: RtcSignal): void {
@@ -270,6 +327,30 @@ export class PeerSession {
       // The signal connection is going; its failure handler records why.
     }
   }
+}
+
+/**
+ * The first reconnection starts at once; later ones at least 1, 2, 4, 8, then
+ * 15 s apart (counted from the previous attempt's start, so an attempt that
+ * waited out its ICE deadline is followed at once).
+ */
+const MAX_BACKOFF_MS = 15_000;
+function backoff(attempt: number): number {
+  return attempt <= 1 ? 0 : Math.min(1000 * 2 ** (attempt - 2), MAX_BACKOFF_MS);
+}
+
+/** The last attempt of an outage still gets this long, even past the budget: less finds nothing. */
+const MIN_ATTEMPT_MS = 5_000;
+/**
+ * While the path is known to be down, each attempt lasts this long (or
+ * --timeout, if shorter): a path that comes back is found within about this
+ * time, and a new PeerConnection every 15 s costs next to nothing.
+ */
+const DOWN_ATTEMPT_MS = 15_000;
+
+/** The RTC options with the ICE deadline cut to `limitMs`. */
+function limitTo(rtc: RtcOptions, limitMs: number): RtcOptions {
+  return limitMs < rtc.timeoutMs ? { ...rtc, timeoutMs: limitMs } : rtc;
 }
 
 /** Long enough for a queued ERROR frame to cross, short enough not to hold up an exit. */
@@ -287,10 +368,29 @@ function farewell(framed: FramedLink): Promise<void> {
   });
 }
 
+/** ICE connected but the channel did not open: DTLS or SCTP stalled or failed. */
+function isHandshake(err: PeerlaneError): boolean {
+  return err.code === 'HANDSHAKE_STALLED' || err.code === 'HANDSHAKE_FAILED';
+}
+
 function reasonFor(err: PeerlaneError): RestartReason {
-  if (err.code === 'HANDSHAKE_STALLED') return 'dtls-stall';
+  if (isHandshake(err)) return 'dtls-stall';
   if (err.code === 'ICE_FAILED' || err.code === 'CONNECT_TIMEOUT') return 'ice-failed';
   return 'link-closed';
+}
+
+/**
+ * No reconnection without the signal connection: `cause` is what ended the
+ * last channel or attempt, `gone` what ended the signal connection. When the
+ * attempt failed because of `gone` itself, it is said once.
+ */
+function withoutSignal(cause: PeerlaneError, gone: PeerlaneError): PeerlaneError {
+  if (cause === gone || cause.message === gone.message) return new PeerlaneError('PEER_LOST', gone.message);
+  const then =
+    gone.code === 'PEER_LOST'
+      ? `then ${gone.message}: it is gone, not just its path`
+      : `then the signal connection ended (${gone.message}), and there is no reconnection without it`;
+  return new PeerlaneError('PEER_LOST', `${cause.message}; ${then}`);
 }
 
 /**

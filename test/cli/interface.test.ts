@@ -21,6 +21,8 @@ const cleanEnv: NodeJS.ProcessEnv = {
   PEER_BIND_ADDRESS: undefined,
   PEER_CONNECT_TIMEOUT: undefined,
   PEER_MTU: undefined,
+  PEER_RECONNECTS: undefined,
+  PEER_RECONNECT_FOR: undefined,
   ICE_SERVERS: undefined,
   COLUMNS: undefined,
 };

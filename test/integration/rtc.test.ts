@@ -18,8 +18,14 @@ interface TestPipe extends SignalPipe {
   received: string[];
 }
 
-/** Two pipes wired to each other; `hold` may delay a payload for the other side. */
-function pipePair(hold: (payload: string, to: 'offerer' | 'answerer') => number = () => 0) {
+/**
+ * Two pipes wired to each other; `hold` may delay a payload for the other
+ * side, and `rewrite` change it.
+ */
+function pipePair(
+  hold: (payload: string, to: 'offerer' | 'answerer') => number = () => 0,
+  rewrite: (payload: string, to: 'offerer' | 'answerer') => string = (p) => p,
+) {
   /** Every delivery in order, as "to:kind". */
   const log: string[] = [];
   const make = (): TestPipe & { deliver(p: string): void } => {
@@ -49,7 +55,8 @@ function pipePair(hold: (payload: string, to: 'offerer' | 'answerer') => number 
   };
   const offerer = make();
   const answerer = make();
-  const route = (to: typeof offerer, name: 'offerer' | 'answerer') => (p: string) => {
+  const route = (to: typeof offerer, name: 'offerer' | 'answerer') => (sent: string) => {
+    const p = rewrite(sent, name);
     const delay = hold(p, name);
     if (delay > 0) setTimeout(() => to.deliver(p), delay);
     else to.deliver(p);
@@ -138,5 +145,56 @@ describe('connectPeer', () => {
       code: 'CONNECT_TIMEOUT',
     });
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
+describe('connectPeer failures, by layer', () => {
+  /** The answer as the offerer receives it, with `edit` applied to its SDP. */
+  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: 'offerer' | 'answerer') => {
+    const msg = JSON.parse(payload) as { kind: string; sdp?: string };
+    if (to !== 'offerer' || msg.kind !== 'answer' || msg.sdp === undefined) return payload;
+    return JSON.stringify({ ...msg, sdp: edit(msg.sdp) });
+  };
+
+  async function bothFail(rewrite: ReturnType<typeof editAnswer>): Promise<PeerlaneError[]> {
+    const { offerer, answerer } = pipePair(undefined, rewrite);
+    const started = Date.now();
+    const results = await Promise.allSettled([
+      connectPeer('offerer', offerer, rtc),
+      connectPeer('answerer', answerer, rtc),
+    ]);
+    // Not the 10 s ICE deadline: the failure is reported as it happens.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    return results.map((r) => {
+      if (r.status === 'fulfilled') throw new Error('connected despite the tampered answer');
+      return r.reason as PeerlaneError;
+    });
+  }
+
+  it('a DTLS failure after ICE connected is HANDSHAKE_FAILED naming DTLS, not a missing path', async () => {
+    // The offerer checks the answerer's certificate against a fingerprint that is not its own.
+    const [offering] = await bothFail(
+      editAnswer((sdp) =>
+        sdp.replace(
+          /(a=fingerprint:\S+ )(..)/,
+          (_m, p: string, b: string) => `${p}${b === '00' ? '11' : '00'}`,
+        ),
+      ),
+    );
+    expect(offering).toMatchObject({ code: 'HANDSHAKE_FAILED' });
+    // The peer's address is known as prflx when its check arrived before its candidate.
+    expect(offering?.message).toMatch(
+      /^ICE connected \(host ↔ (host|prflx)\), but the DTLS handshake failed \(/,
+    );
+    expect(offering?.message).not.toMatch(/NAT|symmetric|no network path/);
+  });
+
+  it('an SCTP failure after DTLS finished is HANDSHAKE_FAILED naming SCTP', async () => {
+    // DTLS succeeds; the offerer's SCTP then talks to a port nobody listens on.
+    const [offering] = await bothFail(
+      editAnswer((sdp) => sdp.replace(/a=sctp-port:\d+/, 'a=sctp-port:6000')),
+    );
+    expect(offering).toMatchObject({ code: 'HANDSHAKE_FAILED' });
+    expect(offering?.message).toContain('the DTLS handshake finished, but the SCTP association');
   });
 });

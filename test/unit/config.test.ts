@@ -7,6 +7,7 @@ import {
   parseHostPort,
   parseIceServers,
   parsePort,
+  parseReconnectFor,
   parseSeconds,
   parseTransport,
   TRANSPORTS,
@@ -50,6 +51,26 @@ describe('parseSeconds', () => {
 
   it.each([0, -1, '0', '', 'x', 'Infinity', Number.NaN, null])('refuses %j with BAD_CONFIG', (value) => {
     expect(codeOf(() => parseSeconds(value, '--timeout'))).toBe('BAD_CONFIG');
+  });
+});
+
+describe('parseReconnectFor', () => {
+  it('takes seconds, or a number with s, m or h', () => {
+    expect(parseReconnectFor('90')).toBe(90);
+    expect(parseReconnectFor('120s')).toBe(120);
+    expect(parseReconnectFor(' 2m ')).toBe(120);
+    expect(parseReconnectFor('1.5h')).toBe(5400);
+    expect(parseReconnectFor('0')).toBe(0);
+    expect(parseReconnectFor(`${DEFAULTS.PEER_RECONNECT_FOR}s`)).toBe(DEFAULTS.PEER_RECONNECT_FOR);
+  });
+
+  it('refuses anything else with BAD_CONFIG', () => {
+    for (const bad of ['', 'soon', '-5', '2d', '10 minutes', '25h', '1e3']) {
+      expect(
+        codeOf(() => parseReconnectFor(bad)),
+        bad,
+      ).toBe('BAD_CONFIG');
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 /** The guard against a main thread frozen in a native call, on real child processes. */
+import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,6 +11,7 @@ const guard = pathToFileURL(path.join(packageRoot(), 'dist/src/cli/freeze-guard.
 /** Run `body` after starting a 1 s guard in a fresh node; its exit and stdio. */
 function child(
   body: string,
+  whileRunning: (proc: ChildProcess) => Promise<void> = async () => {},
 ): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   const script = `
     const { startFreezeGuard } = await import(${JSON.stringify(guard)});
@@ -27,12 +29,14 @@ function child(
   proc.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  return new Promise((resolve) =>
-    proc.on('exit', (code, signal) => {
-      clearTimeout(reaper);
-      resolve({ code, signal, out, err });
-    }),
+  const exited = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>(
+    (resolve) =>
+      proc.on('exit', (code, signal) => {
+        clearTimeout(reaper);
+        resolve({ code, signal, out, err });
+      }),
   );
+  return whileRunning(proc).then(() => exited);
 }
 
 describe('freeze guard', () => {
@@ -52,5 +56,24 @@ describe('freeze guard', () => {
       'const end = Date.now() + 3000; while (Date.now() < end) await new Promise((r) => setTimeout(r, 200));',
     );
     expect(result).toMatchObject({ code: 0, signal: null, out: '', err: '' });
+  });
+
+  it('leaves a process alone that was stopped (Ctrl-Z, SIGSTOP) for longer than the limit', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Healthy for 8 s of its own time, with a print when the guard is up.
+    const result = await child(
+      "process.stdout.write('up\\n'); const end = Date.now() + 8000; while (Date.now() < end) await new Promise((r) => setTimeout(r, 100));",
+      async (proc) => {
+        await new Promise((resolve) => proc.stdout?.once('data', resolve));
+        // Twice, since which thread runs first after SIGCONT is up to the scheduler.
+        for (let i = 0; i < 2; i++) {
+          await sleep(500);
+          proc.kill('SIGSTOP');
+          await sleep(2_500);
+          proc.kill('SIGCONT');
+        }
+      },
+    );
+    expect(result).toMatchObject({ code: 0, signal: null, out: 'up\n', err: '' });
   });
 });

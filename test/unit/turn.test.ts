@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIceServerList, parseIceServerUrl, selectIceServers } from '../../src/config.js';
-import { describeIceFailure } from '../../src/rtc/connect.js';
+import { describeIceFailure, Observed } from '../../src/rtc/failure.js';
 import {
   issueTurnCredentials,
   resolveTurnConfig,
@@ -137,32 +137,60 @@ describe('ICE server URLs', () => {
   });
 });
 
+/** An observation with these candidate types gathered here and received from the peer. */
+function saw(local: string[], remote: string[], log: string[] = []): Observed {
+  const seen = new Observed();
+  for (const t of local) seen.local.add(t);
+  for (const t of remote) seen.remote.add(t);
+  for (const line of log) seen.noteLog(line);
+  return seen;
+}
+
 describe('ICE_FAILED message', () => {
   const base = { timeoutMs: 10_000 };
-  it('says what was tried and suggests TURN', () => {
+  it('says what was tried, and concludes NAT only where both sides learned a public address', () => {
     const msg = describeIceFailure(
       { ...base, iceServers: ['stun:s:3478'] },
-      new Set(['host', 'srflx']),
-      new Set(['srflx', 'host']),
+      saw(['host', 'srflx'], ['srflx', 'host']),
     );
     expect(msg).toContain('within 10 s');
     expect(msg).toContain('STUN stun:s:3478 and TURN none');
     expect(msg).toContain('candidates gathered here: host, srflx; received from the peer: host, srflx');
+    expect(msg).toContain('both sides are behind NATs');
+    expect(msg).toContain('at least one NAT');
     expect(msg).toContain('TURN_URLS and TURN_SECRET');
   });
 
-  it('tells --direct-only to go', () => {
-    const msg = describeIceFailure(
-      { ...base, iceServers: [], directOnly: true },
-      new Set(['host']),
-      new Set(),
+  it('does not claim NATs on a plain link, nor "both sides" when only one learned a public address', () => {
+    const plain = describeIceFailure({ ...base, iceServers: [] }, saw(['host'], ['host']));
+    expect(plain).not.toMatch(/NATs|symmetric/);
+    expect(plain).toContain("no STUN server was set, so only the peers' local addresses were tried");
+    const one = describeIceFailure(
+      { ...base, iceServers: ['stun:s:3478'] },
+      saw(['host', 'srflx'], ['host']),
     );
+    expect(one).not.toContain('both sides');
+    expect(one).toContain('only this side learned a public address from STUN; the peer got no STUN answer');
+  });
+
+  it('after an outage, says the path that worked no longer answers instead of blaming NAT', () => {
+    const msg = describeIceFailure(
+      { ...base, iceServers: [], previousPath: { path: 'direct', local: 'host', remote: 'host' } },
+      saw(['host'], ['host']),
+    );
+    expect(msg).toContain('a host ↔ host path worked earlier in this session and no longer answers');
+    expect(msg).not.toMatch(/NAT|symmetric|TURN_URLS/);
+  });
+
+  it('tells --direct-only to go', () => {
+    const msg = describeIceFailure({ ...base, iceServers: [], directOnly: true }, saw(['host'], []));
     expect(msg).toContain('TURN off (--direct-only)');
     expect(msg).toContain('run without --direct-only');
     expect(msg).toContain('received from the peer: none');
+    expect(msg).toContain('the peer sent no candidates');
   });
 
-  it('names expired REST credentials', () => {
+  it('names expired REST credentials, and a TURN server that refused them', () => {
     const turn = {
       hostname: 't',
       port: 3478,
@@ -172,11 +200,15 @@ describe('ICE_FAILED message', () => {
     };
     const msg = describeIceFailure(
       { ...base, iceServers: [turn] },
-      new Set(['host', 'srflx']),
-      new Set(['srflx']),
+      saw(
+        ['host', 'srflx'],
+        ['srflx'],
+        ['rtc::impl::IceTransport::LogCallback@391: juice: TURN authentication failed'],
+      ),
       1_700_000_100_000,
     );
     expect(msg).toContain('the TURN server gave no relay address');
+    expect(msg).toContain('the TURN server refused the credentials (TURN authentication failed)');
     expect(msg).toContain('the credentials for t:3478 expired 100 s ago');
   });
 });
