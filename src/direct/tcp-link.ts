@@ -9,6 +9,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type net from 'node:net';
 import { PeerlaneError } from '../errors.js';
 import type { MessageLink, PathInfo } from '../rtc/link.js';
+import { LinkState } from '../rtc/link-state.js';
 import { directReach } from '../rtc/reach.js';
 import { GCM_TAG_BYTES, LENGTH_BYTES, MAX_RECORD_PLAINTEXT, USE_RECORD } from './protocol.js';
 
@@ -29,17 +30,12 @@ function counterNonce(counter: bigint): Buffer {
   return nonce;
 }
 
-export class TcpLink implements MessageLink {
+export class TcpLink extends LinkState implements MessageLink {
   readonly transport = 'tcp';
   private sendCounter = 0n;
   private receiveCounter = 0n;
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
-  private early: Buffer[] = [];
-  private messageHandler: ((msg: Buffer) => void) | undefined;
-  private closeHandlers: ((err: PeerlaneError) => void)[] = [];
-  private closedWith: PeerlaneError | undefined;
-  private closing = false;
   private drainHandler: (() => void) | undefined;
   /** The side that did not choose waits for USE before anything else. */
   private awaitingUse: boolean;
@@ -54,6 +50,7 @@ export class TcpLink implements MessageLink {
     leftover: Buffer,
     options: { expectUse: boolean },
   ) {
+    super();
     this.awaitingUse = options.expectUse;
     this.used = new Promise((resolve) => {
       this.markUsed = resolve;
@@ -104,18 +101,6 @@ export class TcpLink implements MessageLink {
     process.nextTick(() => this.socket.uncork());
   }
 
-  onMessage(handler: (msg: Buffer) => void): void {
-    this.messageHandler = handler;
-    const early = this.early;
-    this.early = [];
-    for (const msg of early) handler(msg);
-  }
-
-  onClose(handler: (err: PeerlaneError) => void): void {
-    if (this.closedWith !== undefined) handler(this.closedWith);
-    else this.closeHandlers.push(handler);
-  }
-
   get isOpen(): boolean {
     return this.closedWith === undefined && !this.socket.destroyed;
   }
@@ -131,9 +116,7 @@ export class TcpLink implements MessageLink {
   }
 
   close(): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.closedWith ??= new PeerlaneError('PEER_LOST', 'the link was closed');
+    if (!this.beginClose()) return;
     // end(), not destroy(): what we queued last (an ERROR frame, say) still leaves.
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
@@ -188,20 +171,11 @@ export class TcpLink implements MessageLink {
       }
       this.awaitingUse = false;
       this.markUsed();
-    } else if (this.messageHandler !== undefined) this.messageHandler(plain);
-    else this.early.push(plain);
+    } else this.deliver(plain);
   }
 
   private fail(what: string): void {
     this.ended(new PeerlaneError('PEER_LOST', `the direct connection carried ${what}; closed it`));
     this.socket.destroy();
-  }
-
-  private ended(err: PeerlaneError): void {
-    if (this.closedWith !== undefined) return;
-    this.closedWith = err;
-    const handlers = this.closeHandlers;
-    this.closeHandlers = [];
-    if (!this.closing) for (const h of handlers) h(err);
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { DataChannel, PeerConnection } from 'node-datachannel';
 import { PeerlaneError } from '../errors.js';
+import { LinkState } from './link-state.js';
 import type { Reach } from './reach.js';
 import { directReach } from './reach.js';
 
@@ -57,23 +58,19 @@ export interface MessageLink {
   close(): void;
 }
 
-export class Link implements MessageLink {
+export class Link extends LinkState implements MessageLink {
   readonly transport = 'webrtc';
-  private early: Buffer[] = [];
   private pathTimer: NodeJS.Timeout | undefined;
-  private messageHandler: ((msg: Buffer) => void) | undefined;
-  private closeHandlers: ((err: PeerlaneError) => void)[] = [];
-  private closedWith: PeerlaneError | undefined;
-  private closing = false;
 
   constructor(
     private readonly pc: PeerConnection,
     private readonly channel: DataChannel,
   ) {
+    super();
     channel.onMessage((msg) => {
-      const buf = typeof msg === 'string' ? Buffer.from(msg) : Buffer.isBuffer(msg) ? msg : Buffer.from(msg);
-      if (this.messageHandler !== undefined) this.messageHandler(buf);
-      else this.early.push(buf);
+      this.deliver(
+        typeof msg === 'string' ? Buffer.from(msg) : Buffer.isBuffer(msg) ? msg : Buffer.from(msg),
+      );
     });
     channel.onClosed(() => this.ended(new PeerlaneError('PEER_LOST', 'the data channel closed')));
     channel.onError((err) => this.ended(new PeerlaneError('PEER_LOST', `data channel error: ${err}`)));
@@ -111,19 +108,6 @@ export class Link implements MessageLink {
     } catch (err) {
       throw new PeerlaneError('PEER_LOST', `cannot send: ${String(err)}`, { cause: err });
     }
-  }
-
-  onMessage(handler: (msg: Buffer) => void): void {
-    this.messageHandler = handler;
-    const early = this.early;
-    this.early = [];
-    for (const msg of early) handler(msg);
-  }
-
-  /** `handler` runs once when the channel or connection goes away, unless we closed it. */
-  onClose(handler: (err: PeerlaneError) => void): void {
-    if (this.closedWith !== undefined) handler(this.closedWith);
-    else this.closeHandlers.push(handler);
   }
 
   get isOpen(): boolean {
@@ -167,10 +151,8 @@ export class Link implements MessageLink {
   }
 
   close(): void {
-    if (this.closing) return;
-    this.closing = true;
+    if (!this.beginClose()) return;
     clearInterval(this.pathTimer);
-    this.closedWith ??= new PeerlaneError('PEER_LOST', 'the link was closed');
     try {
       this.channel.close();
     } catch {
@@ -183,12 +165,8 @@ export class Link implements MessageLink {
     }
   }
 
-  private ended(err: PeerlaneError): void {
-    if (this.closedWith !== undefined) return;
-    this.closedWith = err;
+  protected override ended(err: PeerlaneError): void {
     clearInterval(this.pathTimer);
-    const handlers = this.closeHandlers;
-    this.closeHandlers = [];
-    if (!this.closing) for (const h of handlers) h(err);
+    super.ended(err);
   }
 }
