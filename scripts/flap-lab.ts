@@ -47,6 +47,11 @@
  *   5   The sender is stopped (SIGSTOP, as Ctrl-Z) for 30 s at 40%, past the
  *       freeze guard's 20 s: not killed as RTC_STALLED; on SIGCONT both
  *       sides reconnect and the file completes.
+ *   6   The direct TCP path (the default race) carries the transfer, and at
+ *       40% the hub drops all TCP between the hosts for good: both sides must
+ *       notice, reconnect, find the direct path blocked, and finish over the
+ *       data channel, resuming. (Every other case keeps to --transport webrtc:
+ *       their faults are UDP's, which TCP would ride out.)
  *
  * Knobs for debugging: FLAP_LAB_CASES=1,2b runs only those cases;
  * FLAP_LAB_MIB=1024 sets the size of the big file (default 512);
@@ -68,6 +73,8 @@ const BIG_BYTES = Number(process.env.FLAP_LAB_MIB || 512) * 1024 * 1024;
 const SMALL_BYTES = 4 * 1024 * 1024;
 /** nftables rules the cases insert into the hub's forward chain. */
 const DROP_UDP = 'meta l4proto udp counter drop';
+/** In the forward chain only: the peers' signaling to the hub is local delivery, not forwarded. */
+const DROP_TCP = 'meta l4proto tcp counter drop';
 const DROP_DTLS_HANDSHAKE = 'meta l4proto udp @th,64,8 22 counter drop';
 /**
  * A DTLS handshake record (22) whose first message is a Certificate (11): the
@@ -111,6 +118,8 @@ interface Case {
   limitMs: number;
   /** Extra flags for both peers. */
   flags: string[];
+  /** The links the peers may use (default webrtc: most faults are the data channel's). */
+  transport?: 'auto' | 'webrtc';
   /** A rule in force before the peers start. */
   initialRule?: string;
   /** Runs beside the transfer from the sender's launch: inserts and lifts the faults. */
@@ -416,6 +425,30 @@ const CASES: Case[] = [
     drive: (run) => suspend(run, 'sender', 0.4, 30_000),
     check: resumedProblems,
   },
+  {
+    id: '6',
+    title: 'direct TCP path cut for good at 40%, finished over the data channel',
+    big: true,
+    limitMs: 150_000,
+    flags: [],
+    transport: 'auto',
+    async drive(run) {
+      const at = await run.rx.waitFor(isProgressAt(0.4), 60_000, 'progress at 40%');
+      block(DROP_TCP);
+      run.mark(
+        `TCP between the hosts dropped at ${Math.round((Number(at.bytes) / Number(at.total)) * 100)}%`,
+      );
+    },
+    async check(run, codes) {
+      const problems = await resumedProblems(run, codes);
+      for (const [side, p] of sides(run)) {
+        const links = p.events.filter((e) => e.event === 'connected').map((e) => String(e.transport));
+        if (links[0] !== 'tcp' || links.at(-1) !== 'webrtc')
+          problems.push(`${side}: connected over ${links.join(', ')}, want tcp first and webrtc last`);
+      }
+      return problems;
+    },
+  },
 ];
 
 // ------------------------------------------------------------------ running a case
@@ -442,7 +475,7 @@ async function runCase(c: Case, source: Source): Promise<Result> {
     '--timeout',
     '30',
     '--transport',
-    'webrtc',
+    c.transport ?? 'webrtc',
     '--json',
     ...c.flags,
   ];
