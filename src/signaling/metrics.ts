@@ -4,6 +4,7 @@
  * `/metrics`. Each server has its own registry, so several can share a process.
  */
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { PeerlaneError } from '../errors.js';
 import type { SessionPath } from './protocol.js';
@@ -112,6 +113,11 @@ export async function listenHttp(
   );
   server.maxConnections = where.maxConnections;
   server.setTimeout(HTTP_IDLE_TIMEOUT_MS);
+  // A connection that times out or sends garbage is closed outright. Left to
+  // Node, a header timeout was seen to answer 408 and keep the socket open,
+  // holding one of the few places for good.
+  server.on('timeout', (socket: Duplex) => socket.destroy());
+  server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new PeerlaneError('LISTEN_FAILED', `cannot listen on http ${host}:${port}: ${err.message}`)),
