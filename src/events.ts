@@ -7,6 +7,7 @@ import type { ErrorCode } from './errors.js';
 import type { PathKind } from './rtc/link.js';
 import type { Reach } from './rtc/reach.js';
 import type { RestartReason } from './signaling/rtc-signal.js';
+import type { ManifestEntry } from './transfer/protocol.js';
 import type { FileResult } from './transfer/types.js';
 
 export type PeerEvent =
@@ -46,15 +47,7 @@ export type PeerEvent =
   | {
       event: 'manifest';
       /** size null: a stream of unknown length; kind 'dir': a folder (listed after its contents). */
-      files: {
-        name: string;
-        size: number | null;
-        mode?: number;
-        mtime?: number;
-        kind?: 'dir';
-        /** The sender's SHA-256 of the file, as its manifest states it. */
-        sha256?: string;
-      }[];
+      files: ManifestEntry[];
       /** null when a stream's length is unknown. */
       total: number | null;
     }

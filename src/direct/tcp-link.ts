@@ -11,6 +11,7 @@ import { PeerlaneError } from '../errors.js';
 import type { MessageLink, PathInfo } from '../rtc/link.js';
 import { LinkState } from '../rtc/link-state.js';
 import { directReach } from '../rtc/reach.js';
+import { counterNonce } from '../secure/channel.js';
 import { GCM_TAG_BYTES, LENGTH_BYTES, MAX_RECORD_PLAINTEXT, USE_RECORD } from './protocol.js';
 
 export interface DirectKeys {
@@ -23,12 +24,6 @@ export interface DirectKeys {
 
 /** A dead peer's unacknowledged data can hold `end()` for minutes; after this the socket is destroyed. */
 const CLOSE_LINGER_MS = 2_000;
-
-function counterNonce(counter: bigint): Buffer {
-  const nonce = Buffer.alloc(12);
-  nonce.writeBigUInt64BE(counter, 4);
-  return nonce;
-}
 
 export class TcpLink extends LinkState implements MessageLink {
   readonly transport = 'tcp';

@@ -127,7 +127,7 @@ export class SecureChannel implements SignalPipe {
 }
 
 /** 96-bit GCM nonce from a per-direction message counter: unique per key, never random. */
-function counterNonce(counter: bigint): Buffer {
+export function counterNonce(counter: bigint): Buffer {
   const nonce = Buffer.alloc(GCM_NONCE_BYTES);
   nonce.writeBigUInt64BE(counter, GCM_NONCE_BYTES - 8);
   return nonce;
