@@ -59,7 +59,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { RESTART_REASONS } from '../src/signaling/rtc-signal.js';
+import { RESTART_REASONS } from '../src/core/signaling/rtc-signal.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import type { LabEvent, Proc } from './lab/netns.js';
 import { Lab, nodeScript, sh, sleep, stop, until, withLimit } from './lab/netns.js';

@@ -34,7 +34,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { issueTurnCredentials } from '../src/signaling/turn.js';
+import { issueTurnCredentials } from '../src/server/turn.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import type { Proc } from './lab/netns.js';
 import { Lab, nodeScript, sh, sleep, stop, withLimit } from './lab/netns.js';

@@ -18,7 +18,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { PeerEvent } from '../src/events.js';
+import type { PeerEvent } from '../src/core/events.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../src/testing/harness.js';
 import { Harness } from '../src/testing/harness.js';

@@ -14,12 +14,17 @@
  */
 import net from 'node:net';
 import readline from 'node:readline';
-import { PeerlaneError } from '../src/errors.js';
-import type { SignalPipe } from '../src/rtc/connect.js';
+import { PeerlaneError } from '../src/core/errors.js';
+import type { SignalPipe } from '../src/core/signaling/pipe.js';
+import {
+  CHUNK_SIZE,
+  DATA_HEADER_BYTES,
+  SEND_HIGH_WATER,
+  SEND_LOW_WATER,
+} from '../src/core/transfer/protocol.js';
 import { connectPeer } from '../src/rtc/connect.js';
 import type { Link } from '../src/rtc/link.js';
 import { processUsage } from '../src/session/common.js';
-import { CHUNK_SIZE, DATA_HEADER_BYTES, SEND_HIGH_WATER, SEND_LOW_WATER } from '../src/transfer/protocol.js';
 
 const [mode, bytesArg, port] = process.argv.slice(2);
 const total = Number(bytesArg);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { PeerlaneError } from './errors.js';
+import { PeerlaneError } from './core/errors.js';
 
 export const DEFAULTS = {
   /** Where the signal server listens, and where peers look for it. Loopback unless deployed. */

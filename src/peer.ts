@@ -28,14 +28,14 @@ import {
   peerConfigPath,
   selectIceServers,
 } from './config.js';
-import { PeerlaneError } from './errors.js';
+import { PeerlaneError } from './core/errors.js';
+import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './core/secure/code.js';
+import type { SignalAddress } from './core/signaling/client.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './secure/code.js';
 import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
 import { send } from './session/send.js';
-import type { SignalAddress } from './signaling/client.js';
 import { checkName } from './transfer/safe-names.js';
 
 const env = process.env;

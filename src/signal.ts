@@ -12,10 +12,10 @@ import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
 import { configFlag, DEFAULTS, loadConfigFile, parsePort } from './config.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_HTTP_HOST, SignalServer } from './signaling/server.js';
-import type { SignalLimitVariable } from './signaling/server-config.js';
-import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './signaling/server-config.js';
-import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './signaling/turn.js';
+import { DEFAULT_HTTP_HOST, SignalServer } from './server/server.js';
+import type { SignalLimitVariable } from './server/server-config.js';
+import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './server/server-config.js';
+import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './server/turn.js';
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);

@@ -1,6 +1,6 @@
 /** Assertions shared by the test files (vitest-only, so not in src/testing). */
 import { expect } from 'vitest';
-import { PeerlaneError } from '../src/errors.js';
+import { PeerlaneError } from '../src/core/errors.js';
 import type { EventProcess } from '../src/testing/harness.js';
 
 /** The code of the PeerlaneError thrown by `fn`; fails the test if it returns or throws anything else. */

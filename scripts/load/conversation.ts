@@ -6,11 +6,11 @@
  * messages, the same count and sizes as the start of a real session.
  */
 import { randomBytes } from 'node:crypto';
-import type { SignalPipe } from '../../src/rtc/connect.js';
-import type { SecureChannel } from '../../src/secure/channel.js';
-import { secureHandshake } from '../../src/secure/channel.js';
-import { generateSecret } from '../../src/secure/code.js';
-import type { PeerRole } from '../../src/signaling/protocol.js';
+import type { SecureChannel } from '../../src/core/secure/channel.js';
+import { secureHandshake } from '../../src/core/secure/channel.js';
+import { generateSecret } from '../../src/core/secure/code.js';
+import type { SignalPipe } from '../../src/core/signaling/pipe.js';
+import type { PeerRole } from '../../src/core/signaling/protocol.js';
 import type { Converse } from './pairing.js';
 
 export const PINGS = 3;

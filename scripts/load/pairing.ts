@@ -3,9 +3,9 @@
  * registers, the sender connects and joins its nameplate, then the two talk
  * through the relay (`converse`) and both close.
  */
-import type { SignalAddress } from '../../src/signaling/client.js';
-import { SignalClient } from '../../src/signaling/client.js';
-import type { PeerRole } from '../../src/signaling/protocol.js';
+import type { SignalAddress } from '../../src/core/signaling/client.js';
+import { SignalClient } from '../../src/core/signaling/client.js';
+import type { PeerRole } from '../../src/core/signaling/protocol.js';
 
 /** What the paired peers say to each other; pushes the one-way latency (ms) of each sealed message. */
 export type Converse = (

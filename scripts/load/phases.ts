@@ -6,8 +6,8 @@
  * share the machine's cores.
  */
 import { Worker } from 'node:worker_threads';
-import type { SignalAddress } from '../../src/signaling/client.js';
-import { SignalClient } from '../../src/signaling/client.js';
+import type { SignalAddress } from '../../src/core/signaling/client.js';
+import { SignalClient } from '../../src/core/signaling/client.js';
 import { cpuPercent, loadAverage, percentile, round, total, usage } from './measure.js';
 import type { Job, JobResult } from './worker.js';
 

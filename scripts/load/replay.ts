@@ -16,10 +16,10 @@
  */
 
 import { Worker } from 'node:worker_threads';
-import type { PeerlaneError } from '../../src/errors.js';
-import type { SignalPipe } from '../../src/rtc/connect.js';
-import { parseSecureMessage } from '../../src/secure/protocol.js';
-import type { SignalClient } from '../../src/signaling/client.js';
+import type { PeerlaneError } from '../../src/core/errors.js';
+import { parseSecureMessage } from '../../src/core/secure/protocol.js';
+import type { SignalClient } from '../../src/core/signaling/client.js';
+import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import { handshake, pingPong } from './conversation.js';
 import type { Converse } from './pairing.js';
 

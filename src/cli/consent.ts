@@ -4,7 +4,7 @@
  * in, nothing is accepted unless --yes said so up front.
  */
 import readline from 'node:readline';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import { formatBytes } from './format.js';
 import { escapeChar } from './terminal-text.js';
 

@@ -12,8 +12,8 @@
  *   error message) is escaped before it reaches a terminal (terminal-text.ts);
  *   `--text` into a pipe stays byte-exact.
  */
-import type { HintContext, PeerlaneError } from '../errors.js';
-import type { PeerEvent } from '../events.js';
+import type { HintContext, PeerlaneError } from '../core/errors.js';
+import type { PeerEvent } from '../core/events.js';
 import type { LastWords } from './freeze-guard.js';
 import { ProgressView } from './progress-view.js';
 import type { Verb } from './sentences.js';

@@ -3,7 +3,7 @@
  * files started, and the total line always last. Fed by Output; drawn by a
  * LiveRegion at the terminal's current width.
  */
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from '../core/events.js';
 import { displayName } from './consent.js';
 import { LiveRegion } from './live-region.js';
 import type { BarLine } from './progress-layout.js';

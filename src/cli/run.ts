@@ -3,7 +3,7 @@
  * into a one-line message and an exit status, and exit only after output has
  * been flushed.
  */
-import { EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
+import { EXIT, PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import { FREEZE_LIMIT_MS, startFreezeGuard } from './freeze-guard.js';
 import type { Output } from './output.js';
 import { flush } from './output.js';

@@ -3,10 +3,10 @@
  * finished file, the summary, a failure. Words, not jargon: the exact
  * figures and ICE candidate types are in the --json events.
  */
-import type { HintContext, PeerlaneError } from '../errors.js';
-import { errorLine as plainErrorLine } from '../errors.js';
-import type { PeerEvent } from '../events.js';
-import type { Reach } from '../rtc/reach.js';
+import type { HintContext, PeerlaneError } from '../core/errors.js';
+import { errorLine as plainErrorLine } from '../core/errors.js';
+import type { PeerEvent } from '../core/events.js';
+import type { Reach } from '../core/reach.js';
 import { displayName } from './consent.js';
 import { formatBytes } from './format.js';
 import { terminalSafe } from './terminal-text.js';

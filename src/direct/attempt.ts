@@ -7,9 +7,9 @@
  */
 import net from 'node:net';
 import os from 'node:os';
+import type { Hint } from '../core/direct/protocol.js';
+import { MAX_ACCEPTED, MAX_HINTS } from '../core/direct/protocol.js';
 import { handshake } from './handshake.js';
-import type { Hint } from './protocol.js';
-import { MAX_ACCEPTED, MAX_HINTS } from './protocol.js';
 import { TcpLink } from './tcp-link.js';
 
 export interface DirectOptions {

@@ -7,9 +7,9 @@
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
-import { PeerlaneError } from '../errors.js';
-import type { PeerRole } from '../signaling/protocol.js';
-import { encodeHello, HELLO_BYTES, helloProblem, NONCE_BYTES, PROOF_BYTES } from './protocol.js';
+import { encodeHello, HELLO_BYTES, helloProblem, NONCE_BYTES, PROOF_BYTES } from '../core/direct/protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { PeerRole } from '../core/signaling/protocol.js';
 import type { DirectKeys } from './tcp-link.js';
 
 export type DialSide = 'dialer' | 'listener';

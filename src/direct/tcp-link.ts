@@ -7,12 +7,12 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type net from 'node:net';
-import { PeerlaneError } from '../errors.js';
-import type { MessageLink, PathInfo } from '../rtc/link.js';
-import { LinkState } from '../rtc/link-state.js';
-import { directReach } from '../rtc/reach.js';
-import { counterNonce } from '../secure/channel.js';
-import { GCM_TAG_BYTES, LENGTH_BYTES, MAX_RECORD_PLAINTEXT, USE_RECORD } from './protocol.js';
+import { GCM_TAG_BYTES, LENGTH_BYTES, MAX_RECORD_PLAINTEXT, USE_RECORD } from '../core/direct/protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { MessageLink, PathInfo } from '../core/link.js';
+import { LinkState } from '../core/link-state.js';
+import { directReach } from '../core/reach.js';
+import { counterNonce } from '../core/secure/channel.js';
 
 export interface DirectKeys {
   seal: Buffer;

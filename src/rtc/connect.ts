@@ -28,10 +28,11 @@ import type { DataChannel } from 'node-datachannel';
 import nodeDataChannel from 'node-datachannel';
 import type { IceServer, Transport } from '../config.js';
 import { isTurnServer } from '../config.js';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { PeerRole } from '../signaling/protocol.js';
-import type { RtcSignal } from '../signaling/rtc-signal.js';
-import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { SignalPipe } from '../core/signaling/pipe.js';
+import type { PeerRole } from '../core/signaling/protocol.js';
+import type { RtcSignal } from '../core/signaling/rtc-signal.js';
+import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
 import type { FailureContext } from './failure.js';
 import {
   describeIceFailure,
@@ -44,12 +45,6 @@ import type { PathInfo } from './link.js';
 import { Link } from './link.js';
 import { listenNativeLog } from './native-log.js';
 import { applySctpSettings } from './sctp.js';
-
-export interface SignalPipe {
-  sendPayload(payload: string): void;
-  onPayload(handler: (payload: string) => void): void;
-  onFailure(handler: (err: PeerlaneError) => void): void;
-}
 
 export interface RtcOptions {
   /**

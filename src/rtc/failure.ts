@@ -14,8 +14,8 @@
  */
 import type { IceServer } from '../config.js';
 import { isTurnServer } from '../config.js';
-import { PeerlaneError } from '../errors.js';
-import { restUsernameExpiry } from '../signaling/turn.js';
+import { PeerlaneError } from '../core/errors.js';
+import { restUsernameExpiry } from '../server/turn.js';
 import type { PathInfo } from './link.js';
 
 /** What one connection attempt saw, layer by layer. */

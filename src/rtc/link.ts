@@ -8,21 +8,12 @@
  * handler is attached, so nothing sent right after open is lost.
  */
 import type { DataChannel, PeerConnection } from 'node-datachannel';
-import { PeerlaneError } from '../errors.js';
-import { LinkState } from './link-state.js';
-import type { Reach } from './reach.js';
-import { directReach } from './reach.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { MessageLink, PathInfo } from '../core/link.js';
+import { LinkState } from '../core/link-state.js';
+import { directReach } from '../core/reach.js';
 
-export type PathKind = 'direct' | 'relay';
-
-export interface PathInfo {
-  path: PathKind;
-  /** ICE candidate types of the selected pair: host, srflx, prflx or relay. */
-  local: string;
-  remote: string;
-  /** A direct path: on the same network, through a NAT, or between public addresses. */
-  reach?: Reach;
-}
+export type { MessageLink, PathInfo, PathKind } from '../core/link.js';
 
 /**
  * How often an open link reads its selected candidate pair. ICE may switch
@@ -33,29 +24,6 @@ const PATH_POLL_MS = 1_000;
 
 function sameWay(a: PathInfo, b: PathInfo): boolean {
   return a.local === b.local && a.remote === b.remote;
-}
-
-/**
- * What a transfer needs of the link under it: messages in order, a send
- * buffer it can watch for backpressure, and a close. Two kinds exist: a
- * WebRTC data channel (Link, here) and a sealed direct TCP connection
- * (direct/tcp-link.ts).
- */
-export interface MessageLink {
-  readonly transport: 'webrtc' | 'tcp';
-  maxMessageSize(): number;
-  bufferedAmount(): number;
-  onBufferedAmountLow(threshold: number, handler: () => void): void;
-  send(data: Uint8Array): void;
-  onMessage(handler: (msg: Buffer) => void): void;
-  onClose(handler: (err: PeerlaneError) => void): void;
-  readonly isOpen: boolean;
-  pathInfo(): PathInfo;
-  /** Where the link can switch paths (ICE picking another pair): `handler` hears of each switch. */
-  onPathChange?(from: PathInfo, handler: (info: PathInfo) => void): void;
-  /** Two strings both sides see (swapped) and nobody in the middle can choose: for --verify. */
-  fingerprints(): { local: string; remote: string };
-  close(): void;
 }
 
 export class Link extends LinkState implements MessageLink {

@@ -1,14 +1,14 @@
 /** What both roles share: options, the key exchange, and opening the data channel. */
 
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { EventSink } from '../events.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { EventSink } from '../core/events.js';
+import type { Intent } from '../core/secure/protocol.js';
+import type { SignalAddress, SignalClient } from '../core/signaling/client.js';
+import type { PeerRole, TurnGrant } from '../core/signaling/protocol.js';
+import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
-import type { Intent } from '../secure/protocol.js';
-import type { SignalAddress, SignalClient } from '../signaling/client.js';
-import type { PeerRole, TurnGrant } from '../signaling/protocol.js';
-import { turnServersFor } from '../signaling/turn.js';
+import { turnServersFor } from '../server/turn.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
-import type { FileEvent, TransferProgress, TransferResult } from '../transfer/types.js';
 
 export interface SessionOptions {
   signal: SignalAddress;

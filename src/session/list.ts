@@ -3,9 +3,9 @@
  * laptop --listed`) on this signal server. A name only routes: sending to one
  * still takes the words it shows.
  */
-import type { EventSink } from '../events.js';
-import type { SignalAddress } from '../signaling/client.js';
-import { SignalClient } from '../signaling/client.js';
+import type { EventSink } from '../core/events.js';
+import type { SignalAddress } from '../core/signaling/client.js';
+import { SignalClient } from '../core/signaling/client.js';
 import { abortable } from './common.js';
 
 export interface ListOptions {

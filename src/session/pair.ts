@@ -16,8 +16,8 @@
  * says otherwise is refused.
  */
 
-import { PeerlaneError } from '../errors.js';
-import type { Code, NamedCode } from '../secure/code.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { Code, NamedCode } from '../core/secure/code.js';
 import {
   DEFAULT_CODE_WORDS,
   DEFAULT_NAMED_CODE_WORDS,
@@ -25,11 +25,11 @@ import {
   generateSecret,
   parseCode,
   parseSendCode,
-} from '../secure/code.js';
-import type { Intent } from '../secure/protocol.js';
-import { SignalClient } from '../signaling/client.js';
-import type { PeerRole } from '../signaling/protocol.js';
-import { isValidPeerName, MAX_PEER_NAME_LENGTH } from '../signaling/protocol.js';
+} from '../core/secure/code.js';
+import type { Intent } from '../core/secure/protocol.js';
+import { SignalClient } from '../core/signaling/client.js';
+import type { PeerRole } from '../core/signaling/protocol.js';
+import { isValidPeerName, MAX_PEER_NAME_LENGTH } from '../core/signaling/protocol.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { abortable, throwIfAborted } from './common.js';
 

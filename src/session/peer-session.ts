@@ -24,15 +24,16 @@
  * reconnection, but a working data channel carries on regardless.
  */
 import { DEFAULTS } from '../config.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { EventSink } from '../core/events.js';
+import type { PathInfo } from '../core/link.js';
+import type { SecureChannel } from '../core/secure/channel.js';
+import { secureHandshake, shortAuthString } from '../core/secure/channel.js';
+import type { SignalPipe } from '../core/signaling/pipe.js';
+import type { RestartReason, RtcSignal } from '../core/signaling/rtc-signal.js';
+import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
 import { directKey } from '../direct/handshake.js';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { EventSink } from '../events.js';
-import type { RtcOptions, SignalPipe } from '../rtc/connect.js';
-import type { PathInfo } from '../rtc/link.js';
-import type { SecureChannel } from '../secure/channel.js';
-import { secureHandshake, shortAuthString } from '../secure/channel.js';
-import type { RestartReason, RtcSignal } from '../signaling/rtc-signal.js';
-import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
+import type { RtcOptions } from '../rtc/connect.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { rtcWithGrant } from './common.js';

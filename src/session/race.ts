@@ -10,16 +10,18 @@
  * the offerer offered no direct path (it runs with --transport webrtc).
  * Whatever loses is closed.
  */
+
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { SignalPipe } from '../core/signaling/pipe.js';
+import type { PeerRole } from '../core/signaling/protocol.js';
+import type { RtcSignal } from '../core/signaling/rtc-signal.js';
+import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
 import type { DirectAttempt } from '../direct/attempt.js';
 import { DirectAttempt as Direct } from '../direct/attempt.js';
 import type { TcpLink } from '../direct/tcp-link.js';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { AttemptControl, RtcOptions, SignalPipe } from '../rtc/connect.js';
+import type { AttemptControl, RtcOptions } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link, MessageLink } from '../rtc/link.js';
-import type { PeerRole } from '../signaling/protocol.js';
-import type { RtcSignal } from '../signaling/rtc-signal.js';
-import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 
 /**
  * After the data channel failed, how long a direct connection may still take

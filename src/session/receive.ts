@@ -4,11 +4,11 @@
  */
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { PeerlaneError } from '../errors.js';
-import type { ManifestEntry } from '../transfer/protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { ManifestEntry } from '../core/transfer/protocol.js';
+import type { Tally, TransferResult } from '../core/transfer/types.js';
 import type { ReceiveMemory } from '../transfer/receiver.js';
 import { prepareOutDir, receiveFiles } from '../transfer/receiver.js';
-import type { Tally, TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
 import { doneEvent, fileEvent, progressEvent } from './common.js';
 import { checkCode, pair } from './pair.js';

@@ -4,13 +4,13 @@
  * to it.
  */
 import type { Readable } from 'node:stream';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { FileEvent, FileResult, Tally, TransferResult } from '../core/transfer/types.js';
 import type { FramedLink } from '../transfer/framed-link.js';
 import { hashSources } from '../transfer/resume.js';
 import { checkText, sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
-import type { FileEvent, FileResult, Tally, TransferResult } from '../transfer/types.js';
 import type { SessionOptions } from './common.js';
 import { doneEvent, fileEvent, progressEvent } from './common.js';
 import { checkCode, pair } from './pair.js';

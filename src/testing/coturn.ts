@@ -12,7 +12,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { stunBinding } from '../signaling/stun.js';
+import { stunBinding } from '../server/stun.js';
 import { LOOPBACK } from './harness.js';
 
 export interface CoturnHandle {

@@ -17,9 +17,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from '../core/events.js';
 import { entryPoint, packageRoot } from '../project.js';
-import { SignalServer } from '../signaling/server.js';
+import { SignalServer } from '../server/server.js';
 
 /** Everything stays on loopback: the signal server, and ICE host candidates. */
 export const LOOPBACK = '127.0.0.1';

@@ -1,10 +1,10 @@
 /** In-process peers for integration tests: the library's receive() and send(), with their code and events at hand. */
-import type { PeerEvent } from '../events.js';
+import type { PeerEvent } from '../core/events.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import type { ReceiveSessionOptions } from '../session/receive.js';
 import { receive } from '../session/receive.js';
 import type { SendSessionOptions } from '../session/send.js';
 import { send } from '../session/send.js';
-import type { TransferResult } from '../transfer/types.js';
 
 export interface StartedReceiver {
   /** Resolves with the code once the receiver waits; never if it fails first. */

@@ -2,15 +2,16 @@
  * A peer that completes the real handshake and then speaks raw transfer
  * frames: for tests of hostile or broken peers, and of timeouts.
  */
+
+import { secureHandshake } from '../core/secure/channel.js';
+import { parseCode } from '../core/secure/code.js';
+import type { Intent } from '../core/secure/protocol.js';
+import type { SignalAddress } from '../core/signaling/client.js';
+import { SignalClient } from '../core/signaling/client.js';
+import type { Frame } from '../core/transfer/protocol.js';
+import { encodeControl, PING_INTERVAL_MS, parseFrame } from '../core/transfer/protocol.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link } from '../rtc/link.js';
-import { secureHandshake } from '../secure/channel.js';
-import { parseCode } from '../secure/code.js';
-import type { Intent } from '../secure/protocol.js';
-import type { SignalAddress } from '../signaling/client.js';
-import { SignalClient } from '../signaling/client.js';
-import type { Frame } from '../transfer/protocol.js';
-import { encodeControl, PING_INTERVAL_MS, parseFrame } from '../transfer/protocol.js';
 import { LOOPBACK } from './harness.js';
 
 export interface RawPeer {

@@ -4,8 +4,8 @@
  * It shows what an untrusted server can read, and what tampering achieves.
  */
 import net from 'node:net';
-import { LineDecoder } from '../signaling/framing.js';
-import { MAX_SIGNAL_MESSAGE_BYTES } from '../signaling/protocol.js';
+import { LineDecoder } from '../core/signaling/framing.js';
+import { MAX_SIGNAL_MESSAGE_BYTES } from '../core/signaling/protocol.js';
 import { LOOPBACK } from './harness.js';
 
 /**

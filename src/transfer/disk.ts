@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { formatBytes } from '../cli/output.js';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 
 /** Bytes available to an unprivileged writer in the file system holding `dir`. */
 export async function freeSpace(dir: string): Promise<number> {

@@ -16,7 +16,7 @@
  * be the folder created (device and inode), else it is left alone.
  */
 import { readFileSync } from 'node:fs';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 import type { HeldDir } from './safe-names.js';
 import { checkRelPath, openDirs } from './safe-names.js';
 

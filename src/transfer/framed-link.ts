@@ -7,17 +7,17 @@
  * our own ERROR frame before giving up, so the peer learns why).
  */
 
-import type { ErrorCode } from '../errors.js';
-import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { MessageLink } from '../rtc/link.js';
-import type { ControlFrame, Frame } from './protocol.js';
+import type { ErrorCode } from '../core/errors.js';
+import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { MessageLink } from '../core/link.js';
+import type { ControlFrame, Frame } from '../core/transfer/protocol.js';
 import {
   encodeControl,
   PEER_IDLE_TIMEOUT_MS,
   PING_INTERVAL_MS,
   parseFrame,
   STALL_TIMEOUT_MS,
-} from './protocol.js';
+} from '../core/transfer/protocol.js';
 
 /** Long enough for messages queued behind a close to arrive; short against a 10 s heartbeat. */
 const CLOSE_GRACE_MS = 250;

@@ -19,10 +19,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { ManifestEntry } from '../core/transfer/protocol.js';
+import { BLOCK_SIZE } from '../core/transfer/protocol.js';
+import type { FileResult } from '../core/transfer/types.js';
 import { type CreatedFolders, newMode } from './folders.js';
-import type { ManifestEntry } from './protocol.js';
-import { BLOCK_SIZE } from './protocol.js';
 import { BlockLog, hashRange, readResumable } from './resume.js';
 import type { HeldDir } from './safe-names.js';
 import {
@@ -37,7 +38,6 @@ import {
   splitRelPath,
   targetPath,
 } from './safe-names.js';
-import type { FileResult } from './types.js';
 
 export interface OpenFile {
   index: number;

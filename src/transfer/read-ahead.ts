@@ -10,8 +10,8 @@
  * frames can be cut from it with no copy: see `frameAt`.
  */
 import type fs from 'node:fs/promises';
-import { PeerlaneError } from '../errors.js';
-import { DATA_HEADER_BYTES, writeDataHeader } from './protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import { DATA_HEADER_BYTES, writeDataHeader } from '../core/transfer/protocol.js';
 
 /**
  * Bytes per read: four 256 KiB frames. Larger reads mean fewer thread-pool

@@ -22,7 +22,23 @@
  */
 
 import type { Writable } from 'node:stream';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import { checkLayout, checkOneStream } from '../core/transfer/manifest-checks.js';
+import type { Frame, ManifestEntry, ResumeOffer } from '../core/transfer/protocol.js';
+import {
+  BLOCK_SIZE,
+  CREDIT_BATCH,
+  MAX_FILE_SIZE,
+  MAX_QUEUED_FRAMES,
+  RECEIVE_WINDOW,
+} from '../core/transfer/protocol.js';
+import type {
+  FileEvent,
+  FileResult,
+  Tally,
+  TransferProgress,
+  TransferResult,
+} from '../core/transfer/types.js';
 import { checkFreeSpace } from './disk.js';
 import type { CreatedFolders } from './folders.js';
 import { applyFolderMeta } from './folders.js';
@@ -41,11 +57,7 @@ import {
   writeError,
   writePayload,
 } from './incoming-file.js';
-import { checkLayout, checkOneStream } from './manifest-checks.js';
-import type { Frame, ManifestEntry, ResumeOffer } from './protocol.js';
-import { BLOCK_SIZE, CREDIT_BATCH, MAX_FILE_SIZE, MAX_QUEUED_FRAMES, RECEIVE_WINDOW } from './protocol.js';
 import { blocksDigest } from './resume.js';
-import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface ReceiveOptions {
   link: FramedLink;

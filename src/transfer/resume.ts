@@ -21,9 +21,9 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { PeerlaneError } from '../errors.js';
-import type { ResumeOffer } from './protocol.js';
-import { BLOCK_SIZE } from './protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { ResumeOffer } from '../core/transfer/protocol.js';
+import { BLOCK_SIZE } from '../core/transfer/protocol.js';
 import type { SourceFile } from './sources.js';
 
 export const STATE_SUFFIX = '.peerlane';

@@ -25,8 +25,8 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { MAX_FILES, MAX_NAME_BYTES } from './protocol.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import { MAX_FILES, MAX_NAME_BYTES } from '../core/transfer/protocol.js';
 
 /** The suffix of a file still being received; a name with it is never a finished file. */
 export const PART_SUFFIX = '.part';

@@ -14,9 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { FramedLink } from './framed-link.js';
-import type { Frame, ResumeOffer } from './protocol.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { Frame, ResumeOffer } from '../core/transfer/protocol.js';
 import {
   allocDataFrame,
   CHUNK_SIZE,
@@ -26,12 +25,19 @@ import {
   SEND_HIGH_WATER,
   SEND_LOW_WATER,
   TRANSFER_PROTOCOL_VERSION,
-} from './protocol.js';
+} from '../core/transfer/protocol.js';
+import type {
+  FileEvent,
+  FileResult,
+  Tally,
+  TransferProgress,
+  TransferResult,
+} from '../core/transfer/types.js';
+import type { FramedLink } from './framed-link.js';
 import { frameAt, ReadAhead } from './read-ahead.js';
 import { checkOffer, hashSources } from './resume.js';
 import type { SourceFile } from './sources.js';
 import { openSource } from './sources.js';
-import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface SendOptions {
   link: FramedLink;

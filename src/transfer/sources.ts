@@ -16,8 +16,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { PeerlaneError } from '../errors.js';
-import { MAX_FILES } from './protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import { MAX_FILES } from '../core/transfer/protocol.js';
 
 export interface SourceFile {
   /** Where to read it ('-' for standard input). */

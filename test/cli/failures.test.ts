@@ -6,16 +6,16 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
-import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
-import { Harness, peerArgsFor } from '../../src/testing/harness.js';
-import { rawSender, silentJoiner, silentRegistrant } from '../../src/testing/raw-peer.js';
 import {
   BLOCK_SIZE,
   encodeControl,
   RECEIVE_WINDOW,
   TRANSFER_PROTOCOL_VERSION,
-} from '../../src/transfer/protocol.js';
+} from '../../src/core/transfer/protocol.js';
+import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
+import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
+import { Harness, peerArgsFor } from '../../src/testing/harness.js';
+import { rawSender, silentJoiner, silentRegistrant } from '../../src/testing/raw-peer.js';
 import { untilBytes } from '../helpers.js';
 
 let h: Harness;

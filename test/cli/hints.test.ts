@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../../src/errors.js';
-import { ERROR_CODES, errorLine, PeerlaneError } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/core/errors.js';
+import { ERROR_CODES, errorLine, PeerlaneError } from '../../src/core/errors.js';
 import { writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
 import { Harness, LOOPBACK, peerArgsFor } from '../../src/testing/harness.js';

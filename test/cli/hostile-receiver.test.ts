@@ -7,12 +7,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ManifestEntry } from '../../src/core/transfer/protocol.js';
+import type { TransferResult } from '../../src/core/transfer/types.js';
 import { receive } from '../../src/session/receive.js';
 import { listTree, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
-import type { ManifestEntry } from '../../src/transfer/protocol.js';
-import type { TransferResult } from '../../src/transfer/types.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 

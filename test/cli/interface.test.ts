@@ -7,8 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../src/errors.js';
-import { EVENT_NAMES } from '../../src/events.js';
+import { ERROR_CODES } from '../../src/core/errors.js';
+import { EVENT_NAMES } from '../../src/core/events.js';
 import { entryPoint, packageRoot } from '../../src/project.js';
 
 const run = promisify(execFile);

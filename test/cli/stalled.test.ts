@@ -5,16 +5,16 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listTree, writeRandomFile } from '../../src/testing/files.js';
-import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
-import { Harness } from '../../src/testing/harness.js';
-import { rawReceiver, rawSender } from '../../src/testing/raw-peer.js';
 import {
   allocDataFrame,
   encodeControl,
   RECEIVE_WINDOW,
   TRANSFER_PROTOCOL_VERSION,
-} from '../../src/transfer/protocol.js';
+} from '../../src/core/transfer/protocol.js';
+import { listTree, writeRandomFile } from '../../src/testing/files.js';
+import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
+import { Harness } from '../../src/testing/harness.js';
+import { rawReceiver, rawSender } from '../../src/testing/raw-peer.js';
 
 /** Short, so the test is quick; the default is minutes. */
 const STALL = { PEER_STALL_TIMEOUT: '3' };

@@ -5,10 +5,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_SIZE } from '../../src/core/transfer/protocol.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { SignalHandle } from '../../src/testing/harness.js';
 import { Harness, peerArgsFor } from '../../src/testing/harness.js';
-import { CHUNK_SIZE } from '../../src/transfer/protocol.js';
 
 const h = new Harness();
 let server: SignalHandle;

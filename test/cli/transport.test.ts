@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EXIT } from '../../src/errors.js';
+import { EXIT } from '../../src/core/errors.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess } from '../../src/testing/harness.js';
 import { Harness } from '../../src/testing/harness.js';

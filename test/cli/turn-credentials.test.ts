@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { issueTurnCredentials } from '../../src/signaling/turn.js';
+import { issueTurnCredentials } from '../../src/server/turn.js';
 import type { CoturnHandle } from '../../src/testing/coturn.js';
 import { coturnSkipReason, startCoturn } from '../../src/testing/coturn.js';
 import { writeRandomFile } from '../../src/testing/files.js';

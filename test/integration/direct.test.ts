@@ -6,9 +6,9 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Transport } from '../../src/config.js';
+import type { PeerEvent } from '../../src/core/events.js';
 import { DirectAttempt } from '../../src/direct/attempt.js';
 import { TcpLink } from '../../src/direct/tcp-link.js';
-import type { PeerEvent } from '../../src/events.js';
 import type { RtcOptions } from '../../src/rtc/connect.js';
 import { receive } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';

@@ -6,15 +6,9 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../../src/errors.js';
-import { PeerlaneError } from '../../src/errors.js';
-import { receive } from '../../src/session/receive.js';
-import { listTree } from '../../src/testing/files.js';
-import type { SignalHandle } from '../../src/testing/harness.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
-import type { RawPeer } from '../../src/testing/raw-peer.js';
-import { rawSender } from '../../src/testing/raw-peer.js';
-import type { ManifestEntry } from '../../src/transfer/protocol.js';
+import type { ErrorCode } from '../../src/core/errors.js';
+import { PeerlaneError } from '../../src/core/errors.js';
+import type { ManifestEntry } from '../../src/core/transfer/protocol.js';
 import {
   allocDataFrame,
   CHUNK_SIZE,
@@ -24,8 +18,14 @@ import {
   MAX_FILES,
   RECEIVE_WINDOW,
   TRANSFER_PROTOCOL_VERSION,
-} from '../../src/transfer/protocol.js';
-import type { TransferResult } from '../../src/transfer/types.js';
+} from '../../src/core/transfer/protocol.js';
+import type { TransferResult } from '../../src/core/transfer/types.js';
+import { receive } from '../../src/session/receive.js';
+import { listTree } from '../../src/testing/files.js';
+import type { SignalHandle } from '../../src/testing/harness.js';
+import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import type { RawPeer } from '../../src/testing/raw-peer.js';
+import { rawSender } from '../../src/testing/raw-peer.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 /** Full-size DATA payloads, as an honest sender sends them. */

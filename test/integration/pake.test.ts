@@ -6,11 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PeerEvent } from '../../src/events.js';
-import { channelId } from '../../src/secure/channel.js';
-import { parseCode } from '../../src/secure/code.js';
-import type { CpaceParty } from '../../src/secure/cpace.js';
-import { startCpace, tagsEqual } from '../../src/secure/cpace.js';
+import type { PeerEvent } from '../../src/core/events.js';
+import { channelId } from '../../src/core/secure/channel.js';
+import { parseCode } from '../../src/core/secure/code.js';
+import type { CpaceParty } from '../../src/core/secure/cpace.js';
+import { startCpace, tagsEqual } from '../../src/core/secure/cpace.js';
 import type { ReceiveSessionOptions } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';
 import { listTree } from '../../src/testing/files.js';

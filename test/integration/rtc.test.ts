@@ -4,8 +4,8 @@
  * exactly; the data channel itself is real.
  */
 import { describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
-import type { SignalPipe } from '../../src/rtc/connect.js';
+import { PeerlaneError } from '../../src/core/errors.js';
+import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import type { Link } from '../../src/rtc/link.js';
 import { LOOPBACK } from '../../src/testing/harness.js';

@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
-import type { PeerEvent } from '../../src/events.js';
+import { PeerlaneError } from '../../src/core/errors.js';
+import type { PeerEvent } from '../../src/core/events.js';
 import { send } from '../../src/session/send.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';

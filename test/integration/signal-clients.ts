@@ -5,10 +5,10 @@
  */
 import net from 'node:net';
 import { expect } from 'vitest';
-import { SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
-import type { SignalServerOptions } from '../../src/signaling/server.js';
-import { SignalServer } from '../../src/signaling/server.js';
-import type { SignalLimits } from '../../src/signaling/server-config.js';
+import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
+import type { SignalServerOptions } from '../../src/server/server.js';
+import { SignalServer } from '../../src/server/server.js';
+import type { SignalLimits } from '../../src/server/server-config.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
 import { rawSignalClient } from '../../src/testing/raw-client.js';

@@ -6,18 +6,18 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PeerEvent } from '../../src/events.js';
-import { receive } from '../../src/session/receive.js';
-import { send } from '../../src/session/send.js';
-import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/signaling/protocol.js';
-import { SignalServer } from '../../src/signaling/server.js';
-import type { SignalLimits } from '../../src/signaling/server-config.js';
+import type { PeerEvent } from '../../src/core/events.js';
+import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/core/signaling/protocol.js';
+import { SignalServer } from '../../src/server/server.js';
+import type { SignalLimits } from '../../src/server/server-config.js';
 import {
   DEFAULT_SIGNAL_LIMITS,
   MAX_NAMEPLATES_CEILING,
   parseSignalLimits,
   resolveSignalLimits,
-} from '../../src/signaling/server-config.js';
+} from '../../src/server/server-config.js';
+import { receive } from '../../src/session/receive.js';
+import { send } from '../../src/session/send.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import type { RawClient } from '../../src/testing/raw-client.js';

@@ -8,8 +8,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
 import { entryPoint } from '../../src/project.js';
-import { SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
 import { Harness } from '../../src/testing/harness.js';
 
 const run = promisify(execFile);

@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SignalServer } from '../../src/signaling/server.js';
-import { turnPassword } from '../../src/signaling/turn.js';
+import { SignalServer } from '../../src/server/server.js';
+import { turnPassword } from '../../src/server/turn.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { canBind, SignalBench } from './signal-clients.js';
 

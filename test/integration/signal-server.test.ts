@@ -4,8 +4,8 @@
  * same server keeps serving everyone else.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/signaling/protocol.js';
-import { SignalServer } from '../../src/signaling/server.js';
+import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
+import { SignalServer } from '../../src/server/server.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
 import { connectRawClient } from '../../src/testing/raw-client.js';

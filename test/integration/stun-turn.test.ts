@@ -9,20 +9,20 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TurnServer } from '../../src/config.js';
-import type { PeerlaneError } from '../../src/errors.js';
-import type { SignalPipe } from '../../src/rtc/connect.js';
+import type { PeerlaneError } from '../../src/core/errors.js';
+import { LineDecoder } from '../../src/core/signaling/framing.js';
+import type { SignalPipe } from '../../src/core/signaling/pipe.js';
+import type { ServerMessage, TurnGrant } from '../../src/core/signaling/protocol.js';
+import { encodeMessage, parseServerMessage } from '../../src/core/signaling/protocol.js';
 import { connectPeer } from '../../src/rtc/connect.js';
-import { LineDecoder } from '../../src/signaling/framing.js';
-import type { ServerMessage, TurnGrant } from '../../src/signaling/protocol.js';
-import { encodeMessage, parseServerMessage } from '../../src/signaling/protocol.js';
-import { SignalServer } from '../../src/signaling/server.js';
+import { SignalServer } from '../../src/server/server.js';
 import {
   encodeBindingRequest,
   parseStunMessage,
   STUN_BINDING_SUCCESS,
   stunBinding,
-} from '../../src/signaling/stun.js';
-import { issueTurnCredentials, restUsernameExpiry, turnPassword } from '../../src/signaling/turn.js';
+} from '../../src/server/stun.js';
+import { issueTurnCredentials, restUsernameExpiry, turnPassword } from '../../src/server/turn.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { canBind } from './signal-clients.js';

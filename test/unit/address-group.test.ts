@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressGroup, ipv6Bytes, plainAddress } from '../../src/signaling/address-group.js';
+import { addressGroup, ipv6Bytes, plainAddress } from '../../src/server/address-group.js';
 
 describe('addressGroup', () => {
   it('keeps IPv4 addresses as they are, mapped ones included', () => {

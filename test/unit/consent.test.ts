@@ -8,7 +8,7 @@ import {
   isDotfile,
   MAX_LISTED_FILES,
 } from '../../src/cli/consent.js';
-import { PeerlaneError } from '../../src/errors.js';
+import { PeerlaneError } from '../../src/core/errors.js';
 
 function streams(tty: { input: boolean; output: boolean } = { input: true, output: true }) {
   const input = Object.assign(new PassThrough(), { isTTY: tty.input });

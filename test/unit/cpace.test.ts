@@ -1,9 +1,9 @@
 import { ristretto255 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { describe, expect, it } from 'vitest';
-import { shortAuthString } from '../../src/secure/channel.js';
-import { formatCode, generateSecret, parseCode } from '../../src/secure/code.js';
-import type { CpaceInput } from '../../src/secure/cpace.js';
+import { shortAuthString } from '../../src/core/secure/channel.js';
+import { formatCode, generateSecret, parseCode } from '../../src/core/secure/code.js';
+import type { CpaceInput } from '../../src/core/secure/cpace.js';
 import {
   calculateGenerator,
   generatorString,
@@ -15,7 +15,7 @@ import {
   startCpace,
   tagsEqual,
   transcriptIr,
-} from '../../src/secure/cpace.js';
+} from '../../src/core/secure/cpace.js';
 
 const hex = (text: string): Uint8Array => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HELLO_BYTES, MAX_ACCEPTED } from '../../src/core/direct/protocol.js';
 import { DirectAttempt } from '../../src/direct/attempt.js';
 import { directKey, handshake } from '../../src/direct/handshake.js';
-import { HELLO_BYTES, MAX_ACCEPTED } from '../../src/direct/protocol.js';
 import type { TcpLink } from '../../src/direct/tcp-link.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { closed, loopbackServer, readBytes } from '../../src/testing/sockets.js';

@@ -6,8 +6,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  DIRECT_VERSION,
+  encodeHello,
+  HELLO_BYTES,
+  MAGIC,
+  NONCE_BYTES,
+} from '../../src/core/direct/protocol.js';
 import { directKey, handshake } from '../../src/direct/handshake.js';
-import { DIRECT_VERSION, encodeHello, HELLO_BYTES, MAGIC, NONCE_BYTES } from '../../src/direct/protocol.js';
 import { closed, readBytes, type SocketPair, socketPair } from '../../src/testing/sockets.js';
 import { withTimeout } from '../helpers.js';
 

@@ -1,7 +1,6 @@
 /** Discovery's edges: the name rules, its protocol messages, named codes, and the in-memory directory. */
 import { describe, expect, it } from 'vitest';
-import { isBareRoute, parseCode, parseSendCode } from '../../src/secure/code.js';
-import { MemoryDirectory } from '../../src/signaling/directory.js';
+import { isBareRoute, parseCode, parseSendCode } from '../../src/core/secure/code.js';
 import {
   encodeMessage,
   isValidPeerName,
@@ -9,7 +8,8 @@ import {
   parseClientMessage,
   parseServerMessage,
   SIGNAL_PROTOCOL_VERSION as v,
-} from '../../src/signaling/protocol.js';
+} from '../../src/core/signaling/protocol.js';
+import { MemoryDirectory } from '../../src/server/directory.js';
 import { codeOf } from '../helpers.js';
 
 describe('isValidPeerName', () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PeerlaneError } from '../../src/errors.js';
+import { PeerlaneError } from '../../src/core/errors.js';
 import { checkFreeSpace, freeSpace } from '../../src/transfer/disk.js';
 
 describe('checkFreeSpace', () => {

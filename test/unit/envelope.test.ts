@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../src/signaling/envelope.js';
-import { decodeEnvelopes, encodeEnvelope } from '../../src/signaling/envelope.js';
-import { encodeMessage } from '../../src/signaling/protocol.js';
+import { encodeMessage } from '../../src/core/signaling/protocol.js';
+import type { Envelope } from '../../src/server/envelope.js';
+import { decodeEnvelopes, encodeEnvelope } from '../../src/server/envelope.js';
 
 const ENVELOPES: Envelope[] = [
   {

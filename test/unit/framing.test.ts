@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineDecoder } from '../../src/signaling/framing.js';
+import { LineDecoder } from '../../src/core/signaling/framing.js';
 import { codeOf } from '../helpers.js';
 
 /** A tiny seeded PRNG (mulberry32), so a failing split can be reproduced. */

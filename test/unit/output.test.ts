@@ -16,9 +16,9 @@ import {
   terminalSafeText,
   truncateMiddle,
 } from '../../src/cli/terminal-text.js';
-import { PeerlaneError } from '../../src/errors.js';
-import type { PeerEvent } from '../../src/events.js';
-import { directReach } from '../../src/rtc/reach.js';
+import { PeerlaneError } from '../../src/core/errors.js';
+import type { PeerEvent } from '../../src/core/events.js';
+import { directReach } from '../../src/core/reach.js';
 
 function stream(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
   const s = Object.assign(new PassThrough(), { isTTY, columns: 80 });

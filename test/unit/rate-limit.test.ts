@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AddressLimiterOptions } from '../../src/signaling/rate-limit.js';
-import { AddressLimiter } from '../../src/signaling/rate-limit.js';
-import { WaitingRoom } from '../../src/signaling/waiting.js';
+import type { AddressLimiterOptions } from '../../src/server/rate-limit.js';
+import { AddressLimiter } from '../../src/server/rate-limit.js';
+import { WaitingRoom } from '../../src/server/waiting.js';
 
 /** A limiter on a clock the test moves by hand. */
 function limiter(options: Partial<AddressLimiterOptions> = {}) {

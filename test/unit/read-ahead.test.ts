@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DATA_HEADER_BYTES, parseFrame } from '../../src/transfer/protocol.js';
+import { DATA_HEADER_BYTES, parseFrame } from '../../src/core/transfer/protocol.js';
 import { frameAt, ReadAhead } from '../../src/transfer/read-ahead.js';
 
 let dir: string;

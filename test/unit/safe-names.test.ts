@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_FILES } from '../../src/transfer/protocol.js';
+import { MAX_FILES } from '../../src/core/transfer/protocol.js';
 import {
   checkName,
   checkRelPath,

@@ -7,8 +7,8 @@ import {
   parseClientMessage,
   parseServerMessage,
   SIGNAL_PROTOCOL_VERSION,
-} from '../../src/signaling/protocol.js';
-import { encodeRtcSignal, parseRtcSignal } from '../../src/signaling/rtc-signal.js';
+} from '../../src/core/signaling/protocol.js';
+import { encodeRtcSignal, parseRtcSignal } from '../../src/core/signaling/rtc-signal.js';
 import { codeOf } from '../helpers.js';
 
 const line = (obj: unknown): string => JSON.stringify(obj);

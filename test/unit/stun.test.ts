@@ -12,7 +12,7 @@ import {
   STUN_BINDING_REQUEST,
   STUN_BINDING_SUCCESS,
   stunBinding,
-} from '../../src/signaling/stun.js';
+} from '../../src/server/stun.js';
 
 const txid = Buffer.from('b7e7a701bc34d686fa87dfae', 'hex');
 

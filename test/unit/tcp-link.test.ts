@@ -6,11 +6,16 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  GCM_TAG_BYTES,
+  LENGTH_BYTES,
+  MAX_RECORD_PLAINTEXT,
+  USE_RECORD,
+} from '../../src/core/direct/protocol.js';
+import type { PeerlaneError } from '../../src/core/errors.js';
 import type { Handshaken } from '../../src/direct/handshake.js';
 import { directKey, handshake } from '../../src/direct/handshake.js';
-import { GCM_TAG_BYTES, LENGTH_BYTES, MAX_RECORD_PLAINTEXT, USE_RECORD } from '../../src/direct/protocol.js';
 import { TcpLink } from '../../src/direct/tcp-link.js';
-import type { PeerlaneError } from '../../src/errors.js';
 import { closed, socketPair } from '../../src/testing/sockets.js';
 import { codeOf, withTimeout } from '../helpers.js';
 

@@ -11,7 +11,7 @@ import {
   MAX_TEXT_BYTES,
   parseFrame,
   TRANSFER_PROTOCOL_VERSION,
-} from '../../src/transfer/protocol.js';
+} from '../../src/core/transfer/protocol.js';
 import { codeOf } from '../helpers.js';
 
 /** A control frame built by hand: type byte, then `json` verbatim. */

@@ -7,7 +7,7 @@ import {
   restUsernameExpiry,
   turnPassword,
   turnServersFor,
-} from '../../src/signaling/turn.js';
+} from '../../src/server/turn.js';
 import { codeOf } from '../helpers.js';
 
 describe('TURN REST credentials', () => {

@@ -9,13 +9,13 @@
  * Nothing here listens or accepts: the server hands over each client and each
  * line it reads.
  */
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { ClientMessage, TurnGrant } from '../core/signaling/protocol.js';
+import { encodeMessage, MAX_LISTED_PEERS } from '../core/signaling/protocol.js';
 import type { Client, TableOptions } from './clients.js';
 import { ClientTable } from './clients.js';
 import { claimByName } from './directory.js';
 import type { Envelope } from './envelope.js';
-import type { ClientMessage, TurnGrant } from './protocol.js';
-import { encodeMessage, MAX_LISTED_PEERS } from './protocol.js';
 import { AddressLimiter, TokenBucket } from './rate-limit.js';
 import type { BucketSpec, ClientRef, Payer, SignalState } from './state.js';
 import { newResumeToken, rateLimited } from './state.js';

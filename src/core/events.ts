@@ -3,9 +3,10 @@
  * JSON object per line on stdout, so their names and fields are a stable
  * interface: add fields, never rename or remove them.
  */
+
 import type { ErrorCode } from './errors.js';
-import type { PathKind } from './rtc/link.js';
-import type { Reach } from './rtc/reach.js';
+import type { PathKind } from './link.js';
+import type { Reach } from './reach.js';
 import type { RestartReason } from './signaling/rtc-signal.js';
 import type { ManifestEntry } from './transfer/protocol.js';
 import type { FileResult } from './transfer/types.js';

@@ -13,7 +13,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { TurnServer } from '../config.js';
 import { isTurnServer, parseIceServerUrl } from '../config.js';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 
 export interface TurnCredentials {
   username: string;

@@ -14,7 +14,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 import type { Directory } from './directory.js';
 import { RedisDirectory } from './directory.js';
 import type { Envelope } from './envelope.js';

@@ -27,14 +27,14 @@
 import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
+import { LineDecoder } from '../core/signaling/framing.js';
+import { MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from '../core/signaling/protocol.js';
 import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
-import { LineDecoder } from './framing.js';
 import { SignalHandlers } from './handlers.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
-import { MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from './protocol.js';
 import { AddressLimiter } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import type { SignalLimits } from './server-config.js';

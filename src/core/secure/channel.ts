@@ -36,7 +36,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { SignalPipe } from '../rtc/connect.js';
+import type { SignalPipe } from '../signaling/pipe.js';
 import type { PeerRole } from '../signaling/protocol.js';
 import type { SessionKeys } from './cpace.js';
 import { lvCat, startCpace, tagsEqual } from './cpace.js';

@@ -4,7 +4,7 @@
  * itself; `npm run serve:signal` lays flags over variables and passes them in.
  */
 import { parseSeconds } from '../config.js';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 
 export interface SignalLimits {
   /** A connection that neither registers nor joins within this is dropped. */

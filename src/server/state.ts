@@ -8,7 +8,7 @@
  * A client anywhere is named by its instance's id and its number there.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 import type { Directory } from './directory.js';
 import { MemoryDirectory } from './directory.js';
 import type { Envelope } from './envelope.js';

@@ -6,8 +6,8 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { PeerlaneError } from '../errors.js';
-import type { SessionPath } from './protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { SessionPath } from '../core/signaling/protocol.js';
 
 export class SignalMetrics {
   readonly registry = new Registry();

@@ -4,7 +4,7 @@
  * held for it, and the close is reported once, with its reason, to whoever
  * asked, unless we closed the link ourselves.
  */
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from './errors.js';
 
 export abstract class LinkState {
   private early: Buffer[] = [];

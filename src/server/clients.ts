@@ -6,11 +6,11 @@
  * message means is handlers.ts.
  */
 import type net from 'node:net';
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { ClientMessage, ServerMessage } from '../core/signaling/protocol.js';
+import { encodeMessage } from '../core/signaling/protocol.js';
 import type { Envelope } from './envelope.js';
 import type { SignalMetrics } from './metrics.js';
-import type { ClientMessage, ServerMessage } from './protocol.js';
-import { encodeMessage } from './protocol.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { SignalLimits } from './server-config.js';
 import type { ClientRef, SignalState } from './state.js';

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { crc32 } from 'node:zlib';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 import { ipv6Bytes, plainAddress } from './address-group.js';
 
 export const STUN_MAGIC_COOKIE = 0x2112a442;

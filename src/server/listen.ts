@@ -6,7 +6,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../core/errors.js';
 import { answerBindingRequest } from './stun.js';
 
 /** With port 0, how often to pick another TCP port when its number is taken on UDP. */
