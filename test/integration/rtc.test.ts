@@ -5,66 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/core/errors.js';
-import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import type { Link } from '../../src/rtc/link.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
+import { type PipeSide, pipePair } from '../../src/testing/pipes.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
-
-interface TestPipe extends SignalPipe {
-  /** Report a signaling failure, as the client does on `peer-left`. */
-  failWith(err: PeerlaneError): void;
-  received: string[];
-}
-
-/**
- * Two pipes wired to each other; `hold` may delay a payload for the other
- * side, and `rewrite` change it.
- */
-function pipePair(
-  hold: (payload: string, to: 'offerer' | 'answerer') => number = () => 0,
-  rewrite: (payload: string, to: 'offerer' | 'answerer') => string = (p) => p,
-) {
-  /** Every delivery in order, as "to:kind". */
-  const log: string[] = [];
-  const make = (): TestPipe & { deliver(p: string): void } => {
-    let handler: ((p: string) => void) | undefined;
-    let onFail: ((e: PeerlaneError) => void) | undefined;
-    const pending: string[] = [];
-    return {
-      received: [],
-      sendPayload: () => {},
-      onPayload(h) {
-        handler = h;
-        for (const p of pending.splice(0)) h(p);
-      },
-      onFailure(h) {
-        onFail = h;
-      },
-      failWith(err) {
-        onFail?.(err);
-      },
-      deliver(p) {
-        this.received.push(p);
-        log.push(`${this === offerer ? 'offerer' : 'answerer'}:${(JSON.parse(p) as { kind: string }).kind}`);
-        if (handler) handler(p);
-        else pending.push(p);
-      },
-    };
-  };
-  const offerer = make();
-  const answerer = make();
-  const route = (to: typeof offerer, name: 'offerer' | 'answerer') => (sent: string) => {
-    const p = rewrite(sent, name);
-    const delay = hold(p, name);
-    if (delay > 0) setTimeout(() => to.deliver(p), delay);
-    else to.deliver(p);
-  };
-  offerer.sendPayload = route(answerer, 'answerer');
-  answerer.sendPayload = route(offerer, 'offerer');
-  return { offerer, answerer, log };
-}
 
 async function exchange(a: Link, b: Link): Promise<void> {
   const got = new Promise<Buffer>((resolve) => b.onMessage(resolve));
@@ -102,7 +48,9 @@ describe('connectPeer', () => {
 
   it('queues candidates that arrive before the remote description', async () => {
     // Delay the answer to the offerer so the answerer's candidates overtake it.
-    const { offerer, answerer } = pipePair((p, to) => (to === 'offerer' && p.includes('"answer"') ? 150 : 0));
+    const { offerer, answerer } = pipePair({
+      hold: (p, to) => (to === 'offerer' && p.includes('"answer"') ? 150 : 0),
+    });
     const [a, b] = await Promise.all([
       connectPeer('offerer', offerer, rtc),
       connectPeer('answerer', answerer, rtc),
@@ -150,14 +98,14 @@ describe('connectPeer', () => {
 
 describe('connectPeer failures, by layer', () => {
   /** The answer as the offerer receives it, with `edit` applied to its SDP. */
-  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: 'offerer' | 'answerer') => {
+  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: PipeSide) => {
     const msg = JSON.parse(payload) as { kind: string; sdp?: string };
     if (to !== 'offerer' || msg.kind !== 'answer' || msg.sdp === undefined) return payload;
     return JSON.stringify({ ...msg, sdp: edit(msg.sdp) });
   };
 
   async function bothFail(rewrite: ReturnType<typeof editAnswer>): Promise<PeerlaneError[]> {
-    const { offerer, answerer } = pipePair(undefined, rewrite);
+    const { offerer, answerer } = pipePair({ rewrite });
     const started = Date.now();
     const results = await Promise.allSettled([
       connectPeer('offerer', offerer, rtc),
