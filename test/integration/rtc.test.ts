@@ -65,7 +65,7 @@ describe('connectPeer', () => {
     const answering = connectPeer('answerer', answerer, rtc);
     const offering = connectPeer('offerer', offerer, rtc);
     // The moment the answerer has the offer, the server reports the offerer gone,
-    // as it does when the offerer's end opened first and it left the server.
+    // as it does when the offerer's signal connection drops (its process died, say).
     await new Promise<void>((resolve) => {
       const check = (): void => {
         if (answerer.received.length > 0) resolve();

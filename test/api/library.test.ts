@@ -1,0 +1,87 @@
+/**
+ * peerlane as a library, imported by name as a user's project imports it:
+ * the README's example of programmatic use, word for word, in a project whose
+ * node_modules/peerlane is this checkout (its built dist/, through
+ * package.json's `exports`), run by node and checked by tsc; and the harness
+ * that ships as 'peerlane/testing'. (package.test.ts runs the same example
+ * against the package installed from its tarball.)
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/project.js';
+import { useHarness } from '../../src/testing/hooks.js';
+import { readmeExample, runReadmeExample, runScript, typecheckScripts, userProject } from './user-project.js';
+
+const h = useHarness({ afterEach });
+
+async function project(): Promise<string> {
+  const dir = await h.tempDir('peerlane-user-');
+  await userProject(dir, packageRoot());
+  return dir;
+}
+
+describe("the README's library example", () => {
+  it("imports send, receive and SignalServer from 'peerlane'", async () => {
+    expect(await readmeExample()).toMatch(/^import \{[^}]*\breceive\b[^}]*\} from 'peerlane';$/m);
+    expect(await readmeExample()).toMatch(/\bsend\(/);
+    expect(await readmeExample()).toMatch(/new SignalServer\(/);
+  });
+
+  it('moves notes.txt into dl/, verified, and exits by itself', async () => {
+    const dir = await project();
+    const { stdout, sent, received, receivedPath } = await runReadmeExample(dir);
+    expect(received).toBe(sent);
+    expect(stdout).toBe(`${receivedPath}: SHA-256 ${sent}\n`);
+  });
+
+  it("typechecks against peerlane's own declarations, which would catch a wrong option", async () => {
+    const dir = await project();
+    const example = await readmeExample();
+    await fs.writeFile(path.join(dir, 'example.mjs'), example);
+    // The check has teeth: a misspelt option is an error naming the options type.
+    await fs.writeFile(path.join(dir, 'typo.mjs'), example.replace("outDir: 'dl'", "outdir: 'dl'"));
+    const { ok, output } = await typecheckScripts(dir, ['example.mjs', 'typo.mjs']);
+    expect(ok).toBe(false);
+    expect(output.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^typo\.mjs\(\d+,\d+\): error TS2561: .*'outdir' does not exist in type 'ReceiveSessionOptions'/,
+      ),
+    ]);
+  }, 60_000);
+});
+
+describe("'peerlane/testing'", () => {
+  it('starts a signal server, runs two peer processes through it and cleans up', async () => {
+    const dir = await project();
+    const script = `
+import path from 'node:path';
+import { Harness, sha256File, writeRandomFile } from 'peerlane/testing';
+
+const h = new Harness();
+try {
+  const server = await h.signalServer();
+  const file = path.join(await h.tempDir(), 'a.bin');
+  await writeRandomFile(file, 200_000);
+  const out = await h.tempDir();
+  const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
+  const { code } = await rx.waitFor('ready');
+  const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
+  const exits = await Promise.all([rx.exit(), tx.exit()]);
+  console.log(JSON.stringify({ exits: exits.map((e) => e.code), same: (await sha256File(file)) === (await sha256File(path.join(out, 'a.bin'))), out }));
+} finally {
+  await h.cleanup();
+}
+`;
+    await fs.writeFile(path.join(dir, 'harness.mjs'), script);
+    const report = JSON.parse(await runScript(dir, 'harness.mjs')) as {
+      exits: number[];
+      same: boolean;
+      out: string;
+    };
+    expect(report.exits).toEqual([0, 0]);
+    expect(report.same).toBe(true);
+    // cleanup() removed what it made.
+    await expect(fs.access(report.out)).rejects.toThrow();
+  });
+});
