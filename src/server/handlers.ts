@@ -15,12 +15,11 @@ import { encodeMessage, MAX_LISTED_PEERS } from '../core/signaling/protocol.js';
 import type { Client, TableOptions } from './clients.js';
 import { ClientTable } from './clients.js';
 import { claimByName } from './directory.js';
-import type { Envelope } from './envelope.js';
 import { AddressLimiter, TokenBucket } from './rate-limit.js';
-import type { BucketSpec, ClientRef, Payer, SignalState } from './state.js';
 import { newResumeToken, rateLimited } from './state.js';
 import type { TurnConfig } from './turn.js';
 import { issueTurnCredentials } from './turn.js';
+import type { BucketSpec, ClientRef, Envelope, Payer, SignalState } from './types.js';
 
 export interface HandlerOptions extends TableOptions {
   turn: TurnConfig | undefined;

@@ -15,12 +15,11 @@
 import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PeerlaneError } from '../core/errors.js';
-import type { Directory } from './directory.js';
 import { RedisDirectory } from './directory.js';
-import type { Envelope } from './envelope.js';
 import { decodeEnvelopes, encodeEnvelope } from './envelope.js';
-import type { BucketSpec, ClientRef, Payer, SignalState, Waiter } from './state.js';
+import { parseWaiter } from './records.js';
 import { newInstanceId, rateLimited } from './state.js';
+import type { BucketSpec, ClientRef, Directory, Envelope, Payer, SignalState, Waiter } from './types.js';
 
 const PREFIX = 'peerlane:';
 const LIVE_MS = 10_000;
@@ -182,7 +181,7 @@ export class RedisState implements SignalState {
     const key = `${PREFIX}np:${nameplate}`;
     const value = await this.redis.claim(bucketKey, key, ...bucket, `${PREFIX}live:`, resume);
     if (value === -1) throw rateLimited();
-    return typeof value === 'string' ? (JSON.parse(value) as Waiter) : undefined;
+    return typeof value === 'string' ? parseWaiter(value) : undefined;
   }
 
   async release(nameplate: string, waiter: ClientRef): Promise<void> {

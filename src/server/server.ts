@@ -39,9 +39,9 @@ import { AddressLimiter } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
-import type { SignalState } from './state.js';
 import { MemoryState } from './state.js';
 import type { TurnConfig } from './turn.js';
+import type { SignalState } from './types.js';
 
 export interface SignalServerOptions {
   host: string;
