@@ -35,7 +35,7 @@ import type { Client } from './clients.js';
 import { SignalHandlers } from './handlers.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
-import { AddressLimiter } from './rate-limit.js';
+import { AddressLimiter, monotonic } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
@@ -61,6 +61,12 @@ export interface SignalServerOptions {
   httpPort?: number | undefined;
   /** Where that port listens: loopback unless asked otherwise, since it is for the operator only. */
   httpHost?: string | undefined;
+  /**
+   * Milliseconds, what the in-process rate buckets refill by and nameplates
+   * expire by (not Redis's, nor the timers'); defaults to a monotonic clock.
+   * For tests, which move it instead of sleeping.
+   */
+  now?: () => number;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */
@@ -92,22 +98,26 @@ export class SignalServer {
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
     this.log = options.log ?? (() => {});
+    const now = options.now ?? monotonic;
     this.limiter = new AddressLimiter({
       maxConnections: this.limits.maxConnectionsPerIp,
       ratePerMinute: this.limits.joinRatePerMinute,
       burst: this.limits.joinBurst,
+      now,
     });
     this.stunLimiter = new AddressLimiter({
       maxConnections: Number.POSITIVE_INFINITY,
       ratePerMinute: this.limits.stunRatePerMinute,
       burst: this.limits.stunBurst,
+      now,
     });
-    this.state = new MemoryState(this.limiter);
+    this.state = new MemoryState(this.limiter, now);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
       log: this.log,
       turn: options.turn,
+      now,
     });
   }
 
