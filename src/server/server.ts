@@ -62,9 +62,10 @@ export interface SignalServerOptions {
   /** Where that port listens: loopback unless asked otherwise, since it is for the operator only. */
   httpHost?: string | undefined;
   /**
-   * Milliseconds, what the in-process rate buckets refill by and nameplates
-   * expire by (not Redis's, nor the timers'); defaults to a monotonic clock.
-   * For tests, which move it instead of sleeping.
+   * Milliseconds, what the rate buckets refill by and in-process nameplates
+   * expire by (not the timers, nor Redis's TTLs); defaults to a monotonic
+   * clock, and to Redis's own for the buckets kept there. For tests, which move
+   * it instead of sleeping; instances sharing a Redis must share it too.
    */
   now?: () => number;
 }
@@ -128,7 +129,8 @@ export class SignalServer {
    */
   async listen(): Promise<{ host: string; port: number }> {
     if (this.options.redisUrl) {
-      this.state = await RedisState.connect(this.options.redisUrl);
+      // Redis's own clock unless one was given: a process's monotonic clock means nothing to another.
+      this.state = await RedisState.connect(this.options.redisUrl, this.options.now);
       this.handlers.use(this.state);
     }
     if (this.options.httpPort !== undefined) {
