@@ -8,9 +8,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/core/signaling/protocol.js';
-import type { SignalLimits } from '../../src/server/server-config.js';
-import type { RawClient } from '../../src/testing/raw-client.js';
-import type { Started } from '../../src/testing/signal-clients.js';
 import {
   binaryGarbage,
   canBind,
@@ -27,12 +24,6 @@ import { withTimeout } from '../helpers.js';
 const bench = new SignalBench();
 afterEach(() => bench.cleanup());
 
-const start = (limits: Partial<SignalLimits> = {}): Promise<Started> => bench.start(limits);
-const connect = (to: Started, options: { localAddress?: string } = {}): Promise<RawClient> =>
-  bench.connect(to, options);
-const register = (to: Started, options: { localAddress?: string } = {}): Promise<RawClient> =>
-  bench.register(to, options);
-
 const otherAddressWorks = await canBind(OTHER_ADDRESS);
 
 describe('hostile bytes', () => {
@@ -46,8 +37,8 @@ describe('hostile bytes', () => {
     ['an endless line', 'MESSAGE_TOO_LARGE', Buffer.alloc(MAX_SIGNAL_MESSAGE_BYTES + 1, 'a')],
     ['an endless binary line', 'MESSAGE_TOO_LARGE', binaryGarbage(3 * MAX_SIGNAL_MESSAGE_BYTES)],
   ])('%s gets %s and is closed; the server keeps serving', async (_label, code, bytes) => {
-    const s = await start();
-    const c = await connect(s);
+    const s = await bench.start();
+    const c = await bench.connect(s);
     c.socket.write(bytes);
     await expectRejected(c, code);
     await expectServes(bench, s);
@@ -61,8 +52,8 @@ describe('hostile bytes', () => {
   });
 
   it('ignores whatever a rejected client sends after its error', async () => {
-    const s = await start();
-    const c = await connect(s);
+    const s = await bench.start();
+    const c = await bench.connect(s);
     c.socket.write('garbage\n');
     const error = await c.next();
     expect(error).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' });
@@ -74,10 +65,10 @@ describe('hostile bytes', () => {
   });
 
   it('drops a connection that neither registers nor joins in time, trickling or silent', async () => {
-    const s = await start({ handshakeTimeoutMs: 300 });
+    const s = await bench.start({ handshakeTimeoutMs: 300 });
     const started = performance.now();
-    const silent = await connect(s);
-    const trickler = await connect(s);
+    const silent = await bench.connect(s);
+    const trickler = await bench.connect(s);
     // Bytes that never complete a message do not buy time.
     const drip = setInterval(() => trickler.socket.write(' '), 50);
     try {
@@ -94,8 +85,8 @@ describe('hostile bytes', () => {
 describe('connections per address', () => {
   it('300 connections at once: those over the cap get RATE_LIMITED, the rest are served', async () => {
     const cap = 10;
-    const s = await start({ maxConnectionsPerIp: cap });
-    const clients = await Promise.all(Array.from({ length: 300 }, () => connect(s)));
+    const s = await bench.start({ maxConnectionsPerIp: cap });
+    const clients = await Promise.all(Array.from({ length: 300 }, () => bench.connect(s)));
     await expect.poll(() => clients.filter((c) => c.isClosed()).length, { timeout: WAIT_MS }).toBe(300 - cap);
     const refused = clients.filter((c) => c.isClosed());
     for (const c of refused)
@@ -110,7 +101,7 @@ describe('connections per address', () => {
     for (const c of kept) expect(await c.next()).toMatchObject({ type: 'registered' });
     expect(s.server.stats).toEqual({ clients: cap, waiting: cap });
     // While they stay, one more is still refused.
-    await expectRejected(await connect(s), 'RATE_LIMITED');
+    await expectRejected(await bench.connect(s), 'RATE_LIMITED');
 
     for (const c of kept) c.end();
     await Promise.all(kept.map((c) => withTimeout(c.closed, 'closing a kept client')));
@@ -119,10 +110,10 @@ describe('connections per address', () => {
   });
 
   it.runIf(otherAddressWorks)('counts each address on its own', async () => {
-    const s = await start({ maxConnectionsPerIp: 2 });
-    const mine = [await register(s), await register(s)];
-    await expectRejected(await connect(s), 'RATE_LIMITED');
-    const theirs = await register(s, { localAddress: OTHER_ADDRESS });
+    const s = await bench.start({ maxConnectionsPerIp: 2 });
+    const mine = [await bench.register(s), await bench.register(s)];
+    await expectRejected(await bench.connect(s), 'RATE_LIMITED');
+    const theirs = await bench.register(s, { localAddress: OTHER_ADDRESS });
     expect(await theirs.next()).toMatchObject({ type: 'registered' });
     for (const c of mine) expect(await c.next()).toMatchObject({ type: 'registered' });
     expect(s.server.accounting).toMatchObject({ connections: 3, addresses: 2 });

@@ -6,9 +6,7 @@
  * every deadline passes in well under a second.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SignalLimits } from '../../src/server/server-config.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
-import type { Started } from '../../src/testing/signal-clients.js';
 import {
   canBind,
   expectEmpty,
@@ -24,29 +22,26 @@ import {
 const bench = new SignalBench();
 afterEach(() => bench.cleanup());
 
-const start = (limits: Partial<SignalLimits> = {}): Promise<Started> => bench.start(limits);
-const connect = (to: Started, options: { localAddress?: string } = {}): Promise<RawClient> =>
-  bench.connect(to, options);
-const register = (to: Started, options: { localAddress?: string } = {}): Promise<RawClient> =>
-  bench.register(to, options);
-const pair = (to: Started): Promise<{ a: RawClient; b: RawClient }> => bench.pair(to);
-
 const otherAddressWorks = await canBind(OTHER_ADDRESS);
 
 describe('registers and joins per address', () => {
   it('the (burst+1)-th register gets RATE_LIMITED, and joins pay too', async () => {
     const burst = 5;
-    const s = await start({ joinBurst: burst, joinRatePerMinute: 1, maxConnectionsPerIp: 100 });
+    const s = await bench.start({ joinBurst: burst, joinRatePerMinute: 1, maxConnectionsPerIp: 100 });
     const waiting: RawClient[] = [];
     for (let i = 0; i < burst; i++) {
-      const c = await register(s);
+      const c = await bench.register(s);
       expect(await c.next()).toMatchObject({ type: 'registered' });
       waiting.push(c);
     }
-    await expectRejected(await register(s), 'RATE_LIMITED', 'too many registers or joins from this address');
+    await expectRejected(
+      await bench.register(s),
+      'RATE_LIMITED',
+      'too many registers or joins from this address',
+    );
 
     // A join for a nameplate that does wait is refused just the same: no token, no lookup.
-    const joiner = await connect(s);
+    const joiner = await bench.connect(s);
     joiner.sendJson({ v, type: 'join', nameplate: waiting[0]?.lines[0]?.nameplate });
     await expectRejected(joiner, 'RATE_LIMITED');
     // Those already waiting are untouched.
@@ -55,7 +50,7 @@ describe('registers and joins per address', () => {
     expect(s.server.accounting.buckets).toBe(1);
 
     if (otherAddressWorks) {
-      const other = await register(s, { localAddress: OTHER_ADDRESS });
+      const other = await bench.register(s, { localAddress: OTHER_ADDRESS });
       expect(await other.next()).toMatchObject({ type: 'registered' });
     }
   });
@@ -65,41 +60,41 @@ describe('registers and joins per address', () => {
     let now = 0;
     const s = await bench.start({ joinBurst: 2, joinRatePerMinute: 300 }, { now: () => now });
     for (let i = 0; i < 2; i++)
-      expect(await (await register(s)).next()).toMatchObject({ type: 'registered' });
-    await expectRejected(await register(s), 'RATE_LIMITED');
+      expect(await (await bench.register(s)).next()).toMatchObject({ type: 'registered' });
+    await expectRejected(await bench.register(s), 'RATE_LIMITED');
     now += 199;
-    await expectRejected(await register(s), 'RATE_LIMITED');
+    await expectRejected(await bench.register(s), 'RATE_LIMITED');
     now += 1;
-    expect(await (await register(s)).next()).toMatchObject({ type: 'registered' });
-    await expectRejected(await register(s), 'RATE_LIMITED');
+    expect(await (await bench.register(s)).next()).toMatchObject({ type: 'registered' });
+    await expectRejected(await bench.register(s), 'RATE_LIMITED');
     // However long it rests, it holds the burst and no more.
     now += 3_600_000;
     for (let i = 0; i < 2; i++)
-      expect(await (await register(s)).next()).toMatchObject({ type: 'registered' });
-    await expectRejected(await register(s), 'RATE_LIMITED');
+      expect(await (await bench.register(s)).next()).toMatchObject({ type: 'registered' });
+    await expectRejected(await bench.register(s), 'RATE_LIMITED');
   });
 });
 
 describe('waiting receivers', () => {
   it('a nameplate expires after its TTL: NAMEPLATE_EXPIRED, and it is freed', async () => {
-    const s = await start({ nameplateTtlMs: 300 });
+    const s = await bench.start({ nameplateTtlMs: 300 });
     const started = performance.now();
-    const receiver = await register(s);
+    const receiver = await bench.register(s);
     const { nameplate } = await receiver.next();
     expect(s.server.stats).toEqual({ clients: 1, waiting: 1 });
     await expectRejected(receiver, 'NAMEPLATE_EXPIRED', 'no sender came in time');
     expect(performance.now() - started).toBeGreaterThanOrEqual(250);
     expect(s.server.stats).toEqual({ clients: 0, waiting: 0 });
 
-    const late = await connect(s);
+    const late = await bench.connect(s);
     late.sendJson({ v, type: 'join', nameplate });
     await expectRejected(late, 'PEER_NOT_FOUND');
     await expectServes(bench, s);
   });
 
   it('the TTL stops counting once a sender has joined', async () => {
-    const s = await start({ nameplateTtlMs: 200, idleTimeoutMs: 5_000 });
-    const { a, b } = await pair(s);
+    const s = await bench.start({ nameplateTtlMs: 200, idleTimeoutMs: 5_000 });
+    const { a, b } = await bench.pair(s);
     await sleep(400);
     b.sendJson({ v, type: 'relay', payload: 'still here' });
     expect(await a.next()).toEqual({ v, type: 'relay', payload: 'still here' });
@@ -107,25 +102,25 @@ describe('waiting receivers', () => {
   });
 
   it('SERVER_BUSY past the maximum of waiting receivers, until one leaves', async () => {
-    const s = await start({ maxNameplates: 3 });
+    const s = await bench.start({ maxNameplates: 3 });
     const waiting: RawClient[] = [];
     for (let i = 0; i < 3; i++) {
-      const c = await register(s);
+      const c = await bench.register(s);
       expect(await c.next()).toMatchObject({ type: 'registered' });
       waiting.push(c);
     }
-    await expectRejected(await register(s), 'SERVER_BUSY', 'too many receivers are waiting');
+    await expectRejected(await bench.register(s), 'SERVER_BUSY', 'too many receivers are waiting');
     // Joining is still possible at capacity, and frees a place.
-    const joiner = await connect(s);
+    const joiner = await bench.connect(s);
     joiner.sendJson({ v, type: 'join', nameplate: waiting[0]?.lines[0]?.nameplate });
     expect(await joiner.next()).toMatchObject({ type: 'paired' });
     await expectServes(bench, s);
     await expect.poll(() => s.server.stats.waiting, { timeout: WAIT_MS }).toBe(2);
     // So does a receiver that gives up.
     const [, second, third] = waiting;
-    const filler = await register(s);
+    const filler = await bench.register(s);
     expect(await filler.next()).toMatchObject({ type: 'registered' });
-    await expectRejected(await register(s), 'SERVER_BUSY');
+    await expectRejected(await bench.register(s), 'SERVER_BUSY');
     second?.end();
     await expect.poll(() => s.server.stats.waiting, { timeout: WAIT_MS }).toBe(2);
     await expectServes(bench, s);
@@ -138,7 +133,7 @@ describe('paired connections', () => {
     // Three in a row, then one a second.
     let now = 0;
     const s = await bench.start({ relayBurst: 3, relayRatePerMinute: 60 }, { now: () => now });
-    const { a, b } = await pair(s);
+    const { a, b } = await bench.pair(s);
     const relay = async (payload: string): Promise<void> => {
       b.sendJson({ v, type: 'relay', payload });
       expect(await a.next()).toEqual({ v, type: 'relay', payload });
@@ -152,8 +147,8 @@ describe('paired connections', () => {
   });
 
   it('one that sends nothing for the idle timeout is dropped; its partner learns of it', async () => {
-    const s = await start({ idleTimeoutMs: 500 });
-    const { a, b } = await pair(s);
+    const s = await bench.start({ idleTimeoutMs: 500 });
+    const { a, b } = await bench.pair(s);
     const started = performance.now();
     // B talks for a while, which moves its own deadline; A only listens, and
     // receiving does not count as activity.
@@ -176,12 +171,12 @@ describe('paired connections', () => {
 describe('close()', () => {
   it('ends every connection at once and leaves nothing running', async () => {
     const before = process.getActiveResourcesInfo();
-    const s = await start({ handshakeTimeoutMs: 60_000 });
-    await pair(s);
-    expect(await (await register(s)).next()).toMatchObject({ type: 'registered' });
-    await connect(s); // silent
+    const s = await bench.start({ handshakeTimeoutMs: 60_000 });
+    await bench.pair(s);
+    expect(await (await bench.register(s)).next()).toMatchObject({ type: 'registered' });
+    await bench.connect(s); // silent
     // Rejected, and never reads: the server would otherwise linger on it for a while.
-    const deaf = await connect(s);
+    const deaf = await bench.connect(s);
     deaf.socket.pause();
     deaf.socket.write('garbage\n');
     await expect.poll(() => s.server.stats.clients, { timeout: WAIT_MS }).toBe(4);
