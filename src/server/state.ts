@@ -3,9 +3,8 @@
  * rule, the register/join token buckets, and delivery of messages to a client
  * held by another instance. `MemoryState` is one instance on its own (the
  * default); `RedisState` (redis-state.ts) lets several instances behind DNS or
- * a load balancer act as one server.
- *
- * A client anywhere is named by its instance's id and its number there.
+ * a load balancer act as one server. The interface they implement,
+ * SignalState, and the shapes it deals in are in types.ts.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { PeerlaneError } from '../core/errors.js';
