@@ -51,6 +51,52 @@ describe("the README's library example", () => {
   }, 60_000);
 });
 
+/**
+ * The package by name inside this test process (vitest resolves it through
+ * `exports` to dist/, as Node does). A variable, so that `tsc --noEmit` does
+ * not need dist/ to be built: the types are checked above, from the example.
+ */
+const PACKAGE = 'peerlane';
+
+describe("'peerlane' in this process", () => {
+  it('exports exactly the public surface, and nothing internal', async () => {
+    const api = (await import(PACKAGE)) as Record<string, unknown>;
+    expect(Object.keys(api).sort()).toEqual([
+      'DEFAULT_CODE_WORDS',
+      'ERROR_CODES',
+      'EVENT_NAMES',
+      'MAX_CODE_WORDS',
+      'MIN_CODE_WORDS',
+      'PeerlaneError',
+      'SignalServer',
+      'formatCode',
+      'generateSecret',
+      'isErrorCode',
+      'listPeers',
+      'parseCode',
+      'parseSendCode',
+      'receive',
+      'send',
+      'stopNativeThreads',
+    ]);
+  });
+
+  it('lists peers on a SignalServer it started, and throws its PeerlaneError with a stable code', async () => {
+    const api = (await import(PACKAGE)) as typeof import('../../src/index.js');
+    const server = new api.SignalServer({ host: '127.0.0.1', port: 0 });
+    try {
+      const signal = await server.listen();
+      expect(await api.listPeers({ signal })).toEqual([]);
+    } finally {
+      await server.close();
+    }
+    const code = api.formatCode({ nameplate: '42', secret: api.generateSecret() });
+    expect(api.parseCode(code)).toMatchObject({ nameplate: '42' });
+    expect(() => api.parseCode('42-orbit-lemonn')).toThrow(api.PeerlaneError);
+    expect(() => api.parseCode('42-orbit-lemonn')).toThrow(expect.objectContaining({ code: 'BAD_CODE' }));
+  });
+});
+
 describe("'peerlane/testing'", () => {
   it('starts a signal server, runs two peer processes through it and cleans up', async () => {
     const dir = await project();
