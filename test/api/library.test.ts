@@ -11,7 +11,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/project.js';
 import { useHarness } from '../../src/testing/hooks.js';
-import { readmeExample, runReadmeExample, runScript, typecheckScripts, userProject } from './user-project.js';
+import {
+  readmeExample,
+  runHarnessScript,
+  runReadmeExample,
+  typecheckScripts,
+  userProject,
+} from './user-project.js';
 
 const h = useHarness({ afterEach });
 
@@ -99,32 +105,7 @@ describe("'peerlane' in this process", () => {
 
 describe("'peerlane/testing'", () => {
   it('starts a signal server, runs two peer processes through it and cleans up', async () => {
-    const dir = await project();
-    const script = `
-import path from 'node:path';
-import { Harness, sha256File, writeRandomFile } from 'peerlane/testing';
-
-const h = new Harness();
-try {
-  const server = await h.signalServer();
-  const file = path.join(await h.tempDir(), 'a.bin');
-  await writeRandomFile(file, 200_000);
-  const out = await h.tempDir();
-  const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
-  const { code } = await rx.waitFor('ready');
-  const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
-  const exits = await Promise.all([rx.exit(), tx.exit()]);
-  console.log(JSON.stringify({ exits: exits.map((e) => e.code), same: (await sha256File(file)) === (await sha256File(path.join(out, 'a.bin'))), out }));
-} finally {
-  await h.cleanup();
-}
-`;
-    await fs.writeFile(path.join(dir, 'harness.mjs'), script);
-    const report = JSON.parse(await runScript(dir, 'harness.mjs')) as {
-      exits: number[];
-      same: boolean;
-      out: string;
-    };
+    const report = await runHarnessScript(await project());
     expect(report.exits).toEqual([0, 0]);
     expect(report.same).toBe(true);
     // cleanup() removed what it made.

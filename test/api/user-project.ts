@@ -36,7 +36,7 @@ export async function userProject(dir: string, pkg: string): Promise<void> {
  * Run `file` (an ES module in `dir`) with node. It must exit by itself, with
  * status 0: a program that hangs after its work is killed and fails here.
  */
-export async function runScript(dir: string, file: string, timeoutMs = 30_000): Promise<string> {
+async function runScript(dir: string, file: string, timeoutMs = 30_000): Promise<string> {
   const { stdout } = await run(process.execPath, [file], {
     cwd: dir,
     timeout: timeoutMs,
@@ -80,4 +80,41 @@ export async function typecheckScripts(
     (r) => ({ ok: true, output: r.stdout + r.stderr }),
     (e: { stdout: string; stderr: string }) => ({ ok: false, output: e.stdout + e.stderr }),
   );
+}
+
+/** What a user's test does with 'peerlane/testing': a signal server, two `peer` processes, a file across, clean-up. */
+const HARNESS_SCRIPT = `
+import path from 'node:path';
+import { Harness, sha256File, writeRandomFile } from 'peerlane/testing';
+
+const h = new Harness();
+try {
+  const server = await h.signalServer();
+  const file = path.join(await h.tempDir(), 'a.bin');
+  await writeRandomFile(file, 200_000);
+  const out = await h.tempDir();
+  const rx = h.peer(['receive', '--out', out, '--yes', ...server.peerArgs]);
+  const { code } = await rx.waitFor('ready');
+  const tx = h.peer(['send', file, '--to', code, ...server.peerArgs]);
+  const exits = await Promise.all([rx.exit(), tx.exit()]);
+  const same = (await sha256File(file)) === (await sha256File(path.join(out, 'a.bin')));
+  console.log(JSON.stringify({ exits: exits.map((e) => e.code), same, out }));
+} finally {
+  await h.cleanup();
+}
+`;
+
+export interface HarnessReport {
+  /** The two peers' exit statuses. */
+  exits: (number | null)[];
+  /** The file arrived with the sender's SHA-256. */
+  same: boolean;
+  /** The receiver's folder, which cleanup() should have removed. */
+  out: string;
+}
+
+/** Run HARNESS_SCRIPT in the project `dir`. */
+export async function runHarnessScript(dir: string): Promise<HarnessReport> {
+  await fs.writeFile(path.join(dir, 'harness.mjs'), HARNESS_SCRIPT);
+  return JSON.parse(await runScript(dir, 'harness.mjs')) as HarnessReport;
 }

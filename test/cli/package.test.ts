@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot, packageVersion } from '../../src/project.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK, peerArgsFor } from '../../src/testing/harness.js';
-import { runReadmeExample, typecheckScripts, userProject } from '../api/user-project.js';
+import { runHarnessScript, runReadmeExample, typecheckScripts, userProject } from '../api/user-project.js';
 
 const run = promisify(execFile);
 const h = new Harness();
@@ -107,6 +107,15 @@ describe('the installed package as a library', () => {
     const { ok, output } = await typecheckScripts(dir, ['example.mjs']);
     expect(output).toBe('');
     expect(ok).toBe(true);
+  }, 60_000);
+
+  it("gives 'peerlane/testing' with its dependencies alone (no vitest): two installed peers through it", async (ctx) => {
+    if (skipped) ctx.skip(skipped);
+    const dir = await h.tempDir('peerlane-user-');
+    await userProject(dir, path.join(prefix, 'lib', 'node_modules', 'peerlane'));
+    const report = await runHarnessScript(dir);
+    expect(report.exits).toEqual([0, 0]);
+    expect(report.same).toBe(true);
   }, 60_000);
 });
 
