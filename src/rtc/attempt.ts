@@ -114,7 +114,7 @@ export class RtcAttempt {
       this.reject = reject;
     });
     this.context = { ...options, previousPath: control.previousPath };
-    this.unlisten = listenNativeLog((line) => this.seen.noteLog(line));
+    this.unlisten = listenNativeLog((line) => this.seen.noteLog(line), options.debugIce === true);
     this.later(options.timeoutMs, () => this.deadlinePassed());
     try {
       this.watch();

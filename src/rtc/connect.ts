@@ -38,6 +38,12 @@ export interface RtcOptions {
   mtu?: number | undefined;
   /** Default `auto`; `--relay` means `webrtc`. */
   transport?: Transport | undefined;
+  /**
+   * Print libdatachannel's whole log (debug level) on stderr while attempts
+   * run; the CLI's `--debug-ice` (PEERLANE_DEBUG_ICE). The log is per process,
+   * so once on it stays on.
+   */
+  debugIce?: boolean | undefined;
 }
 
 /** The safe default, what libdatachannel uses: the IPv6 minimum link MTU. */
