@@ -22,6 +22,10 @@
  *   upstream after node-datachannel 0.33.4): ICE reports connected and the
  *   channel never opens. A watchdog fails such an attempt with
  *   HANDSHAKE_STALLED after DTLS_WATCHDOG_MS, so the session can try again.
+ *
+ * An attempt exchanges only plain data with its session (payloads through the
+ * SignalPipe, an abort, options, and a Link or a PeerlaneError), so a child
+ * process can run one with the pipe and the abort carried over IPC.
  */
 
 import type { DataChannel, PeerConnection } from 'node-datachannel';
@@ -49,7 +53,7 @@ const CHANNEL_LABEL = 'peerlane';
  * a few round trips, well under a second even over a slow relay. Five seconds
  * is long enough not to fire on a slow path, short enough to retry in time.
  */
-export const DTLS_WATCHDOG_MS = 5_000;
+const DTLS_WATCHDOG_MS = 5_000;
 
 /**
  * Libdatachannel's log lines and the state callbacks travel on separate
@@ -60,27 +64,18 @@ const LOG_SETTLE_MS = 100;
 
 /**
  * Once the descriptions are exchanged, ICE, DTLS and SCTP run between the
- * peers alone: the candidates already traded (and those ICE learns from the
- * peer's own checks) can finish the connection without any more signaling.
- * So losing the signal path then (the server killed or restarted, or the
- * peer's connection to it dropped, which the server reports as the peer
- * leaving) is not fatal at once: the attempt gets this long to open on its
- * own, and a channel that opens carries the transfer without the server. A
- * peer that has really gone fails it after this. What is left takes a few
- * round trips (the checks, DTLS, SCTP): five seconds, like DTLS_WATCHDOG_MS.
+ * peers alone: the candidates already traded (and those learnt from the
+ * peer's checks) can finish without more signaling. So losing the signal
+ * path then (the server killed or restarted, or the peer's connection to it
+ * dropped, reported as the peer leaving) gets this long to let the channel
+ * open on its own; an open channel carries the transfer without the server.
+ * What is left takes a few round trips: five seconds, like DTLS_WATCHDOG_MS.
  */
 const SIGNAL_LOSS_GRACE_MS = 5_000;
 
-type Candidate = { candidate: string; mid: string };
+type Candidate = Extract<RtcSignal, { kind: 'candidate' }>;
 
-/**
- * One attempt at a data channel, from a new PeerConnection to an open
- * channel or a typed failure. Every way it can end goes through settle(),
- * which tears down once. What it exchanges with its session is plain data:
- * string payloads through the SignalPipe, an abort, options and a result
- * (a Link or a PeerlaneError), so a child process can run one with the
- * pipe and the abort carried over IPC.
- */
+/** From a new PeerConnection to an open channel (a Link) or a typed failure, ended once by settle(). */
 export class RtcAttempt {
   readonly result: Promise<Link>;
   private resolve!: (link: Link) => void;
@@ -125,11 +120,7 @@ export class RtcAttempt {
     }
   }
 
-  /**
-   * Hear the PeerConnection, then the abort and the signal pipe. Those two
-   * can end the attempt at once (a pipe replays a failure or queued payloads
-   * as it is hooked), so they come last: nothing touches a closed connection.
-   */
+  /** The PeerConnection's callbacks first: the abort and a pipe (replaying a failure) can end us at once. */
   private watch(): void {
     const { pc } = this;
     pc.onIceStateChange((state) => {
@@ -157,7 +148,7 @@ export class RtcAttempt {
     if (this.role === 'offerer') {
       const dc = this.pc.createDataChannel(CHANNEL_LABEL);
       this.channel = dc;
-      dc.onOpen(() => this.opened(dc));
+      dc.onOpen(() => this.settle({ channel: dc }));
       return;
     }
     this.pc.onDataChannel((dc) => {
@@ -167,7 +158,7 @@ export class RtcAttempt {
         return;
       }
       // onDataChannel fires once the channel is already open.
-      this.opened(dc);
+      this.settle({ channel: dc });
     });
   }
 
@@ -189,14 +180,12 @@ export class RtcAttempt {
   /** Descriptions exchanged but ICE never connected: no path, not a slow peer. */
   private deadlinePassed(): void {
     const iceUp = ['connected', 'completed'].includes(this.pc.iceState());
-    if (this.remoteDescriptionSet && !iceUp) this.fail(this.noPath());
-    else
-      this.fail(
-        new PeerlaneError(
-          'CONNECT_TIMEOUT',
-          `no connection within ${Math.round(this.options.timeoutMs / 1000)} s`,
-        ),
-      );
+    const seconds = Math.round(this.options.timeoutMs / 1000);
+    this.fail(
+      this.remoteDescriptionSet && !iceUp
+        ? this.noPath()
+        : new PeerlaneError('CONNECT_TIMEOUT', `no connection within ${seconds} s`),
+    );
   }
 
   private noPath(): PeerlaneError {
@@ -213,8 +202,7 @@ export class RtcAttempt {
   }
 
   private localCandidate(candidate: string, mid: string): void {
-    const type = candidateType(candidate);
-    if (type !== undefined) this.seen.local.add(type);
+    this.seen.noteCandidate('local', candidate);
     const msg: RtcSignal = { kind: 'candidate', n: this.n, candidate, mid };
     if (this.answerApplied) this.say(msg);
     else this.heldLocal.push(msg);
@@ -252,7 +240,7 @@ export class RtcAttempt {
     if (this.role !== expected || this.remoteDescriptionSet)
       throw new PeerlaneError('BAD_MESSAGE', `unexpected ${kind}`);
     this.pc.setRemoteDescription(sdp, kind);
-    for (const type of sdpCandidateTypes(sdp)) this.seen.remote.add(type);
+    this.seen.noteRemoteDescription(sdp);
     this.remoteDescriptionSet = true;
     if (kind === 'answer') {
       this.answerApplied = true;
@@ -261,8 +249,7 @@ export class RtcAttempt {
   }
 
   private addRemoteCandidate(c: Candidate): void {
-    const type = candidateType(c.candidate);
-    if (type !== undefined) this.seen.remote.add(type);
+    this.seen.noteCandidate('remote', c.candidate);
     try {
       this.pc.addRemoteCandidate(c.candidate, c.mid);
     } catch {
@@ -284,10 +271,6 @@ export class RtcAttempt {
     const timer = setTimeout(step, ms);
     this.timers.add(timer);
     return timer;
-  }
-
-  private opened(dc: DataChannel): void {
-    this.settle({ channel: dc });
   }
 
   private fail(err: PeerlaneError): void {
@@ -313,16 +296,4 @@ export class RtcAttempt {
     }
     this.reject(outcome.error);
   }
-}
-
-/** `host`, `srflx`, `prflx` or `relay`, from an `a=candidate` line. */
-export function candidateType(candidate: string): string | undefined {
-  return /\btyp (\w+)/.exec(candidate)?.[1];
-}
-
-function sdpCandidateTypes(sdp: string): string[] {
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith('a=candidate:'))
-    .flatMap((line) => candidateType(line) ?? []);
 }
