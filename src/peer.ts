@@ -12,11 +12,9 @@ import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { askLine } from './cli/prompt.js';
 import { runCommand, usageError } from './cli/run.js';
-import type { IceServer } from './config.js';
 import {
   configFlag,
   DEFAULTS,
-  isTurnServer,
   loadConfigFile,
   parseHostPort,
   parseMtu,
@@ -26,12 +24,13 @@ import {
   parseSeconds,
   parseTransport,
   peerConfigPath,
-  selectIceServers,
 } from './config.js';
 import { PeerlaneError } from './core/errors.js';
 import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './core/secure/code.js';
 import type { SignalAddress } from './core/signaling/client.js';
 import { packageVersion } from './project.js';
+import type { IceServer } from './rtc/ice-servers.js';
+import { isTurnServer, selectIceServers } from './rtc/ice-servers.js';
 import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';

@@ -26,8 +26,7 @@
 
 import type { DataChannel } from 'node-datachannel';
 import nodeDataChannel from 'node-datachannel';
-import type { IceServer, Transport } from '../config.js';
-import { isTurnServer } from '../config.js';
+import type { Transport } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
@@ -41,6 +40,8 @@ import {
   nothingGathered,
   Observed,
 } from './failure.js';
+import type { IceServer } from './ice-servers.js';
+import { isTurnServer } from './ice-servers.js';
 import type { PathInfo } from './link.js';
 import { Link } from './link.js';
 import { listenNativeLog } from './native-log.js';

@@ -5,7 +5,6 @@ import { formatBytes } from '../../src/cli/output.js';
 import {
   DEFAULTS,
   parseHostPort,
-  parseIceServers,
   parsePort,
   parseReconnectFor,
   parseSeconds,
@@ -13,6 +12,7 @@ import {
   TRANSPORTS,
 } from '../../src/config.js';
 import { packageRoot } from '../../src/project.js';
+import { parseIceServers } from '../../src/rtc/ice-servers.js';
 import { codeOf } from '../helpers.js';
 
 describe('parsePort', () => {
