@@ -10,20 +10,43 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { PeerlaneError } from './core/errors.js';
 
+/** A value as yargs or the environment hands it over, before its parser has seen it. */
+export type RawValue = unknown;
+
+/**
+ * One setting of a program, in one entry: its flag, its variable, its default,
+ * its parser and its --help line. Each program has one table of them
+ * (cli/peer-settings.ts, cli/signal-settings.ts); cli/settings.ts makes the
+ * yargs options and reads the variables from the table, and
+ * test/unit/config.test.ts checks every table against .env.template.
+ */
+export interface Setting<T = unknown> {
+  /** The flag, without its dashes; absent: the variable alone sets it. */
+  readonly flag?: string;
+  /** The variable that sets it (in .env.template); absent: a flag only. */
+  readonly env?: string;
+  /** How yargs reads the flag, and what --help calls it; `string` when absent. */
+  readonly type?: 'string' | 'number' | 'boolean';
+  /** The value when neither flag nor variable is given, as .env.template writes it; absent: unset. */
+  readonly default?: string | number | boolean;
+  /** A default made of other variables (`--signal`: SIGNALING_SERVER_ADDR and _PORT). */
+  readonly defaultFrom?: (variable: (name: string) => RawValue) => RawValue;
+  /** What --help says; the generator adds the variable's name in []. */
+  readonly describe: string;
+  /** --help never shows its value, so the variable is read after yargs, not as the flag's default. */
+  readonly secret?: true;
+  /** Taken from the real environment only, never from a config file (see ENVIRONMENT_ONLY). */
+  readonly environmentOnly?: true;
+  /** The raw value (flag, else variable, else default) into what the program uses; BAD_CONFIG when bad. */
+  readonly parse?: (raw: RawValue) => T;
+}
+
+/**
+ * What the library falls back on when a caller passes nothing
+ * (session/peer-session.ts); the peer's settings table takes its defaults
+ * for these from here.
+ */
 export const DEFAULTS = {
-  /** Where the signal server listens, and where peers look for it. Loopback unless deployed. */
-  SIGNALING_SERVER_ADDR: '127.0.0.1',
-  SIGNALING_SERVER_PORT: 8091,
-  /**
-   * Comma-separated stun:/turn: URLs. Unset or empty: the signal server's own
-   * STUN (same host and port number, over UDP) plus any TURN credentials it
-   * issues; `none` (or `--ice-servers ''`): host candidates only.
-   */
-  ICE_SERVERS: '',
-  /** Local address ICE binds to; empty means every interface. */
-  PEER_BIND_ADDRESS: '',
-  /** Seconds to wait for the data channel to open once paired. */
-  PEER_CONNECT_TIMEOUT: 30,
   /**
    * Reconnections allowed per outage; the time budget below is what usually
    * ends them. 20 attempts, backing off to 15 s apart, last past 5 minutes.
@@ -34,11 +57,11 @@ export const DEFAULTS = {
    * rides out a router reboot or a Wi-Fi handover, not a lost peer.
    */
   PEER_RECONNECT_FOR: 120,
-  /** Seconds a connected peer may move nothing on before STALLED (protocol.ts, STALL_TIMEOUT_MS). */
-  PEER_STALL_TIMEOUT: 300,
-  /** Which links a connection may use: see parseTransport. */
-  PEER_TRANSPORT: 'auto',
 } as const;
+
+/** Where the signal server listens, and where peers look for it: loopback unless deployed. */
+export const SIGNAL_ADDR_SETTING = { env: 'SIGNALING_SERVER_ADDR', default: '127.0.0.1' } as const;
+export const SIGNAL_PORT_SETTING = { env: 'SIGNALING_SERVER_PORT', default: 8091 } as const;
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */
 export const MAX_RECONNECTS = 20;
@@ -108,6 +131,59 @@ export function parseHostPort(value: string, defaultPort: number): { host: strin
   return { host, port: parsePort(value.slice(i + 1), '--signal') };
 }
 
+/** A string setting that may be unset (undefined stays undefined). */
+export function optionalString(value: unknown): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+/** A string setting with a default, so never unset. */
+export function requiredString(value: unknown): string {
+  return String(value ?? '');
+}
+
+/** A number as yargs gives it (NaN for a flag that is not one), or undefined when unset. */
+export function optionalNumber(value: unknown): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
+
+/** A boolean flag: yargs gives true or false, never anything else. */
+export function flagSwitch(value: unknown): boolean {
+  return value === true;
+}
+
+/** A flag without a variable that is off unless given (`--yes`, `--json`). */
+export function flagOff<F extends string>(flag: F, describe: string) {
+  return { flag, type: 'boolean', default: false, describe, parse: flagSwitch } as const;
+}
+
+/** Both programs' --json. */
+export const JSON_SETTING = flagOff('json', 'One JSON event per line on stdout');
+
+const SWITCH_WORDS: Readonly<Record<string, boolean>> = {
+  '': false,
+  0: false,
+  false: false,
+  no: false,
+  off: false,
+  1: true,
+  true: true,
+  yes: true,
+  on: true,
+};
+
+/** A boolean flag that a variable can also set (`PEERLANE_DEBUG_ICE=1`): 1/0, true/false, yes/no, on/off. */
+export function parseSwitch(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean' || value === undefined) return value === true;
+  const on = SWITCH_WORDS[String(value).trim().toLowerCase()];
+  if (on === undefined) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `${name} must be 1 or 0 (true/false, yes/no, on/off), not ${JSON.stringify(value)}`,
+    );
+  }
+  return on;
+}
+
 /** SCTP MTU for the data channel: at least the IPv6 minimum, below where libjuice truncates. */
 export function parseMtu(value: unknown): number {
   const n = Number(value);
@@ -146,7 +222,14 @@ export function parseTransport(value: unknown): Transport {
  * can arrive from a peer (`peer receive` writes into the current folder), and
  * a code in it would send the next `peer send` to whoever planted it.
  */
-export const ENVIRONMENT_ONLY: readonly string[] = ['PEER_CODE'];
+export const PEER_CODE_SETTING = {
+  env: 'PEER_CODE',
+  environmentOnly: true,
+  describe: "The other side's code, for `peer send` without --to and `peer receive` without one",
+  parse: optionalString,
+} as const satisfies Setting;
+
+export const ENVIRONMENT_ONLY: readonly string[] = [PEER_CODE_SETTING.env];
 
 /** `--config FILE` or `--config=FILE` among the raw arguments, if given. */
 export function configFlag(args: readonly string[]): string | undefined {
