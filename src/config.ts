@@ -1,6 +1,7 @@
 /**
- * Configuration: defaults, and parsers that turn env values and flags into
- * typed settings. Apart from loadConfigFile, which only the entry points call
+ * Configuration: what a setting is (Setting; the programs' tables are in
+ * cli/), the defaults they share, and parsers that turn env values and flags
+ * into typed settings. Apart from loadConfigFile, which only the entry points call
  * (first thing, before they read a variable), this module reads nothing: the
  * entry points lay flags over variables and pass plain values in.
  */
@@ -59,7 +60,11 @@ export const DEFAULTS = {
   PEER_RECONNECT_FOR: 120,
 } as const;
 
-/** Where the signal server listens, and where peers look for it: loopback unless deployed. */
+/**
+ * Where the signal server listens, and where peers look for it: loopback
+ * unless deployed. Both programs' tables read these two variables (the server
+ * as --host and --port, peers as --signal).
+ */
 export const SIGNAL_ADDR_SETTING = { env: 'SIGNALING_SERVER_ADDR', default: '127.0.0.1' } as const;
 export const SIGNAL_PORT_SETTING = { env: 'SIGNALING_SERVER_PORT', default: 8091 } as const;
 

@@ -18,6 +18,7 @@ import {
 } from './cli/peer-settings.js';
 import { runCommand, usageError } from './cli/run.js';
 import { settingOptions } from './cli/settings.js';
+import type { Setting } from './config.js';
 import { configFlag, loadConfigFile, peerConfigPath } from './config.js';
 import { packageVersion } from './project.js';
 
@@ -44,7 +45,7 @@ try {
 }
 
 /** A group of settings as yargs options, hidden from yargs' cached help render unless help is wanted. */
-function options(settings: Parameters<typeof settingOptions>[0], shown = wantsHelp) {
+function options(settings: readonly Setting[], shown = wantsHelp) {
   return settingOptions(settings, env, shown);
 }
 /** Examples cost their share of that render too. */
