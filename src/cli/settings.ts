@@ -21,6 +21,9 @@ type ValueOf<S> = S extends { readonly parse: (raw: RawValue) => infer T } ? T :
 /** The parsed values of a table, keyed by flag (or variable). */
 export type SettingValues<L extends readonly Setting[]> = { [S in L[number] as KeyOf<S>]: ValueOf<S> };
 
+/** A number as a variable writes it: decimal digits only (Number() would also take `0x10`). */
+const DECIMAL = /^\s*\d+(?:\.\d+)?\s*$/;
+
 /** The variable, if set: empty counts as unset, so `PEER_CONNECT_TIMEOUT=` means the default. */
 function fromEnv(s: Setting, env: Env): string | undefined {
   const value = s.env === undefined ? undefined : env[s.env];
@@ -39,8 +42,12 @@ function variableIn(table: readonly Setting[], env: Env): (name: string) => RawV
 function flagDefault(s: Setting, table: readonly Setting[], env: Env): RawValue {
   if (s.secret) return undefined;
   const value = fromEnv(s, env) ?? s.defaultFrom?.(variableIn(table, env)) ?? s.default;
-  // A string option shows its default quoted in --help, as yargs would have read it.
-  return value !== undefined && (s.type ?? 'string') === 'string' ? String(value) : value;
+  // --help shows a default as yargs would have read the flag: a string quoted, a number bare.
+  // Anything else stays as written, for the parser to name in its message.
+  const type = s.type ?? 'string';
+  if (value !== undefined && type === 'string') return String(value);
+  if (type === 'number' && typeof value === 'string' && DECIMAL.test(value)) return Number(value);
+  return value;
 }
 
 /**

@@ -31,10 +31,14 @@ describe('settingOptions', () => {
     const options = settingOptions(PEER_COMMAND_SETTINGS.send, { PEER_CONNECT_TIMEOUT: '45' }, true);
     expect(options.timeout).toMatchObject({
       type: 'number',
-      default: '45',
+      default: 45,
       describe: 'Seconds to wait for the connection once paired [PEER_CONNECT_TIMEOUT]',
     });
     expect(settingOptions(PEER_COMMAND_SETTINGS.send, {}, true).timeout?.default).toBe(30);
+    // Not a number: left as written, so the parser's message can quote it.
+    expect(
+      settingOptions(PEER_COMMAND_SETTINGS.send, { PEER_CONNECT_TIMEOUT: '0x1e' }, true).timeout?.default,
+    ).toBe('0x1e');
   });
 
   it('takes an empty variable as unset', () => {
