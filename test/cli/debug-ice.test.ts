@@ -30,9 +30,14 @@ async function fileToSend(): Promise<string> {
 }
 
 /** One transfer, the receiver with `rxEnv`, the sender with no debug log; both must succeed. */
-async function transfer(rxEnv: NodeJS.ProcessEnv): Promise<{ rx: EventProcess; tx: EventProcess }> {
+async function transfer(
+  rxEnv: NodeJS.ProcessEnv,
+  rxFlags: string[] = [],
+): Promise<{ rx: EventProcess; tx: EventProcess }> {
   const out = await h.tempDir();
-  const rx = h.peer(['receive', '--out', out, '--yes', ...OVER_WEBRTC, ...server.peerArgs], { env: rxEnv });
+  const rx = h.peer(['receive', '--out', out, '--yes', ...rxFlags, ...OVER_WEBRTC, ...server.peerArgs], {
+    env: rxEnv,
+  });
   const { code } = await rx.waitFor('ready');
   const tx = h.peer(['send', await fileToSend(), '--to', code, ...OVER_WEBRTC, ...server.peerArgs], {
     env: { PEERLANE_DEBUG_ICE: '' },
@@ -46,6 +51,17 @@ async function transfer(rxEnv: NodeJS.ProcessEnv): Promise<{ rx: EventProcess; t
 describe('PEERLANE_DEBUG_ICE', () => {
   it('=1 prints the ICE log on the stderr of that peer, and only that one', async () => {
     const { rx, tx } = await transfer({ PEERLANE_DEBUG_ICE: '1' });
+    expect(rx.stderr).toMatch(ICE_LOG);
+    expect(tx.stderr).not.toMatch(ICE_LOG);
+  });
+
+  it('=0 prints none of it (the CLI reads the variable; the library reads no env)', async () => {
+    const { rx } = await transfer({ PEERLANE_DEBUG_ICE: '0' });
+    expect(rx.stderr).not.toMatch(ICE_LOG);
+  });
+
+  it('is also the flag --debug-ice', async () => {
+    const { rx, tx } = await transfer({ PEERLANE_DEBUG_ICE: '' }, ['--debug-ice']);
     expect(rx.stderr).toMatch(ICE_LOG);
     expect(tx.stderr).not.toMatch(ICE_LOG);
   });
