@@ -11,7 +11,7 @@
  */
 import nodeDataChannel from 'node-datachannel';
 
-export type { IceServer, StunServer, Transport, TurnServer } from './config.js';
+export type { Transport } from './config.js';
 export type { ErrorCode } from './core/errors.js';
 export { ERROR_CODES, isErrorCode, PeerlaneError } from './core/errors.js';
 export type { EventSink, PeerEvent } from './core/events.js';
@@ -30,6 +30,7 @@ export type { SignalAddress } from './core/signaling/client.js';
 export type { ManifestEntry } from './core/transfer/protocol.js';
 export type { FileResult, TransferResult } from './core/transfer/types.js';
 export type { RtcOptions } from './rtc/connect.js';
+export type { IceServer, StunServer, TurnServer } from './rtc/ice-servers.js';
 export type { SignalServerOptions } from './server/server.js';
 export { SignalServer } from './server/server.js';
 export type { SessionOptions } from './session/common.js';

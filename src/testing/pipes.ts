@@ -17,7 +17,7 @@ export interface TestPipe extends SignalPipe {
 }
 
 export interface PipePairOptions {
-  /** Milliseconds to hold a payload before delivering it to `to` (0: at once). */
+  /** Milliseconds to hold a payload before delivering it to `to` (0: at once; negative: drop it). */
   hold?: (payload: string, to: PipeSide) => number;
   /** What `to` gets instead of `payload`. */
   rewrite?: (payload: string, to: PipeSide) => string;
@@ -74,6 +74,7 @@ export function pipePair(options: PipePairOptions = {}): PipePair {
   const route = (to: typeof offerer, side: PipeSide) => (sent: string) => {
     const p = rewrite(sent, side);
     const delay = hold(p, side);
+    if (delay < 0) return;
     if (delay > 0) setTimeout(() => to.deliver(p), delay);
     else to.deliver(p);
   };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { FREEZE_LIMIT_MS } from '../../src/cli/freeze-guard.js';
+import { PEER_SETTINGS } from '../../src/cli/peer-settings.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
 import { EVENT_NAMES } from '../../src/core/events.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/core/signaling/protocol.js';
@@ -33,14 +34,7 @@ const entry = entryPoint('peer');
 /** Help must not depend on who runs it: no settings from the environment. */
 const cleanEnv: NodeJS.ProcessEnv = {
   ...process.env,
-  SIGNALING_SERVER_ADDR: undefined,
-  SIGNALING_SERVER_PORT: undefined,
-  PEER_BIND_ADDRESS: undefined,
-  PEER_CONNECT_TIMEOUT: undefined,
-  PEER_MTU: undefined,
-  PEER_RECONNECTS: undefined,
-  PEER_RECONNECT_FOR: undefined,
-  ICE_SERVERS: undefined,
+  ...Object.fromEntries(PEER_SETTINGS.flatMap((s) => (s.env === undefined ? [] : [[s.env, undefined]]))),
   COLUMNS: undefined,
 };
 
