@@ -10,6 +10,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
+import type { TransferLink } from '../core/transfer/ports.js';
 import type { ControlFrame, Frame } from '../core/transfer/protocol.js';
 import {
   encodeControl,
@@ -32,7 +33,7 @@ export interface FramedLinkOptions {
 /** How the link itself was lost, as opposed to a peer's error: what a reconnection can mend. */
 export type LossReason = 'peer-silent' | 'link-closed' | 'peer-request';
 
-export class FramedLink {
+export class FramedLink implements TransferLink {
   /** Set when the failure is the link going away, not anything either side said. */
   lostReason: LossReason | undefined;
   /** Rejects once, with the reason the transfer cannot go on. Never resolves. */
@@ -133,9 +134,21 @@ export class FramedLink {
     this.link.send(encodeControl(frame));
   }
 
-  sendRaw(frame: Buffer): void {
+  sendRaw(frame: Uint8Array): void {
     if (this.failed !== undefined) throw this.failed;
     this.link.send(frame);
+  }
+
+  maxMessageSize(): number {
+    return this.link.maxMessageSize();
+  }
+
+  bufferedAmount(): number {
+    return this.link.bufferedAmount();
+  }
+
+  onBufferedAmountLow(threshold: number, handler: () => void): void {
+    this.link.onBufferedAmountLow(threshold, handler);
   }
 
   /**

@@ -38,8 +38,10 @@
  * payload; all other frames carry a small JSON object, validated on arrival.
  */
 
+import { hexToBytes } from '@noble/hashes/utils.js';
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
+import type { Hasher } from './ports.js';
 
 /**
  * 3: relative paths, folders, modes and mtimes, streams of unknown size, text.
@@ -156,6 +158,16 @@ export interface ResumeOffer {
   digest: string;
 }
 
+/**
+ * An offer's digest: SHA-256 over the concatenated SHA-256 of each block
+ * (`blocks`, hex), what both sides compute and compare. `hash` is a fresh
+ * SHA-256.
+ */
+export function offerDigest(blocks: readonly string[], hash: Hasher): string {
+  for (const block of blocks) hash.update(hexToBytes(block));
+  return hash.digestHex();
+}
+
 export type Frame =
   | { type: 'manifest'; v: number; files: ManifestEntry[]; text?: string }
   | {
@@ -210,11 +222,34 @@ export function allocDataFrame(file: number, offset: number, length: number): Bu
   return out;
 }
 
-/** Write a DATA header into the first DATA_HEADER_BYTES of `frame`. */
-export function writeDataHeader(frame: Buffer, file: number, offset: number): void {
+/**
+ * Write a DATA header into the first DATA_HEADER_BYTES of `frame`: the file
+ * index as 4 bytes and the offset as 6, big-endian. Byte by byte, so any
+ * Uint8Array will do (no Buffer in a browser).
+ */
+export function writeDataHeader(frame: Uint8Array, file: number, offset: number): void {
   frame[0] = FrameType.DATA;
-  frame.writeUInt32BE(file, 1);
-  frame.writeUIntBE(offset, 5, 6);
+  for (let i = 4, v = file; i >= 1; i--, v = Math.floor(v / 256)) frame[i] = v % 256;
+  for (let i = 10, v = offset; i >= 5; i--, v = Math.floor(v / 256)) frame[i] = v % 256;
+}
+
+/**
+ * The DATA frame for `piece`'s payload bytes `[at, at + length)`, where the
+ * payload starts DATA_HEADER_BYTES into `piece`: its header is written over
+ * the 11 bytes just before those bytes, so no payload is copied. Those bytes
+ * are headroom or payload already sent (a link copies each frame as it is
+ * queued). Hash the piece before cutting frames from it.
+ */
+export function dataFrameAt(
+  piece: Uint8Array,
+  at: number,
+  length: number,
+  file: number,
+  offset: number,
+): Uint8Array {
+  const frame = piece.subarray(at, at + DATA_HEADER_BYTES + length);
+  writeDataHeader(frame, file, offset);
+  return frame;
 }
 
 // ---------------------------------------------------------------- decoding
