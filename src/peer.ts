@@ -36,7 +36,7 @@ import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
 import { send } from './session/send.js';
-import { checkName } from './transfer/safe-names.js';
+import { checkFileName } from './transfer/safe-names.js';
 
 const env = process.env;
 /** yargs drops a bare `-` (stdin, or `--to -`): it travels under this stand-in instead. */
@@ -163,7 +163,7 @@ function streamName(name: string | undefined, paths: readonly string[]): string 
   if (!paths.includes('-'))
     throw new PeerlaneError('USAGE', '--name-as names the stream from -; there is none');
   try {
-    return checkName(name);
+    return checkFileName(name);
   } catch (err) {
     throw new PeerlaneError('USAGE', `--name-as: ${(err as Error).message}`);
   }
