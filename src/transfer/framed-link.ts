@@ -13,7 +13,7 @@ import type { MessageLink } from '../core/link.js';
 import type { TransferLink } from '../core/transfer/ports.js';
 import type { ControlFrame, Frame } from '../core/transfer/protocol.js';
 import {
-  encodeControl,
+  encodeControlBytes,
   PEER_IDLE_TIMEOUT_MS,
   PING_INTERVAL_MS,
   parseFrame,
@@ -131,7 +131,7 @@ export class FramedLink implements TransferLink {
 
   send(frame: ControlFrame): void {
     if (this.failed !== undefined) throw this.failed;
-    this.link.send(encodeControl(frame));
+    this.link.send(encodeControlBytes(frame));
   }
 
   sendRaw(frame: Uint8Array): void {
@@ -196,7 +196,7 @@ export class FramedLink implements TransferLink {
 
   private trySend(frame: ControlFrame): void {
     try {
-      this.link.send(encodeControl(frame));
+      this.link.send(encodeControlBytes(frame));
     } catch {
       // The link is going away; its close handler reports that.
     }

@@ -180,7 +180,7 @@ export type Frame =
       already?: number[];
     }
   | { type: 'file-start'; file: number; offset: number }
-  | { type: 'data'; file: number; offset: number; payload: Buffer }
+  | { type: 'data'; file: number; offset: number; payload: Uint8Array }
   | { type: 'credit'; bytes: number }
   | { type: 'file-end'; file: number; sha256: string; size?: number }
   | { type: 'file-ok'; file: number }
@@ -206,16 +206,31 @@ const TYPE_BY_NAME = {
 
 // ---------------------------------------------------------------- encoding
 
-export function encodeControl(frame: ControlFrame): Buffer {
+const utf8 = new TextEncoder();
+/** Not fatal: a malformed sequence reads as U+FFFD, and the JSON or a name check refuses it. */
+const fromUtf8 = new TextDecoder();
+
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
+}
+
+/** A control frame's bytes, with no Node Buffer: what the engines and a browser send. */
+export function encodeControlBytes(frame: ControlFrame): Uint8Array {
   const { type, ...body } = frame;
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
-  const out = Buffer.allocUnsafe(1 + json.length);
+  const json = utf8.encode(JSON.stringify(body));
+  const out = new Uint8Array(1 + json.length);
   out[0] = TYPE_BY_NAME[type];
-  json.copy(out, 1);
+  out.set(json, 1);
   return out;
 }
 
-/** A DATA frame with room for `length` payload bytes; fill `frame.subarray(DATA_HEADER_BYTES)`. */
+/** encodeControlBytes as a Node Buffer, for Node code and tests that handle Buffers. */
+export function encodeControl(frame: ControlFrame): Buffer {
+  const bytes = encodeControlBytes(frame);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** A DATA frame with room for `length` payload bytes, as a Node Buffer (tests); fill `frame.subarray(DATA_HEADER_BYTES)`. */
 export function allocDataFrame(file: number, offset: number, length: number): Buffer {
   const out = Buffer.allocUnsafe(DATA_HEADER_BYTES + length);
   writeDataHeader(out, file, offset);
@@ -254,6 +269,15 @@ export function dataFrameAt(
 
 // ---------------------------------------------------------------- decoding
 
+/** A DATA header's file index (4 bytes) and offset (6), big-endian: writeDataHeader's inverse. */
+function readDataHeader(frame: Uint8Array): { file: number; offset: number } {
+  let file = 0;
+  for (let i = 1; i <= 4; i++) file = file * 256 + (frame[i] ?? 0);
+  let offset = 0;
+  for (let i = 5; i <= 10; i++) offset = offset * 256 + (frame[i] ?? 0);
+  return { file, offset };
+}
+
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function bad(message: string): PeerlaneError {
@@ -277,11 +301,11 @@ function indexList(obj: Record<string, unknown>, key: string): number[] {
   return list.map((file: unknown) => count({ file }, 'file', MAX_FILES));
 }
 
-function parseBody(buf: Buffer): Record<string, unknown> {
+function parseBody(buf: Uint8Array): Record<string, unknown> {
   if (buf.length > MAX_CONTROL_FRAME_BYTES) throw bad('control frame too large');
   let value: unknown;
   try {
-    value = JSON.parse(buf.subarray(1).toString('utf8'));
+    value = JSON.parse(fromUtf8.decode(buf.subarray(1)));
   } catch {
     throw bad('control frame is not valid JSON');
   }
@@ -305,8 +329,7 @@ function parseManifest(obj: Record<string, unknown>): Frame {
     if (typeof entry !== 'object' || entry === null) throw bad(`manifest entry ${i} is not an object`);
     const e = entry as Record<string, unknown>;
     if (typeof e.name !== 'string') throw bad(`manifest entry ${i} has no name`);
-    if (Buffer.byteLength(e.name, 'utf8') > MAX_REL_PATH_BYTES)
-      throw bad(`manifest entry ${i} has an over-long name`);
+    if (utf8Length(e.name) > MAX_REL_PATH_BYTES) throw bad(`manifest entry ${i} has an over-long name`);
     const out: ManifestEntry = {
       name: e.name,
       size: e.size === null && e.kind === undefined ? null : count(e, 'size', MAX_FILE_SIZE),
@@ -332,7 +355,7 @@ function parseManifest(obj: Record<string, unknown>): Frame {
   const frame: Frame = { type: 'manifest', v, files: entries };
   if (obj.text !== undefined) {
     if (typeof obj.text !== 'string') throw bad('manifest text is not a string');
-    if (Buffer.byteLength(obj.text, 'utf8') > MAX_TEXT_BYTES)
+    if (utf8Length(obj.text) > MAX_TEXT_BYTES)
       throw new PeerlaneError('TEXT_TOO_LARGE', `the text is over ${MAX_TEXT_BYTES} bytes`);
     if (entries.length > 0) throw bad('a manifest carries text or files, not both');
     frame.text = obj.text;
@@ -342,18 +365,13 @@ function parseManifest(obj: Record<string, unknown>): Frame {
 
 /** Parse one frame from the peer. Throws PeerlaneError (BAD_FRAME, VERSION_MISMATCH). */
 export function parseFrame(raw: unknown): Frame {
-  if (!Buffer.isBuffer(raw)) throw bad('frames must be binary');
+  if (!(raw instanceof Uint8Array)) throw bad('frames must be binary');
   if (raw.length === 0) throw bad('empty frame');
   const type = raw[0];
   if (type === FrameType.DATA) {
     if (raw.length <= DATA_HEADER_BYTES) throw bad('DATA frame without payload');
     if (raw.length - DATA_HEADER_BYTES > CHUNK_SIZE) throw bad(`DATA payload over ${CHUNK_SIZE} bytes`);
-    return {
-      type: 'data',
-      file: raw.readUInt32BE(1),
-      offset: raw.readUIntBE(5, 6),
-      payload: raw.subarray(DATA_HEADER_BYTES),
-    };
+    return { type: 'data', ...readDataHeader(raw), payload: raw.subarray(DATA_HEADER_BYTES) };
   }
   switch (type) {
     case FrameType.MANIFEST:

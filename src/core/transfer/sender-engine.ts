@@ -27,7 +27,7 @@ import {
   CHUNK_SIZE,
   DATA_HEADER_BYTES,
   dataFrameAt,
-  encodeControl,
+  encodeControlBytes,
   MAX_TEXT_BYTES,
   SEND_HIGH_WATER,
   SEND_LOW_WATER,
@@ -193,7 +193,7 @@ export class SenderEngine {
   private sendManifest(): void {
     const { entries } = this;
     const { text } = this.options;
-    const manifest = encodeControl({
+    const manifest = encodeControlBytes({
       type: 'manifest',
       v: TRANSFER_PROTOCOL_VERSION,
       files: entries.map((f) => ({
@@ -267,7 +267,7 @@ export class SenderEngine {
     const hash = this.options.sha256();
     let offset = 0;
     for (;;) {
-      await this.waitToSend(1);
+      if (this.mustWait(1)) await this.waitToSend(1);
       const chunk = await this.readStream(stream, Math.min(this.chunkSize, this.credit.available));
       if (chunk === null) break;
       const frame = new Uint8Array(DATA_HEADER_BYTES + chunk.length);
@@ -311,7 +311,7 @@ export class SenderEngine {
         for (let at = 0; at < length; at += this.chunkSize) {
           const want = Math.min(this.chunkSize, length - at);
           // A whole frame's credit: the piece is already read, and the window is far larger.
-          await this.waitToSend(want);
+          if (this.mustWait(want)) await this.waitToSend(want);
           this.link.sendRaw(dataFrameAt(piece, at, want, index, offset));
           offset += want;
           this.sent(index, offset, want);
@@ -344,9 +344,18 @@ export class SenderEngine {
     });
   }
 
-  /** Until `want` bytes of credit are held and the link has room: the receiver's to give, within the stall timeout. */
+  /** Whether a frame of `want` bytes must wait: for credit, or for room on the link. */
+  private mustWait(want: number): boolean {
+    return this.credit.available < want || this.link.bufferedAmount() >= SEND_HIGH_WATER;
+  }
+
+  /**
+   * Until `want` bytes of credit are held and the link has room: the
+   * receiver's to give, within the stall timeout. Called only when mustWait,
+   * so a frame that need not wait costs no promise.
+   */
   private async waitToSend(want: number): Promise<void> {
-    while (this.credit.available < want || this.link.bufferedAmount() >= SEND_HIGH_WATER) {
+    while (this.mustWait(want)) {
       this.link.expectPeer(true);
       try {
         await this.link.guard(
