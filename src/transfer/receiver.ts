@@ -25,8 +25,9 @@ import type {
 } from '../core/transfer/file-access.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
+import type { ReceiverEngineOptions } from '../core/transfer/receiver-engine.js';
 import { ReceiverEngine } from '../core/transfer/receiver-engine.js';
-import type { FileEvent, Tally, TransferProgress, TransferResult } from '../core/transfer/types.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import { checkFreeSpace } from './disk.js';
 import { applyFolderMeta } from './folders.js';
 import type { FramedLink } from './framed-link.js';
@@ -37,7 +38,8 @@ import { createFolders } from './out-dir.js';
 import { nodeSha256 } from './sha256.js';
 import { bytesToWrite, surveyTargets } from './survey.js';
 
-export interface ReceiveOptions {
+/** The engine's options (consent, events, memory, tally), with the Node side's: the link and where files go. */
+export interface ReceiveOptions extends Omit<ReceiverEngineOptions, 'link' | 'files' | 'sha256' | 'clock'> {
   link: FramedLink;
   /** Where files go; it must exist (prepareOutDir). */
   outDir: string;
@@ -48,26 +50,11 @@ export interface ReceiveOptions {
    */
   overwrite?: boolean | undefined;
   /**
-   * Called with the checked manifest before anything is accepted; throw to
-   * refuse. `signal` aborts if the transfer fails meanwhile (say, the peer
-   * leaves while the user is being asked), so a prompt can be closed.
-   */
-  onManifest?: (files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>;
-  onProgress?: (progress: TransferProgress) => void;
-  /** Each file as it starts and once it is verified and in place. */
-  onFile?: (event: FileEvent) => void;
-  /** A message arrived (peer send --text): nothing is written, no consent is asked. */
-  onText?: (text: string) => void;
-  /**
    * Write the one incoming file or stream here instead of under `outDir`
    * (peer receive --stdout). A manifest of anything but one file is
    * NOT_ONE_STREAM. Credit is returned only once `stdout` took the bytes.
    */
   stdout?: Writable | undefined;
-  /** Carried from one attempt of a session to the next (a reconnection). */
-  memory?: ReceiveMemory | undefined;
-  /** Totals across the session's attempts. */
-  tally?: Tally | undefined;
 }
 
 export async function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {

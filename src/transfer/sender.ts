@@ -8,14 +8,9 @@ import type { Readable } from 'node:stream';
 import type { OutgoingFile, OutgoingStream, SenderFiles } from '../core/transfer/file-access.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ResumeOffer } from '../core/transfer/protocol.js';
+import type { SenderEngineOptions } from '../core/transfer/sender-engine.js';
 import { SenderEngine } from '../core/transfer/sender-engine.js';
-import type {
-  FileEvent,
-  FileResult,
-  Tally,
-  TransferProgress,
-  TransferResult,
-} from '../core/transfer/types.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import type { FramedLink } from './framed-link.js';
 import { ReadAhead } from './read-ahead.js';
 import { checkOffer, hashSources } from './resume.js';
@@ -23,21 +18,11 @@ import { nodeSha256 } from './sha256.js';
 import type { SourceFile } from './sources.js';
 import { openSource } from './sources.js';
 
-export interface SendOptions {
+/** The engine's options (text, events, earlier, tally), with the Node side's: the link and the scanned sources. */
+export interface SendOptions
+  extends Omit<SenderEngineOptions, 'link' | 'entries' | 'files' | 'sha256' | 'clock'> {
   link: FramedLink;
   files: readonly SourceFile[];
-  /** A message instead of files (peer send --text); `files` must then be empty. */
-  text?: string;
-  onProgress?: (progress: TransferProgress) => void;
-  /** Each file as it starts and once it is sent. */
-  onFile?: (event: FileEvent) => void;
-  /**
-   * Files sent over an earlier channel of this session, by manifest index:
-   * the receiver may report them held (ACCEPT.have) and they are skipped.
-   */
-  earlier?: ReadonlyMap<number, FileResult> | undefined;
-  /** Totals across the session's attempts. */
-  tally?: Tally | undefined;
 }
 
 export async function sendFiles(options: SendOptions): Promise<TransferResult> {

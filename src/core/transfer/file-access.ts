@@ -6,7 +6,7 @@
  *
  * Why an interface: the engines keep the protocol's rules (order, credit,
  * hashes, what is proven bad) and must not care whether files are Node's fs
- * (src/transfer/incoming-file.ts, outgoing-files.ts), a browser's File System
+ * (src/transfer/receiver.ts and sender.ts), a browser's File System
  * Access, or memory in a test. Names on disk are the implementation's to
  * check and choose: what is safe differs between file systems.
  */
