@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { PeerlaneError } from '../core/errors.js';
 import type { ReceiveMemory } from '../core/transfer/file-access.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
+import { manifestTotal } from '../core/transfer/protocol.js';
 import type { Tally, TransferResult } from '../core/transfer/types.js';
 import { prepareOutDir } from '../transfer/out-dir.js';
 import { receiveFiles } from '../transfer/receiver.js';
@@ -75,7 +76,7 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
           emit({
             event: 'manifest',
             files: files.map((f) => ({ ...f })),
-            total: files.some((f) => f.size === null) ? null : files.reduce((s, f) => s + (f.size ?? 0), 0),
+            total: manifestTotal(files),
           });
           await options.onManifest?.(files, signal);
           agreed = offered;

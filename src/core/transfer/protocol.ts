@@ -150,6 +150,11 @@ export interface ManifestEntry {
   sha256?: string;
 }
 
+/** The bytes a manifest announces in all; null when a stream's length is not known yet. */
+export function manifestTotal(files: readonly { size: number | null }[]): number | null {
+  return files.some((f) => f.size === null) ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+}
+
 /** What the receiver already holds of one file: its first `blocks` blocks, summarised by `digest`. */
 export interface ResumeOffer {
   file: number;

@@ -23,7 +23,7 @@ import { ReceiveWindow } from './credit.js';
 import type { IncomingFile, ReceiveMemory, ReceiverFiles, Survey } from './file-access.js';
 import type { Clock, HasherFactory, TransferLink } from './ports.js';
 import type { Frame, ManifestEntry, ResumeOffer } from './protocol.js';
-import { BLOCK_SIZE, MAX_FILE_SIZE, MAX_QUEUED_FRAMES, offerDigest } from './protocol.js';
+import { BLOCK_SIZE, MAX_FILE_SIZE, MAX_QUEUED_FRAMES, manifestTotal, offerDigest } from './protocol.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from './types.js';
 
 export interface ReceiverEngineOptions {
@@ -198,7 +198,7 @@ export class ReceiverEngine {
     const consent = new AbortController();
     link.failure.catch((err: unknown) => consent.abort(err));
     await link.guard(Promise.resolve(this.options.onManifest?.(files, consent.signal)));
-    this.total = files.some((f) => f.size === null) ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+    this.total = manifestTotal(files);
     await this.options.files.prepare(files, this.survey, memory);
     this.manifest = files;
     this.skipHeld();

@@ -29,6 +29,7 @@ import {
   dataFrameAt,
   encodeControlBytes,
   MAX_TEXT_BYTES,
+  manifestTotal,
   SEND_HIGH_WATER,
   SEND_LOW_WATER,
   TRANSFER_PROTOCOL_VERSION,
@@ -101,9 +102,7 @@ export class SenderEngine {
     this.link = link;
     this.entries = entries;
     this.tally = options.tally ?? { bytes: 0 };
-    this.total = entries.some((f) => f.size === null)
-      ? null
-      : entries.reduce((sum, f) => sum + (f.size ?? 0), 0);
+    this.total = manifestTotal(entries);
     this.fileCount = entries.filter((f) => f.kind !== 'dir').length;
     this.chunkSize = Math.min(CHUNK_SIZE, link.maxMessageSize() - DATA_HEADER_BYTES);
     if (this.chunkSize <= 0)
