@@ -226,19 +226,23 @@ try {
   /** The same two transfers by the build given with --also. */
   const other: Run[] = [];
   const otherWebrtc: Run[] = [];
+  const out = path.join(work, 'out');
+  const webrtcArgs = [...server.peerArgs, '--transport', 'webrtc'];
+  /** Both ways of sending, by this build or (`root`) the --also one. */
+  const pair = async (root: string | undefined, into: [Run[], Run[]]): Promise<void> => {
+    into[0].push(await again(() => peerlaneRun(file, expected, server.peerArgs, out, root)));
+    into[1].push(await again(() => peerlaneRun(file, expected, webrtcArgs, out, root)));
+  };
   for (let i = 0; i < args.runs; i++) {
-    // Alternate, so drift in the machine's load hits all alike.
+    // Alternate, so drift in the machine's load hits all alike; the two builds
+    // also swap places each round, so neither always follows the baselines.
     baseline.push(await baselineRun(file, expected, path.join(work, 'tcp.out')));
     floor.push(await floorRun());
-    peerlane.push(await again(() => peerlaneRun(file, expected, server.peerArgs, path.join(work, 'out'))));
-    const webrtcArgs = [...server.peerArgs, '--transport', 'webrtc'];
-    webrtc.push(await again(() => peerlaneRun(file, expected, webrtcArgs, path.join(work, 'out'))));
-    if (args.also !== undefined) {
-      const out = path.join(work, 'out');
-      const also = args.also;
-      other.push(await again(() => peerlaneRun(file, expected, server.peerArgs, out, also)));
-      const webrtcArgs = [...server.peerArgs, '--transport', 'webrtc'];
-      otherWebrtc.push(await again(() => peerlaneRun(file, expected, webrtcArgs, out, also)));
+    const also = args.also;
+    if (also !== undefined && i % 2 === 1) await pair(also, [other, otherWebrtc]);
+    await pair(undefined, [peerlane, webrtc]);
+    if (also !== undefined && i % 2 === 0) await pair(also, [other, otherWebrtc]);
+    if (also !== undefined) {
       log(
         `  run ${i + 1}: --also ${other[i]?.mbps.toFixed(0)} MB/s, over the data channel ${otherWebrtc[i]?.mbps.toFixed(0)} MB/s`,
       );
