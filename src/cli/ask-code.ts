@@ -6,7 +6,7 @@
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError } from '../core/errors.js';
 import { isBareRoute } from '../core/secure/code.js';
-import { checkName } from '../transfer/safe-names.js';
+import { checkFileName } from '../transfer/safe-names.js';
 import { askYesNo } from './consent.js';
 import { askLine } from './prompt.js';
 
@@ -64,7 +64,7 @@ export function streamName(name: string | undefined, paths: readonly string[]): 
   if (!paths.includes('-'))
     throw new PeerlaneError('USAGE', '--name-as names the stream from -; there is none');
   try {
-    return checkName(name);
+    return checkFileName(name);
   } catch (err) {
     throw new PeerlaneError('USAGE', `--name-as: ${(err as Error).message}`);
   }

@@ -20,7 +20,7 @@ import type { Verb } from './sentences.js';
 import { doneLine, errorLine, pathWords, summary } from './sentences.js';
 import { jsonSafe, terminalSafe, terminalSafeText } from './terminal-text.js';
 
-export { formatBytes } from './format.js';
+export { formatBytes } from '../core/format.js';
 
 export interface OutputOptions {
   json: boolean;
