@@ -80,7 +80,8 @@
 
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
-import { bad, parseJsonObject, str } from './fields.js';
+import { parseJsonObject } from '../json.js';
+import { bad, str } from './fields.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 2;
 

@@ -13,7 +13,8 @@
 import { isIP } from 'node:net';
 import type { Hint } from '../direct/protocol.js';
 import { MAX_HINTS } from '../direct/protocol.js';
-import { bad, parseJsonObject, str } from './fields.js';
+import { parseJsonObject } from '../json.js';
+import { bad, str } from './fields.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from './protocol.js';
 
 /**
