@@ -13,10 +13,13 @@ import {
   RELAY_MAGIC,
   relayToken,
 } from '../../src/core/relay/protocol.js';
+import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
 import type { TcpLink } from '../../src/direct/tcp-link.js';
 import { dialRelay } from '../../src/relay/dial.js';
 import type { RelayLimits } from '../../src/server/relay/hub.js';
 import { RelayHub } from '../../src/server/relay/hub.js';
+import { SignalServer } from '../../src/server/server.js';
+import { connectRawClient } from '../../src/testing/raw-client.js';
 
 const LIMITS: RelayLimits = {
   enabled: true,
@@ -199,5 +202,43 @@ describe('the relay', () => {
     a.send(randomBytes(100 * 1024));
     expect((await lost).code).toBe('PEER_LOST');
     expect(await refusal(pair(relay))).toBe('RELAY_QUOTA');
+  });
+});
+
+describe('the relay on the signal server’s own port', () => {
+  async function signalServer(relay: Partial<RelayLimits>): Promise<{ server: SignalServer; port: number }> {
+    const server = new SignalServer({ host: '127.0.0.1', port: 0, relay });
+    const { port } = await server.listen();
+    cleanups.push(() => void server.close());
+    return { server, port };
+  }
+
+  it('serves signaling and the relay side by side, told apart by the first byte, and counts relayed bytes', async () => {
+    const { server, port } = await signalServer({ enabled: true });
+    const receiver = await connectRawClient({ host: '127.0.0.1', port });
+    cleanups.push(() => receiver.socket.destroy());
+    receiver.sendJson({ type: 'register', v: SIGNAL_PROTOCOL_VERSION });
+    expect((await receiver.next()).type).toBe('registered');
+    const [a, b] = await pair({ port, hub: server.relay, seen: [] });
+    a.sendUse();
+    await b.used;
+    const got = nextMessage(b);
+    a.send(Buffer.alloc(10_000, 7));
+    expect((await got).length).toBe(10_000);
+    const metrics = await server.metrics.registry.metrics();
+    expect(metrics).toMatch(/peerlane_relay_sessions_total 1/);
+    expect(Number(/peerlane_relay_bytes_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(10_000);
+  });
+
+  it('is off unless the operator turns it on: RELAY_DISABLED, and signaling goes on', async () => {
+    const { server, port } = await signalServer({});
+    expect(await refusal(pair({ port, hub: server.relay, seen: [] }))).toBe('RELAY_DISABLED');
+    const client = await connectRawClient({ host: '127.0.0.1', port });
+    cleanups.push(() => client.socket.destroy());
+    client.sendJson({ type: 'register', v: SIGNAL_PROTOCOL_VERSION });
+    expect((await client.next()).type).toBe('registered');
+    expect(await server.metrics.registry.metrics()).toMatch(
+      /peerlane_relay_refused_total\{status="RELAY_DISABLED"\} 2/,
+    );
   });
 });

@@ -36,6 +36,24 @@ export interface RelayLimits {
   helloTimeoutMs: number;
 }
 
+/**
+ * Off, so a public signal server relays nobody until its operator says so.
+ * When on: sessions and timeouts sized for a small VPS; no rate cap or quota
+ * until the operator sets one, since only they know their bandwidth bill.
+ */
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  enabled: false,
+  maxSessions: 64,
+  sessionBytesPerSecond: 0,
+  totalBytesPerSecond: 0,
+  addressQuotaBytes: 0,
+  quotaWindowMs: 24 * 3600_000,
+  idleTimeoutMs: 60_000,
+  // A peer reaches the relay at about the same moment as the other, once both gave up on UDP.
+  pairTimeoutMs: 30_000,
+  helloTimeoutMs: 10_000,
+};
+
 export interface RelayHooks {
   log?: (message: string) => void;
   /** A session opened (a pair was glued). */
@@ -103,6 +121,7 @@ export class RelayHub {
     };
     socket.on('data', onData);
     socket.on('error', () => socket.destroy());
+    socket.resume(); // the port's demux paused it
   }
 
   private hello(socket: net.Socket, address: string, hello: Uint8Array): void {
