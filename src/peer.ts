@@ -275,7 +275,7 @@ const CONNECTION_OPTIONS = {
     type: 'string',
     default: env.PEER_TRANSPORT || DEFAULTS.PEER_TRANSPORT,
     describe:
-      'auto: race a direct TCP connection against the WebRTC data channel; tcp or webrtc: only that [PEER_TRANSPORT]',
+      "auto: race a direct TCP connection against the WebRTC data channel, and the signal server's relay if UDP fails; tcp, webrtc or relay: only that [PEER_TRANSPORT]",
   },
   reconnects: {
     type: 'number',

@@ -26,6 +26,8 @@ export interface RelayDialOptions {
   attempt: { n: number; role: PeerRole };
   /** For the whole dial: connect, pairing and handshake. */
   timeoutMs: number;
+  /** Gives up the dial (another link won): the relay frees the pairing at once. */
+  abort?: AbortSignal | undefined;
 }
 
 /**
@@ -42,6 +44,11 @@ export async function dialRelay(options: RelayDialOptions): Promise<TcpLink> {
   const socket = net.connect({ host: options.host, port: options.port });
   socket.on('error', () => {}); // reported through the steps below
   const budget = (): number => Math.max(1, options.timeoutMs - (Date.now() - started));
+  const giveUp = (): void => {
+    socket.destroy();
+  };
+  options.abort?.addEventListener('abort', giveUp, { once: true });
+  if (options.abort?.aborted === true) giveUp();
   try {
     await connected(socket, budget());
     socket.write(encodeRelayHello(relayToken(options.sessionSecret)));
@@ -57,10 +64,13 @@ export async function dialRelay(options: RelayDialOptions): Promise<TcpLink> {
     );
     return new TcpLink(done.socket, done.keys, done.leftover, {
       expectUse: options.attempt.role === 'answerer',
+      relayed: true,
     });
   } catch (err) {
     socket.destroy();
     throw err;
+  } finally {
+    options.abort?.removeEventListener('abort', giveUp);
   }
 }
 

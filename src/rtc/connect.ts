@@ -68,6 +68,8 @@ export interface RtcOptions {
   mtu?: number | undefined;
   /** Default `auto`; `--relay` means `webrtc`. */
   transport?: Transport | undefined;
+  /** The signal server's relay (its own address): joins the race when UDP fails; never with directOnly. */
+  relayAddress?: { host: string; port: number } | undefined;
 }
 
 /** The safe default, what libdatachannel uses: the IPv6 minimum link MTU. */

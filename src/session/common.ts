@@ -44,7 +44,8 @@ export interface Pairing {
 
 /** The RTC options with the server's TURN servers added, unless the caller opted out. */
 export function rtcWithGrant(options: SessionOptions, grant: TurnGrant | undefined): RtcOptions {
-  if (grant === undefined || options.issuedTurn === false) return options.rtc;
+  const rtc = { ...options.rtc, relayAddress: options.rtc.relayAddress ?? options.signal };
+  if (grant === undefined || options.issuedTurn === false) return rtc;
   let issued: RtcOptions['iceServers'];
   try {
     issued = turnServersFor(grant.urls, grant);
@@ -54,7 +55,7 @@ export function rtcWithGrant(options: SessionOptions, grant: TurnGrant | undefin
       `the signal server sent unusable TURN URLs: ${toPeerlaneError(err).message}`,
     );
   }
-  return { ...options.rtc, iceServers: [...options.rtc.iceServers, ...issued] };
+  return { ...rtc, iceServers: [...rtc.iceServers, ...issued] };
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

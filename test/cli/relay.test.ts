@@ -1,0 +1,62 @@
+/**
+ * The signal server's relay from the command line: `--transport relay` moves
+ * a file through it, verified, and both sides say so; a server that does not
+ * relay is named in the error.
+ */
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
+import { Harness } from '../../src/testing/harness.js';
+
+let h: Harness;
+beforeEach(() => {
+  h = new Harness();
+});
+afterEach(() => h.cleanup());
+
+async function fileToSend(size: number): Promise<string> {
+  const file = path.join(await h.tempDir('peerlane-src-'), 'notes.bin');
+  await writeRandomFile(file, size);
+  return file;
+}
+
+describe('peer --transport relay', () => {
+  it('moves a file through the signal server’s relay, verified, and both sides say it was relayed', async () => {
+    const server = await h.signalServer({ relay: { enabled: true } });
+    const out = await h.tempDir();
+    const file = await fileToSend(3_000_000);
+    const rx = h.peer(['receive', '--out', out, '--yes', '--transport', 'relay', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', file, '--to', code, '--transport', 'relay', ...server.peerArgs]);
+    for (const p of [tx, rx]) {
+      const connected = await p.waitFor('connected');
+      expect(connected).toMatchObject({ transport: 'relay', path: 'relay' });
+    }
+    expect((await tx.exit()).code, tx.stderr).toBe(0);
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+    expect(await sha256File(path.join(out, 'notes.bin'))).toBe(await sha256File(file));
+    const metrics = await server.server.metrics.registry.metrics();
+    expect(Number(/peerlane_relay_bytes_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(3_000_000);
+  });
+
+  it('on a server that does not relay: RELAY_DISABLED on both sides, and nothing written', async () => {
+    const server = await h.signalServer();
+    const out = await h.tempDir();
+    const rx = h.peer(['receive', '--out', out, '--yes', '--transport', 'relay', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer([
+      'send',
+      await fileToSend(1000),
+      '--to',
+      code,
+      '--transport',
+      'relay',
+      ...server.peerArgs,
+    ]);
+    for (const p of [tx, rx]) {
+      expect((await p.exit()).code, p.stderr).toBe(1);
+      expect(p.error?.code, p.stderr).toBe('RELAY_DISABLED');
+    }
+    expect(await listTree(out)).toEqual([]);
+  });
+});
