@@ -33,6 +33,19 @@ export class Observed {
   /** What the TURN client logged as going wrong, e.g. `TURN authentication failed`. */
   readonly turnProblems = new Set<string>();
 
+  /** Note the type of a candidate gathered here (`local`) or received from the peer. */
+  noteCandidate(side: 'local' | 'remote', candidate: string): void {
+    const type = candidateType(candidate);
+    if (type !== undefined) this[side].add(type);
+  }
+
+  /** Note the candidates the peer put in its description (none, when it trickles them all). */
+  noteRemoteDescription(sdp: string): void {
+    for (const line of sdp.split(/\r?\n/)) {
+      if (line.startsWith('a=candidate:')) this.noteCandidate('remote', line);
+    }
+  }
+
   /** Note one line of libdatachannel's (or libjuice's) log. */
   noteLog(message: string): void {
     if (/DTLS handshake finished/.test(message)) this.dtls = 'finished';
@@ -45,6 +58,11 @@ export class Observed {
     const turn = /juice: (TURN [^,]*(?:fail|error|timeout|timed out)[^,]*)/i.exec(message)?.[1];
     if (turn !== undefined) this.turnProblems.add(turn.trim());
   }
+}
+
+/** `host`, `srflx`, `prflx` or `relay`, from an `a=candidate` line. */
+export function candidateType(candidate: string): string | undefined {
+  return /\btyp (\w+)/.exec(candidate)?.[1];
 }
 
 /** The options an explanation depends on. */
