@@ -16,6 +16,7 @@
  * not relay only adds a sentence to the error. Never with --direct-only.
  */
 
+import type { ErrorCode } from '../core/errors.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
@@ -43,6 +44,13 @@ const DIRECT_GRACE_MS = 2_000;
  * relay's TCP handshake is a few round trips more.
  */
 const RELAY_AFTER_MS = 3_000;
+
+/**
+ * The data channel's failures that the relay can help with: no path (UDP
+ * blocked, NATs no hole punch crosses) or a handshake that never finished on
+ * the path found. A peer that left, or a tampered signal, is not one.
+ */
+const NO_PATH: ReadonlySet<ErrorCode> = new Set(['ICE_FAILED', 'CONNECT_TIMEOUT', 'HANDSHAKE_STALLED']);
 
 export async function openLink(
   role: PeerRole,
@@ -240,7 +248,7 @@ class Race {
   private rtcFailed(err: PeerlaneError): void {
     if (this.done) return;
     this.rtcError = err;
-    if (this.relayAllowed) {
+    if (this.relayAllowed && NO_PATH.has(err.code)) {
       // The relay decides now: dialed at once if it was not yet, and the attempt ends with it.
       if (this.relay === undefined) this.dialRelay(this.chooser ? 'offerer' : 'answerer');
       if (this.relay?.settled !== true) return;
@@ -274,15 +282,16 @@ class Race {
       (err: unknown) => {
         relay.settled = true;
         relay.error = toPeerlaneError(err);
-        if (this.rtcError !== undefined) this.fail(this.withRelayError(this.rtcError));
+        if (this.rtcError !== undefined && NO_PATH.has(this.rtcError.code))
+          this.fail(this.withRelayError(this.rtcError));
       },
     );
   }
 
-  /** The data channel's error, saying also why the relay did not help. */
+  /** The data channel's error, saying also why the relay did not help where it could have. */
   private withRelayError(err: PeerlaneError): PeerlaneError {
     const relayError = this.relay?.error;
-    if (relayError === undefined) return err;
+    if (relayError === undefined || !NO_PATH.has(err.code)) return err;
     return new PeerlaneError(err.code, `${err.message}; the signal server's relay: ${relayError.message}`);
   }
 
