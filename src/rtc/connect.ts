@@ -7,12 +7,13 @@
  */
 
 import nodeDataChannel from 'node-datachannel';
-import type { IceServer, Transport } from '../config.js';
-import { isTurnServer } from '../config.js';
+import type { Transport } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
 import { RtcAttempt } from './attempt.js';
+import type { IceServer } from './ice-servers.js';
+import { isTurnServer } from './ice-servers.js';
 import type { Link, PathInfo } from './link.js';
 import { applySctpSettings } from './sctp.js';
 

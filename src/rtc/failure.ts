@@ -12,10 +12,9 @@
  * at all. libdatachannel's own log says which (native-log.ts), so an attempt
  * notes those lines too.
  */
-import type { IceServer } from '../config.js';
-import { isTurnServer } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
-import { restUsernameExpiry } from '../server/turn.js';
+import type { IceServer } from './ice-servers.js';
+import { isTurnServer, restUsernameExpiry } from './ice-servers.js';
 import type { PathInfo } from './link.js';
 
 /** What one connection attempt saw, layer by layer. */

@@ -7,7 +7,7 @@ import type { SignalAddress, SignalClient } from '../core/signaling/client.js';
 import type { PeerRole, TurnGrant } from '../core/signaling/protocol.js';
 import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
-import { turnServersFor } from '../server/turn.js';
+import { turnServersFor } from '../rtc/ice-servers.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
 
 export interface SessionOptions {

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { PEER_SETTINGS } from '../../src/cli/peer-settings.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
 import { EVENT_NAMES } from '../../src/core/events.js';
 import { entryPoint, packageRoot } from '../../src/project.js';
@@ -16,14 +17,7 @@ const entry = entryPoint('peer');
 /** Help must not depend on who runs it: no settings from the environment. */
 const cleanEnv: NodeJS.ProcessEnv = {
   ...process.env,
-  SIGNALING_SERVER_ADDR: undefined,
-  SIGNALING_SERVER_PORT: undefined,
-  PEER_BIND_ADDRESS: undefined,
-  PEER_CONNECT_TIMEOUT: undefined,
-  PEER_MTU: undefined,
-  PEER_RECONNECTS: undefined,
-  PEER_RECONNECT_FOR: undefined,
-  ICE_SERVERS: undefined,
+  ...Object.fromEntries(PEER_SETTINGS.flatMap((s) => (s.env === undefined ? [] : [[s.env, undefined]]))),
   COLUMNS: undefined,
 };
 

@@ -8,13 +8,14 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TurnServer } from '../../src/config.js';
 import type { PeerlaneError } from '../../src/core/errors.js';
 import { LineDecoder } from '../../src/core/signaling/framing.js';
 import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import type { ServerMessage, TurnGrant } from '../../src/core/signaling/protocol.js';
 import { encodeMessage, parseServerMessage } from '../../src/core/signaling/protocol.js';
 import { connectPeer } from '../../src/rtc/connect.js';
+import type { TurnServer } from '../../src/rtc/ice-servers.js';
+import { restUsernameExpiry } from '../../src/rtc/ice-servers.js';
 import { SignalServer } from '../../src/server/server.js';
 import {
   encodeBindingRequest,
@@ -22,7 +23,7 @@ import {
   STUN_BINDING_SUCCESS,
   stunBinding,
 } from '../../src/server/stun.js';
-import { issueTurnCredentials, restUsernameExpiry, turnPassword } from '../../src/server/turn.js';
+import { issueTurnCredentials, turnPassword } from '../../src/server/turn.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { canBind } from '../../src/testing/signal-clients.js';
