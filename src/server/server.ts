@@ -120,7 +120,7 @@ export class SignalServer {
     });
     this.state = new MemoryState(this.limiter, now);
     this.relay = new RelayHub(
-      { ...DEFAULT_RELAY_LIMITS, ...options.relay },
+      { ...DEFAULT_RELAY_LIMITS, helloTimeoutMs: this.limits.handshakeTimeoutMs, ...options.relay },
       {
         log: this.log,
         now,

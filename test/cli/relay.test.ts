@@ -59,4 +59,22 @@ describe('peer --transport relay', () => {
     }
     expect(await listTree(out)).toEqual([]);
   });
+
+  it('serve:signal --relay-enabled turns it on, and the rates parse as MB/s', async () => {
+    const server = await h.signalProcess(['--relay-enabled', '--relay-session-rate', '50']);
+    const out = await h.tempDir();
+    const file = await fileToSend(500_000);
+    const rx = h.peer(['receive', '--out', out, '--yes', '--transport', 'relay', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', file, '--to', code, '--transport', 'relay', ...server.peerArgs]);
+    expect((await tx.exit()).code, tx.stderr).toBe(0);
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+    expect(await sha256File(path.join(out, 'notes.bin'))).toBe(await sha256File(file));
+  });
+
+  it('serve:signal refuses a relay rate that is not a number: BAD_CONFIG naming the flag', async () => {
+    const proc = h.spawnScript('signal', ['--port', '0', '--relay-total-rate', 'fast', '--json']);
+    expect((await proc.exit()).code).toBe(2);
+    expect(proc.stderr).toContain('--relay-total-rate (RELAY_TOTAL_RATE) must be a number of megabytes');
+  });
 });
