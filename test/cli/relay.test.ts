@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness } from '../../src/testing/harness.js';
+import { untilBytes } from '../helpers.js';
 
 let h: Harness;
 beforeEach(() => {
@@ -76,5 +77,46 @@ describe('peer --transport relay', () => {
     const proc = h.spawnScript('signal', ['--port', '0', '--relay-total-rate', 'fast', '--json']);
     expect((await proc.exit()).code).toBe(2);
     expect(proc.stderr).toContain('--relay-total-rate (RELAY_TOTAL_RATE) must be a number of megabytes');
+  });
+
+  it('a relayed connection cut mid-transfer: the session reconnects through the relay and resumes', async () => {
+    // A session cap keeps the transfer long enough to cut it in the middle.
+    const server = await h.signalServer({ relay: { enabled: true, sessionBytesPerSecond: 20e6 } });
+    const out = await h.tempDir();
+    const size = 40_000_000;
+    const file = await fileToSend(size);
+    const rx = h.peer(['receive', '--out', out, '--yes', '--transport', 'relay', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', file, '--to', code, '--transport', 'relay', ...server.peerArgs]);
+    await untilBytes(rx, size * 0.3);
+    server.server.relay.endSessions('cut by the test');
+    expect((await tx.exit()).code, tx.stderr).toBe(0);
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+    for (const p of [tx, rx]) {
+      expect(p.events.some((e) => e.event === 'reconnecting')).toBe(true);
+      const connected = p.events.filter((e) => e.event === 'connected');
+      expect(connected.map((e) => e.transport)).toEqual(['relay', 'relay']);
+    }
+    const done = await rx.waitFor('done');
+    expect(done.files[0]?.resumedBytes).toBeGreaterThan(0);
+    expect(await sha256File(path.join(out, 'notes.bin'))).toBe(await sha256File(file));
+  });
+
+  it('a session rate cap holds a transfer to it, and the transfer still verifies', async () => {
+    const rate = 4e6;
+    const server = await h.signalServer({ relay: { enabled: true, sessionBytesPerSecond: rate } });
+    const out = await h.tempDir();
+    const size = 10_000_000;
+    const file = await fileToSend(size);
+    const rx = h.peer(['receive', '--out', out, '--yes', '--transport', 'relay', ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', file, '--to', code, '--transport', 'relay', ...server.peerArgs]);
+    await rx.waitFor('connected');
+    const started = Date.now();
+    expect((await tx.exit()).code, tx.stderr).toBe(0);
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+    // The burst (a quarter second's worth) is free; the rest pays at the rate.
+    expect(Date.now() - started).toBeGreaterThan(((size - rate / 4) / rate) * 1000 * 0.9);
+    expect(await sha256File(path.join(out, 'notes.bin'))).toBe(await sha256File(file));
   });
 });

@@ -185,6 +185,46 @@ describe('the relay', () => {
     await pair(relay);
   });
 
+  it('never glues a peer that presents another token: both wait alone and hear RELAY_NO_PEER', async () => {
+    const relay = await startRelay({ pairTimeoutMs: 300 });
+    const dial = (role: 'offerer' | 'answerer') =>
+      dialRelay({
+        host: '127.0.0.1',
+        port: relay.port,
+        sessionSecret: randomBytes(32),
+        attempt: { n: 1, role },
+        timeoutMs: 5_000,
+      });
+    const codes = await Promise.all([refusal(dial('offerer')), refusal(dial('answerer'))]);
+    expect(codes).toEqual(['RELAY_NO_PEER', 'RELAY_NO_PEER']);
+    expect(relay.hub.counts()).toEqual({ sessions: 0, waiting: 0 });
+  });
+
+  it('holds all sessions together to the total rate cap', async () => {
+    const rate = 4e6;
+    const relay = await startRelay({ totalBytesPerSecond: rate });
+    const pairs = await Promise.all([pair(relay), pair(relay)]);
+    const each = 3_000_000;
+    const started = Date.now();
+    await Promise.all(
+      pairs.map(async ([a, b]) => {
+        a.sendUse();
+        await b.used;
+        let got = 0;
+        const all = new Promise<void>((resolve) =>
+          b.onMessage((m) => {
+            got += m.length;
+            if (got >= each) resolve();
+          }),
+        );
+        for (let sent = 0; sent < each; sent += 200_000) a.send(randomBytes(200_000));
+        await all;
+      }),
+    );
+    // Two sessions' bytes through one cap: the burst is free, the rest pays at the rate.
+    expect(Date.now() - started).toBeGreaterThan(((2 * each - rate / 4) / rate) * 1000 * 0.9);
+  });
+
   it('closes a session idle for its timeout: both peers hear PEER_LOST', async () => {
     const relay = await startRelay({ idleTimeoutMs: 300 });
     const [a, b] = await pair(relay);

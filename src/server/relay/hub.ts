@@ -215,6 +215,11 @@ export class RelayHub {
     this.quota.sweep();
   }
 
+  /** End every relayed session now (the peers reconnect, through the relay if it still serves). */
+  endSessions(reason: string): void {
+    for (const s of this.sessions.values()) s.end(reason);
+  }
+
   close(): void {
     this.closed = true;
     for (const w of this.waiting.values()) {
@@ -222,7 +227,7 @@ export class RelayHub {
       w.socket.destroy();
     }
     this.waiting.clear();
-    for (const s of this.sessions.values()) s.end('the server is closing');
+    this.endSessions('the server is closing');
   }
 }
 
