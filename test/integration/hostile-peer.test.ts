@@ -22,8 +22,8 @@ import {
 import type { TransferResult } from '../../src/core/transfer/types.js';
 import { receive } from '../../src/session/receive.js';
 import { listTree } from '../../src/testing/files.js';
-import type { SignalHandle } from '../../src/testing/harness.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 import type { RawPeer } from '../../src/testing/raw-peer.js';
 import { rawSender } from '../../src/testing/raw-peer.js';
 
@@ -31,14 +31,7 @@ const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 /** Full-size DATA payloads, as an honest sender sends them. */
 const CHUNK = CHUNK_SIZE;
 
-let h: Harness;
-let server: SignalHandle;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 interface Scene {
   peer: RawPeer;

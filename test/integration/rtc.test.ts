@@ -9,63 +9,9 @@ import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import type { Link } from '../../src/rtc/link.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
+import { type PipeSide, pipePair } from '../../src/testing/pipes.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
-
-interface TestPipe extends SignalPipe {
-  /** Report a signaling failure, as the client does on `peer-left`. */
-  failWith(err: PeerlaneError): void;
-  received: string[];
-}
-
-/**
- * Two pipes wired to each other; `hold` may delay a payload for the other
- * side (in ms, or drop it: -1), and `rewrite` change it.
- */
-function pipePair(
-  hold: (payload: string, to: 'offerer' | 'answerer') => number = () => 0,
-  rewrite: (payload: string, to: 'offerer' | 'answerer') => string = (p) => p,
-) {
-  /** Every delivery in order, as "to:kind". */
-  const log: string[] = [];
-  const make = (): TestPipe & { deliver(p: string): void } => {
-    let handler: ((p: string) => void) | undefined;
-    let onFail: ((e: PeerlaneError) => void) | undefined;
-    const pending: string[] = [];
-    return {
-      received: [],
-      sendPayload: () => {},
-      onPayload(h) {
-        handler = h;
-        for (const p of pending.splice(0)) h(p);
-      },
-      onFailure(h) {
-        onFail = h;
-      },
-      failWith(err) {
-        onFail?.(err);
-      },
-      deliver(p) {
-        this.received.push(p);
-        log.push(`${this === offerer ? 'offerer' : 'answerer'}:${(JSON.parse(p) as { kind: string }).kind}`);
-        if (handler) handler(p);
-        else pending.push(p);
-      },
-    };
-  };
-  const offerer = make();
-  const answerer = make();
-  const route = (to: typeof offerer, name: 'offerer' | 'answerer') => (sent: string) => {
-    const p = rewrite(sent, name);
-    const delay = hold(p, name);
-    if (delay < 0) return;
-    if (delay > 0) setTimeout(() => to.deliver(p), delay);
-    else to.deliver(p);
-  };
-  offerer.sendPayload = route(answerer, 'answerer');
-  answerer.sendPayload = route(offerer, 'offerer');
-  return { offerer, answerer, log };
-}
 
 /** Resolves once `done()` holds, checking every millisecond. */
 function until(done: () => boolean): Promise<void> {
@@ -114,7 +60,9 @@ describe('connectPeer', () => {
 
   it('queues candidates that arrive before the remote description', async () => {
     // Delay the answer to the offerer so the answerer's candidates overtake it.
-    const { offerer, answerer } = pipePair((p, to) => (to === 'offerer' && p.includes('"answer"') ? 150 : 0));
+    const { offerer, answerer } = pipePair({
+      hold: (p, to) => (to === 'offerer' && p.includes('"answer"') ? 150 : 0),
+    });
     const [a, b] = await Promise.all([
       connectPeer('offerer', offerer, rtc),
       connectPeer('answerer', answerer, rtc),
@@ -140,7 +88,7 @@ describe('connectPeer', () => {
     // From the moment the offerer has the answer and one candidate, nothing more
     // crosses, and both sides hear that the server is gone (SIGNAL_CLOSED).
     let cut = false;
-    const { offerer, answerer } = pipePair((_p, _to) => (cut ? -1 : 0));
+    const { offerer, answerer } = pipePair({ hold: (_p, _to) => (cut ? -1 : 0) });
     const lost = new PeerlaneError('SIGNAL_CLOSED', 'the signal server closed the connection');
     const answering = connectPeer('answerer', answerer, rtc);
     const offering = connectPeer('offerer', offerer, rtc);
@@ -156,7 +104,9 @@ describe('connectPeer', () => {
   });
 
   it('a peer that is really gone fails the attempt once the grace has passed', async () => {
-    const { offerer, answerer } = pipePair((p, to) => (to === 'offerer' || p.includes('"answer"') ? -1 : 0));
+    const { offerer, answerer } = pipePair({
+      hold: (p, to) => (to === 'offerer' || p.includes('"answer"') ? -1 : 0),
+    });
     const answering = connectPeer('answerer', answerer, rtc);
     const started = Date.now();
     void connectPeer('offerer', offerer, { ...rtc, timeoutMs: 2_000 }).catch(() => {});
@@ -206,14 +156,14 @@ describe('connectPeer', () => {
 
 describe('connectPeer failures, by layer', () => {
   /** The answer as the offerer receives it, with `edit` applied to its SDP. */
-  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: 'offerer' | 'answerer') => {
+  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: PipeSide) => {
     const msg = JSON.parse(payload) as { kind: string; sdp?: string };
     if (to !== 'offerer' || msg.kind !== 'answer' || msg.sdp === undefined) return payload;
     return JSON.stringify({ ...msg, sdp: edit(msg.sdp) });
   };
 
   async function bothFail(rewrite: ReturnType<typeof editAnswer>): Promise<PeerlaneError[]> {
-    const { offerer, answerer } = pipePair(undefined, rewrite);
+    const { offerer, answerer } = pipePair({ rewrite });
     const started = Date.now();
     const results = await Promise.allSettled([
       connectPeer('offerer', offerer, rtc),
