@@ -272,6 +272,21 @@ const CASES: Case[] = [
     blockUdp: true,
     expect: { path: 'relay', transport: 'relay' },
   },
+  {
+    name: '8 UDP blocked, --direct-only',
+    natA: 'eim',
+    natB: 'eim',
+    ice: 'both NATs drop all UDP; --direct-only on a server with RELAY_ENABLED',
+    signalPort: RELAY_SIGNAL_PORT,
+    rxFlags: ['--direct-only'],
+    txFlags: ['--direct-only'],
+    transport: 'auto',
+    blockUdp: true,
+    expect: {
+      error: 'ICE_FAILED',
+      messageIncludes: ['UDP may be blocked', "signal server's relay", '--direct-only'],
+    },
+  },
 ];
 
 interface Result {
