@@ -80,6 +80,7 @@ await runCommand(
       httpPort: settings['http-port'],
       httpHost: settings['http-host'],
       relay: relayLimitsFrom(settings),
+      relayAddress: settings['relay-address'],
     });
     const address = await server.listen();
     const http = server.httpAddress();

@@ -73,6 +73,11 @@ export interface SignalServerOptions {
   now?: () => number;
   /** The relay on this port (off unless `enabled`); see server/relay/hub.ts. */
   relay?: Partial<RelayLimits> | undefined;
+  /**
+   * `host:port` where peers reach this instance directly, for its relay; see
+   * HandlerOptions. Port 0 stands for the port this instance bound.
+   */
+  relayAddress?: string | undefined;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */
@@ -135,6 +140,7 @@ export class SignalServer {
       log: this.log,
       turn: options.turn,
       now,
+      relayAddress: () => this.publicRelayAddress(),
     });
   }
 
@@ -230,6 +236,14 @@ export class SignalServer {
     ]);
     http?.closeAllConnections();
     await this.state.close();
+  }
+
+  /** What `paired` names as the relay: only with the relay on and an address given. */
+  private publicRelayAddress(): string | undefined {
+    const given = this.options.relayAddress;
+    if (given === undefined || this.options.relay?.enabled !== true) return undefined;
+    if (!given.endsWith(':0') || this.tcp === undefined) return given;
+    return `${given.slice(0, -1)}${(this.tcp.address() as net.AddressInfo).port}`;
   }
 
   private accept(socket: net.Socket): void {

@@ -6,6 +6,7 @@
 import type { Setting } from '../../config.js';
 import { parseSeconds, parseSwitch } from '../../config.js';
 import { PeerlaneError } from '../../core/errors.js';
+import { isRelayAddress } from '../../core/signaling/protocol.js';
 import type { RelayLimits } from './hub.js';
 import { DEFAULT_RELAY_LIMITS } from './hub.js';
 
@@ -84,6 +85,24 @@ export const RELAY_SETTINGS = [
     default: DEFAULT_RELAY_LIMITS.quotaWindowMs / 1000,
     describe: 'Seconds of the per-address quota window',
     parse: (raw) => parseSeconds(raw, '--relay-quota-window (RELAY_QUOTA_WINDOW)'),
+  },
+  {
+    flag: 'relay-address',
+    env: 'RELAY_ADDRESS',
+    default: '',
+    describe:
+      "host:port where peers reach this instance's relay directly; with REDIS_URL give each instance its own, so both peers meet on one. Empty: the address they signal through",
+    parse: (raw) => {
+      const text = String(raw ?? '').trim();
+      if (text === '') return undefined;
+      if (!isRelayAddress(text)) {
+        throw new PeerlaneError(
+          'BAD_CONFIG',
+          `--relay-address (RELAY_ADDRESS) must be host:port, not ${JSON.stringify(raw)}`,
+        );
+      }
+      return text;
+    },
   },
   {
     flag: 'relay-idle-timeout',
