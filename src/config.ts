@@ -206,8 +206,8 @@ export function parseMtu(value: unknown): number {
  * a direct TCP connection (for peers that can reach each other) against the
  * WebRTC data channel (session/race.ts); `tcp` and `webrtc` use only that one.
  */
-export type Transport = 'auto' | 'tcp' | 'webrtc';
-export const TRANSPORTS: readonly Transport[] = ['auto', 'tcp', 'webrtc'];
+export type Transport = 'auto' | 'tcp' | 'webrtc' | 'relay';
+export const TRANSPORTS: readonly Transport[] = ['auto', 'tcp', 'webrtc', 'relay'];
 
 export function parseTransport(value: unknown): Transport {
   const text = String(value).trim();

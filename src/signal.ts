@@ -14,6 +14,7 @@ import { readSettings, settingOptions } from './cli/settings.js';
 import { SIGNAL_SETTINGS } from './cli/signal-settings.js';
 import { configFlag, loadConfigFile } from './config.js';
 import { packageVersion } from './project.js';
+import { relayLimitsFrom } from './server/relay/settings.js';
 import { SignalServer } from './server/server.js';
 import type { SignalLimitVariable } from './server/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './server/server-config.js';
@@ -78,6 +79,8 @@ await runCommand(
       redisUrl,
       httpPort: settings['http-port'],
       httpHost: settings['http-host'],
+      relay: relayLimitsFrom(settings),
+      relayAddress: settings['relay-address'],
     });
     const address = await server.listen();
     const http = server.httpAddress();

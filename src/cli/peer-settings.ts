@@ -91,7 +91,8 @@ export const PEER_CONNECTION_SETTINGS = [
     flag: 'transport',
     env: 'PEER_TRANSPORT',
     default: 'auto',
-    describe: 'auto: race a direct TCP connection against the WebRTC data channel; tcp or webrtc: only that',
+    describe:
+      "auto: race a direct TCP connection against the WebRTC data channel, and the signal server's relay if UDP fails; tcp, webrtc or relay: only that",
     parse: parseTransport,
   },
   {

@@ -14,6 +14,7 @@ import {
   SIGNAL_ADDR_SETTING,
   SIGNAL_PORT_SETTING,
 } from '../config.js';
+import { RELAY_SETTINGS } from '../server/relay/settings.js';
 import { DEFAULT_HTTP_HOST } from '../server/server.js';
 import { SIGNAL_LIMIT_SETTINGS } from '../server/server-config.js';
 import { DEFAULT_TURN_TTL_SECONDS } from '../server/turn.js';
@@ -84,6 +85,7 @@ export const SIGNAL_SETTINGS = [
     parse: (raw) => blankIsNone(raw) ?? DEFAULT_HTTP_HOST,
   },
   ...SIGNAL_LIMIT_SETTINGS,
+  ...RELAY_SETTINGS,
   {
     flag: 'config',
     describe: 'Read settings from this file instead of ./.env',

@@ -23,8 +23,14 @@ export interface PathInfo {
  * WebRTC data channel (Link, here) and a sealed direct TCP connection
  * (direct/tcp-link.ts).
  */
+/**
+ * What carries a link: a WebRTC data channel, a direct TCP connection, or the
+ * signal server's relay (TCP to the server, sealed end to end all the same).
+ */
+export type LinkTransport = 'webrtc' | 'tcp' | 'relay';
+
 export interface MessageLink {
-  readonly transport: 'webrtc' | 'tcp';
+  readonly transport: LinkTransport;
   maxMessageSize(): number;
   bufferedAmount(): number;
   onBufferedAmountLow(threshold: number, handler: () => void): void;

@@ -39,6 +39,8 @@ export interface RtcOptions {
   mtu?: number | undefined;
   /** Default `auto`; `--relay` means `webrtc`. */
   transport?: Transport | undefined;
+  /** The signal server's relay (its own address): joins the race when UDP fails; never with directOnly. */
+  relayAddress?: { host: string; port: number } | undefined;
   /**
    * Print libdatachannel's whole log (debug level) on stderr while attempts
    * run; the CLI's `--debug-ice` (PEERLANE_DEBUG_ICE). The log is per process,

@@ -163,7 +163,7 @@ export function describeIceFailure(context: FailureContext, seen: Observed, nowM
     );
   else if (!seen.local.has('srflx') && !seen.remote.has('srflx'))
     parts.push(
-      `${stun.length === 0 ? 'no STUN server was set' : 'neither side learned a public address from STUN'}, ` +
+      `${stun.length === 0 ? 'no STUN server was set' : 'neither side learned a public address from STUN (no answer came back: UDP may be blocked)'}, ` +
         "so only the peers' local addresses were tried",
     );
   else
@@ -173,7 +173,7 @@ export function describeIceFailure(context: FailureContext, seen: Observed, nowM
     );
   parts.push(
     context.directOnly
-      ? 'a TURN relay crosses any NAT: run without --direct-only'
+      ? "a TURN relay crosses any NAT, and the signal server's relay (TCP) crosses a network that blocks UDP: run without --direct-only"
       : 'a TURN relay crosses any NAT: set TURN_URLS and TURN_SECRET on the signal server, or a turn: URL in ICE_SERVERS',
   );
   return parts.join('; ');

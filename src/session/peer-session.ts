@@ -235,7 +235,10 @@ export class PeerSession {
       const link = await openLink(
         this.pairing.role,
         this.signals.pipe(n),
-        limitTo(rtcWithGrant(this.options, this.pairing.client.turnGrant), limitMs),
+        limitTo(
+          rtcWithGrant(this.options, this.pairing.client.turnGrant, this.pairing.client.relayAddress),
+          limitMs,
+        ),
         this.directKey,
         { attempt: n, abort: abort.signal, previousPath: this.lastPath },
       );

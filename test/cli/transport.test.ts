@@ -26,7 +26,7 @@ async function expectBadTransport(proc: EventProcess): Promise<void> {
   expect(proc.error?.code, proc.stderr).toBe('BAD_CONFIG');
   expect(proc.stderr.trimEnd().split('\n')).toHaveLength(1);
   expect(proc.stderr).toMatch(
-    /^peer: BAD_CONFIG: --transport \/ PEER_TRANSPORT must be one of auto, tcp, webrtc, not "bogus"\. Next: .+\.\n$/,
+    /^peer: BAD_CONFIG: --transport \/ PEER_TRANSPORT must be one of auto, tcp, webrtc, relay, not "bogus"\. Next: .+\.\n$/,
   );
 }
 
