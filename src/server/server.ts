@@ -34,6 +34,7 @@ import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
 import { sniffProtocol } from './demux.js';
 import { SignalHandlers } from './handlers.js';
+import { PortHttp } from './http-port.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
 import { AddressLimiter, monotonic } from './rate-limit.js';
@@ -106,6 +107,7 @@ export class SignalServer {
   private nextId = 1;
   private readonly log: (message: string) => void;
   readonly relay: RelayHub;
+  private readonly portHttp: PortHttp;
 
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
@@ -134,6 +136,7 @@ export class SignalServer {
         refused: (status) => this.metrics.relayRefused.inc({ status }),
       },
     );
+    this.portHttp = new PortHttp(this.relay, this.log);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
@@ -224,6 +227,7 @@ export class SignalServer {
     this.handlers.stop();
     clearInterval(this.sweeper);
     this.relay.close();
+    this.portHttp.close();
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
     const { tcp, udp, http } = this;
@@ -279,9 +283,10 @@ export class SignalServer {
     // Opened first, so that a client that sends nothing meets the handshake timeout either way.
     this.handlers.open(client);
     void sniffProtocol(socket).then((protocol) => {
-      if (protocol === 'relay') {
+      if (protocol === 'relay' || protocol === 'http') {
         this.handlers.drop(client);
-        this.relay.accept(socket);
+        if (protocol === 'relay') this.relay.accept(socket, address);
+        else this.portHttp.accept(socket, address);
         return;
       }
       // Anything else is read as signaling, whose decoder refuses what is not.
