@@ -3,9 +3,11 @@
  * baseline measured in the same run — the same file over one plain TCP socket
  * between two Node processes, SHA-256 on the receiving side.
  *
- * peerlane runs twice per round: as it runs by default (on loopback the
- * direct TCP path wins the race) and kept on the data channel
- * (`--transport webrtc`), which is what peers behind NATs get.
+ * peerlane runs three times per round: as it runs by default (on loopback the
+ * direct TCP path wins the race), kept on the data channel
+ * (`--transport webrtc`), which is what peers behind NATs get, and through
+ * the signal server's relay (`--transport relay`), what peers on networks
+ * that block UDP get; for that one the signal server's CPU per GiB is shown.
  *
  * A further variant, the data channel alone memory to memory (rtc-baseline.ts),
  * shows what libdatachannel costs before peerlane does any work, and with the
@@ -102,6 +104,14 @@ async function again(run: () => Promise<Run>): Promise<Run> {
     log(`  (a run failed, once more: ${(err as Error).message.split('\n')[0]})`);
     return run();
   }
+}
+
+/** User and system CPU seconds `pid` has used so far (Linux /proc; 100 ticks a second). */
+async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), from field 3 on.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** A `peer` of this build, or with `root`, of the build there. */
@@ -217,10 +227,14 @@ try {
   log(`peerlane bench: ${(size / GIB).toFixed(2)} GiB, ${args.runs} runs each, on 127.0.0.1`);
   await writeRandomFile(file, size);
   const expected = await sha256File(file);
-  const server = await h.signalProcess();
+  const server = await h.signalProcess(['--relay-enabled']);
+  const serverPid = server.process.child.pid ?? 0;
   const peerlane: Run[] = [];
   /** The same transfer kept on the data channel (--transport webrtc): what a NATed pair gets. */
   const webrtc: Run[] = [];
+  /** Through the signal server's relay (--transport relay), with the server's CPU per GiB. */
+  const relayed: Run[] = [];
+  const serverCpuPerGiB: number[] = [];
   const baseline: Run[] = [];
   const floor: Run[] = [];
   /** The same two transfers by the build given with --also. */
@@ -241,6 +255,11 @@ try {
     const also = args.also;
     if (also !== undefined && i % 2 === 1) await pair(also, [other, otherWebrtc]);
     await pair(undefined, [peerlane, webrtc]);
+    const cpu0 = await processCpuSeconds(serverPid);
+    relayed.push(
+      await again(() => peerlaneRun(file, expected, [...server.peerArgs, '--transport', 'relay'], out)),
+    );
+    serverCpuPerGiB.push(((await processCpuSeconds(serverPid)) - cpu0) / (size / GIB));
     if (also !== undefined && i % 2 === 0) await pair(also, [other, otherWebrtc]);
     if (also !== undefined) {
       log(
@@ -290,6 +309,14 @@ try {
   log(row('sender CPU-s/GiB', w.senderCpuPerGiB, b.senderCpuPerGiB, 2));
   log(row('receiver CPU-s/GiB', w.receiverCpuPerGiB, b.receiverCpuPerGiB, 2));
   log('');
+  const rl = summary(relayed);
+  const serverCpu = [...serverCpuPerGiB].sort((x, y) => x - y)[Math.floor(serverCpuPerGiB.length / 2)] ?? 0;
+  log("  through the signal server's relay (--transport relay), all on this machine:");
+  log(row('MB/s verified', rl.mbps, b.mbps, 0));
+  log(row('sender CPU-s/GiB', rl.senderCpuPerGiB, b.senderCpuPerGiB, 2));
+  log(row('receiver CPU-s/GiB', rl.receiverCpuPerGiB, b.receiverCpuPerGiB, 2));
+  log(`  signal server CPU-s/GiB relayed: ${serverCpu.toFixed(2)} (median)`);
+  log('');
   log('  the data channel alone, memory to memory (no disk, hash or framing):');
   log(row('MB/s', f.mbps, undefined, 0));
   log(row('sender CPU-s/GiB', f.senderCpuPerGiB, undefined, 2));
@@ -300,7 +327,7 @@ try {
   const also = args.also === undefined ? undefined : compare(p, w, summary(other), summary(otherWebrtc));
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, webrtc: w, baseline: b, dataChannel: f, ratio, boundMbps, ...(also ? { also } : {}) })}\n`,
+      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, webrtc: w, relay: { ...rl, serverCpuPerGiB: serverCpu }, baseline: b, dataChannel: f, ratio, boundMbps, ...(also ? { also } : {}) })}\n`,
     );
   }
 } finally {

@@ -31,7 +31,7 @@ export type { ManifestEntry } from './core/transfer/protocol.js';
 export type { FileResult, TransferResult } from './core/transfer/types.js';
 export type { RtcOptions } from './rtc/connect.js';
 export type { IceServer, StunServer, TurnServer } from './rtc/ice-servers.js';
-export type { SignalServerOptions } from './server/server.js';
+export type { SignalServerOptions } from './server/options.js';
 export { SignalServer } from './server/server.js';
 export type { SessionOptions } from './session/common.js';
 export type { ListOptions } from './session/list.js';

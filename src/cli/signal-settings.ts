@@ -14,8 +14,8 @@ import {
   SIGNAL_ADDR_SETTING,
   SIGNAL_PORT_SETTING,
 } from '../config.js';
+import { DEFAULT_HTTP_HOST } from '../server/options.js';
 import { RELAY_SETTINGS } from '../server/relay/settings.js';
-import { DEFAULT_HTTP_HOST } from '../server/server.js';
 import { SIGNAL_LIMIT_SETTINGS } from '../server/server-config.js';
 import { DEFAULT_TURN_TTL_SECONDS } from '../server/turn.js';
 

@@ -21,6 +21,10 @@
  * balancer pair a receiver on one with a sender on another, and relay between
  * them over pub/sub.
  *
+ * The same TCP port also carries the relay (relay/hub.ts) and HTTP for its
+ * WebSocket path (http-port.ts), told apart by a connection's first byte
+ * (demux.ts).
+ *
  * This class is the socket side: it listens, accepts, accounts for each
  * address's sockets, and hands each client's lines to SignalHandlers.
  */
@@ -28,60 +32,23 @@ import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
 import { PeerlaneError } from '../core/errors.js';
-import { LineDecoder } from '../core/signaling/framing.js';
-import { MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from '../core/signaling/protocol.js';
 import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
 import { sniffProtocol } from './demux.js';
 import { SignalHandlers } from './handlers.js';
+import { PortHttp } from './http-port.js';
+import { readLines } from './line-reader.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
+import type { SignalServerOptions } from './options.js';
+import { DEFAULT_HTTP_HOST } from './options.js';
 import { AddressLimiter, monotonic } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
-import type { RelayLimits } from './relay/hub.js';
 import { DEFAULT_RELAY_LIMITS, RelayHub } from './relay/hub.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
-import type { TurnConfig } from './turn.js';
 import type { SignalState } from './types.js';
-
-export interface SignalServerOptions {
-  host: string;
-  /** 0 picks a free port; read it back from `address()`. */
-  port: number;
-  /** Receives one line per notable event; defaults to silence. */
-  log?: (message: string) => void;
-  /** Any limit left out takes its default (DEFAULT_SIGNAL_LIMITS). Throws BAD_CONFIG if one is invalid. */
-  limits?: Partial<SignalLimits>;
-  /** Answer STUN Binding requests on UDP, on the TCP port's number (default true). */
-  stun?: boolean;
-  /** Issue coturn REST credentials to paired peers; see resolveTurnConfig(). */
-  turn?: TurnConfig | undefined;
-  /** Share nameplates, pairings and rate limits with other instances through this Redis. */
-  redisUrl?: string | undefined;
-  /** Serve /healthz and /metrics over HTTP on this port (0 picks one; see httpAddress()). */
-  httpPort?: number | undefined;
-  /** Where that port listens: loopback unless asked otherwise, since it is for the operator only. */
-  httpHost?: string | undefined;
-  /**
-   * Milliseconds, what the rate buckets refill by and in-process nameplates
-   * expire by (not the timers, nor Redis's TTLs); defaults to a monotonic
-   * clock, and to Redis's own for the buckets kept there. For tests, which move
-   * it instead of sleeping; instances sharing a Redis must share it too.
-   */
-  now?: () => number;
-  /** The relay on this port (off unless `enabled`); see server/relay/hub.ts. */
-  relay?: Partial<RelayLimits> | undefined;
-  /**
-   * `host:port` where peers reach this instance directly, for its relay; see
-   * HandlerOptions. Port 0 stands for the port this instance bound.
-   */
-  relayAddress?: string | undefined;
-}
-
-/** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */
-export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 /** How often buckets of addresses that went quiet are forgotten. */
 const SWEEP_MS = 60_000;
@@ -101,11 +68,13 @@ export class SignalServer {
   /** STUN answers per address group: a spoofed source must not turn the port into a reflector. */
   private readonly stunLimiter: AddressLimiter;
   /** Bytes of unfinished lines held for all clients (the sum of their decoders' pending bytes). */
-  private pendingBytes = 0;
+  /** Bytes of unfinished lines held for all clients (the sum of their decoders' pending bytes). */
+  private readonly pending = { bytes: 0 };
   private sweeper: NodeJS.Timeout | undefined;
   private nextId = 1;
   private readonly log: (message: string) => void;
   readonly relay: RelayHub;
+  private readonly portHttp: PortHttp;
 
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
@@ -134,6 +103,7 @@ export class SignalServer {
         refused: (status) => this.metrics.relayRefused.inc({ status }),
       },
     );
+    this.portHttp = new PortHttp(this.relay, this.log);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
@@ -216,7 +186,7 @@ export class SignalServer {
 
   /** Bytes held for clients: queued toward them, and of lines they have not finished. */
   get buffered(): { queued: number; pending: number } {
-    return { queued: this.handlers.queued, pending: this.pendingBytes };
+    return { queued: this.handlers.queued, pending: this.pending.bytes };
   }
 
   /** Stop listening and end every connection; resolves once nothing of the server is left running. */
@@ -224,6 +194,7 @@ export class SignalServer {
     this.handlers.stop();
     clearInterval(this.sweeper);
     this.relay.close();
+    this.portHttp.close();
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
     const { tcp, udp, http } = this;
@@ -279,60 +250,15 @@ export class SignalServer {
     // Opened first, so that a client that sends nothing meets the handshake timeout either way.
     this.handlers.open(client);
     void sniffProtocol(socket).then((protocol) => {
-      if (protocol === 'relay') {
+      if (protocol === 'relay' || protocol === 'http') {
         this.handlers.drop(client);
-        this.relay.accept(socket);
+        if (protocol === 'relay') this.relay.accept(socket, address);
+        else this.portHttp.accept(socket, address);
         return;
       }
       // Anything else is read as signaling, whose decoder refuses what is not.
-      this.readLines(client);
+      readLines(client, { handlers: this.handlers, limits: this.limits, pending: this.pending });
       socket.resume();
-    });
-  }
-
-  /**
-   * Hand the client's lines to the handlers. An unfinished line is held within
-   * three limits: its size (MESSAGE_TOO_LARGE), the bytes all clients' unfinished
-   * lines hold together (SERVER_BUSY), and its age, the handshake timeout
-   * (BAD_MESSAGE): bytes that never finish a message buy no time, paired or not.
-   */
-  private readLines(client: Client): void {
-    const { socket } = client;
-    const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-    let partial: NodeJS.Timeout | undefined;
-    const fail = (err: unknown): void =>
-      this.handlers.enqueue(client, () => {
-        throw err;
-      });
-    socket.on('data', (chunk: Buffer) => {
-      const before = decoder.heldBytes;
-      let lines: string[] = [];
-      try {
-        lines = decoder.push(chunk);
-      } catch (err) {
-        fail(err);
-      }
-      this.pendingBytes += decoder.heldBytes - before;
-      for (const line of lines) this.handlers.enqueue(client, () => parseClientMessage(line));
-      if (decoder.heldBytes > 0 && this.pendingBytes > this.limits.maxPendingBytes) {
-        fail(new PeerlaneError('SERVER_BUSY', 'too many unfinished messages on this server'));
-      }
-      if (decoder.heldBytes === 0) {
-        clearTimeout(partial);
-        partial = undefined;
-      } else if (partial === undefined) {
-        partial = setTimeout(
-          () => fail(new PeerlaneError('BAD_MESSAGE', 'a message took too long to arrive')),
-          this.limits.handshakeTimeoutMs,
-        );
-        partial.unref();
-      } else if (lines.length > 0) {
-        partial.refresh(); // a new line began: its clock starts now
-      }
-    });
-    socket.once('close', () => {
-      clearTimeout(partial);
-      this.pendingBytes -= decoder.heldBytes;
     });
   }
 }

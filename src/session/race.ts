@@ -16,7 +16,6 @@
  * not relay only adds a sentence to the error. Never with --direct-only.
  */
 
-import type { ErrorCode } from '../core/errors.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
@@ -25,10 +24,10 @@ import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js
 import type { DirectAttempt } from '../direct/attempt.js';
 import { DirectAttempt as Direct } from '../direct/attempt.js';
 import type { TcpLink } from '../direct/tcp-link.js';
-import { dialRelay } from '../relay/dial.js';
 import type { AttemptControl, RtcOptions } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link, MessageLink } from '../rtc/link.js';
+import { RELAY_AFTER_MS, RelayContender, relayCouldHelp, relayOnly } from './relay-contender.js';
 
 /**
  * After the data channel failed, how long a direct connection may still take
@@ -36,21 +35,6 @@ import type { Link, MessageLink } from '../rtc/link.js';
  * and SCTP together, so one that has not finished by then will not.
  */
 const DIRECT_GRACE_MS = 2_000;
-
-/**
- * How long the direct paths have before the relay is dialed too. A data
- * channel over the internet opens within a second or two (ICE, DTLS and SCTP
- * in a few round trips); by three seconds UDP is most likely blocked, and the
- * relay's TCP handshake is a few round trips more.
- */
-const RELAY_AFTER_MS = 3_000;
-
-/**
- * The data channel's failures that the relay can help with: no path (UDP
- * blocked, NATs no hole punch crosses) or a handshake that never finished on
- * the path found. A peer that left, or a tampered signal, is not one.
- */
-const NO_PATH: ReadonlySet<ErrorCode> = new Set(['ICE_FAILED', 'CONNECT_TIMEOUT', 'HANDSHAKE_STALLED']);
 
 export async function openLink(
   role: PeerRole,
@@ -63,7 +47,11 @@ export async function openLink(
   const transport = rtc.iceTransportPolicy === 'relay' ? 'webrtc' : (rtc.transport ?? 'auto');
   if (transport === 'webrtc') return connectPeer(role, pipe, rtc, control);
   const n = control.attempt ?? 0;
-  if (transport === 'relay') return relayOnly(role, rtc, key, n, control);
+  if (transport === 'relay') {
+    if (rtc.relayAddress === undefined) throw new PeerlaneError('INTERNAL', 'no relay address');
+    const dial = { address: rtc.relayAddress, key, attempt: { n, role }, timeoutMs: rtc.timeoutMs };
+    return relayOnly(dial, control.abort);
+  }
   const direct = await Direct.listen({
     bindAddress: rtc.bindAddress,
     key,
@@ -72,35 +60,6 @@ export async function openLink(
     timeoutMs: rtc.timeoutMs,
   });
   return new Race(role, pipe, rtc, transport, direct, n, control, key).result;
-}
-
-/** --transport relay: the signal server's relay and nothing else. */
-async function relayOnly(
-  role: PeerRole,
-  rtc: RtcOptions,
-  key: Buffer,
-  n: number,
-  control: AttemptControl,
-): Promise<MessageLink> {
-  if (rtc.relayAddress === undefined) throw new PeerlaneError('INTERNAL', 'no relay address');
-  const link = await dialRelay({
-    ...rtc.relayAddress,
-    sessionSecret: key,
-    attempt: { n, role },
-    timeoutMs: rtc.timeoutMs,
-    abort: control.abort,
-  });
-  if (role === 'offerer') link.sendUse();
-  else await link.used;
-  return link;
-}
-
-interface RelayPart {
-  abort: AbortController;
-  /** Linked or failed. */
-  settled: boolean;
-  link?: TcpLink;
-  error?: PeerlaneError;
 }
 
 class Race {
@@ -118,8 +77,8 @@ class Race {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly started = Date.now();
   private readonly timeoutMs: number;
-  /** The relay's part: undefined until dialed; `settled` once it linked or failed. */
-  private relay: RelayPart | undefined;
+  /** The relay's part: undefined until dialed. */
+  private relay: RelayContender | undefined;
   private readonly relayAllowed: boolean;
 
   constructor(
@@ -248,11 +207,11 @@ class Race {
   private rtcFailed(err: PeerlaneError): void {
     if (this.done) return;
     this.rtcError = err;
-    if (this.relayAllowed && NO_PATH.has(err.code)) {
+    if (this.relayAllowed && relayCouldHelp(err)) {
       // The relay decides now: dialed at once if it was not yet, and the attempt ends with it.
       if (this.relay === undefined) this.dialRelay(this.chooser ? 'offerer' : 'answerer');
       if (this.relay?.settled !== true) return;
-      this.fail(this.withRelayError(err));
+      this.fail(this.relay?.explain(err) ?? err);
       return;
     }
     // At its deadline the direct path had as long as the channel: no grace.
@@ -262,37 +221,21 @@ class Race {
   }
 
   private dialRelay(role: PeerRole): void {
-    if (this.done || this.relay !== undefined || this.rtc.relayAddress === undefined) return;
-    const relay: RelayPart = { abort: new AbortController(), settled: false };
-    this.relay = relay;
-    const left = Math.max(1, this.timeoutMs - (Date.now() - this.started));
-    dialRelay({
-      ...this.rtc.relayAddress,
-      sessionSecret: this.key,
-      attempt: { n: this.n, role },
-      timeoutMs: left,
-      abort: relay.abort.signal,
-    }).then(
+    const address = this.rtc.relayAddress;
+    if (this.done || this.relay !== undefined || address === undefined) return;
+    const timeoutMs = Math.max(1, this.timeoutMs - (Date.now() - this.started));
+    this.relay = new RelayContender(
+      { address, key: this.key, attempt: { n: this.n, role }, timeoutMs },
       (link) => {
-        relay.settled = true;
-        relay.link = link;
         if (this.done) link.close();
         else this.tcpReady(link);
       },
-      (err: unknown) => {
-        relay.settled = true;
-        relay.error = toPeerlaneError(err);
-        if (this.rtcError !== undefined && NO_PATH.has(this.rtcError.code))
-          this.fail(this.withRelayError(this.rtcError));
+      () => {
+        const rtcError = this.rtcError;
+        if (rtcError !== undefined && relayCouldHelp(rtcError))
+          this.fail(this.relay?.explain(rtcError) ?? rtcError);
       },
     );
-  }
-
-  /** The data channel's error, saying also why the relay did not help where it could have. */
-  private withRelayError(err: PeerlaneError): PeerlaneError {
-    const relayError = this.relay?.error;
-    if (relayError === undefined || !NO_PATH.has(err.code)) return err;
-    return new PeerlaneError(err.code, `${err.message}; the signal server's relay: ${relayError.message}`);
   }
 
   private timedOut(ms: number, transport: 'auto' | 'tcp'): void {
@@ -315,14 +258,13 @@ class Race {
   private settle(): void {
     this.done = true;
     for (const t of this.timers) clearTimeout(t);
-    if (this.relay?.settled === false) this.relay.abort.abort();
     this.control.abort?.removeEventListener('abort', this.aborted);
   }
 
   private win(link: MessageLink): void {
     if (this.done) return;
     this.settle();
-    if (this.relay?.link !== undefined && this.relay.link !== link) this.relay.link.close();
+    this.relay?.close(link);
     if (link.transport !== 'webrtc') {
       this.rtcAbort.abort(
         new PeerlaneError('PEER_LOST', `the ${link.transport === 'tcp' ? 'direct' : 'relayed'} path won`),
@@ -340,7 +282,7 @@ class Race {
     this.settle();
     this.rtcAbort.abort(err);
     this.rtcLink?.close();
-    this.relay?.link?.close();
+    this.relay?.close();
     this.direct.close();
     this.reject(err);
   }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { PeerEvent } from '../core/events.js';
 import { entryPoint, packageRoot } from '../project.js';
-import type { SignalServerOptions } from '../server/server.js';
+import type { SignalServerOptions } from '../server/options.js';
 import { SignalServer } from '../server/server.js';
 
 /** Everything stays on loopback: the signal server, and ICE host candidates. */

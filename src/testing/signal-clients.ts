@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { expect } from 'vitest';
 import { SIGNAL_PROTOCOL_VERSION } from '../core/signaling/protocol.js';
-import type { SignalServerOptions } from '../server/server.js';
+import type { SignalServerOptions } from '../server/options.js';
 import { SignalServer } from '../server/server.js';
 import type { SignalLimits } from '../server/server-config.js';
 import { LOOPBACK } from './harness.js';

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { SignalAddress } from '../../src/core/signaling/client.js';
 import { SignalClient } from '../../src/core/signaling/client.js';
 import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
-import type { SignalServerOptions } from '../../src/server/server.js';
+import type { SignalServerOptions } from '../../src/server/options.js';
 import { SignalServer } from '../../src/server/server.js';
 import { send } from '../../src/session/send.js';
 import { listTree } from '../../src/testing/files.js';

@@ -50,7 +50,7 @@ async function startRelay(limits: Partial<RelayLimits> = {}): Promise<Relay> {
   const seen: Buffer[] = [];
   const server = net.createServer((socket) => {
     socket.on('data', (chunk: Buffer) => seen.push(chunk));
-    hub.accept(socket);
+    hub.accept(socket, socket.remoteAddress ?? '');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => {

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SignalClient } from '../../src/core/signaling/client.js';
 import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
-import type { SignalServerOptions } from '../../src/server/server.js';
+import type { SignalServerOptions } from '../../src/server/options.js';
 import { SignalServer } from '../../src/server/server.js';
 import { send } from '../../src/session/send.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';

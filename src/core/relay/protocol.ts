@@ -25,6 +25,19 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import type { ErrorCode } from '../errors.js';
 import { PeerlaneError } from '../errors.js';
 
+/**
+ * The relay as a WebSocket (for a browser, and through proxies that pass only
+ * HTTP upgrades): `GET /relay` upgraded on the same port. Each binary message
+ * carries the next bytes of the same stream as above, hello first.
+ */
+export const RELAY_WS_PATH = '/relay';
+/**
+ * The largest WebSocket message the relay takes: a sealed record (256 KiB of
+ * plaintext with its length and tag) fits, and nothing near the browsers'
+ * limits is needed.
+ */
+export const RELAY_WS_MAX_MESSAGE_BYTES = 512 * 1024;
+
 /** Changes whenever the relay's hello or status format changes. */
 export const RELAY_VERSION = 1;
 /**

@@ -8,7 +8,7 @@
  * its partner (by token), or in a session. Every exit path goes through
  * `refuse` or `RelaySession.end`, which destroy the sockets and count.
  */
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { PeerlaneError } from '../../core/errors.js';
 import type { RelayStatusName } from '../../core/relay/protocol.js';
 import { encodeRelayStatus, parseRelayHello, RELAY_HELLO_BYTES } from '../../core/relay/protocol.js';
@@ -66,7 +66,7 @@ export interface RelayHooks {
 }
 
 interface Waiting {
-  socket: net.Socket;
+  socket: Duplex;
   address: string;
   timer: NodeJS.Timeout;
 }
@@ -91,9 +91,12 @@ export class RelayHub {
     return { sessions: this.sessions.size, waiting: this.waiting.size };
   }
 
-  /** Serve a connection whose first byte said "relay"; any bytes read to decide that were unshifted. */
-  accept(socket: net.Socket): void {
-    const address = socket.remoteAddress ?? 'unknown';
+  /**
+   * Serve a stream whose first byte said "relay" (a TCP socket, any bytes read
+   * to decide that unshifted) or a WebSocket's byte stream; `address` is its
+   * peer's, for the quota.
+   */
+  accept(socket: Duplex, address: string): void {
     const chunks: Buffer[] = [];
     let have = 0;
     const timer = setTimeout(
@@ -124,7 +127,7 @@ export class RelayHub {
     socket.resume(); // the port's demux paused it
   }
 
-  private hello(socket: net.Socket, address: string, hello: Uint8Array): void {
+  private hello(socket: Duplex, address: string, hello: Uint8Array): void {
     let token: string;
     try {
       token = Buffer.from(parseRelayHello(hello)).toString('hex');
@@ -166,7 +169,7 @@ export class RelayHub {
     return undefined;
   }
 
-  private wait(socket: net.Socket, address: string, token: string): void {
+  private wait(socket: Duplex, address: string, token: string): void {
     const timer = setTimeout(() => {
       this.waiting.delete(token);
       this.refuse(socket, 'RELAY_NO_PEER', 'the other peer did not reach the relay in time');
@@ -181,8 +184,8 @@ export class RelayHub {
 
   private open(
     token: string,
-    a: { socket: net.Socket; address: string },
-    b: { socket: net.Socket; address: string },
+    a: { socket: Duplex; address: string },
+    b: { socket: Duplex; address: string },
   ): void {
     const session = new RelaySession(a, b, {
       sessionGate: new ByteGate(this.limits.sessionBytesPerSecond, this.hooks.now),
@@ -203,7 +206,7 @@ export class RelayHub {
     session.start();
   }
 
-  private refuse(socket: net.Socket, status: RelayStatusName, reason: string): void {
+  private refuse(socket: Duplex, status: RelayStatusName, reason: string): void {
     this.hooks.refused?.(status);
     socket.end(encodeRelayStatus(status, reason));
     // A peer that never reads its refusal must not hold the socket open.

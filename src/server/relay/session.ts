@@ -5,11 +5,11 @@
  * gate is in debt. The first end — a close, an error, the idle timeout, a
  * spent quota — destroys both sockets, once.
  */
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AddressQuota, ByteGate } from './gate.js';
 
 export interface RelayEnd {
-  socket: net.Socket;
+  socket: Duplex;
   address: string;
 }
 
