@@ -81,6 +81,7 @@ await runCommand(
       httpHost: settings['http-host'],
       relay: relayLimitsFrom(settings),
       relayAddress: settings['relay-address'],
+      relayOnly: settings['relay-only'],
     });
     const address = await server.listen();
     const http = server.httpAddress();

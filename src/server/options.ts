@@ -35,10 +35,17 @@ export interface SignalServerOptions {
   /** The relay on this port (off unless `enabled`); see server/relay/hub.ts. */
   relay?: Partial<RelayLimits> | undefined;
   /**
-   * `host:port` where peers reach this instance directly, for its relay; see
+   * `host:port` where peers meet for the relay, named in `paired`: this
+   * instance (with the relay enabled) or a relay-only process elsewhere; see
    * HandlerOptions. Port 0 stands for the port this instance bound.
    */
   relayAddress?: string | undefined;
+  /**
+   * Serve the relay (and its WebSocket path) alone: no signaling, no STUN. An
+   * operator runs it on another host, and the signal servers name it with
+   * RELAY_ADDRESS.
+   */
+  relayOnly?: boolean | undefined;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */

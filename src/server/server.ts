@@ -50,6 +50,10 @@ import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
 import type { SignalState } from './types.js';
 
+/** What a relay-only process says to a signaling client. */
+const RELAY_ONLY_REFUSAL =
+  'this server only relays (--relay-only): point peers at the signal server, which names this relay in `paired`';
+
 /** How often buckets of addresses that went quiet are forgotten. */
 const SWEEP_MS = 60_000;
 
@@ -134,7 +138,7 @@ export class SignalServer {
       );
     }
     const { host, port } = this.options;
-    const stun = this.options.stun !== false;
+    const stun = this.options.stun !== false && this.options.relayOnly !== true;
     const { tcp, udp } = await listenTcpAndUdp(host, port, stun, (s) => this.accept(s), this.log);
     this.tcp = tcp;
     this.udp = udp;
@@ -209,10 +213,10 @@ export class SignalServer {
     await this.state.close();
   }
 
-  /** What `paired` names as the relay: only with the relay on and an address given. */
+  /** What `paired` names as the relay: RELAY_ADDRESS, this instance's or a relay-only process's. */
   private publicRelayAddress(): string | undefined {
     const given = this.options.relayAddress;
-    if (given === undefined || this.options.relay?.enabled !== true) return undefined;
+    if (given === undefined) return undefined;
     if (!given.endsWith(':0') || this.tcp === undefined) return given;
     return `${given.slice(0, -1)}${(this.tcp.address() as net.AddressInfo).port}`;
   }
@@ -254,6 +258,10 @@ export class SignalServer {
         this.handlers.drop(client);
         if (protocol === 'relay') this.relay.accept(socket, address);
         else this.portHttp.accept(socket, address);
+        return;
+      }
+      if (this.options.relayOnly === true) {
+        this.handlers.reject(client, new PeerlaneError('BAD_MESSAGE', RELAY_ONLY_REFUSAL));
         return;
       }
       // Anything else is read as signaling, whose decoder refuses what is not.

@@ -4,7 +4,10 @@
  * tapped, to show it never carries a plaintext byte.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerlaneError } from '../../src/core/errors.js';
 import {
@@ -19,6 +22,8 @@ import { dialRelay } from '../../src/relay/dial.js';
 import type { RelayLimits } from '../../src/server/relay/hub.js';
 import { RelayHub } from '../../src/server/relay/hub.js';
 import { SignalServer } from '../../src/server/server.js';
+import { send } from '../../src/session/send.js';
+import { startReceiver } from '../../src/testing/in-process.js';
 import { connectRawClient } from '../../src/testing/raw-client.js';
 
 const LIMITS: RelayLimits = {
@@ -280,5 +285,36 @@ describe('the relay on the signal server’s own port', () => {
     expect(await server.metrics.registry.metrics()).toMatch(
       /peerlane_relay_refused_total\{status="RELAY_DISABLED"\} 2/,
     );
+  });
+
+  it('--relay-only on another host: it refuses signaling, and peers meet there because paired names it', async () => {
+    const relayOnly = new SignalServer({
+      host: '127.0.0.1',
+      port: 0,
+      relay: { enabled: true },
+      relayOnly: true,
+    });
+    const at = await relayOnly.listen();
+    cleanups.push(() => void relayOnly.close());
+    const client = await connectRawClient({ host: '127.0.0.1', port: at.port });
+    cleanups.push(() => client.socket.destroy());
+    client.sendJson({ type: 'register', v: SIGNAL_PROTOCOL_VERSION });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' });
+
+    const signal = new SignalServer({ host: '127.0.0.1', port: 0, relayAddress: `127.0.0.1:${at.port}` });
+    const { port } = await signal.listen();
+    cleanups.push(() => void signal.close());
+    const out = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-relay-only-'));
+    cleanups.push(() => void fs.rm(out, { recursive: true, force: true }));
+    const file = path.join(out, 'in.bin');
+    await fs.writeFile(file, randomBytes(300_000));
+    const rtc = { iceServers: [], bindAddress: '127.0.0.1', timeoutMs: 10_000, transport: 'relay' as const };
+    const rx = startReceiver({ signal: { host: '127.0.0.1', port }, rtc, outDir: path.join(out, 'dl') });
+    const sent = await send({ signal: { host: '127.0.0.1', port }, rtc, paths: [file], code: await rx.code });
+    expect((await rx.result).files[0]?.sha256).toBe(sent.files[0]?.sha256);
+    const relayed = Number(
+      /peerlane_relay_bytes_total (\d+)/.exec(await relayOnly.metrics.registry.metrics())?.[1],
+    );
+    expect(relayed).toBeGreaterThan(300_000);
   });
 });

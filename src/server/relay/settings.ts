@@ -52,6 +52,14 @@ export const RELAY_SETTINGS = [
     parse: (raw) => parseSwitch(raw, '--relay-enabled / RELAY_ENABLED'),
   },
   {
+    flag: 'relay-only',
+    env: 'RELAY_ONLY',
+    type: 'boolean',
+    default: false,
+    describe: 'Serve the relay alone (no signaling, no STUN), for a host of its own; implies --relay-enabled',
+    parse: (raw) => parseSwitch(raw, '--relay-only / RELAY_ONLY'),
+  },
+  {
     flag: 'relay-max-sessions',
     env: 'RELAY_MAX_SESSIONS',
     default: DEFAULT_RELAY_LIMITS.maxSessions,
@@ -91,7 +99,7 @@ export const RELAY_SETTINGS = [
     env: 'RELAY_ADDRESS',
     default: '',
     describe:
-      "host:port where peers reach this instance's relay directly; with REDIS_URL give each instance its own, so both peers meet on one. Empty: the address they signal through",
+      "host:port where peers meet for the relay, named in paired: this instance's (with REDIS_URL, each its own) or a --relay-only host. Empty: the address they signal through",
     parse: (raw) => {
       const text = String(raw ?? '').trim();
       if (text === '') return undefined;
@@ -116,6 +124,7 @@ export const RELAY_SETTINGS = [
 /** The values of RELAY_SETTINGS, parsed, into the hub's limits. */
 export function relayLimitsFrom(values: {
   'relay-enabled': boolean;
+  'relay-only': boolean;
   'relay-max-sessions': number;
   'relay-session-rate': number;
   'relay-total-rate': number;
@@ -124,7 +133,7 @@ export function relayLimitsFrom(values: {
   'relay-idle-timeout': number;
 }): Partial<RelayLimits> {
   return {
-    enabled: values['relay-enabled'],
+    enabled: values['relay-enabled'] || values['relay-only'],
     maxSessions: values['relay-max-sessions'],
     sessionBytesPerSecond: values['relay-session-rate'] * MB,
     totalBytesPerSecond: values['relay-total-rate'] * MB,
