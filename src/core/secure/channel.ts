@@ -33,8 +33,13 @@
  * never in a silent oracle the server could renew by faking a network error.
  * pair.ts refuses a server that assigns the roles the other way round.
  */
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { gcm } from '@noble/ciphers/aes.js';
+import { bytesToUtf8 } from '@noble/ciphers/utils.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { fromBase64, toBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../signaling/pipe.js';
 import type { PeerRole } from '../signaling/protocol.js';
@@ -58,7 +63,13 @@ export interface HandshakeOptions {
 const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 
-/** A SignalPipe whose payloads are sealed under the PAKE session key. */
+/**
+ * A SignalPipe whose payloads are sealed under the PAKE session key. Sealing
+ * is @noble/ciphers' AES-GCM, which runs in a browser too: a payload is a few
+ * hundred bytes, a session seals a few dozen, and each costs about 0.2 ms
+ * (`npm run bench:crypto`). The direct TCP link seals file data, and keeps
+ * node:crypto (direct/tcp-link.ts).
+ */
 export class SecureChannel implements SignalPipe {
   private sendCounter = 0n;
   private receiveCounter = 0n;
@@ -76,10 +87,8 @@ export class SecureChannel implements SignalPipe {
   ) {}
 
   sendPayload(payload: string): void {
-    const nonce = counterNonce(this.sendCounter++);
-    const cipher = createCipheriv('aes-256-gcm', this.sealKey, nonce);
-    const box = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    this.client.sendPayload(encodeSecureMessage({ kind: 'sealed', box: box.toString('base64') }));
+    const box = gcm(this.sealKey, counterNonce(this.sendCounter++)).encrypt(utf8ToBytes(payload));
+    this.client.sendPayload(encodeSecureMessage({ kind: 'sealed', box: toBase64(box) }));
   }
 
   onPayload(handler: (payload: string) => void): void {
@@ -98,16 +107,12 @@ export class SecureChannel implements SignalPipe {
       const msg = parseSecureMessage(raw);
       if (msg.kind !== 'sealed')
         throw new PeerlaneError('BAD_MESSAGE', `unexpected ${msg.kind} after the handshake`);
-      const box = Buffer.from(msg.box, 'base64');
+      const box = fromBase64(msg.box);
       if (box.length < GCM_TAG_BYTES) throw new PeerlaneError('BAD_MESSAGE', 'sealed box too short');
-      const decipher = createDecipheriv('aes-256-gcm', this.openKey, counterNonce(this.receiveCounter++));
-      decipher.setAuthTag(box.subarray(box.length - GCM_TAG_BYTES));
+      const opener = gcm(this.openKey, counterNonce(this.receiveCounter++));
       let plain: string;
       try {
-        plain = Buffer.concat([
-          decipher.update(box.subarray(0, box.length - GCM_TAG_BYTES)),
-          decipher.final(),
-        ]).toString('utf8');
+        plain = bytesToUtf8(opener.decrypt(box));
       } catch {
         // Forged, replayed, reordered or dropped: whoever relays it is tampering.
         throw new PeerlaneError('BAD_MESSAGE', 'a sealed signaling message failed authentication');
@@ -127,9 +132,9 @@ export class SecureChannel implements SignalPipe {
 }
 
 /** 96-bit GCM nonce from a per-direction message counter: unique per key, never random. */
-export function counterNonce(counter: bigint): Buffer {
-  const nonce = Buffer.alloc(GCM_NONCE_BYTES);
-  nonce.writeBigUInt64BE(counter, GCM_NONCE_BYTES - 8);
+export function counterNonce(counter: bigint): Uint8Array {
+  const nonce = new Uint8Array(GCM_NONCE_BYTES);
+  new DataView(nonce.buffer).setBigUint64(GCM_NONCE_BYTES - 8, counter);
   return nonce;
 }
 
@@ -165,7 +170,7 @@ function checkPeerPake(msg: Extract<SecureMessage, { kind: 'pake' }>, options: H
 }
 
 function sendTag(client: SignalPipe, tag: Uint8Array): void {
-  client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: Buffer.from(tag).toString('base64') }));
+  client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: toBase64(tag) }));
 }
 
 /**
@@ -230,7 +235,7 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
       encodeSecureMessage({
         kind: 'pake',
         v: SECURE_PROTOCOL_VERSION,
-        share: Buffer.from(party.share).toString('base64'),
+        share: toBase64(party.share),
         ad,
       }),
     );
@@ -243,12 +248,12 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
         const msg = parseSecureMessage(raw);
         if (msg.kind === 'pake' && keys === undefined) {
           checkPeerPake(msg, options);
-          keys = party.finish(Buffer.from(msg.share, 'base64'), msg.ad);
+          keys = party.finish(fromBase64(msg.share), msg.ad);
           if (!isA) sendTag(client, keys.tagB); // b confirms unasked: see the top of this file
           return;
         }
         if (msg.kind === 'confirm' && keys !== undefined) {
-          channel = confirmed(client, keys, isA, Buffer.from(msg.tag, 'base64'));
+          channel = confirmed(client, keys, isA, fromBase64(msg.tag));
           settled = true;
           clearTimeout(timer);
           resolve(channel);
@@ -272,10 +277,9 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
  */
 export function shortAuthString(sasKey: Uint8Array, fingerprintA: string, fingerprintB: string): string {
   const [first, second] = [fingerprintA.toUpperCase(), fingerprintB.toUpperCase()].sort();
-  const bytes = Buffer.from(
-    hkdfSync('sha256', sasKey, Buffer.alloc(0), `peerlane sas ${first} ${second}`, 8),
-  );
+  const bytes = hkdf(sha256, sasKey, undefined, utf8ToBytes(`peerlane sas ${first} ${second}`), 8);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const words: string[] = [];
-  for (let i = 0; i < 4; i++) words.push(wordlist[bytes.readUInt16BE(i * 2) % wordlist.length] ?? '?');
+  for (let i = 0; i < 4; i++) words.push(wordlist[view.getUint16(i * 2) % wordlist.length] ?? '?');
   return words.join(' ');
 }
