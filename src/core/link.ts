@@ -29,7 +29,7 @@ export interface MessageLink {
   bufferedAmount(): number;
   onBufferedAmountLow(threshold: number, handler: () => void): void;
   send(data: Uint8Array): void;
-  onMessage(handler: (msg: Buffer) => void): void;
+  onMessage(handler: (msg: Uint8Array) => void): void;
   onClose(handler: (err: PeerlaneError) => void): void;
   readonly isOpen: boolean;
   pathInfo(): PathInfo;

@@ -102,4 +102,16 @@ describe('LineDecoder', () => {
     expect(codeOf(() => new LineDecoder(8).push(Buffer.from('€€€\n', 'utf8')))).toBe('MESSAGE_TOO_LARGE');
     expect(new LineDecoder(9).push(Buffer.from('€€€\n', 'utf8'))).toEqual(['€€€']);
   });
+
+  it('decodes as Buffer did: U+FFFD for malformed bytes, a byte order mark kept', () => {
+    const odd = Uint8Array.from([0xef, 0xbb, 0xbf, 0x7b, 0xff, 0xc3, 0x7d, 0x0a]);
+    expect(new LineDecoder(64).push(odd)).toEqual([Buffer.from(odd.subarray(0, -1)).toString('utf8')]);
+    expect(new LineDecoder(64).push(odd)).toEqual(['\ufeff{\ufffd\ufffd}']);
+  });
+
+  it('takes plain Uint8Arrays as well as Buffers, split anywhere', () => {
+    const decoder = new LineDecoder(1024);
+    const bytes = new Uint8Array(INPUT);
+    expect([...decoder.push(bytes.subarray(0, 30)), ...decoder.push(bytes.subarray(30))]).toEqual(LINES);
+  });
 });

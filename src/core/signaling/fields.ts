@@ -4,6 +4,7 @@
  * (rtc-signal.ts): a JSON object, and strings bounded in bytes as on the wire.
  * Every failure is BAD_MESSAGE.
  */
+import { utf8Length } from '../bytes.js';
 import { PeerlaneError } from '../errors.js';
 
 export function bad(message: string): PeerlaneError {
@@ -29,6 +30,6 @@ export function str(obj: Record<string, unknown>, key: string, max: number): str
   const value = obj[key];
   if (typeof value !== 'string') throw bad(`field "${key}" must be a string`);
   // Limits are in bytes, as on the wire: a character can take up to four.
-  if (value.length > max || Buffer.byteLength(value, 'utf8') > max) throw bad(`field "${key}" is too long`);
+  if (value.length > max || utf8Length(value) > max) throw bad(`field "${key}" is too long`);
   return value;
 }

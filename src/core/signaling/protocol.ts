@@ -78,6 +78,7 @@
  * other half of this layer's contract; field validation for both is fields.ts.
  */
 
+import { utf8Length } from '../bytes.js';
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { bad, parseJsonObject, str } from './fields.js';
@@ -317,7 +318,7 @@ function parseTurnGrant(raw: unknown): TurnGrant {
   }
   return {
     urls: urls.map((url: unknown) => {
-      if (typeof url !== 'string' || Buffer.byteLength(url, 'utf8') > MAX_TURN_FIELD_BYTES) {
+      if (typeof url !== 'string' || utf8Length(url) > MAX_TURN_FIELD_BYTES) {
         throw bad('field "turn.urls" must hold short strings');
       }
       return url;
