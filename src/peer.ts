@@ -30,12 +30,12 @@ import {
 } from './config.js';
 import { PeerlaneError } from './core/errors.js';
 import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS, isBareRoute } from './core/secure/code.js';
-import type { SignalAddress } from './core/signaling/client.js';
 import { packageVersion } from './project.js';
 import type { SessionOptions } from './session/common.js';
 import { listPeers } from './session/list.js';
 import { receive } from './session/receive.js';
 import { send } from './session/send.js';
+import type { SignalAddress } from './signaling/socket.js';
 import { checkName } from './transfer/safe-names.js';
 
 const env = process.env;
