@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LineDecoder } from '../../src/core/signaling/framing.js';
+import { prng } from '../../src/testing/prng.js';
 import { codeOf } from '../helpers.js';
-
-/** A tiny seeded PRNG (mulberry32), so a failing split can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Feed `chunks` in order and collect every line produced. */
 function decodeAll(decoder: LineDecoder, chunks: Buffer[]): string[] {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { inSubnet, ipBytes, isIP, subnet } from '../../src/core/ip.js';
 import { isPrivateAddress } from '../../src/core/reach.js';
+import { prng } from '../../src/testing/prng.js';
 
 const CORPUS = [
   ...['0.0.0.0', '1.1.1.1', '255.255.255.255', '192.168.1.20', '100.64.0.1', '100.128.0.1', '172.31.255.255'],
@@ -39,18 +40,6 @@ const CORPUS = [
   ...['1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', '::ffff:127.0.0.1%lo', '10.0.0.1%eth0', 'localhost'],
   ...['example.com', 'host.local', '1.1.1.1%a:b', '::ffff:0:10.0.0.1', '::ffff:ffff:10.0.0.1'],
 ];
-
-/** A seeded PRNG (mulberry32), so a failing case can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Near-misses as well as literals: joins of pieces that each parser may take or refuse. */
 function generated(count: number): string[] {
