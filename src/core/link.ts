@@ -19,9 +19,8 @@ export interface PathInfo {
 
 /**
  * What a transfer needs of the link under it: messages in order, a send
- * buffer it can watch for backpressure, and a close. Two kinds exist: a
- * WebRTC data channel (Link, here) and a sealed direct TCP connection
- * (direct/tcp-link.ts).
+ * buffer it can watch for backpressure, and a close. Messages are bytes
+ * (Uint8Array); the Node links hand over Buffers, which are Uint8Arrays.
  */
 export interface MessageLink {
   readonly transport: 'webrtc' | 'tcp';

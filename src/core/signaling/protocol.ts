@@ -62,7 +62,7 @@
  * TURN_SECRET): fresh coturn REST credentials, one pair per peer, issued at
  * pairing and so only to the two peers of an active session.
  *
- * The same port number answers STUN Binding requests over UDP (stun.ts), so a
+ * The same port number answers STUN Binding requests over UDP (server/stun.ts), so a
  * peer needs no third-party STUN server to learn its public address:
  *
  *      peer --UDP Binding request--> signal server :port
@@ -131,7 +131,7 @@ export type ServerMessage =
   | { v: number; type: 'peer-left' }
   | { v: number; type: 'error'; code: ErrorCode; message: string };
 
-/** Short-lived TURN credentials for the peers of one pairing (see turn.ts). */
+/** Short-lived TURN credentials for the peers of one pairing (see server/turn.ts). */
 export interface TurnGrant {
   /** `turn:` URLs without credentials. */
   urls: string[];
