@@ -3,9 +3,13 @@
  * esbuild, it may reach no Node built-in, no Node-only package, and no Node
  * global. A module of src/core that the index does not reach is not checked,
  * so every one must be reached, except those still waiting to be exported.
+ * And the bundle runs: a key exchange and a sealed message in a realm that
+ * has only the language's and the web platform's globals.
  */
+import { webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
 import type { Plugin } from 'esbuild';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
@@ -37,7 +41,11 @@ function nodeOnlyImports(found: string[]): Plugin {
   };
 }
 
-async function bundleCore(): Promise<{ code: string; inputs: string[]; nodeOnly: string[] }> {
+async function bundleCore(format: 'esm' | 'iife' = 'esm'): Promise<{
+  code: string;
+  inputs: string[];
+  nodeOnly: string[];
+}> {
   const nodeOnly: string[] = [];
   // Each free use of a Node global becomes a marker that cannot occur otherwise.
   const define = Object.fromEntries(NODE_GLOBALS.map((g) => [g, `__node_global__${g}`]));
@@ -45,7 +53,8 @@ async function bundleCore(): Promise<{ code: string; inputs: string[]; nodeOnly:
     entryPoints: [path.join(CORE, 'index.ts')],
     bundle: true,
     platform: 'browser',
-    format: 'esm',
+    format,
+    ...(format === 'iife' ? { globalName: 'core' } : {}),
     target: 'es2022',
     write: false,
     metafile: true,
@@ -99,5 +108,49 @@ describe('the core, bundled for a browser', async () => {
     });
     expect(found).toEqual(['<stdin> imports node:net']);
     expect(result.outputFiles[0]?.text).toContain('__node_global__Buffer');
+  });
+
+  it('runs a key exchange and seals with only what a browser has', async () => {
+    const { code } = await bundleCore('iife');
+    // A realm of its own: the language's globals, plus these from the web platform.
+    const context = vm.createContext({
+      TextEncoder,
+      TextDecoder,
+      crypto: { getRandomValues: (a: Uint8Array): Uint8Array => webcrypto.getRandomValues(a) },
+      setTimeout,
+      clearTimeout,
+    });
+    vm.runInContext(code, context);
+    const result = vm.runInContext(
+      `(() => {
+        const code = core.parseCode('42-' + core.generateSecret());
+        const sid = crypto.getRandomValues(new Uint8Array(16));
+        const party = (initiator) =>
+          core.startCpace({ prs: code.secret, ci: core.channelId(code.nameplate), sid, ad: String(initiator), initiator });
+        const a = party(true);
+        const b = party(false);
+        const ka = a.finish(b.share, 'false');
+        const kb = b.finish(a.share, 'true');
+        const wire = [];
+        const pipe = { sendPayload: (p) => wire.push(p), onPayload() {}, onFailure() {} };
+        const sealer = new core.SecureChannel(pipe, ka.sealAB, ka.sealBA, ka.sas);
+        const opener = new core.SecureChannel(pipe, kb.sealBA, kb.sealAB, kb.sas);
+        const opened = [];
+        opener.onPayload((p) => opened.push(p));
+        sealer.sendPayload('offer ✓');
+        opener.receive(wire[0]);
+        return {
+          opened,
+          sealed: wire[0].includes('offer'),
+          sas: [core.shortAuthString(ka.sas, 'AA', 'BB'), core.shortAuthString(kb.sas, 'BB', 'AA')],
+          node: [typeof Buffer, typeof process, typeof require],
+        };
+      })()`,
+      context,
+    );
+    expect(result.opened).toEqual(['offer ✓']);
+    expect(result.sealed).toBe(false);
+    expect(result.sas[0]).toBe(result.sas[1]);
+    expect(result.node).toEqual(['undefined', 'undefined', 'undefined']);
   });
 });
