@@ -16,6 +16,7 @@ export * from './reach.js';
 export * from './secure/channel.js';
 export * from './secure/code.js';
 export * from './secure/cpace.js';
+export * from './secure/handshake.js';
 export * from './secure/protocol.js';
 export * from './signaling/client.js';
 export * from './signaling/framing.js';

@@ -12,7 +12,7 @@
  * so its code has more words unless told otherwise.
  *
  * Whoever drew the code is the answerer, whoever typed it the offerer: the
- * order of key confirmation rests on it (secure/channel.ts), so a server that
+ * order of key confirmation rests on it (secure/handshake.ts), so a server that
  * says otherwise is refused.
  */
 

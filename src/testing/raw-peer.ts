@@ -3,8 +3,8 @@
  * frames: for tests of hostile or broken peers, and of timeouts.
  */
 
-import { secureHandshake } from '../core/secure/channel.js';
 import { parseCode } from '../core/secure/code.js';
+import { secureHandshake } from '../core/secure/handshake.js';
 import type { Intent } from '../core/secure/protocol.js';
 import type { SignalClient } from '../core/signaling/client.js';
 import type { Frame } from '../core/transfer/protocol.js';

@@ -178,7 +178,7 @@ export class SignalClient {
     return msg;
   }
 
-  /** The session id the server handed out with `paired`: the peers' CPace sid (secure/channel.ts). */
+  /** The session id the server handed out with `paired`: the peers' CPace sid (secure/handshake.ts). */
   get sessionId(): Uint8Array {
     if (this.sid === undefined) throw new PeerlaneError('BAD_MESSAGE', 'not paired yet');
     return this.sid;
