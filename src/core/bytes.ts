@@ -1,29 +1,9 @@
 /**
- * What the browser-safe core needs of bytes that neither Buffer (Node only)
- * nor @noble's utils (utf8ToBytes, concatBytes, createView...) gives: the
- * UTF-8 length of a string as the wire limits count it, and base64 as the
- * messages carry it.
+ * Base64 as the messages carry it, for the browser-safe core: Buffer (Node
+ * only) did it before, and @noble's utils (utf8ToBytes, concatBytes...) have
+ * none. The UTF-8 length the wire limits count is signaling/fields.ts's.
  */
 import { PeerlaneError } from './errors.js';
-
-/** The UTF-8 length of `text` without encoding it; a lone surrogate counts 3, as it encodes to U+FFFD. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** Both alphabets decode: base64url's `-` and `_` stand for `+` and `/`. */

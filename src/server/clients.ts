@@ -9,11 +9,10 @@ import type net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { ClientMessage, ServerMessage } from '../core/signaling/protocol.js';
 import { encodeMessage } from '../core/signaling/protocol.js';
-import type { Envelope } from './envelope.js';
 import type { SignalMetrics } from './metrics.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { SignalLimits } from './server-config.js';
-import type { ClientRef, SignalState } from './state.js';
+import type { ClientRef, Envelope, SignalState } from './types.js';
 import { WaitingRoom } from './waiting.js';
 
 /** How long a rejected client gets to read its error frame before its socket is destroyed. */

@@ -15,25 +15,8 @@
  * that same waiter still holds it, so a name never leads to someone else.
  */
 import type { Redis } from 'ioredis';
-import type { SignalState, Waiter } from './state.js';
-
-export interface NameEntry {
-  nameplate: string;
-  /** The reclaim token of the waiter the name was reserved for: identifies it across reclaims. */
-  resume: string;
-  listed: boolean;
-}
-
-export interface Directory {
-  /** Reserve `name` until `ttlMs` passes; false if a waiter still holds it. */
-  reserve(name: string, entry: NameEntry, ttlMs: number): Promise<boolean>;
-  /** The entry of `name`, alive or not; joining checks it against the nameplate's waiter. */
-  lookup(name: string): Promise<NameEntry | undefined>;
-  /** Forget `name` if it is still the one reserved with `resume`. */
-  remove(name: string, resume: string): Promise<void>;
-  /** Listed names whose waiter still waits, alphabetical, at most `max`. */
-  list(max: number): Promise<string[]>;
-}
+import { parseNameEntry } from './records.js';
+import type { Directory, NameEntry, SignalState, Waiter } from './types.js';
 
 /** Join the receiver called `name`: its nameplate, taken as a join by nameplate would take it. */
 export async function claimByName(
@@ -52,19 +35,23 @@ export async function claimByName(
 export class MemoryDirectory implements Directory {
   private readonly names = new Map<string, NameEntry & { expires: number }>();
 
-  constructor(private readonly held: (nameplate: string, resume: string) => boolean) {}
+  /** `now`: milliseconds, what names expire by (the server's clock, as for its nameplates). */
+  constructor(
+    private readonly held: (nameplate: string, resume: string) => boolean,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private alive(name: string): (NameEntry & { expires: number }) | undefined {
     const entry = this.names.get(name);
     if (entry === undefined) return undefined;
-    if (entry.expires > Date.now() && this.held(entry.nameplate, entry.resume)) return entry;
+    if (entry.expires > this.now() && this.held(entry.nameplate, entry.resume)) return entry;
     this.names.delete(name);
     return undefined;
   }
 
   async reserve(name: string, entry: NameEntry, ttlMs: number): Promise<boolean> {
     if (this.alive(name) !== undefined) return false;
-    this.names.set(name, { ...entry, expires: Date.now() + ttlMs });
+    this.names.set(name, { ...entry, expires: this.now() + ttlMs });
     return true;
   }
 
@@ -159,7 +146,7 @@ export class RedisDirectory implements Directory {
 
   async lookup(name: string): Promise<NameEntry | undefined> {
     const value = await this.redis.get(NAME_PREFIX + name);
-    return value === null ? undefined : (JSON.parse(value) as NameEntry);
+    return value === null ? undefined : parseNameEntry(value);
   }
 
   async remove(name: string, resume: string): Promise<void> {

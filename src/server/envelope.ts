@@ -12,13 +12,7 @@
  * A relayed frame is encoded once, by the instance that read it, and written
  * by the other without being parsed again: relays are most of the traffic.
  */
-import type { ClientRef } from './state.js';
-
-export type Envelope =
-  | { to: number; kind: 'paired'; from: ClientRef; sid: string }
-  /** `frame`: an encoded server message, newline included (encodeMessage). */
-  | { to: number; kind: 'relay'; frame: string }
-  | { to: number; kind: 'left' };
+import type { Envelope } from './types.js';
 
 export function encodeEnvelope(envelope: Envelope): string {
   switch (envelope.kind) {

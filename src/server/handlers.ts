@@ -15,146 +15,161 @@ import { encodeMessage, MAX_LISTED_PEERS } from '../core/signaling/protocol.js';
 import type { Client, TableOptions } from './clients.js';
 import { ClientTable } from './clients.js';
 import { claimByName } from './directory.js';
-import type { Envelope } from './envelope.js';
-import { AddressLimiter, TokenBucket } from './rate-limit.js';
-import type { BucketSpec, ClientRef, Payer, SignalState } from './state.js';
+import { TokenBucket } from './rate-limit.js';
 import { newResumeToken, rateLimited } from './state.js';
 import type { TurnConfig } from './turn.js';
-import { issueTurnCredentials } from './turn.js';
+import { TurnGrants } from './turn-grants.js';
+import type { BucketSpec, ClientRef, Envelope, Payer, SignalState } from './types.js';
 
 export interface HandlerOptions extends TableOptions {
   turn: TurnConfig | undefined;
+  /** Milliseconds: what relay buckets and TURN budgets refill by (the server's clock). */
+  now: () => number;
 }
+
+/** The client message of one type. */
+type Message<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 
 export class SignalHandlers extends ClientTable {
   /** What a register or join costs an address (see payer()). */
   private readonly bucket: BucketSpec;
-  private readonly turn: TurnConfig | undefined;
-  /**
-   * TURN credentials left to each address group this hour. Kept by each
-   * instance, like the connection cap: it decides while it writes `paired`,
-   * before any relay can follow, so it cannot wait on a shared store.
-   */
-  private readonly turnBudget: AddressLimiter;
+  private readonly turnGrants: TurnGrants;
+  private readonly now: () => number;
 
   constructor(state: SignalState, options: HandlerOptions) {
     super(state, options);
     this.bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
-    this.turn = options.turn;
-    const grants = this.limits.turnGrantsPerHour;
-    this.turnBudget = new AddressLimiter({
-      maxConnections: Number.POSITIVE_INFINITY,
-      ratePerMinute: grants / 60,
-      burst: grants,
-    });
+    this.now = options.now;
+    this.turnGrants = new TurnGrants(options.turn, this.limits.turnGrantsPerHour, options.now);
   }
 
   /** Forget TURN budgets that have refilled (the server calls this on its timer). */
   sweep(): void {
-    this.turnBudget.sweep();
+    this.turnGrants.sweep();
   }
 
   protected async handle(client: Client, msg: ClientMessage): Promise<void> {
     if (client.partner !== undefined) client.timer?.refresh(); // a paired client is not idle
     switch (msg.type) {
-      case 'register': {
-        this.introduce(client);
-        const payer = await this.makeRoom(client);
-        // A reclaim token is minted only where it is used (about 1% of a lone
-        // instance's time otherwise): sent to receivers that can reclaim on
-        // another instance, or naming the waiter in the directory.
-        const resume = this.state.shared || msg.name !== undefined ? newResumeToken() : undefined;
-        client.nameplate = await this.state.allocate(
-          { ...this.ref(client), resume },
-          this.limits.nameplateTtlMs,
-          payer,
-        );
-        if (msg.name !== undefined && resume !== undefined) {
-          await this.reserveName(client, msg.name, msg.listed === true, resume);
-        }
-        if (this.gone(client)) return;
-        this.wait(client, this.limits.nameplateTtlMs, resume);
-        this.options.log(`client ${client.id} registered`);
-        return;
-      }
-      case 'reclaim': {
-        await this.spendToken(client);
-        const left = await this.state.reclaim(msg.nameplate, msg.token, this.ref(client));
-        if (left === undefined) throw new PeerlaneError('PEER_NOT_FOUND', 'that nameplate is no longer held');
-        client.nameplate = msg.nameplate;
-        if (this.gone(client)) return;
-        this.wait(client, left, msg.token);
-        this.options.log(`client ${client.id} reclaimed its nameplate`);
-        return;
-      }
-      case 'join': {
-        // One pairing per nameplate, whichever instance holds it: a joiner gets
-        // exactly one PAKE guess, and a wrong one ends the receiver's session.
-        const byName = 'name' in msg;
-        let found: { nameplate: string; host: ClientRef | undefined } | undefined;
-        if (byName) {
-          await this.spendToken(client); // before the lookup: guessing names costs too
-          found = await claimByName(this.state, msg.name);
-        } else {
-          this.introduce(client);
-          const host = await this.state.claim(msg.nameplate, undefined, this.payer(client));
-          found = { nameplate: msg.nameplate, host };
-        }
-        const host = found?.host;
-        if (found === undefined || host === undefined) {
-          throw new PeerlaneError(
-            'PEER_NOT_FOUND',
-            byName ? 'no receiver is waiting under that name' : 'no receiver is waiting with that code',
-          );
-        }
-        client.nameplate = found.nameplate;
-        client.partner = host;
-        client.joined = true;
-        this.options.metrics.pairings.inc();
-        this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        // One fresh session id for both halves of the pairing: the peers' CPace sid.
-        const sid = newResumeToken();
-        this.route(host, { to: host.client, kind: 'paired', from: this.ref(client), sid });
-        this.send(client, {
-          type: 'paired',
-          role: 'offerer',
-          sid,
-          ...this.turnGrant(client),
-          // Joined by name, it needs the nameplate for its PAKE transcript.
-          ...(byName ? { nameplate: found.nameplate } : {}),
-        });
-        if (this.gone(client)) this.route(host, { to: host.client, kind: 'left' });
-        this.options.log(
-          `client ${client.id} joined a receiver on ${host.instance === this.state.instance ? 'this' : 'another'} instance`,
-        );
-        return;
-      }
-      case 'list': {
-        await this.spendToken(client);
-        const names = await this.state.directory.list(MAX_LISTED_PEERS);
-        this.send(client, { type: 'peers', peers: names.map((name) => ({ name })) });
-        return;
-      }
-      case 'relay': {
-        if (client.partner === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay before pairing');
-        client.relays ??= new TokenBucket({
-          ratePerMinute: this.limits.relayRatePerMinute,
-          burst: this.limits.relayBurst,
-        });
-        if (!client.relays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many relayed messages');
-        this.options.metrics.relayed.inc();
-        const frame = encodeMessage({ type: 'relay', payload: msg.payload });
-        this.route(client.partner, { to: client.partner.client, kind: 'relay', frame });
-        this.holdBack(client);
-        return;
-      }
-      case 'report': {
-        if (!client.joined || client.reported) return;
-        client.reported = true;
-        this.options.metrics.session(msg.path);
-        return;
-      }
+      case 'register':
+        return this.register(client, msg);
+      case 'reclaim':
+        return this.reclaim(client, msg);
+      case 'join':
+        return this.join(client, msg);
+      case 'list':
+        return this.list(client);
+      case 'relay':
+        return this.relay(client, msg);
+      case 'report':
+        return this.report(client, msg);
     }
+  }
+
+  private async register(client: Client, msg: Message<'register'>): Promise<void> {
+    this.introduce(client);
+    const payer = await this.makeRoom(client);
+    // A reclaim token is minted only where it is used (about 1% of a lone
+    // instance's time otherwise): sent to receivers that can reclaim on
+    // another instance, or naming the waiter in the directory.
+    const resume = this.state.shared || msg.name !== undefined ? newResumeToken() : undefined;
+    client.nameplate = await this.state.allocate(
+      { ...this.ref(client), resume },
+      this.limits.nameplateTtlMs,
+      payer,
+    );
+    if (msg.name !== undefined && resume !== undefined) {
+      await this.reserveName(client, msg.name, msg.listed === true, resume);
+    }
+    if (this.gone(client)) return;
+    this.wait(client, this.limits.nameplateTtlMs, resume);
+    this.options.log(`client ${client.id} registered`);
+  }
+
+  private async reclaim(client: Client, msg: Message<'reclaim'>): Promise<void> {
+    await this.spendToken(client);
+    const left = await this.state.reclaim(msg.nameplate, msg.token, this.ref(client));
+    if (left === undefined) throw new PeerlaneError('PEER_NOT_FOUND', 'that nameplate is no longer held');
+    client.nameplate = msg.nameplate;
+    if (this.gone(client)) return;
+    this.wait(client, left, msg.token);
+    this.options.log(`client ${client.id} reclaimed its nameplate`);
+  }
+
+  /**
+   * One pairing per nameplate, whichever instance holds it: a joiner gets
+   * exactly one PAKE guess, and a wrong one ends the receiver's session.
+   */
+  private async join(client: Client, msg: Message<'join'>): Promise<void> {
+    const byName = 'name' in msg;
+    const found = await this.findHost(client, msg);
+    const host = found?.host;
+    if (found === undefined || host === undefined) {
+      throw new PeerlaneError(
+        'PEER_NOT_FOUND',
+        byName ? 'no receiver is waiting under that name' : 'no receiver is waiting with that code',
+      );
+    }
+    client.nameplate = found.nameplate;
+    client.partner = host;
+    client.joined = true;
+    this.options.metrics.pairings.inc();
+    this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
+    // One fresh session id for both halves of the pairing: the peers' CPace sid.
+    const sid = newResumeToken();
+    this.route(host, { to: host.client, kind: 'paired', from: this.ref(client), sid });
+    this.send(client, {
+      type: 'paired',
+      role: 'offerer',
+      sid,
+      ...this.turnGrant(client),
+      // Joined by name, it needs the nameplate for its PAKE transcript.
+      ...(byName ? { nameplate: found.nameplate } : {}),
+    });
+    if (this.gone(client)) this.route(host, { to: host.client, kind: 'left' });
+    this.options.log(
+      `client ${client.id} joined a receiver on ${host.instance === this.state.instance ? 'this' : 'another'} instance`,
+    );
+  }
+
+  /** The receiver a join names, taken from the shared state (paid for first); undefined if none waits. */
+  private async findHost(
+    client: Client,
+    msg: Message<'join'>,
+  ): Promise<{ nameplate: string; host: ClientRef | undefined } | undefined> {
+    if ('name' in msg) {
+      await this.spendToken(client); // before the lookup: guessing names costs too
+      return claimByName(this.state, msg.name);
+    }
+    this.introduce(client);
+    const host = await this.state.claim(msg.nameplate, undefined, this.payer(client));
+    return { nameplate: msg.nameplate, host };
+  }
+
+  private async list(client: Client): Promise<void> {
+    await this.spendToken(client);
+    const names = await this.state.directory.list(MAX_LISTED_PEERS);
+    this.send(client, { type: 'peers', peers: names.map((name) => ({ name })) });
+  }
+
+  private relay(client: Client, msg: Message<'relay'>): void {
+    if (client.partner === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay before pairing');
+    client.relays ??= new TokenBucket(
+      { ratePerMinute: this.limits.relayRatePerMinute, burst: this.limits.relayBurst },
+      this.now,
+    );
+    if (!client.relays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many relayed messages');
+    this.options.metrics.relayed.inc();
+    const frame = encodeMessage({ type: 'relay', payload: msg.payload });
+    this.route(client.partner, { to: client.partner.client, kind: 'relay', frame });
+    this.holdBack(client);
+  }
+
+  /** A session's outcome, counted once per pairing: only the joiner's first report counts. */
+  private report(client: Client, msg: Message<'report'>): void {
+    if (!client.joined || client.reported) return;
+    client.reported = true;
+    this.options.metrics.session(msg.path);
   }
 
   /** Whether the client left while we waited on the shared state; its nameplate is then let go. */
@@ -222,22 +237,13 @@ export class SignalHandlers extends ClientTable {
     }
   }
 
-  /**
-   * Fresh TURN credentials for one peer of a new pairing, if TURN is configured
-   * and its address has budget left this hour; else it pairs without. The
-   * username's id is random: a client number would tell anyone how busy the server is.
-   */
+  /** TURN credentials for one peer of a new pairing, if there are any for it (turn-grants.ts). */
   private turnGrant(client: Client): { turn?: TurnGrant } {
-    const turn = this.turn;
-    if (turn === undefined) return {};
-    if (!this.turnBudget.take(client.group)) {
+    return this.turnGrants.grant(client.group, () =>
       this.options.log(
         `client ${client.id} (${client.address}) paired without TURN: its hourly budget is spent`,
-      );
-      return {};
-    }
-    const creds = issueTurnCredentials(turn.secret, turn.ttlSeconds);
-    return { turn: { urls: [...turn.urls], ...creds } };
+      ),
+    );
   }
 
   /**

@@ -25,7 +25,8 @@ export interface BucketRate {
   burst: number;
 }
 
-const monotonic = (): number => performance.now();
+/** The clock buckets refill by unless given one: monotonic, so a wall-clock step neither fills nor drains them. */
+export const monotonic = (): number => performance.now();
 
 /** A token bucket: starts full, regains `ratePerMinute` tokens a minute, holds at most `burst`. */
 export class TokenBucket {

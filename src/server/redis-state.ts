@@ -15,12 +15,11 @@
 import { randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PeerlaneError } from '../core/errors.js';
-import type { Directory } from './directory.js';
 import { RedisDirectory } from './directory.js';
-import type { Envelope } from './envelope.js';
 import { decodeEnvelopes, encodeEnvelope } from './envelope.js';
-import type { BucketSpec, ClientRef, Payer, SignalState, Waiter } from './state.js';
+import { parseWaiter } from './records.js';
 import { newInstanceId, rateLimited } from './state.js';
+import type { BucketSpec, ClientRef, Directory, Envelope, Payer, SignalState, Waiter } from './types.js';
 
 const PREFIX = 'peerlane:';
 const LIVE_MS = 10_000;
@@ -29,11 +28,18 @@ const HEARTBEAT_MS = 3_000;
 const TRIES_PER_LENGTH = 3;
 const MAX_RANGE = 1_000_000;
 
-/** Lua: spend one token of bucket `key`; 1 if there was one, else 0. */
+/**
+ * Lua: spend one token of bucket `key`; 1 if there was one, else 0. The time is
+ * Redis's own, one clock for every instance, unless `clock` (milliseconds) is
+ * given: instances given a clock (tests) must all be given the same one.
+ */
 const TAKE_FN = `
-local function take(key, burst, perMs)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local function take(key, burst, perMs, clock)
+  local now
+  if clock ~= '' then now = tonumber(clock) else
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  end
   local b = redis.call('HMGET', key, 'tokens', 'at')
   local tokens = tonumber(b[1]) or burst
   local at = tonumber(b[2]) or now
@@ -45,18 +51,21 @@ local function take(key, burst, perMs)
   return ok
 end`;
 
-/** Lua: with a bucket (ARGV[1] burst, not ''), spend a token of KEYS[1] first, or return -1. */
+/**
+ * Lua: with a bucket (ARGV[1] burst, not ''; ARGV[2] per ms; ARGV[3] clock),
+ * spend a token of KEYS[1] first, or return -1.
+ */
 const PAY = `${TAKE_FN}
-if ARGV[1] ~= '' and take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) == 0 then return -1 end`;
+if ARGV[1] ~= '' and take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]) == 0 then return -1 end`;
 
 const TAKE = `${TAKE_FN}
-return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))`;
+return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])`;
 
-// Holds the first free of the candidate nameplates (ARGV[6], space-separated: one argument,
-// not fifteen, is much less work for ioredis) under prefix ARGV[5], and returns it; 0 if none was.
+// Holds the first free of the candidate nameplates (ARGV[7], space-separated: one argument,
+// not fifteen, is much less work for ioredis) under prefix ARGV[6], and returns it; 0 if none was.
 const ALLOCATE = `${PAY}
-for nameplate in string.gmatch(ARGV[6], '%d+') do
-  if redis.call('SET', ARGV[5] .. nameplate, ARGV[3], 'PX', ARGV[4], 'NX') then return nameplate end
+for nameplate in string.gmatch(ARGV[7], '%d+') do
+  if redis.call('SET', ARGV[6] .. nameplate, ARGV[4], 'PX', ARGV[5], 'NX') then return nameplate end
 end
 return 0`;
 
@@ -64,8 +73,8 @@ const CLAIM = `${PAY}
 local v = redis.call('GET', KEYS[2])
 if not v then return false end
 local w = cjson.decode(v)
-if redis.call('EXISTS', ARGV[3] .. w.instance) == 0 then return false end
-if ARGV[4] ~= '' and w.resume ~= ARGV[4] then return false end
+if redis.call('EXISTS', ARGV[4] .. w.instance) == 0 then return false end
+if ARGV[5] ~= '' and w.resume ~= ARGV[5] then return false end
 redis.call('DEL', KEYS[2])
 return v`;
 
@@ -85,8 +94,8 @@ if ttl <= 0 then return -1 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 return ttl`;
 
-/** A bucket's key and arguments for PAY: an empty burst pays nothing. */
-type Payment = [bucketKey: string, burst: number | '', perMs: number];
+/** A bucket's key and arguments for PAY: an empty burst pays nothing; an empty clock is Redis's. */
+type Payment = [bucketKey: string, burst: number | '', perMs: number, clock: number | ''];
 
 type Scripted = Redis & {
   allocate(
@@ -97,18 +106,14 @@ type Scripted = Redis & {
     key: string,
     burst: number | '',
     perMs: number,
+    clock: number | '',
     livePrefix: string,
     resume: string,
   ): Promise<string | number | null>;
   release(key: string, instance: string, client: string): Promise<number>;
   reclaim(key: string, resume: string, waiter: string): Promise<number>;
-  take(key: string, burst: number, perMs: number): Promise<number>;
+  take(key: string, burst: number, perMs: number, clock: number | ''): Promise<number>;
 };
-
-function payment(payer: Payer | undefined): Payment {
-  if (payer === undefined) return [`${PREFIX}rl:`, '', 0];
-  return [`${PREFIX}rl:${payer.address}`, payer.bucket.burst, payer.bucket.ratePerMinute / 60_000];
-}
 
 /** Nameplates to try, shortest first: TRIES_PER_LENGTH at each length, all in one round trip. */
 function candidates(): string {
@@ -128,7 +133,10 @@ export class RedisState implements SignalState {
   private heartbeat: NodeJS.Timeout | undefined;
   private handler: ((envelope: Envelope) => void) | undefined;
 
-  private constructor(url: string) {
+  private constructor(
+    url: string,
+    private readonly now: (() => number) | undefined,
+  ) {
     // Fail fast on a dead Redis rather than queueing commands forever.
     const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
     this.redis = new Redis(url, options) as Scripted;
@@ -145,9 +153,13 @@ export class RedisState implements SignalState {
     });
   }
 
-  /** Connect, subscribe to this instance's channel, and start announcing it as live. */
-  static async connect(url: string): Promise<RedisState> {
-    const state = new RedisState(url);
+  /**
+   * Connect, subscribe to this instance's channel, and start announcing it as
+   * live. `now`: milliseconds, what the buckets refill by instead of Redis's
+   * TIME (tests; every instance on the same Redis must then share it).
+   */
+  static async connect(url: string, now?: () => number): Promise<RedisState> {
+    const state = new RedisState(url, now);
     try {
       await Promise.all([state.redis.connect(), state.sub.connect()]);
       await state.sub.subscribe(`${PREFIX}to:${state.instance}`);
@@ -170,7 +182,7 @@ export class RedisState implements SignalState {
     const value = JSON.stringify(waiter);
     // Paid once: past the first try every candidate was taken, which is the server's doing.
     for (let paying = payer; ; paying = undefined) {
-      const pay = payment(paying);
+      const pay = this.payment(paying);
       const found = await this.redis.allocate(...pay, value, ttlMs, `${PREFIX}np:`, candidates());
       if (found === -1) throw rateLimited();
       if (typeof found === 'string') return found;
@@ -178,11 +190,11 @@ export class RedisState implements SignalState {
   }
 
   async claim(nameplate: string, resume = '', payer?: Payer): Promise<Waiter | undefined> {
-    const [bucketKey, ...bucket] = payment(payer);
+    const [bucketKey, ...bucket] = this.payment(payer);
     const key = `${PREFIX}np:${nameplate}`;
     const value = await this.redis.claim(bucketKey, key, ...bucket, `${PREFIX}live:`, resume);
     if (value === -1) throw rateLimited();
-    return typeof value === 'string' ? (JSON.parse(value) as Waiter) : undefined;
+    return typeof value === 'string' ? parseWaiter(value) : undefined;
   }
 
   async release(nameplate: string, waiter: ClientRef): Promise<void> {
@@ -199,7 +211,14 @@ export class RedisState implements SignalState {
 
   async take(address: string, bucket: BucketSpec): Promise<boolean> {
     const key = `${PREFIX}rl:${address}`;
-    return (await this.redis.take(key, bucket.burst, bucket.ratePerMinute / 60_000)) === 1;
+    const perMs = bucket.ratePerMinute / 60_000;
+    return (await this.redis.take(key, bucket.burst, perMs, this.now?.() ?? '')) === 1;
+  }
+
+  private payment(payer: Payer | undefined): Payment {
+    if (payer === undefined) return [`${PREFIX}rl:`, '', 0, ''];
+    const { burst, ratePerMinute } = payer.bucket;
+    return [`${PREFIX}rl:${payer.address}`, burst, ratePerMinute / 60_000, this.now?.() ?? ''];
   }
 
   async publish(instance: string, envelope: Envelope): Promise<void> {

@@ -35,13 +35,13 @@ import type { Client } from './clients.js';
 import { SignalHandlers } from './handlers.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
-import { AddressLimiter } from './rate-limit.js';
+import { AddressLimiter, monotonic } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
-import type { SignalState } from './state.js';
 import { MemoryState } from './state.js';
 import type { TurnConfig } from './turn.js';
+import type { SignalState } from './types.js';
 
 export interface SignalServerOptions {
   host: string;
@@ -61,6 +61,13 @@ export interface SignalServerOptions {
   httpPort?: number | undefined;
   /** Where that port listens: loopback unless asked otherwise, since it is for the operator only. */
   httpHost?: string | undefined;
+  /**
+   * Milliseconds, what the rate buckets refill by and in-process nameplates
+   * expire by (not the timers, nor Redis's TTLs); defaults to a monotonic
+   * clock, and to Redis's own for the buckets kept there. For tests, which move
+   * it instead of sleeping; instances sharing a Redis must share it too.
+   */
+  now?: () => number;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */
@@ -92,22 +99,26 @@ export class SignalServer {
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
     this.log = options.log ?? (() => {});
+    const now = options.now ?? monotonic;
     this.limiter = new AddressLimiter({
       maxConnections: this.limits.maxConnectionsPerIp,
       ratePerMinute: this.limits.joinRatePerMinute,
       burst: this.limits.joinBurst,
+      now,
     });
     this.stunLimiter = new AddressLimiter({
       maxConnections: Number.POSITIVE_INFINITY,
       ratePerMinute: this.limits.stunRatePerMinute,
       burst: this.limits.stunBurst,
+      now,
     });
-    this.state = new MemoryState(this.limiter);
+    this.state = new MemoryState(this.limiter, now);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
       log: this.log,
       turn: options.turn,
+      now,
     });
   }
 
@@ -118,7 +129,8 @@ export class SignalServer {
    */
   async listen(): Promise<{ host: string; port: number }> {
     if (this.options.redisUrl) {
-      this.state = await RedisState.connect(this.options.redisUrl);
+      // Redis's own clock unless one was given: a process's monotonic clock means nothing to another.
+      this.state = await RedisState.connect(this.options.redisUrl, this.options.now);
       this.handlers.use(this.state);
     }
     if (this.options.httpPort !== undefined) {

@@ -24,6 +24,9 @@ import { SignalServer } from '../server/server.js';
 /** Everything stays on loopback: the signal server, and ICE host candidates. */
 export const LOOPBACK = '127.0.0.1';
 
+/** How long an exited process's stdout may take to drain before its events are read. */
+const STDOUT_GRACE_MS = 5_000;
+
 export type EventOf<K extends PeerEvent['event']> = Extract<PeerEvent, { event: K }>;
 
 export interface Exit {
@@ -42,7 +45,8 @@ export class EventProcess {
 
   constructor(readonly child: ChildProcess) {
     if (child.stdout === null || child.stderr === null) throw new Error('spawn with piped stdio');
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
       try {
         this.events.push(JSON.parse(line) as PeerEvent);
       } catch {
@@ -54,10 +58,15 @@ export class EventProcess {
     child.stderr.on('data', (chunk: string) => {
       this.stderr += chunk;
     });
+    const stdoutRead = new Promise<void>((resolve) => lines.once('close', resolve));
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
-        // Let the last stdout lines be read before anyone looks at events.
-        setImmediate(() => {
+        // 'exit' can come before the last stdout lines are read (a loaded
+        // machine shows it: a test saw no error event from a peer that had
+        // printed one). Wait for stdout to end, but not for ever: a
+        // grandchild that inherited the pipe may hold it open.
+        const grace = new Promise<void>((r) => setTimeout(r, STDOUT_GRACE_MS).unref());
+        void Promise.race([stdoutRead, grace]).then(() => {
           resolve({ code, signal });
           for (const l of this.listeners) l();
         });

@@ -190,16 +190,54 @@ describe.skipIf(skip !== undefined)(
 
     it('takes nothing from a nameplate when the join cannot pay (one step in Redis)', async () => {
       const limits = { joinBurst: 1, joinRatePerMinute: 120 }; // a token every 0.5 s
-      const [one, two] = [await instance({ limits }), await instance({ limits })];
+      // One clock for both instances, moved by hand: the bucket in Redis refills by it.
+      let clock = 1_000;
+      const now = (): number => clock;
+      const [one, two] = [await instance({ limits, now }), await instance({ limits, now })];
       const { c: host, nameplate } = await register(one);
       const early = await raw(two);
       early.sendJson({ v, type: 'join', nameplate });
       expect(await early.next()).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
-      await new Promise((resolve) => setTimeout(resolve, 750));
+      clock += 499;
+      const still = await raw(two);
+      still.sendJson({ v, type: 'join', nameplate });
+      expect(await still.next()).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+      clock += 1;
       const joiner = await raw(two);
       joiner.sendJson({ v, type: 'join', nameplate });
       expect(await joiner.next()).toMatchObject({ type: 'paired' });
       expect(await host.next()).toMatchObject({ type: 'paired' });
+    });
+
+    it('fails a join on a malformed record in Redis with INTERNAL, and serves on', async () => {
+      const [one, two] = [await instance(), await instance()];
+      const admin = new Redis(redis.url);
+      try {
+        // A live instance's id, so that the claim does read the record; a client that is no number.
+        await admin.set(
+          'peerlane:np:77',
+          JSON.stringify({ instance: one.instance, client: 'x' }),
+          'PX',
+          60_000,
+        );
+        await admin.set('peerlane:name:laptop', JSON.stringify({ nameplate: 77 }), 'PX', 60_000);
+      } finally {
+        admin.disconnect();
+      }
+      const joins = [
+        { via: two, join: { nameplate: '77' }, field: '"client"' },
+        { via: one, join: { name: 'laptop' }, field: '"nameplate"' },
+      ];
+      for (const { via, join, field } of joins) {
+        const c = await raw(via);
+        c.sendJson({ v, type: 'join', ...join });
+        const message = expect.stringContaining(field);
+        expect(await c.next()).toMatchObject({ type: 'error', code: 'INTERNAL', message });
+      }
+      const { nameplate } = await register(one);
+      const joiner = await raw(two);
+      joiner.sendJson({ v, type: 'join', nameplate });
+      expect(await joiner.next()).toMatchObject({ type: 'paired' });
     });
 
     it('lets a waiting receiver keep its nameplate while its instance restarts', async () => {

@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RawClient } from '../../src/testing/raw-client.js';
-import { canBind, expectRejected, SignalBench, sleep, v, WAIT_MS } from './signal-clients.js';
+import { canBind, expectRejected, SignalBench, sleep, v, WAIT_MS } from '../../src/testing/signal-clients.js';
 
 const bench = new SignalBench();
 afterEach(() => bench.cleanup());

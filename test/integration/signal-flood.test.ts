@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Harness } from '../../src/testing/harness.js';
 import type { RedisHandle } from '../../src/testing/redis.js';
 import { redisSkipReason, startRedis } from '../../src/testing/redis.js';
-import { expectRejected, SignalBench, sleep, v, WAIT_MS } from './signal-clients.js';
+import { expectRejected, SignalBench, sleep, v, WAIT_MS } from '../../src/testing/signal-clients.js';
 
 const h = new Harness();
 const bench = new SignalBench();

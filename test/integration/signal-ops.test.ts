@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SignalServer } from '../../src/server/server.js';
 import { turnPassword } from '../../src/server/turn.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
-import { canBind, SignalBench } from './signal-clients.js';
+import { canBind, SignalBench } from '../../src/testing/signal-clients.js';
 
 const h = new Harness();
 const bench = new SignalBench();

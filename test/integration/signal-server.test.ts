@@ -4,102 +4,64 @@
  * same server keeps serving everyone else.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
-import { SignalServer } from '../../src/server/server.js';
-import { LOOPBACK } from '../../src/testing/harness.js';
+import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/core/signaling/protocol.js';
 import type { RawClient } from '../../src/testing/raw-client.js';
-import { connectRawClient } from '../../src/testing/raw-client.js';
+import type { Started } from '../../src/testing/signal-clients.js';
+import {
+  binaryGarbage,
+  expectRejected,
+  expectServes,
+  NAMEPLATE,
+  SignalBench,
+  v,
+} from '../../src/testing/signal-clients.js';
 import { withTimeout } from '../helpers.js';
 
-const v = SIGNAL_PROTOCOL_VERSION;
 /**
  * Well formed, but never handed out here: while fewer than 50 receivers wait,
  * nameplates are drawn from 1 to 99.
  */
 const UNKNOWN_NAMEPLATE = '999999';
-const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
-const WAIT_MS = 5_000;
 
-let server: { host: string; port: number; server: SignalServer };
+const bench = new SignalBench();
+let server: Started;
 
 beforeEach(async () => {
   // Per-address limits are tested in signal-hardening.test.ts; raised here, so
   // that 50 clients from loopback are each judged by what they send alone.
-  const s = new SignalServer({ host: LOOPBACK, port: 0, limits: { maxConnectionsPerIp: 100 } });
-  server = { ...(await s.listen()), server: s };
+  server = await bench.start({ maxConnectionsPerIp: 100 });
 });
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.socket.destroy();
-  await server.server.close();
-});
+afterEach(() => bench.cleanup());
 
-const clients: RawClient[] = [];
-
-async function connect(): Promise<RawClient> {
-  const client = await connectRawClient(server, { waitMs: WAIT_MS });
-  clients.push(client);
-  return client;
-}
-
-/** The client got exactly one error frame with `code`, and the server then closed it. */
-async function expectRejected(client: RawClient, code: string): Promise<void> {
-  await withTimeout(client.closed, `server closing the client after ${code}`);
-  const errors = client.lines.filter((l) => l.type === 'error');
-  expect(errors, JSON.stringify(client.lines)).toHaveLength(1);
-  expect(errors[0]).toMatchObject({ type: 'error', code, message: expect.any(String) });
-  expect(client.lines.at(-1)).toMatchObject({ type: 'error', code });
-  expect(client.closedByServer()).toBe(true);
-}
-
-/** A fresh client can still register with this server. */
-async function expectServes(): Promise<void> {
-  const fresh = await connect();
-  fresh.sendJson({ v, type: 'register' });
-  const reply = await fresh.next();
-  expect(reply).toEqual({ v, type: 'registered', nameplate: expect.stringMatching(NAMEPLATE) });
-  fresh.end();
-  await withTimeout(fresh.closed, 'closing the fresh client');
-}
-
-/** Random bytes that contain no newline, so they make one line. */
-function binaryGarbage(length: number): Buffer {
-  const bytes = Buffer.alloc(length);
-  let seed = 0x2545f491;
-  for (let i = 0; i < length; i++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    const byte = seed >>> 24;
-    bytes[i] = byte === 0x0a ? 0xff : byte;
-  }
-  return bytes;
-}
+const connect = (): Promise<RawClient> => bench.connect(server);
 
 describe('signal server against raw clients', () => {
   it('BAD_MESSAGE for a line of garbage text, then keeps serving', async () => {
     const c = await connect();
     c.socket.write('hello, is this the signal server?\n');
     await expectRejected(c, 'BAD_MESSAGE');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('BAD_MESSAGE for random binary bytes ending in a newline, then keeps serving', async () => {
     const c = await connect();
     c.socket.write(Buffer.concat([binaryGarbage(4096), Buffer.from('\n')]));
     await expectRejected(c, 'BAD_MESSAGE');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('MESSAGE_TOO_LARGE for an endless line, then keeps serving', async () => {
     const c = await connect();
     c.socket.write(Buffer.alloc(MAX_SIGNAL_MESSAGE_BYTES + 1, 'a'));
     await expectRejected(c, 'MESSAGE_TOO_LARGE');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('VERSION_MISMATCH for another protocol version, then keeps serving', async () => {
     const c = await connect();
     c.socket.write('{"v":999,"type":"register"}\n');
     await expectRejected(c, 'VERSION_MISMATCH');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('BAD_MESSAGE for a relay before pairing, fresh or registered', async () => {
@@ -112,7 +74,7 @@ describe('signal server against raw clients', () => {
     expect(await registered.next()).toMatchObject({ type: 'registered' });
     registered.sendJson({ v, type: 'relay', payload: 'still too early' });
     await expectRejected(registered, 'BAD_MESSAGE');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('BAD_MESSAGE for registering twice, and the first nameplate is forgotten', async () => {
@@ -127,14 +89,14 @@ describe('signal server against raw clients', () => {
     const joiner = await connect();
     joiner.sendJson({ v, type: 'join', nameplate: first.nameplate });
     await expectRejected(joiner, 'PEER_NOT_FOUND');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('PEER_NOT_FOUND for a well-formed nameplate nobody waits under', async () => {
     const c = await connect();
     c.sendJson({ v, type: 'join', nameplate: UNKNOWN_NAMEPLATE });
     await expectRejected(c, 'PEER_NOT_FOUND');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it.each(['0', '007', '-1', '4 2', '../..'])(
@@ -143,7 +105,7 @@ describe('signal server against raw clients', () => {
       const c = await connect();
       c.sendJson({ v, type: 'join', nameplate });
       await expectRejected(c, 'BAD_CODE');
-      await expectServes();
+      await expectServes(bench, server);
     },
   );
 
@@ -154,7 +116,7 @@ describe('signal server against raw clients', () => {
     const whole = await connect();
     whole.sendJson({ v, type: 'join', nameplate: '42-word-word' });
     await expectRejected(whole, 'BAD_MESSAGE');
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('pairs two clients, relays both ways, and reports peer-left', async () => {
@@ -213,7 +175,7 @@ describe('signal server against raw clients', () => {
     b.sendJson({ v, type: 'relay', payload: 'still here' });
     expect(await a.next()).toMatchObject({ type: 'paired' });
     expect(await a.next()).toEqual({ v, type: 'relay', payload: 'still here' });
-    await expectServes();
+    await expectServes(bench, server);
   });
 
   it('survives 50 garbage connections at once, then serves and forgets them all', async () => {
@@ -224,7 +186,7 @@ describe('signal server against raw clients', () => {
       );
     });
     await Promise.all(offenders.map((c) => expectRejected(c, 'BAD_MESSAGE')));
-    await expectServes();
+    await expectServes(bench, server);
     await expect.poll(() => server.server.stats).toEqual({ clients: 0, waiting: 0 });
   });
 });

@@ -25,7 +25,7 @@ import {
 import { issueTurnCredentials, restUsernameExpiry, turnPassword } from '../../src/server/turn.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
-import { canBind } from './signal-clients.js';
+import { canBind } from '../../src/testing/signal-clients.js';
 
 const SECRET = 'lab-secret';
 const servers: SignalServer[] = [];

@@ -143,4 +143,18 @@ describe('MemoryDirectory', () => {
     expect(await dir.list(2)).toEqual(['a', 'b']);
     expect(await dir.list(10)).toEqual(['a', 'b', 'c']);
   });
+
+  it('expires a name by the clock it is given', async () => {
+    let now = 5_000;
+    const dir = new MemoryDirectory(
+      () => true,
+      () => now,
+    );
+    await dir.reserve('laptop', { nameplate: '1', resume: 'r', listed: true }, 1_000);
+    now += 999;
+    expect(await dir.lookup('laptop')).toMatchObject({ nameplate: '1' });
+    now += 1;
+    expect(await dir.lookup('laptop')).toBeUndefined();
+    expect(await dir.list(10)).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/core/signaling/protocol.js';
-import type { Envelope } from '../../src/server/envelope.js';
 import { decodeEnvelopes, encodeEnvelope } from '../../src/server/envelope.js';
+import type { Envelope } from '../../src/server/types.js';
 
 const ENVELOPES: Envelope[] = [
   {

@@ -4,6 +4,7 @@
  * other input: a peer, or a server relaying for one, may send anything.
  */
 import { PeerlaneError } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 
 /**
  * 2: CPace as draft-irtf-cfrg-cpace-21 writes it, with the server's session id,
@@ -46,15 +47,7 @@ export function encodeSecureMessage(msg: SecureMessage): string {
 }
 
 export function parseSecureMessage(raw: unknown): SecureMessage {
-  let value: unknown;
-  try {
-    value = typeof raw === 'string' ? JSON.parse(raw) : raw;
-  } catch {
-    throw bad('secure message is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw bad('secure message is not an object');
-  const obj = value as Record<string, unknown>;
+  const obj = parseJsonObject(raw, 'BAD_MESSAGE', 'secure message');
   switch (obj.kind) {
     case 'pake': {
       const v = obj.v;

@@ -14,7 +14,8 @@
 import type { Hint } from '../direct/protocol.js';
 import { MAX_HINTS } from '../direct/protocol.js';
 import { isIP } from '../ip.js';
-import { bad, parseJsonObject, str } from './fields.js';
+import { parseJsonObject } from '../json.js';
+import { bad, str } from './fields.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from './protocol.js';
 
 /**

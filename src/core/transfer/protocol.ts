@@ -40,6 +40,7 @@
 
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 
 /**
  * 3: relative paths, folders, modes and mtimes, streams of unknown size, text.
@@ -244,15 +245,7 @@ function indexList(obj: Record<string, unknown>, key: string): number[] {
 
 function parseBody(buf: Buffer): Record<string, unknown> {
   if (buf.length > MAX_CONTROL_FRAME_BYTES) throw bad('control frame too large');
-  let value: unknown;
-  try {
-    value = JSON.parse(buf.subarray(1).toString('utf8'));
-  } catch {
-    throw bad('control frame is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw bad('control frame is not an object');
-  return value as Record<string, unknown>;
+  return parseJsonObject(buf.subarray(1).toString('utf8'), 'BAD_FRAME', 'control frame');
 }
 
 function parseManifest(obj: Record<string, unknown>): Frame {

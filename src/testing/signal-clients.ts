@@ -1,22 +1,26 @@
 /**
- * What the signal server's limit tests share: a server in this process on a
- * free loopback port, raw clients that misbehave on purpose (from other
- * loopback addresses where the OS has them), and the checks they make.
+ * What the signal server's tests share: a server in this process on a free
+ * loopback port, raw clients that misbehave on purpose (from other loopback
+ * addresses where the OS has them), and the checks they make.
+ *
+ * Bound to vitest (it asserts): only tests import it, never the package's
+ * entry points.
  */
 import net from 'node:net';
 import { expect } from 'vitest';
-import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
-import type { SignalServerOptions } from '../../src/server/server.js';
-import { SignalServer } from '../../src/server/server.js';
-import type { SignalLimits } from '../../src/server/server-config.js';
-import { LOOPBACK } from '../../src/testing/harness.js';
-import type { RawClient } from '../../src/testing/raw-client.js';
-import { rawSignalClient } from '../../src/testing/raw-client.js';
-import { withTimeout } from '../helpers.js';
+import { SIGNAL_PROTOCOL_VERSION } from '../core/signaling/protocol.js';
+import type { SignalServerOptions } from '../server/server.js';
+import { SignalServer } from '../server/server.js';
+import type { SignalLimits } from '../server/server-config.js';
+import { LOOPBACK } from './harness.js';
+import type { RawClient } from './raw-client.js';
+import { rawSignalClient } from './raw-client.js';
 
 export const v = SIGNAL_PROTOCOL_VERSION;
 export const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
 export const WAIT_MS = 5_000;
+/** Another loopback address, for a second client address where the OS lets us bind it (see canBind). */
+export const OTHER_ADDRESS = '127.0.0.2';
 
 /** Where a signal server listens, in this process or another. */
 export interface Address {
@@ -115,9 +119,40 @@ export class SignalBench {
 
 /** The client got exactly one error frame, its last line, with `code`, and the server then closed it. */
 export async function expectRejected(client: RawClient, code: string, message?: string): Promise<void> {
-  await withTimeout(client.closed, `server closing the client after ${code}`);
+  await expect
+    .poll(() => client.isClosed(), { timeout: WAIT_MS, message: `server closing the client after ${code}` })
+    .toBe(true);
   const errors = client.lines.filter((l) => l.type === 'error');
   expect(errors, JSON.stringify(client.lines)).toHaveLength(1);
   expect(client.lines.at(-1)).toEqual({ v, type: 'error', code, message: message ?? expect.any(String) });
   expect(client.closedByServer()).toBe(true);
+}
+
+/** A fresh client can still register, and then leaves. */
+export async function expectServes(bench: SignalBench, to: Address): Promise<void> {
+  const fresh = await bench.register(to);
+  expect(await fresh.next()).toEqual({ v, type: 'registered', nameplate: expect.stringMatching(NAMEPLATE) });
+  fresh.end();
+  await expect
+    .poll(() => fresh.isClosed(), { timeout: WAIT_MS, message: 'closing the fresh client' })
+    .toBe(true);
+}
+
+/** The server holds nothing: no client, no waiting receiver, no open socket. */
+export async function expectEmpty(server: SignalServer): Promise<void> {
+  await expect.poll(() => server.stats, { timeout: WAIT_MS }).toEqual({ clients: 0, waiting: 0 });
+  await expect.poll(() => server.accounting.connections, { timeout: WAIT_MS }).toBe(0);
+  expect(server.accounting.addresses).toBe(0);
+}
+
+/** Random bytes that contain no newline, so they make one line; the same bytes every run. */
+export function binaryGarbage(length: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let seed = 0x2545f491;
+  for (let i = 0; i < length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const byte = seed >>> 24;
+    bytes[i] = byte === 0x0a ? 0xff : byte;
+  }
+  return bytes;
 }
