@@ -23,9 +23,9 @@ const GCM_TAG_BYTES = 16;
 /**
  * A SignalPipe whose payloads are sealed under the PAKE session key. Sealing
  * is @noble/ciphers' AES-GCM, which runs in a browser too: a payload is a few
- * hundred bytes, a session seals a few dozen, and each costs about 0.2 ms
- * (`npm run bench:crypto`). The direct TCP link seals file data, and keeps
- * node:crypto (direct/tcp-link.ts).
+ * hundred bytes, a session seals a few dozen, and each takes some tens of
+ * microseconds (`npm run bench:crypto`). The direct TCP link seals file data,
+ * and keeps node:crypto (direct/tcp-link.ts).
  */
 export class SecureChannel implements SignalPipe {
   private sendCounter = 0n;
