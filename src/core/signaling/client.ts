@@ -36,6 +36,7 @@ export interface SignalTransport {
  * reclaim needs. Rejects with SIGNAL_UNREACHABLE, saying where it tried.
  */
 export type SignalDialer = () => Promise<SignalTransport>;
+
 /** Reconnect delays while reclaiming a nameplate: 100 ms doubling to 2 s, about 10 s in all. */
 const RECLAIM_DELAYS_MS = [100, 200, 400, 800, 1600, 2000, 2000, 2000];
 
