@@ -35,6 +35,7 @@ import type { RestartReason, RtcSignal } from '../core/signaling/rtc-signal.js';
 import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
 import { directKey } from '../direct/handshake.js';
 import type { RtcOptions } from '../rtc/connect.js';
+import { nodeAesGcm } from '../secure/node-aead.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { rtcWithGrant } from './common.js';
@@ -402,7 +403,11 @@ function withoutSignal(cause: PeerlaneError, gone: PeerlaneError): PeerlaneError
  */
 export async function startSession(pairing: Pairing, options: SessionOptions): Promise<PeerSession> {
   try {
-    const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
+    const secure = await secureHandshake(pairing.client, {
+      ...pairing,
+      timeoutMs: options.rtc.timeoutMs,
+      aead: nodeAesGcm,
+    });
     return new PeerSession(pairing, secure, options);
   } catch (err) {
     pairing.client.close();

@@ -1,27 +1,36 @@
 /**
  * The browser-safe sealing (core/secure/channel.ts on @noble/ciphers and
- * @noble/hashes) against what it replaced: the boxes and the short
- * authentication string are byte for byte what node:crypto gave, so a peer
- * on this build pairs with one on the last. Also the core's base64 against
+ * @noble/hashes) and the node:crypto AES-GCM the CLI gives it, against what
+ * they replaced: the boxes and the short authentication string are byte for
+ * byte what node:crypto gave, so a peer on this build pairs with one on the
+ * last, and a browser with the CLI. Also the core's base64 against
  * Buffer's, and the unbiased draw of code words.
  */
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '../../src/core/bytes.js';
 import type { PeerlaneError } from '../../src/core/errors.js';
-import { counterNonce, SecureChannel, shortAuthString } from '../../src/core/secure/channel.js';
+import type { Aead } from '../../src/core/secure/channel.js';
+import { counterNonce, nobleAesGcm, SecureChannel, shortAuthString } from '../../src/core/secure/channel.js';
 import { randomBelow } from '../../src/core/secure/code.js';
 import { encodeSecureMessage, parseSecureMessage } from '../../src/core/secure/protocol.js';
 import type { SignalPipe } from '../../src/core/signaling/pipe.js';
+import { nodeAesGcm } from '../../src/secure/node-aead.js';
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 
 /** A SecureChannel over a pipe that records what it would send. */
-function channel(): { ch: SecureChannel; sent: string[] } {
+function channel(aead: Aead): { ch: SecureChannel; sent: string[] } {
   const sent: string[] = [];
   const pipe: SignalPipe = { sendPayload: (p) => sent.push(p), onPayload: () => {}, onFailure: () => {} };
-  return { ch: new SecureChannel(pipe, KEY, KEY, KEY), sent };
+  return { ch: new SecureChannel(pipe, KEY, KEY, KEY, aead), sent };
 }
+
+/** The core's default, and what the CLI passes in. */
+const AEADS: [string, Aead][] = [
+  ['@noble/ciphers', nobleAesGcm],
+  ['node:crypto', nodeAesGcm],
+];
 
 function boxOf(payload: string): Buffer {
   const msg = parseSecureMessage(payload);
@@ -35,9 +44,9 @@ function nodeSeal(plain: string, counter: bigint): string {
   return encodeSecureMessage({ kind: 'sealed', box: box.toString('base64') });
 }
 
-describe('sealing, as node:crypto sealed', () => {
+describe.each(AEADS)('sealing with %s, as node:crypto sealed', (_name, aead) => {
   it('gives the boxes the node:crypto build gave', () => {
-    const { ch, sent } = channel();
+    const { ch, sent } = channel(aead);
     ch.sendPayload('héllo');
     ch.sendPayload('second');
     // Recorded from the build that sealed with createCipheriv.
@@ -48,7 +57,7 @@ describe('sealing, as node:crypto sealed', () => {
   });
 
   it('opens what node:crypto seals, and node:crypto opens what it seals', () => {
-    const { ch, sent } = channel();
+    const { ch, sent } = channel(aead);
     const got: string[] = [];
     ch.onPayload((p) => got.push(p));
     const text = `{"kind":"offer","sdp":"${'v=0 ✓ '.repeat(200)}"}`;
@@ -70,7 +79,7 @@ describe('sealing, as node:crypto sealed', () => {
     ['a box shorter than its tag', (): string => encodeSecureMessage({ kind: 'sealed', box: 'AAAA' })],
     ['a message in the clear', (): string => encodeSecureMessage({ kind: 'refused' })],
   ])('fails with BAD_MESSAGE on %s', (_what, payload) => {
-    const { ch } = channel();
+    const { ch } = channel(aead);
     const failures: PeerlaneError[] = [];
     const got: string[] = [];
     ch.onFailure((err) => failures.push(err));

@@ -21,12 +21,26 @@ const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 
 /**
- * A SignalPipe whose payloads are sealed under the PAKE session key. Sealing
- * is @noble/ciphers' AES-GCM, which runs in a browser too: a payload is a few
- * hundred bytes, a session seals a few dozen, and each takes some tens of
- * microseconds (`npm run bench:crypto`). The direct TCP link seals file data,
- * and keeps node:crypto (direct/tcp-link.ts).
+ * AES-256-GCM as the channel uses it: the box is the ciphertext, then the
+ * 16-byte tag; `open` throws on a box that fails authentication.
  */
+export interface Aead {
+  seal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Uint8Array;
+  open(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Uint8Array;
+}
+
+/**
+ * @noble/ciphers' AES-GCM: runs anywhere, the browser included. Warm, a
+ * signaling-sized seal takes tens of microseconds (`npm run bench:crypto`);
+ * cold, the first few dozen take tens of milliseconds together, all on the way
+ * to the first byte, so Node passes node:crypto's instead (secure/node-aead.ts).
+ */
+export const nobleAesGcm: Aead = {
+  seal: (key, nonce, plain) => gcm(key, nonce).encrypt(plain),
+  open: (key, nonce, box) => gcm(key, nonce).decrypt(box),
+};
+
+/** A SignalPipe whose payloads are sealed under the PAKE session key. */
 export class SecureChannel implements SignalPipe {
   private sendCounter = 0n;
   private receiveCounter = 0n;
@@ -41,10 +55,11 @@ export class SecureChannel implements SignalPipe {
     private readonly openKey: Uint8Array,
     /** Root of the short authentication string; see `shortAuthString`. */
     readonly sasKey: Uint8Array,
+    private readonly aead: Aead = nobleAesGcm,
   ) {}
 
   sendPayload(payload: string): void {
-    const box = gcm(this.sealKey, counterNonce(this.sendCounter++)).encrypt(utf8ToBytes(payload));
+    const box = this.aead.seal(this.sealKey, counterNonce(this.sendCounter++), utf8ToBytes(payload));
     this.client.sendPayload(encodeSecureMessage({ kind: 'sealed', box: toBase64(box) }));
   }
 
@@ -66,10 +81,10 @@ export class SecureChannel implements SignalPipe {
         throw new PeerlaneError('BAD_MESSAGE', `unexpected ${msg.kind} after the handshake`);
       const box = fromBase64(msg.box);
       if (box.length < GCM_TAG_BYTES) throw new PeerlaneError('BAD_MESSAGE', 'sealed box too short');
-      const opener = gcm(this.openKey, counterNonce(this.receiveCounter++));
+      const nonce = counterNonce(this.receiveCounter++);
       let plain: string;
       try {
-        plain = bytesToUtf8(opener.decrypt(box));
+        plain = bytesToUtf8(this.aead.open(this.openKey, nonce, box));
       } catch {
         // Forged, replayed, reordered or dropped: whoever relays it is tampering.
         throw new PeerlaneError('BAD_MESSAGE', 'a sealed signaling message failed authentication');

@@ -38,6 +38,7 @@ import { fromBase64, toBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../signaling/pipe.js';
 import type { PeerRole } from '../signaling/protocol.js';
+import type { Aead } from './channel.js';
 import { SecureChannel } from './channel.js';
 import type { CpaceParty, SessionKeys } from './cpace.js';
 import { lvCat, startCpace, tagsEqual } from './cpace.js';
@@ -54,6 +55,8 @@ export interface HandshakeOptions {
   /** CPace's sid: the random bytes the signal server handed out with `paired`. */
   sid: Uint8Array;
   timeoutMs: number;
+  /** The channel's AES-GCM; @noble/ciphers' unless given (Node gives node:crypto's). */
+  aead?: Aead;
 }
 
 /** CPace's CI: binds the secure protocol version and the nameplate; never sent. */
@@ -95,7 +98,13 @@ function sendTag(client: SignalPipe, tag: Uint8Array): void {
  * The peer's tag checked: the channel under the session keys, after our own tag
  * if we are a (see the top of this file). Throws BAD_CODE, having told the peer.
  */
-function confirmed(client: SignalPipe, keys: SessionKeys, isA: boolean, tag: Uint8Array): SecureChannel {
+function confirmed(
+  client: SignalPipe,
+  keys: SessionKeys,
+  isA: boolean,
+  tag: Uint8Array,
+  aead: Aead | undefined,
+): SecureChannel {
   if (!tagsEqual(tag, isA ? keys.tagB : keys.tagA)) {
     // So that the peer, which confirmed and waits, stops with BAD_CODE too.
     client.sendPayload(encodeSecureMessage({ kind: 'refused' }));
@@ -107,6 +116,7 @@ function confirmed(client: SignalPipe, keys: SessionKeys, isA: boolean, tag: Uin
     isA ? keys.sealAB : keys.sealBA,
     isA ? keys.sealBA : keys.sealAB,
     keys.sas,
+    aead,
   );
 }
 
@@ -199,7 +209,7 @@ class Handshake {
   }
 
   private peerTag(keys: SessionKeys, msg: Extract<SecureMessage, { kind: 'confirm' }>): void {
-    this.channel = confirmed(this.client, keys, this.isA, fromBase64(msg.tag));
+    this.channel = confirmed(this.client, keys, this.isA, fromBase64(msg.tag), this.options.aead);
     this.settle();
     this.outcome?.resolve(this.channel);
   }
