@@ -4,7 +4,10 @@
  * node:crypto, on file-sized (64 KiB) and signaling-sized messages. The
  * figures decide where each is used: file data is hashed and the direct TCP
  * link is sealed with node:crypto in Node; the signaling payloads (a few
- * hundred bytes, a few dozen per session) are sealed in the core with noble.
+ * hundred bytes, a few dozen per session) are cheap enough for noble warm, so
+ * it is the core's default, for the browser. The first seals of a process run
+ * cold, which this warmed-up measure hides: the CLI gives the core
+ * node:crypto's AES-GCM for those too (core/secure/channel.ts).
  *
  *   npm run bench:crypto               prints a table on stderr
  *   npm run bench:crypto -- --json     the figures on stdout
