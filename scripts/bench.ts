@@ -18,6 +18,12 @@
  *   npm run bench                 1 GiB, 3 runs
  *   npm run bench -- --big        4 GiB
  *   npm run bench -- --size 256 --runs 5 --json
+ *   npm run bench -- --also /tmp/base    and another build, run alternately
+ *
+ * `--also DIR` runs a second build of peerlane (a package root holding its
+ * own dist/peer.mjs, e.g. the previous commit built elsewhere) in the same
+ * rounds, alternating with this one, and prints this build against it: the
+ * way to check that a change costs no throughput or CPU.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -34,6 +40,7 @@ const args = await yargs(hideBin(process.argv))
   .option('big', { type: 'boolean', default: false, describe: 'Use 4 GiB' })
   .option('runs', { type: 'number', default: 3, describe: 'Runs of each' })
   .option('json', { type: 'boolean', default: false, describe: 'Figures as JSON on stdout' })
+  .option('also', { type: 'string', describe: 'Another build (package root) to run alternately and compare' })
   .strict()
   .parseAsync();
 
@@ -87,15 +94,44 @@ function figures(bytes: number, seconds: number, tx: Usage, rx: Usage): Run {
   };
 }
 
-async function peerlaneRun(file: string, expected: string, peerArgs: string[], out: string): Promise<Run> {
-  const rx = h.peer(['receive', '--out', out, '--yes', '--quiet', ...peerArgs]);
+/** `run`, once more if it fails: on a loaded machine one transfer may time out, and the figures are per run. */
+async function again(run: () => Promise<Run>): Promise<Run> {
+  try {
+    return await run();
+  } catch (err) {
+    log(`  (a run failed, once more: ${(err as Error).message.split('\n')[0]})`);
+    return run();
+  }
+}
+
+/** A `peer` of this build, or with `root`, of the build there. */
+function peer(args: string[], root: string | undefined): EventProcess {
+  if (root === undefined) return h.peer(args);
+  return h.spawnCommand(process.execPath, [path.join(root, 'dist', 'peer.mjs'), ...args, '--json']);
+}
+
+async function peerlaneRun(
+  file: string,
+  expected: string,
+  peerArgs: string[],
+  out: string,
+  root?: string,
+): Promise<Run> {
+  // Nothing left from a failed run: it would be resumed, not sent.
+  await fs.rm(out, { recursive: true, force: true });
+  const rx = peer(['receive', '--out', out, '--yes', '--quiet', ...peerArgs], root);
   const { code } = await rx.waitFor('ready');
   const spawned = Date.now();
-  const tx = h.peer(['send', file, '--to', code, '--quiet', ...peerArgs]);
+  const tx = peer(['send', file, '--to', code, '--quiet', ...peerArgs], root);
   await tx.waitFor('progress', 60_000);
   const firstByteMs = Date.now() - spawned;
   const [rxExit, txExit] = await Promise.all([rx.exit(600_000), tx.exit(600_000)]);
-  if (rxExit.code !== 0 || txExit.code !== 0) throw new Error(`peerlane failed:\n${rx.stderr}\n${tx.stderr}`);
+  if (rxExit.code !== 0 || txExit.code !== 0) {
+    const errors = [...rx.events, ...tx.events].filter((e) => e.event === 'error');
+    throw new Error(
+      `peerlane${root ? ` (${root})` : ''} failed: exit ${rxExit.code}/${txExit.code} ${JSON.stringify(errors)}\n${rx.stderr}\n${tx.stderr}`,
+    );
+  }
   const r = await rx.waitFor('done');
   const t = await tx.waitFor('done');
   if (r.files[0]?.sha256 !== expected) throw new Error('peerlane: SHA-256 differs');
@@ -149,6 +185,32 @@ function summary(runs: Run[]) {
   };
 }
 
+type Summary = ReturnType<typeof summary>;
+
+/** This build against the --also build, both ways of sending: medians and this/that ratios. */
+function compare(p: Summary, w: Summary, op: Summary, ow: Summary) {
+  const keys = ['mbps', 'senderCpuPerGiB', 'receiverCpuPerGiB'] as const;
+  const labels = {
+    mbps: 'MB/s verified',
+    senderCpuPerGiB: 'sender CPU-s/GiB',
+    receiverCpuPerGiB: 'receiver CPU-s/GiB',
+  };
+  const figures: Record<string, { this: number; also: number; ratio: number }> = {};
+  log('');
+  log(`  this build against --also ${args.also}:        this      also   this/also`);
+  for (const [way, mine, theirs] of [['default', p, op] as const, ['webrtc', w, ow] as const]) {
+    for (const k of keys) {
+      const a = mine[k].median;
+      const o = theirs[k].median;
+      figures[`${way}.${k}`] = { this: a, also: o, ratio: Math.round((a / o) * 1000) / 1000 };
+      log(
+        `  ${`${way} ${labels[k]}`.padEnd(34)} ${a.toFixed(2).padStart(8)}  ${o.toFixed(2).padStart(8)}  ${(a / o).toFixed(3).padStart(8)}`,
+      );
+    }
+  }
+  return figures;
+}
+
 try {
   const work = await h.tempDir('peerlane-bench-');
   const file = path.join(work, 'bench.bin');
@@ -161,19 +223,30 @@ try {
   const webrtc: Run[] = [];
   const baseline: Run[] = [];
   const floor: Run[] = [];
+  /** The same two transfers by the build given with --also. */
+  const other: Run[] = [];
+  const otherWebrtc: Run[] = [];
+  const out = path.join(work, 'out');
+  const webrtcArgs = [...server.peerArgs, '--transport', 'webrtc'];
+  /** Both ways of sending, by this build or (`root`) the --also one. */
+  const pair = async (root: string | undefined, into: [Run[], Run[]]): Promise<void> => {
+    into[0].push(await again(() => peerlaneRun(file, expected, server.peerArgs, out, root)));
+    into[1].push(await again(() => peerlaneRun(file, expected, webrtcArgs, out, root)));
+  };
   for (let i = 0; i < args.runs; i++) {
-    // Alternate, so drift in the machine's load hits all alike.
+    // Alternate, so drift in the machine's load hits all alike; the two builds
+    // also swap places each round, so neither always follows the baselines.
     baseline.push(await baselineRun(file, expected, path.join(work, 'tcp.out')));
     floor.push(await floorRun());
-    peerlane.push(await peerlaneRun(file, expected, server.peerArgs, path.join(work, 'out')));
-    webrtc.push(
-      await peerlaneRun(
-        file,
-        expected,
-        [...server.peerArgs, '--transport', 'webrtc'],
-        path.join(work, 'out'),
-      ),
-    );
+    const also = args.also;
+    if (also !== undefined && i % 2 === 1) await pair(also, [other, otherWebrtc]);
+    await pair(undefined, [peerlane, webrtc]);
+    if (also !== undefined && i % 2 === 0) await pair(also, [other, otherWebrtc]);
+    if (also !== undefined) {
+      log(
+        `  run ${i + 1}: --also ${other[i]?.mbps.toFixed(0)} MB/s, over the data channel ${otherWebrtc[i]?.mbps.toFixed(0)} MB/s`,
+      );
+    }
     log(
       `  run ${i + 1}: peerlane ${peerlane[i]?.mbps.toFixed(0)} MB/s, over the data channel ${webrtc[i]?.mbps.toFixed(0)} MB/s, tcp ${baseline[i]?.mbps.toFixed(0)} MB/s, data channel alone ${floor[i]?.mbps.toFixed(0)} MB/s`,
     );
@@ -224,9 +297,10 @@ try {
   log(
     `  bound on ${cores} cores: ${boundMbps} MB/s (${cores} / ${channelCpuPerGiB.toFixed(2)} CPU-s per GiB of the data channel alone, both sides)`,
   );
+  const also = args.also === undefined ? undefined : compare(p, w, summary(other), summary(otherWebrtc));
   if (args.json) {
     process.stdout.write(
-      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, webrtc: w, baseline: b, dataChannel: f, ratio, boundMbps })}\n`,
+      `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, webrtc: w, baseline: b, dataChannel: f, ratio, boundMbps, ...(also ? { also } : {}) })}\n`,
     );
   }
 } finally {

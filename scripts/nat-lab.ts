@@ -51,7 +51,11 @@ interface Case {
   /** Extra flags for the receiver (hostA) and the sender (hostB). */
   rxFlags: string[];
   txFlags: string[];
-  expect: { path: 'direct' | 'relay' } | { error: string; messageIncludes: string[] };
+  /** --transport for both peers: webrtc (the default here) tests ICE alone. */
+  transport?: 'auto' | 'webrtc';
+  /** Both NATs drop every UDP packet (a network that allows only TCP). */
+  blockUdp?: boolean;
+  expect: { path: 'direct' | 'relay'; transport?: 'relay' } | { error: string; messageIncludes: string[] };
 }
 
 const TURN_SECRET = 'nat-lab-secret';
@@ -76,6 +80,8 @@ const NS = {
 } as const;
 /** Peers give up on ICE after this; a failing case must end well before CASE_LIMIT_MS. */
 const PEER_TIMEOUT_S = 12;
+/** The signal server that relays (RELAY_ENABLED), for the UDP-blocked case. */
+const RELAY_SIGNAL_PORT = 8093;
 const CASE_LIMIT_MS = 45_000;
 const FILE_BYTES = 4 * 1024 * 1024;
 
@@ -109,7 +115,7 @@ const WAN_B = '203.0.113.2';
  */
 function countingTable(otherWan: string): string {
   const rule = (match: string, path: string): string =>
-    `    meta l4proto udp ${match} counter comment "${path}"`;
+    `    meta l4proto { udp, tcp } ${match} counter comment "${path}"`;
   return `
 table ip count {
   chain forward {
@@ -123,7 +129,7 @@ ${rule(`ip saddr ${otherWan}`, 'direct')}
 `;
 }
 
-/** UDP bytes a NAT forwarded since its case began, by path. */
+/** Bytes a NAT forwarded since its case began, by path (signaling's few KiB count as relay). */
 function bytesByPath(ns: string): Record<'direct' | 'relay', number> {
   const listing = sh(['nft', 'list', 'table', 'ip', 'count'], { ns });
   const bytes = { direct: 0, relay: 0 };
@@ -151,7 +157,7 @@ function pathProblems(side: string, p: Proc, ns: string): { problems: string[]; 
 }
 
 /** NAT and a stateful firewall on a router: out from the LAN is mapped, unsolicited inbound is dropped. */
-function configureNat(ns: string, kind: Nat): void {
+function configureNat(ns: string, kind: Nat, blockUdp = false): void {
   sh(['nft', 'flush', 'ruleset'], { ns });
   // Fresh counters for each case.
   sh(['nft', '-f', '-'], { ns, input: countingTable(ns === NS.natA ? WAN_B : WAN_A) });
@@ -165,7 +171,7 @@ table ip lab {
     oifname "wan" ${masquerade}
   }
   chain forward {
-    type filter hook forward priority filter; policy drop;
+    type filter hook forward priority filter; policy drop;${blockUdp ? '\n    meta l4proto udp drop' : ''}
     ct state established,related accept
     iifname "lan" oifname "wan" accept
   }
@@ -254,6 +260,33 @@ const CASES: Case[] = [
     txFlags: [],
     expect: { path: 'relay' },
   },
+  {
+    name: '7 UDP blocked, signal server relay',
+    natA: 'eim',
+    natB: 'eim',
+    ice: 'both NATs drop all UDP; --transport auto, server with RELAY_ENABLED',
+    signalPort: RELAY_SIGNAL_PORT,
+    rxFlags: [],
+    txFlags: [],
+    transport: 'auto',
+    blockUdp: true,
+    expect: { path: 'relay', transport: 'relay' },
+  },
+  {
+    name: '8 UDP blocked, --direct-only',
+    natA: 'eim',
+    natB: 'eim',
+    ice: 'both NATs drop all UDP; --direct-only on a server with RELAY_ENABLED',
+    signalPort: RELAY_SIGNAL_PORT,
+    rxFlags: ['--direct-only'],
+    txFlags: ['--direct-only'],
+    transport: 'auto',
+    blockUdp: true,
+    expect: {
+      error: 'ICE_FAILED',
+      messageIncludes: ['UDP may be blocked', "signal server's relay", '--direct-only'],
+    },
+  },
 ];
 
 interface Result {
@@ -262,17 +295,54 @@ interface Result {
   detail: string;
 }
 
+/** Every TCP packet to or from the relaying signal server, as the server's host sees them. */
+function startCapture(pcap: string): Proc {
+  return lab.run(NS.pub, [
+    'tcpdump',
+    '-i',
+    'any',
+    '-U',
+    '-w',
+    pcap,
+    'tcp',
+    'port',
+    String(RELAY_SIGNAL_PORT),
+  ]);
+}
+
+/** Bytes of plaintext a relay case may show: the pcap must hold the file's worth, and none of its bytes. */
+const PLAINTEXT_SAMPLES = 2000;
+const SAMPLE_BYTES = 32;
+
+function plaintextProblems(pcap: string, file: string): string[] {
+  const captured = fs.readFileSync(pcap);
+  const data = fs.readFileSync(file); // FILE_BYTES: small enough for the lab to hold
+  if (captured.length < data.length)
+    return [`the capture holds ${captured.length} bytes, less than the file`];
+  let seen = 0;
+  for (let i = 0; i < PLAINTEXT_SAMPLES; i++) {
+    const at = Math.floor((i / PLAINTEXT_SAMPLES) * (data.length - SAMPLE_BYTES));
+    if (captured.includes(data.subarray(at, at + SAMPLE_BYTES))) seen++;
+  }
+  return seen === 0
+    ? []
+    : [`${seen} of ${PLAINTEXT_SAMPLES} plaintext samples of the file crossed the relay`];
+}
+
 async function runCase(c: Case, file: string, fileHash: string): Promise<Result> {
-  configureNat(NS.natA, c.natA);
-  configureNat(NS.natB, c.natB);
+  configureNat(NS.natA, c.natA, c.blockUdp);
+  configureNat(NS.natB, c.natB, c.blockUdp);
   flushConntrack();
   const out = fs.mkdtempSync(path.join(lab.work, 'out-'));
+  const pcap = path.join(out, '..', `relay-${Date.now()}.pcap`);
+  const capture = c.signalPort === RELAY_SIGNAL_PORT ? startCapture(pcap) : undefined;
+  if (capture !== undefined) await sleep(500); // tcpdump has no ready event
   // NAT traversal of the WebRTC path (ICE, STUN, TURN); the direct TCP path has the WAN lab.
   const common = [
     '--signal',
     `${PUB}:${c.signalPort}`,
     '--transport',
-    'webrtc',
+    c.transport ?? 'webrtc',
     '--timeout',
     String(PEER_TIMEOUT_S),
     '--json',
@@ -317,6 +387,9 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
           ] as const) {
             if (ev?.path !== c.expect.path)
               problems.push(`${side} path ${String(ev?.path)}, want ${c.expect.path}`);
+            const transport = ev !== undefined && 'transport' in ev ? ev.transport : undefined;
+            if (c.expect.transport !== undefined && transport !== c.expect.transport)
+              problems.push(`${side} transport ${String(transport)}, want ${c.expect.transport}`);
             // Both hosts are behind NATs: a direct path must be reported as going through one.
             const reach = ev !== undefined && 'reach' in ev ? ev.reach : undefined;
             if (c.expect.path === 'direct' && reach !== 'through-nat')
@@ -324,6 +397,10 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
           }
           const counted = [pathProblems('receiver', rx, NS.natA), pathProblems('sender', tx, NS.natB)];
           problems.push(...counted.flatMap((x) => x.problems));
+          if (capture !== undefined) {
+            await stop(capture);
+            problems.push(...plaintextProblems(pcap, file));
+          }
           const changes = [...rx.events, ...tx.events].filter((e) => e.event === 'path-changed').length;
           const received = path.join(out, path.basename(file));
           const hash = fs.existsSync(received) ? await sha256File(received) : 'missing';
@@ -343,6 +420,7 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
             detail:
               problems.length === 0
                 ? `connected in ${connectMs} ms, path ${c.expect.path} (sender ${pair}), SHA-256 ok; ` +
+                  (capture !== undefined ? `no plaintext in the relay's capture; ` : '') +
                   `bytes: ${counted.map((x) => x.note).join('; ')}` +
                   (changes > 0 ? `; ${changes} path-changed events` : '') +
                   (stalls > 0 ? `, after a DTLS stall (${stalls} watchdog retries)` : '')
@@ -397,7 +475,7 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
       ].join('\n'),
     };
   } finally {
-    await Promise.all([stop(rx), stop(tx)]);
+    await Promise.all([stop(rx), stop(tx), stop(capture)]);
   }
 }
 
@@ -479,6 +557,19 @@ async function main(): Promise<number> {
     [...nodeScript('signal'), '--host', PUB, '--port', '8091', '--json'],
     signalEnv,
   );
+  const signalRelay = lab.run(
+    NS.pub,
+    [
+      ...nodeScript('signal'),
+      '--host',
+      PUB,
+      '--port',
+      String(RELAY_SIGNAL_PORT),
+      '--relay-enabled',
+      '--json',
+    ],
+    soakBudgets,
+  );
   const signalNoTurn = lab.run(
     NS.pub,
     [...nodeScript('signal'), '--host', PUB, '--port', '8092', '--json'],
@@ -486,6 +577,7 @@ async function main(): Promise<number> {
   );
   await signal.waitFor('listening', 10_000);
   await signalNoTurn.waitFor('listening', 10_000);
+  await signalRelay.waitFor('listening', 10_000);
   await sleep(500); // coturn has no ready event
   if (coturn.child.exitCode !== null) throw new Error(`coturn exited: ${coturn.stderr}`);
 
@@ -508,7 +600,7 @@ async function main(): Promise<number> {
     const stalled = results.filter((r) => r.detail.includes('DTLS stall')).length;
     process.stdout.write(`\n${results.length} runs: ${stalled} recovered from a DTLS stall\n`);
   }
-  await Promise.all([stop(signal), stop(signalNoTurn), stop(coturn)]);
+  await Promise.all([stop(signal), stop(signalNoTurn), stop(signalRelay), stop(coturn)]);
 
   process.stdout.write('\nNAT lab results\n');
   for (const r of results)
@@ -518,4 +610,8 @@ async function main(): Promise<number> {
   return failed === 0 && results.length > 0 ? 0 : 1;
 }
 
-await lab.main(['ip', 'nft', 'conntrack', 'turnserver'], 'iproute2 nftables conntrack coturn', main);
+await lab.main(
+  ['ip', 'nft', 'conntrack', 'turnserver', 'tcpdump'],
+  'iproute2 nftables conntrack coturn tcpdump',
+  main,
+);

@@ -3,8 +3,9 @@
  * receipt (tcp-baseline.ts), alternating run by run, over emulated internet
  * paths (lab/wan-path.ts). Prints MB/s, the ratio, CPU-s/GiB per side and the
  * time to first byte for each path, after checking the emulator with ping.
- * peerlane runs twice per round: as it runs by default, where the direct TCP
- * path wins the race, and with `--transport webrtc`, the data channel alone.
+ * peerlane runs three times per round: as it runs by default, where the direct
+ * TCP path wins the race; with `--transport webrtc`, the data channel alone;
+ * and with `--transport relay`, through the signal server's relay.
  *
  *   npm run bench:wan                           every path, 2 runs each
  *   npm run bench:wan -- --paths 80ms --runs 3
@@ -193,6 +194,9 @@ async function measurePath(p: WanPath, delayBin: string, port: number): Promise<
   const builds: [string, string[]][] = [
     ['peerlane', nodeScript('peer')],
     ['webrtc', [...nodeScript('peer'), '--transport', 'webrtc']],
+    // Through the signal server's relay: it sits across the router too, so
+    // relayed data crosses the emulated path twice (twice the RTT).
+    ['relay', [...nodeScript('peer'), '--transport', 'relay']],
   ];
   if (args.also) builds.push(['also', [process.execPath, args.also]]);
   const runs = new Map<string, Run[]>([['tcp', []], ...builds.map(([n]) => [n, []] as [string, Run[]])]);
@@ -236,6 +240,7 @@ await lab.main(
       ADDR.signal,
       '--port',
       '0',
+      '--relay-enabled',
       '--json',
     ]);
     const { port } = await signal.waitFor('listening', 10_000);

@@ -1,6 +1,7 @@
 /**
- * Configuration: defaults, and parsers that turn env values and flags into
- * typed settings. Apart from loadConfigFile, which only the entry points call
+ * Configuration: what a setting is (Setting; the programs' tables are in
+ * cli/), the defaults they share, and parsers that turn env values and flags
+ * into typed settings. Apart from loadConfigFile, which only the entry points call
  * (first thing, before they read a variable), this module reads nothing: the
  * entry points lay flags over variables and pass plain values in.
  */
@@ -10,20 +11,43 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { PeerlaneError } from './core/errors.js';
 
+/** A value as yargs or the environment hands it over, before its parser has seen it. */
+export type RawValue = unknown;
+
+/**
+ * One setting of a program, in one entry: its flag, its variable, its default,
+ * its parser and its --help line. Each program has one table of them
+ * (cli/peer-settings.ts, cli/signal-settings.ts); cli/settings.ts makes the
+ * yargs options and reads the variables from the table, and
+ * test/unit/config.test.ts checks every table against .env.template.
+ */
+export interface Setting<T = unknown> {
+  /** The flag, without its dashes; absent: the variable alone sets it. */
+  readonly flag?: string;
+  /** The variable that sets it (in .env.template); absent: a flag only. */
+  readonly env?: string;
+  /** How yargs reads the flag, and what --help calls it; `string` when absent. */
+  readonly type?: 'string' | 'number' | 'boolean';
+  /** The value when neither flag nor variable is given, as .env.template writes it; absent: unset. */
+  readonly default?: string | number | boolean;
+  /** A default made of other variables (`--signal`: SIGNALING_SERVER_ADDR and _PORT). */
+  readonly defaultFrom?: (variable: (name: string) => RawValue) => RawValue;
+  /** What --help says; the generator adds the variable's name in []. */
+  readonly describe: string;
+  /** --help never shows its value, so the variable is read after yargs, not as the flag's default. */
+  readonly secret?: true;
+  /** Taken from the real environment only, never from a config file (see ENVIRONMENT_ONLY). */
+  readonly environmentOnly?: true;
+  /** The raw value (flag, else variable, else default) into what the program uses; BAD_CONFIG when bad. */
+  readonly parse?: (raw: RawValue) => T;
+}
+
+/**
+ * What the library falls back on when a caller passes nothing
+ * (session/peer-session.ts); the peer's settings table takes its defaults
+ * for these from here.
+ */
 export const DEFAULTS = {
-  /** Where the signal server listens, and where peers look for it. Loopback unless deployed. */
-  SIGNALING_SERVER_ADDR: '127.0.0.1',
-  SIGNALING_SERVER_PORT: 8091,
-  /**
-   * Comma-separated stun:/turn: URLs. Unset or empty: the signal server's own
-   * STUN (same host and port number, over UDP) plus any TURN credentials it
-   * issues; `none` (or `--ice-servers ''`): host candidates only.
-   */
-  ICE_SERVERS: '',
-  /** Local address ICE binds to; empty means every interface. */
-  PEER_BIND_ADDRESS: '',
-  /** Seconds to wait for the data channel to open once paired. */
-  PEER_CONNECT_TIMEOUT: 30,
   /**
    * Reconnections allowed per outage; the time budget below is what usually
    * ends them. 20 attempts, backing off to 15 s apart, last past 5 minutes.
@@ -34,11 +58,15 @@ export const DEFAULTS = {
    * rides out a router reboot or a Wi-Fi handover, not a lost peer.
    */
   PEER_RECONNECT_FOR: 120,
-  /** Seconds a connected peer may move nothing on before STALLED (protocol.ts, STALL_TIMEOUT_MS). */
-  PEER_STALL_TIMEOUT: 300,
-  /** Which links a connection may use: see parseTransport. */
-  PEER_TRANSPORT: 'auto',
 } as const;
+
+/**
+ * Where the signal server listens, and where peers look for it: loopback
+ * unless deployed. Both programs' tables read these two variables (the server
+ * as --host and --port, peers as --signal).
+ */
+export const SIGNAL_ADDR_SETTING = { env: 'SIGNALING_SERVER_ADDR', default: '127.0.0.1' } as const;
+export const SIGNAL_PORT_SETTING = { env: 'SIGNALING_SERVER_PORT', default: 8091 } as const;
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */
 export const MAX_RECONNECTS = 20;
@@ -108,21 +136,57 @@ export function parseHostPort(value: string, defaultPort: number): { host: strin
   return { host, port: parsePort(value.slice(i + 1), '--signal') };
 }
 
-/** Comma-separated `stun:` / `turn:` / `turns:` URLs. */
-export function parseIceServers(value: string): string[] {
-  const urls = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  for (const url of urls) {
-    if (!/^(stun|turn|turns):/.test(url)) {
-      throw new PeerlaneError(
-        'BAD_CONFIG',
-        `ICE_SERVERS entries must start with stun:, turn: or turns:, not ${JSON.stringify(url)}`,
-      );
-    }
+/** A string setting that may be unset (undefined stays undefined). */
+export function optionalString(value: unknown): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+/** A string setting with a default, so never unset. */
+export function requiredString(value: unknown): string {
+  return String(value ?? '');
+}
+
+/** A number as yargs gives it (NaN for a flag that is not one), or undefined when unset. */
+export function optionalNumber(value: unknown): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
+
+/** A boolean flag: yargs gives true or false, never anything else. */
+export function flagSwitch(value: unknown): boolean {
+  return value === true;
+}
+
+/** A flag without a variable that is off unless given (`--yes`, `--json`). */
+export function flagOff<F extends string>(flag: F, describe: string) {
+  return { flag, type: 'boolean', default: false, describe, parse: flagSwitch } as const;
+}
+
+/** Both programs' --json. */
+export const JSON_SETTING = flagOff('json', 'One JSON event per line on stdout');
+
+const SWITCH_WORDS: Readonly<Record<string, boolean>> = {
+  '': false,
+  0: false,
+  false: false,
+  no: false,
+  off: false,
+  1: true,
+  true: true,
+  yes: true,
+  on: true,
+};
+
+/** A boolean flag that a variable can also set (`PEERLANE_DEBUG_ICE=1`): 1/0, true/false, yes/no, on/off. */
+export function parseSwitch(value: unknown, name: string): boolean {
+  if (typeof value === 'boolean' || value === undefined) return value === true;
+  const on = SWITCH_WORDS[String(value).trim().toLowerCase()];
+  if (on === undefined) {
+    throw new PeerlaneError(
+      'BAD_CONFIG',
+      `${name} must be 1 or 0 (true/false, yes/no, on/off), not ${JSON.stringify(value)}`,
+    );
   }
-  return urls;
+  return on;
 }
 
 /** SCTP MTU for the data channel: at least the IPv6 minimum, below where libjuice truncates. */
@@ -142,8 +206,8 @@ export function parseMtu(value: unknown): number {
  * a direct TCP connection (for peers that can reach each other) against the
  * WebRTC data channel (session/race.ts); `tcp` and `webrtc` use only that one.
  */
-export type Transport = 'auto' | 'tcp' | 'webrtc';
-export const TRANSPORTS: readonly Transport[] = ['auto', 'tcp', 'webrtc'];
+export type Transport = 'auto' | 'tcp' | 'webrtc' | 'relay';
+export const TRANSPORTS: readonly Transport[] = ['auto', 'tcp', 'webrtc', 'relay'];
 
 export function parseTransport(value: unknown): Transport {
   const text = String(value).trim();
@@ -156,133 +220,6 @@ export function parseTransport(value: unknown): Transport {
   return text as Transport;
 }
 
-/** A TURN server in node-datachannel's object form; credentials travel unencoded. */
-export interface TurnServer {
-  hostname: string;
-  port: number;
-  username: string;
-  password: string;
-  relayType: 'TurnUdp' | 'TurnTcp' | 'TurnTls';
-}
-
-/** A STUN server in object form (no credentials, no relay type). */
-export interface StunServer {
-  hostname: string;
-  port: number;
-}
-
-/** What RtcOptions.iceServers holds: a `stun:` URL, or the object forms. */
-export type IceServer = string | StunServer | TurnServer;
-
-export function isTurnServer(server: IceServer): server is TurnServer {
-  return typeof server === 'object' && 'relayType' in server;
-}
-
-/** Percent-decode one userinfo part, naming the variable if it is malformed. */
-function decodePart(part: string, url: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new PeerlaneError(
-      'BAD_CONFIG',
-      `bad percent-encoding in ICE server ${JSON.stringify(redact(url))}`,
-    );
-  }
-}
-
-/** A URL with its password hidden, for messages. */
-export function redact(url: string): string {
-  return url.replace(/^(turns?:[^:@]*:)[^@]*@/, '$1***@');
-}
-
-/**
- * One ICE server URL. `stun:host[:port]` stays a string (node-datachannel
- * parses it). `turn:user:pass@host[:port][?transport=udp]` becomes the object
- * form: libdatachannel's URL parser wants user and password percent-encoded,
- * and TURN REST usernames hold a colon and base64 passwords `+/=`, so a
- * credential pasted as-is into a URL makes coturn answer 401. Here each part
- * is percent-decoded once (`%3A` → `:`) and passed as it is.
- *
- * TURN over TCP or TLS (`turns:`, `?transport=tcp`) is refused: the ICE agent
- * in node-datachannel's prebuilt binaries (libjuice) only relays over UDP and
- * would silently skip it.
- */
-export function parseIceServerUrl(
-  url: string,
-  options: { credentials?: 'required' | 'forbidden' } = {},
-): IceServer {
-  const m =
-    /^(stun|stuns|turn|turns):(?:\/\/)?(?:(.*)@)?(\[[^\]]+\]|[^:/?@[\]]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/i.exec(
-      url,
-    );
-  const scheme = m?.[1]?.toLowerCase();
-  const host = m?.[3];
-  if (m === null || scheme === undefined || host === undefined) {
-    throw new PeerlaneError(
-      'BAD_CONFIG',
-      `ICE server ${JSON.stringify(redact(url))} must look like stun:host[:port] or turn:user:pass@host[:port]`,
-    );
-  }
-  const hostname = host.replace(/^\[|\]$/g, '');
-  const port = m[4] === undefined ? (scheme.endsWith('s') ? 5349 : 3478) : parsePort(m[4], 'ICE server port');
-  if (port === 0)
-    throw new PeerlaneError('BAD_CONFIG', `ICE server ${JSON.stringify(redact(url))} needs a port above 0`);
-  const userinfo = m[2];
-  if (scheme === 'stun' || scheme === 'stuns') {
-    if (userinfo !== undefined) throw new PeerlaneError('BAD_CONFIG', 'stun: URLs take no credentials');
-    if (scheme === 'stuns') throw new PeerlaneError('BAD_CONFIG', 'stuns: is not supported; use stun:');
-    return `stun:${host}:${port}`;
-  }
-  if (scheme === 'turns' || m[5]?.toLowerCase() === 'tcp') {
-    throw new PeerlaneError(
-      'BAD_CONFIG',
-      `${JSON.stringify(redact(url))}: TURN over TCP/TLS is not supported by node-datachannel's ICE agent (libjuice); use turn: over UDP`,
-    );
-  }
-  const base = { hostname, port, relayType: 'TurnUdp' as const };
-  if (options.credentials === 'forbidden') {
-    if (userinfo !== undefined) {
-      throw new PeerlaneError('BAD_CONFIG', `TURN_URLS entries take no credentials: ${redact(url)}`);
-    }
-    return { ...base, username: '', password: '' };
-  }
-  const colon = userinfo?.indexOf(':') ?? -1;
-  if (userinfo === undefined || colon <= 0) {
-    throw new PeerlaneError(
-      'BAD_CONFIG',
-      `${JSON.stringify(redact(url))} needs credentials: turn:user:password@host:port (percent-encode ":" "@" "/" "+" "=" in them)`,
-    );
-  }
-  return {
-    ...base,
-    username: decodePart(userinfo.slice(0, colon), url),
-    password: decodePart(userinfo.slice(colon + 1), url),
-  };
-}
-
-/** Comma-separated ICE server URLs into node-datachannel's forms; `none` or empty gives []. */
-export function parseIceServerList(value: string): IceServer[] {
-  if (value.trim().toLowerCase() === 'none') return [];
-  return parseIceServers(value).map((url) => parseIceServerUrl(url));
-}
-
-/**
- * Which ICE servers a peer uses, from `--ice-servers` (undefined when not
- * given) and ICE_SERVERS:
- * - neither set (or ICE_SERVERS empty): `auto`, the signal server's STUN and
- *   the TURN credentials it issues;
- * - `--ice-servers ''` or `none` in either: `none`, host candidates only;
- * - a list: those servers, plus the TURN credentials the signal server issues.
- */
-export type IceSelection = { mode: 'auto' } | { mode: 'none' } | { mode: 'list'; servers: IceServer[] };
-
-export function selectIceServers(flag: string | undefined, envValue: string | undefined): IceSelection {
-  const explicit = flag ?? (envValue !== undefined && envValue.trim() !== '' ? envValue : undefined);
-  if (explicit === undefined) return { mode: 'auto' };
-  const servers = parseIceServerList(explicit);
-  return servers.length === 0 ? { mode: 'none' } : { mode: 'list', servers };
-}
-
 // ---------------------------------------------------------------- the config file
 
 /**
@@ -290,7 +227,14 @@ export function selectIceServers(flag: string | undefined, envValue: string | un
  * can arrive from a peer (`peer receive` writes into the current folder), and
  * a code in it would send the next `peer send` to whoever planted it.
  */
-export const ENVIRONMENT_ONLY: readonly string[] = ['PEER_CODE'];
+export const PEER_CODE_SETTING = {
+  env: 'PEER_CODE',
+  environmentOnly: true,
+  describe: "The other side's code, for `peer send` without --to and `peer receive` without one",
+  parse: optionalString,
+} as const satisfies Setting;
+
+export const ENVIRONMENT_ONLY: readonly string[] = [PEER_CODE_SETTING.env];
 
 /** `--config FILE` or `--config=FILE` among the raw arguments, if given. */
 export function configFlag(args: readonly string[]): string | undefined {

@@ -10,12 +10,15 @@ import { hideBin } from 'yargs/helpers';
 import { repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { runCommand, usageError } from './cli/run.js';
-import { configFlag, DEFAULTS, loadConfigFile, parsePort } from './config.js';
+import { readSettings, settingOptions } from './cli/settings.js';
+import { SIGNAL_SETTINGS } from './cli/signal-settings.js';
+import { configFlag, loadConfigFile } from './config.js';
 import { packageVersion } from './project.js';
-import { DEFAULT_HTTP_HOST, SignalServer } from './server/server.js';
+import { relayLimitsFrom } from './server/relay/settings.js';
+import { SignalServer } from './server/server.js';
 import type { SignalLimitVariable } from './server/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './server/server-config.js';
-import { DEFAULT_TURN_TTL_SECONDS, resolveTurnConfig } from './server/turn.js';
+import { resolveTurnConfig } from './server/turn.js';
 
 const env = process.env;
 const rawArgs = hideBin(process.argv);
@@ -36,64 +39,10 @@ try {
   await runCommand(usageOutput(), () => Promise.reject(err));
 }
 
-/** One flag per limit, defaulting to its variable (see .env.template). */
-type LimitFlag = (typeof SIGNAL_LIMIT_SETTINGS)[number]['flag'];
-const limitFlags = Object.fromEntries(
-  SIGNAL_LIMIT_SETTINGS.map((s) => [
-    s.flag,
-    { type: 'string', default: env[s.env] || String(s.default), describe: `${s.describe} [${s.env}]` },
-  ]),
-) as Record<LimitFlag, { type: 'string'; default: string; describe: string }>;
-
 const args = await yargs(rawArgs)
   .scriptName(viaNpm ? 'npm run serve:signal --' : 'peerlane-signal')
   .usage('$0 [options]\n\nThe peerlane signal server: introduces peers, never sees file data.')
-  .option('host', {
-    type: 'string',
-    default: env.SIGNALING_SERVER_ADDR || DEFAULTS.SIGNALING_SERVER_ADDR,
-    describe: 'Address to listen on; 0.0.0.0 for all [SIGNALING_SERVER_ADDR]',
-  })
-  .option('port', {
-    type: 'string',
-    default: env.SIGNALING_SERVER_PORT || String(DEFAULTS.SIGNALING_SERVER_PORT),
-    describe: 'TCP port, and UDP port for STUN; 0 picks a free one [SIGNALING_SERVER_PORT]',
-  })
-  .option('turn-urls', {
-    type: 'string',
-    default: env.TURN_URLS ?? '',
-    describe: 'Comma-separated turn: URLs of coturn, without credentials [TURN_URLS]',
-  })
-  // Secrets have no default here: yargs would print it in --help. They are read below.
-  .option('turn-secret', {
-    type: 'string',
-    describe: "coturn's static-auth-secret; prefer the variable, flags show in ps [TURN_SECRET]",
-  })
-  .option('turn-ttl', {
-    type: 'string',
-    default: env.TURN_TTL || String(DEFAULT_TURN_TTL_SECONDS),
-    describe: 'Seconds the issued TURN credentials stay valid [TURN_TTL]',
-  })
-  .option('redis-url', {
-    type: 'string',
-    describe: 'Share state with other instances through this Redis; empty: in memory [REDIS_URL]',
-  })
-  .option('http-port', {
-    type: 'string',
-    default: env.SIGNAL_HTTP_PORT ?? '',
-    describe: 'TCP port for /healthz and /metrics; empty: none, 0 picks one [SIGNAL_HTTP_PORT]',
-  })
-  .option('http-host', {
-    type: 'string',
-    default: env.SIGNAL_HTTP_HOST || DEFAULT_HTTP_HOST,
-    describe: 'Address the /healthz and /metrics port listens on [SIGNAL_HTTP_HOST]',
-  })
-  .options(limitFlags)
-  .option('config', {
-    type: 'string',
-    describe: 'Read settings from this file instead of ./.env',
-  })
-  .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line on stdout' })
-  .option('quiet', { type: 'boolean', default: false, describe: 'Log nothing but errors' })
+  .options(settingOptions(SIGNAL_SETTINGS, env, true))
   .strict()
   .version(packageVersion())
   .alias('v', 'version')
@@ -109,27 +58,29 @@ const args = await yargs(rawArgs)
   })
   .parseAsync();
 
-const output = new Output({ json: args.json, quiet: args.quiet, verb: 'sent', program });
-const turnSecret = args['turn-secret'] ?? env.TURN_SECRET ?? '';
-const redisUrl = (args['redis-url'] ?? env.REDIS_URL ?? '').trim() || undefined;
-const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};
-for (const s of SIGNAL_LIMIT_SETTINGS) limitValues[s.env] = args[s.flag];
+const output = new Output({ json: args.json === true, quiet: args.quiet === true, verb: 'sent', program });
 await runCommand(
   output,
   async (abortSignal) => {
+    const settings = readSettings(SIGNAL_SETTINGS, args, env);
+    const limitValues: Partial<Record<SignalLimitVariable, unknown>> = {};
+    for (const s of SIGNAL_LIMIT_SETTINGS) limitValues[s.env] = settings[s.flag];
+    const redisUrl = settings['redis-url'];
     const server = new SignalServer({
-      host: args.host,
-      port: parsePort(args.port, '--port'),
+      host: settings.host,
+      port: settings.port,
       log: (message) => output.say(`[signal] ${message}`),
       limits: parseSignalLimits(limitValues),
       turn: resolveTurnConfig({
-        urls: args['turn-urls'],
-        secret: turnSecret,
-        ttl: args['turn-ttl'],
+        urls: settings['turn-urls'],
+        secret: settings['turn-secret'],
+        ttl: settings['turn-ttl'],
       }),
       redisUrl,
-      httpPort: args['http-port'].trim() === '' ? undefined : parsePort(args['http-port'], '--http-port'),
-      httpHost: args['http-host'].trim() || DEFAULT_HTTP_HOST,
+      httpPort: settings['http-port'],
+      httpHost: settings['http-host'],
+      relay: relayLimitsFrom(settings),
+      relayAddress: settings['relay-address'],
     });
     const address = await server.listen();
     const http = server.httpAddress();

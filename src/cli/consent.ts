@@ -5,7 +5,7 @@
  */
 import readline from 'node:readline';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../core/format.js';
 import { escapeChar } from './terminal-text.js';
 
 /** Files listed one by one; the rest are counted. */

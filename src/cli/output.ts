@@ -20,7 +20,7 @@ import type { Verb } from './sentences.js';
 import { doneLine, errorLine, pathWords, summary } from './sentences.js';
 import { jsonSafe, terminalSafe, terminalSafeText } from './terminal-text.js';
 
-export { formatBytes } from './format.js';
+export { formatBytes } from '../core/format.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -182,8 +182,11 @@ export class Output {
 
   private connected(e: Extract<PeerEvent, { event: 'connected' }>): void {
     const first = this.connections++ === 0;
-    const tcp = e.transport === 'tcp' ? ', over TCP' : '';
-    this.say(`${first ? 'Connected' : 'Connected again'}: ${pathWords(e)}${tcp}.`);
+    const how =
+      e.transport === 'relay'
+        ? 'relayed through the signal server, sealed end to end'
+        : `${pathWords(e)}${e.transport === 'tcp' ? ', over TCP' : ''}`;
+    this.say(`${first ? 'Connected' : 'Connected again'}: ${how}.`);
     if (e.verify !== undefined) this.say(`Verify: the other side must show "${e.verify}".`);
     if (first && this.options.verb === 'sent' && this.options.sendsText !== true) {
       this.say('Waiting for the receiver to accept…');

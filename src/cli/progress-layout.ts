@@ -11,7 +11,7 @@
  * the rate and the ETA are never cut, and no line reaches the last column (a
  * terminal would wrap it, and the next redraw would land one line off).
  */
-import { formatBytes } from './format.js';
+import { formatBytes } from '../core/format.js';
 import { columnsOf, padEndColumns, truncateEnd, truncateMiddle } from './terminal-text.js';
 
 export interface BarLine {

@@ -6,9 +6,9 @@
 import type { HintContext, PeerlaneError } from '../core/errors.js';
 import { errorLine as plainErrorLine } from '../core/errors.js';
 import type { PeerEvent } from '../core/events.js';
+import { formatBytes } from '../core/format.js';
 import type { Reach } from '../core/reach.js';
 import { displayName } from './consent.js';
-import { formatBytes } from './format.js';
 import { terminalSafe } from './terminal-text.js';
 
 type FileDone = Extract<PeerEvent, { event: 'file-done' }>;

@@ -101,6 +101,23 @@ export const ERROR_CODES = {
     exit: EXIT.FAILURE,
   },
   SERVER_BUSY: { hint: 'the signal server is at capacity; try again shortly', exit: EXIT.FAILURE },
+  RELAY_DISABLED: {
+    hint: 'this signal server does not relay (RELAY_ENABLED is off); the peers need a UDP path, or a server that relays',
+    exit: EXIT.FAILURE,
+  },
+  RELAY_BUSY: { hint: "the signal server's relay is at capacity; try again shortly", exit: EXIT.FAILURE },
+  RELAY_QUOTA: {
+    hint: 'this address has used its relay quota on the signal server; wait, or find a UDP path',
+    exit: EXIT.FAILURE,
+  },
+  RELAY_TOKEN_TAKEN: {
+    hint: 'a third connection presented this pairing to the relay; run both commands again with a new code',
+    exit: EXIT.FAILURE,
+  },
+  RELAY_NO_PEER: {
+    hint: 'the other peer never reached the relay; check that it can reach the signal server, then run both commands again',
+    exit: EXIT.FAILURE,
+  },
   CONNECT_TIMEOUT: {
     hint: 'no direct connection was established in time; check ICE_SERVERS and firewalls, or raise --timeout',
     exit: EXIT.FAILURE,

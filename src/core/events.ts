@@ -5,7 +5,7 @@
  */
 
 import type { ErrorCode } from './errors.js';
-import type { PathKind } from './link.js';
+import type { LinkTransport, PathKind } from './link.js';
 import type { Reach } from './reach.js';
 import type { RestartReason } from './signaling/rtc-signal.js';
 import type { ManifestEntry } from './transfer/protocol.js';
@@ -31,8 +31,11 @@ export type PeerEvent =
       remote: string;
       /** A direct path: `same-network`, `through-nat` or `internet` (between public addresses). */
       reach?: Reach;
-      /** `tcp`: the direct TCP path won the race; `webrtc`: the data channel (local/remote: its ICE pair). */
-      transport: 'tcp' | 'webrtc';
+      /**
+       * `tcp`: the direct TCP path won the race; `webrtc`: the data channel (local/remote: its ICE pair);
+       * `relay`: the signal server's relay, sealed end to end (path `relay`).
+       */
+      transport: LinkTransport;
       /** With --verify: four words both sides must show alike. */
       verify?: string;
     }

@@ -9,10 +9,13 @@ export * from './bytes.js';
 export * from './direct/protocol.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './format.js';
 export * from './ip.js';
+export * from './json.js';
 export * from './link.js';
 export * from './link-state.js';
 export * from './reach.js';
+export * from './relay/protocol.js';
 export * from './secure/channel.js';
 export * from './secure/code.js';
 export * from './secure/cpace.js';
@@ -23,5 +26,10 @@ export * from './signaling/framing.js';
 export * from './signaling/pipe.js';
 export * from './signaling/protocol.js';
 export * from './signaling/rtc-signal.js';
-
-// --- transfer: the protocol engines (core/transfer/) add their exports here ---
+export * from './transfer/credit.js';
+export * from './transfer/file-access.js';
+export * from './transfer/ports.js';
+export * from './transfer/protocol.js';
+export * from './transfer/receiver-engine.js';
+export * from './transfer/sender-engine.js';
+export * from './transfer/types.js';

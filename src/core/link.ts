@@ -22,8 +22,14 @@ export interface PathInfo {
  * buffer it can watch for backpressure, and a close. Messages are bytes
  * (Uint8Array); the Node links hand over Buffers, which are Uint8Arrays.
  */
+/**
+ * What carries a link: a WebRTC data channel, a direct TCP connection, or the
+ * signal server's relay (TCP to the server, sealed end to end all the same).
+ */
+export type LinkTransport = 'webrtc' | 'tcp' | 'relay';
+
 export interface MessageLink {
-  readonly transport: 'webrtc' | 'tcp';
+  readonly transport: LinkTransport;
   maxMessageSize(): number;
   bufferedAmount(): number;
   onBufferedAmountLow(threshold: number, handler: () => void): void;

@@ -26,7 +26,7 @@ export interface DirectKeys {
 const CLOSE_LINGER_MS = 2_000;
 
 export class TcpLink extends LinkState implements MessageLink {
-  readonly transport = 'tcp';
+  readonly transport: 'tcp' | 'relay';
   private sendCounter = 0n;
   private receiveCounter = 0n;
   private readonly pending: Buffer[] = [];
@@ -43,9 +43,11 @@ export class TcpLink extends LinkState implements MessageLink {
     private readonly keys: DirectKeys,
     /** Bytes that arrived with the handshake's last message, already past it. */
     leftover: Buffer,
-    options: { expectUse: boolean },
+    /** `relayed`: the connection goes to the signal server's relay, not to the peer. */
+    options: { expectUse: boolean; relayed?: boolean },
   ) {
     super();
+    this.transport = options.relayed === true ? 'relay' : 'tcp';
     this.awaitingUse = options.expectUse;
     this.used = new Promise((resolve) => {
       this.markUsed = resolve;
@@ -101,6 +103,7 @@ export class TcpLink extends LinkState implements MessageLink {
   }
 
   pathInfo(): PathInfo {
+    if (this.transport === 'relay') return { path: 'relay', local: 'relay', remote: 'relay' };
     const local = { type: 'host', address: this.socket.localAddress ?? '' };
     const remote = { type: 'host', address: this.socket.remoteAddress ?? '' };
     return { path: 'direct', local: 'host', remote: 'host', reach: directReach(local, remote) };

@@ -12,10 +12,9 @@
  * at all. libdatachannel's own log says which (native-log.ts), so an attempt
  * notes those lines too.
  */
-import type { IceServer } from '../config.js';
-import { isTurnServer } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
-import { restUsernameExpiry } from '../server/turn.js';
+import type { IceServer } from './ice-servers.js';
+import { isTurnServer, restUsernameExpiry } from './ice-servers.js';
 import type { PathInfo } from './link.js';
 
 /** What one connection attempt saw, layer by layer. */
@@ -33,6 +32,19 @@ export class Observed {
   /** What the TURN client logged as going wrong, e.g. `TURN authentication failed`. */
   readonly turnProblems = new Set<string>();
 
+  /** Note the type of a candidate gathered here (`local`) or received from the peer. */
+  noteCandidate(side: 'local' | 'remote', candidate: string): void {
+    const type = candidateType(candidate);
+    if (type !== undefined) this[side].add(type);
+  }
+
+  /** Note the candidates the peer put in its description (none, when it trickles them all). */
+  noteRemoteDescription(sdp: string): void {
+    for (const line of sdp.split(/\r?\n/)) {
+      if (line.startsWith('a=candidate:')) this.noteCandidate('remote', line);
+    }
+  }
+
   /** Note one line of libdatachannel's (or libjuice's) log. */
   noteLog(message: string): void {
     if (/DTLS handshake finished/.test(message)) this.dtls = 'finished';
@@ -45,6 +57,11 @@ export class Observed {
     const turn = /juice: (TURN [^,]*(?:fail|error|timeout|timed out)[^,]*)/i.exec(message)?.[1];
     if (turn !== undefined) this.turnProblems.add(turn.trim());
   }
+}
+
+/** `host`, `srflx`, `prflx` or `relay`, from an `a=candidate` line. */
+export function candidateType(candidate: string): string | undefined {
+  return /\btyp (\w+)/.exec(candidate)?.[1];
 }
 
 /** The options an explanation depends on. */
@@ -146,7 +163,7 @@ export function describeIceFailure(context: FailureContext, seen: Observed, nowM
     );
   else if (!seen.local.has('srflx') && !seen.remote.has('srflx'))
     parts.push(
-      `${stun.length === 0 ? 'no STUN server was set' : 'neither side learned a public address from STUN'}, ` +
+      `${stun.length === 0 ? 'no STUN server was set' : 'neither side learned a public address from STUN (no answer came back: UDP may be blocked)'}, ` +
         "so only the peers' local addresses were tried",
     );
   else
@@ -156,7 +173,7 @@ export function describeIceFailure(context: FailureContext, seen: Observed, nowM
     );
   parts.push(
     context.directOnly
-      ? 'a TURN relay crosses any NAT: run without --direct-only'
+      ? "a TURN relay crosses any NAT, and the signal server's relay (TCP) crosses a network that blocks UDP: run without --direct-only"
       : 'a TURN relay crosses any NAT: set TURN_URLS and TURN_SECRET on the signal server, or a turn: URL in ICE_SERVERS',
   );
   return parts.join('; ');

@@ -17,7 +17,7 @@ import type { Envelope } from './types.js';
 export function encodeEnvelope(envelope: Envelope): string {
   switch (envelope.kind) {
     case 'paired':
-      return `p ${envelope.to} ${envelope.from.instance} ${envelope.from.client} ${envelope.sid}\n`;
+      return `p ${envelope.to} ${envelope.from.instance} ${envelope.from.client} ${envelope.sid}${envelope.relay === undefined ? '' : ` ${envelope.relay}`}\n`;
     case 'relay':
       return `r ${envelope.to} ${envelope.frame}`;
     case 'left':
@@ -48,10 +48,10 @@ function decodeLine(line: string): Envelope | undefined {
     case 'l':
       return toEnd < 0 ? { to, kind: 'left' } : undefined;
     case 'p': {
-      const [instance, client, sid] = line.slice(toEnd + 1).split(' ');
+      const [instance, client, sid, relay] = line.slice(toEnd + 1).split(' ');
       const id = Number(client);
       if (toEnd < 0 || instance === undefined || !Number.isSafeInteger(id) || !sid) return undefined;
-      return { to, kind: 'paired', from: { instance, client: id }, sid };
+      return { to, kind: 'paired', from: { instance, client: id }, sid, ...(relay ? { relay } : {}) };
     }
     default:
       return undefined;

@@ -25,6 +25,12 @@ export interface HandlerOptions extends TableOptions {
   turn: TurnConfig | undefined;
   /** Milliseconds: what relay buckets and TURN budgets refill by (the server's clock). */
   now: () => number;
+  /**
+   * `host:port` where peers reach this instance's relay, named in `paired` so
+   * that both peers of a pairing meet on the joiner's instance; undefined: the
+   * peers use the address they signal through (one instance).
+   */
+  relayAddress?: (() => string | undefined) | undefined;
 }
 
 /** The client message of one type. */
@@ -35,9 +41,11 @@ export class SignalHandlers extends ClientTable {
   private readonly bucket: BucketSpec;
   private readonly turnGrants: TurnGrants;
   private readonly now: () => number;
+  private readonly relayAddress: () => string | undefined;
 
   constructor(state: SignalState, options: HandlerOptions) {
     super(state, options);
+    this.relayAddress = options.relayAddress ?? (() => undefined);
     this.bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
     this.now = options.now;
     this.turnGrants = new TurnGrants(options.turn, this.limits.turnGrantsPerHour, options.now);
@@ -117,11 +125,19 @@ export class SignalHandlers extends ClientTable {
     this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
     // One fresh session id for both halves of the pairing: the peers' CPace sid.
     const sid = newResumeToken();
-    this.route(host, { to: host.client, kind: 'paired', from: this.ref(client), sid });
+    const relay = this.relayAddress();
+    this.route(host, {
+      to: host.client,
+      kind: 'paired',
+      from: this.ref(client),
+      sid,
+      ...(relay ? { relay } : {}),
+    });
     this.send(client, {
       type: 'paired',
       role: 'offerer',
       sid,
+      ...(relay ? { relay } : {}),
       ...this.turnGrant(client),
       // Joined by name, it needs the nameplate for its PAKE transcript.
       ...(byName ? { nameplate: found.nameplate } : {}),
@@ -223,7 +239,13 @@ export class SignalHandlers extends ClientTable {
         client.partner = envelope.from;
         this.unname(client);
         this.arm(client, this.limits.idleTimeoutMs, 'BAD_MESSAGE', 'idle too long');
-        this.send(client, { type: 'paired', role: 'answerer', sid: envelope.sid, ...this.turnGrant(client) });
+        this.send(client, {
+          type: 'paired',
+          role: 'answerer',
+          sid: envelope.sid,
+          ...(envelope.relay ? { relay: envelope.relay } : {}),
+          ...this.turnGrant(client),
+        });
         return;
       }
       case 'relay':

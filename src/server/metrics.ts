@@ -15,6 +15,9 @@ export class SignalMetrics {
   readonly relayed: Counter;
   readonly rejected: Counter<'code'>;
   readonly sessions: Counter<'path'>;
+  readonly relaySessions: Counter;
+  readonly relayBytes: Counter;
+  readonly relayRefused: Counter<'status'>;
 
   constructor(stats: () => { clients: number; waiting: number; queued: number; pending: number }) {
     const registers = [this.registry];
@@ -70,6 +73,22 @@ export class SignalMetrics {
       name: 'peerlane_signal_sessions_total',
       help: 'Sessions whose data channel opened, by path, as reported by the peers',
       labelNames: ['path'],
+      registers,
+    });
+    this.relaySessions = new Counter({
+      name: 'peerlane_relay_sessions_total',
+      help: 'Relayed sessions opened: two peers glued together on this instance (RELAY_ENABLED)',
+      registers,
+    });
+    this.relayBytes = new Counter({
+      name: 'peerlane_relay_bytes_total',
+      help: 'Bytes forwarded by the relay, both directions (sealed: the relay reads none of it)',
+      registers,
+    });
+    this.relayRefused = new Counter({
+      name: 'peerlane_relay_refused_total',
+      help: 'Relay connections refused, by the status they were sent',
+      labelNames: ['status'],
       registers,
     });
   }

@@ -1,8 +1,10 @@
 /**
- * The signal server's limits: their defaults, and turning env values or flags
- * into a validated `SignalLimits`. Like config.ts, this reads nothing by
- * itself; `npm run serve:signal` lays flags over variables and passes them in.
+ * The signal server's limits: their entries in its settings table
+ * (cli/signal-settings.ts), and turning env values or flags into a validated
+ * `SignalLimits`. Like config.ts, this reads nothing by itself;
+ * `npm run serve:signal` lays flags over variables and passes them in.
  */
+import type { Setting } from '../config.js';
 import { parseSeconds } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
 
@@ -51,7 +53,8 @@ export const MAX_NAMEPLATES_CEILING = 500_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_COUNT = 1_000_000_000;
 
-interface Setting {
+/** A limit is a setting of the signal server's table (cli/signal-settings.ts), parsed by its kind. */
+interface LimitSetting extends Setting {
   readonly env: string;
   /** The `serve:signal` flag, without its dashes. */
   readonly flag: string;
@@ -219,31 +222,31 @@ export const SIGNAL_LIMIT_SETTINGS = [
     default: 16,
     describe: 'Connections the /healthz and /metrics port holds at once',
   },
-] as const satisfies readonly Setting[];
+] as const satisfies readonly LimitSetting[];
 
-type LimitSetting = (typeof SIGNAL_LIMIT_SETTINGS)[number];
-export type SignalLimitVariable = LimitSetting['env'];
+type Limit = (typeof SIGNAL_LIMIT_SETTINGS)[number];
+export type SignalLimitVariable = Limit['env'];
 
-function build(value: (s: LimitSetting) => number): SignalLimits {
+function build(value: (s: Limit) => number): SignalLimits {
   const limits: Partial<Record<keyof SignalLimits, number>> = {};
   for (const s of SIGNAL_LIMIT_SETTINGS) limits[s.key] = value(s);
   return limits as SignalLimits;
 }
 
-function maxOf(s: Setting): number {
+function maxOf(s: LimitSetting): number {
   if (s.kind === 'seconds') return MAX_TIMER_MS;
   if (s.max !== undefined) return s.max;
   return s.key === 'maxNameplates' ? MAX_NAMEPLATES_CEILING : MAX_COUNT;
 }
 
-function inRange(s: Setting, value: number): boolean {
+function inRange(s: LimitSetting, value: number): boolean {
   const whole = s.kind !== 'count' || Number.isInteger(value);
   const min = s.min ?? 0;
   return whole && Number.isFinite(value) && value > 0 && value >= min && value <= maxOf(s);
 }
 
 /** The range a count or rate must be in, for messages. */
-function rangeOf(s: Setting): string {
+function rangeOf(s: LimitSetting): string {
   const what = s.kind === 'count' ? 'a whole number' : 'a number';
   const low = s.min === undefined ? 'above 0' : `from ${s.min}`;
   return `${what} ${low} and at most ${maxOf(s)}`;

@@ -32,11 +32,14 @@ import { LineDecoder } from '../core/signaling/framing.js';
 import { MAX_SIGNAL_MESSAGE_BYTES, parseClientMessage } from '../core/signaling/protocol.js';
 import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
+import { sniffProtocol } from './demux.js';
 import { SignalHandlers } from './handlers.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
 import { AddressLimiter, monotonic } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
+import type { RelayLimits } from './relay/hub.js';
+import { DEFAULT_RELAY_LIMITS, RelayHub } from './relay/hub.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
@@ -68,6 +71,13 @@ export interface SignalServerOptions {
    * it instead of sleeping; instances sharing a Redis must share it too.
    */
   now?: () => number;
+  /** The relay on this port (off unless `enabled`); see server/relay/hub.ts. */
+  relay?: Partial<RelayLimits> | undefined;
+  /**
+   * `host:port` where peers reach this instance directly, for its relay; see
+   * HandlerOptions. Port 0 stands for the port this instance bound.
+   */
+  relayAddress?: string | undefined;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */
@@ -95,6 +105,7 @@ export class SignalServer {
   private sweeper: NodeJS.Timeout | undefined;
   private nextId = 1;
   private readonly log: (message: string) => void;
+  readonly relay: RelayHub;
 
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
@@ -113,12 +124,23 @@ export class SignalServer {
       now,
     });
     this.state = new MemoryState(this.limiter, now);
+    this.relay = new RelayHub(
+      { ...DEFAULT_RELAY_LIMITS, helloTimeoutMs: this.limits.handshakeTimeoutMs, ...options.relay },
+      {
+        log: this.log,
+        now,
+        opened: () => this.metrics.relaySessions.inc(),
+        forwarded: (n) => this.metrics.relayBytes.inc(n),
+        refused: (status) => this.metrics.relayRefused.inc({ status }),
+      },
+    );
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
       log: this.log,
       turn: options.turn,
       now,
+      relayAddress: () => this.publicRelayAddress(),
     });
   }
 
@@ -155,6 +177,7 @@ export class SignalServer {
       this.limiter.sweep();
       this.stunLimiter.sweep();
       this.handlers.sweep();
+      this.relay.sweep();
     }, SWEEP_MS);
     this.sweeper.unref();
     return this.address();
@@ -200,6 +223,7 @@ export class SignalServer {
   async close(): Promise<void> {
     this.handlers.stop();
     clearInterval(this.sweeper);
+    this.relay.close();
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
     const { tcp, udp, http } = this;
@@ -212,6 +236,14 @@ export class SignalServer {
     ]);
     http?.closeAllConnections();
     await this.state.close();
+  }
+
+  /** What `paired` names as the relay: only with the relay on and an address given. */
+  private publicRelayAddress(): string | undefined {
+    const given = this.options.relayAddress;
+    if (given === undefined || this.options.relay?.enabled !== true) return undefined;
+    if (!given.endsWith(':0') || this.tcp === undefined) return given;
+    return `${given.slice(0, -1)}${(this.tcp.address() as net.AddressInfo).port}`;
   }
 
   private accept(socket: net.Socket): void {
@@ -244,8 +276,18 @@ export class SignalServer {
       return;
     }
     socket.setNoDelay(true);
+    // Opened first, so that a client that sends nothing meets the handshake timeout either way.
     this.handlers.open(client);
-    this.readLines(client);
+    void sniffProtocol(socket).then((protocol) => {
+      if (protocol === 'relay') {
+        this.handlers.drop(client);
+        this.relay.accept(socket);
+        return;
+      }
+      // Anything else is read as signaling, whose decoder refuses what is not.
+      this.readLines(client);
+      socket.resume();
+    });
   }
 
   /**

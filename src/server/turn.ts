@@ -11,9 +11,8 @@
  * stops working after the TTL.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { TurnServer } from '../config.js';
-import { isTurnServer, parseIceServerUrl } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
+import { turnServersFor } from '../rtc/ice-servers.js';
 
 export interface TurnCredentials {
   username: string;
@@ -57,26 +56,6 @@ export function issueTurnCredentials(
   const id = options.id ?? `peerlane-${randomBytes(6).toString('hex')}`;
   const username = `${expiresAt}:${id}`;
   return { username, password: turnPassword(secret, username), expiresAt };
-}
-
-/** The expiry of a REST-style username (`<expiry>:<id>`), or undefined for any other username. */
-export function restUsernameExpiry(username: string): number | undefined {
-  const m = /^(\d{9,12}):/.exec(username);
-  return m?.[1] === undefined ? undefined : Number(m[1]);
-}
-
-/** node-datachannel's object form for each URL, with the credentials attached. */
-export function turnServersFor(urls: readonly string[], creds: { username: string; password: string }) {
-  return urls.map((url): TurnServer => {
-    const server = parseIceServerUrl(url, { credentials: 'forbidden' });
-    if (typeof server === 'string' || !isTurnServer(server)) {
-      throw new PeerlaneError(
-        'BAD_CONFIG',
-        `TURN_URLS entries must be turn: URLs, not ${JSON.stringify(url)}`,
-      );
-    }
-    return { ...server, username: creds.username, password: creds.password };
-  });
 }
 
 /**

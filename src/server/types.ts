@@ -32,7 +32,7 @@ export interface NameEntry {
 
 /** What one instance tells another about one of its clients (the wire form is in envelope.ts). */
 export type Envelope =
-  | { to: number; kind: 'paired'; from: ClientRef; sid: string }
+  | { to: number; kind: 'paired'; from: ClientRef; sid: string; relay?: string }
   /** `frame`: an encoded server message, newline included (encodeMessage). */
   | { to: number; kind: 'relay'; frame: string }
   | { to: number; kind: 'left' };

@@ -1,5 +1,6 @@
 /** What both roles share: options, the key exchange, and opening the data channel. */
 
+import { parseHostPort } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { Intent } from '../core/secure/protocol.js';
@@ -7,7 +8,7 @@ import type { SignalClient } from '../core/signaling/client.js';
 import type { PeerRole, TurnGrant } from '../core/signaling/protocol.js';
 import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
-import { turnServersFor } from '../server/turn.js';
+import { turnServersFor } from '../rtc/ice-servers.js';
 import type { SignalAddress } from '../signaling/socket.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
 
@@ -44,8 +45,15 @@ export interface Pairing {
 }
 
 /** The RTC options with the server's TURN servers added, unless the caller opted out. */
-export function rtcWithGrant(options: SessionOptions, grant: TurnGrant | undefined): RtcOptions {
-  if (grant === undefined || options.issuedTurn === false) return options.rtc;
+export function rtcWithGrant(
+  options: SessionOptions,
+  grant: TurnGrant | undefined,
+  /** The relay instance `paired` named (instances sharing Redis); else the signal address. */
+  pairedRelay?: string,
+): RtcOptions {
+  const named = pairedRelay === undefined ? undefined : parseHostPort(pairedRelay, options.signal.port);
+  const rtc = { ...options.rtc, relayAddress: options.rtc.relayAddress ?? named ?? options.signal };
+  if (grant === undefined || options.issuedTurn === false) return rtc;
   let issued: RtcOptions['iceServers'];
   try {
     issued = turnServersFor(grant.urls, grant);
@@ -55,7 +63,7 @@ export function rtcWithGrant(options: SessionOptions, grant: TurnGrant | undefin
       `the signal server sent unusable TURN URLs: ${toPeerlaneError(err).message}`,
     );
   }
-  return { ...options.rtc, iceServers: [...options.rtc.iceServers, ...issued] };
+  return { ...rtc, iceServers: [...rtc.iceServers, ...issued] };
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

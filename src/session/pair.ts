@@ -39,7 +39,7 @@ export interface PairOptions extends SessionOptions {
   code?: string | undefined;
   /** Secret words in a code we draw (default: DEFAULT_CODE_WORDS, or DEFAULT_NAMED_CODE_WORDS with a name). */
   codeWords?: number | undefined;
-  /** Waiting: also be reachable under this name (see checkName). */
+  /** Waiting: also be reachable under this name (see checkPeerName). */
   name?: string | undefined;
   /** Waiting with a name: show it to `peer list`. */
   listed?: boolean | undefined;
@@ -62,11 +62,11 @@ export function checkCode(options: Pick<PairOptions, 'code' | 'name' | 'listed' 
     parseGiven(options.code, options.intent);
   }
   if (options.listed && options.name === undefined) throw new PeerlaneError('USAGE', '--listed needs --name');
-  if (options.name !== undefined) checkName(options.name);
+  if (options.name !== undefined) checkPeerName(options.name);
 }
 
-/** A name to wait under, as given on the command line. Throws BAD_CONFIG. */
-export function checkName(name: string): void {
+/** A peer name to wait under (`--name`), as given on the command line: the form peer names take. Throws BAD_CONFIG. */
+export function checkPeerName(name: string): void {
   if (!isValidPeerName(name)) {
     throw new PeerlaneError(
       'BAD_CONFIG',

@@ -9,8 +9,14 @@
  * the data channel once it is open and the offerer said so, or at once if
  * the offerer offered no direct path (it runs with --transport webrtc).
  * Whatever loses is closed.
+ *
+ * The signal server's relay (relay/dial.ts) joins the race when UDP has not
+ * worked: RELAY_AFTER_MS into the attempt, or at once when the data channel
+ * fails. It is a TCP link too, so the same USE decides it; a server that does
+ * not relay only adds a sentence to the error. Never with --direct-only.
  */
 
+import type { ErrorCode } from '../core/errors.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
@@ -19,6 +25,7 @@ import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js
 import type { DirectAttempt } from '../direct/attempt.js';
 import { DirectAttempt as Direct } from '../direct/attempt.js';
 import type { TcpLink } from '../direct/tcp-link.js';
+import { dialRelay } from '../relay/dial.js';
 import type { AttemptControl, RtcOptions } from '../rtc/connect.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link, MessageLink } from '../rtc/link.js';
@@ -29,6 +36,21 @@ import type { Link, MessageLink } from '../rtc/link.js';
  * and SCTP together, so one that has not finished by then will not.
  */
 const DIRECT_GRACE_MS = 2_000;
+
+/**
+ * How long the direct paths have before the relay is dialed too. A data
+ * channel over the internet opens within a second or two (ICE, DTLS and SCTP
+ * in a few round trips); by three seconds UDP is most likely blocked, and the
+ * relay's TCP handshake is a few round trips more.
+ */
+const RELAY_AFTER_MS = 3_000;
+
+/**
+ * The data channel's failures that the relay can help with: no path (UDP
+ * blocked, NATs no hole punch crosses) or a handshake that never finished on
+ * the path found. A peer that left, or a tampered signal, is not one.
+ */
+const NO_PATH: ReadonlySet<ErrorCode> = new Set(['ICE_FAILED', 'CONNECT_TIMEOUT', 'HANDSHAKE_STALLED']);
 
 export async function openLink(
   role: PeerRole,
@@ -41,6 +63,7 @@ export async function openLink(
   const transport = rtc.iceTransportPolicy === 'relay' ? 'webrtc' : (rtc.transport ?? 'auto');
   if (transport === 'webrtc') return connectPeer(role, pipe, rtc, control);
   const n = control.attempt ?? 0;
+  if (transport === 'relay') return relayOnly(role, rtc, key, n, control);
   const direct = await Direct.listen({
     bindAddress: rtc.bindAddress,
     key,
@@ -48,7 +71,36 @@ export async function openLink(
     chooser: role === 'offerer',
     timeoutMs: rtc.timeoutMs,
   });
-  return new Race(role, pipe, rtc, transport, direct, n, control).result;
+  return new Race(role, pipe, rtc, transport, direct, n, control, key).result;
+}
+
+/** --transport relay: the signal server's relay and nothing else. */
+async function relayOnly(
+  role: PeerRole,
+  rtc: RtcOptions,
+  key: Buffer,
+  n: number,
+  control: AttemptControl,
+): Promise<MessageLink> {
+  if (rtc.relayAddress === undefined) throw new PeerlaneError('INTERNAL', 'no relay address');
+  const link = await dialRelay({
+    ...rtc.relayAddress,
+    sessionSecret: key,
+    attempt: { n, role },
+    timeoutMs: rtc.timeoutMs,
+    abort: control.abort,
+  });
+  if (role === 'offerer') link.sendUse();
+  else await link.used;
+  return link;
+}
+
+interface RelayPart {
+  abort: AbortController;
+  /** Linked or failed. */
+  settled: boolean;
+  link?: TcpLink;
+  error?: PeerlaneError;
 }
 
 class Race {
@@ -66,18 +118,23 @@ class Race {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly started = Date.now();
   private readonly timeoutMs: number;
+  /** The relay's part: undefined until dialed; `settled` once it linked or failed. */
+  private relay: RelayPart | undefined;
+  private readonly relayAllowed: boolean;
 
   constructor(
     role: PeerRole,
     private readonly pipe: SignalPipe,
-    rtc: RtcOptions,
+    private readonly rtc: RtcOptions,
     transport: 'auto' | 'tcp',
     private readonly direct: DirectAttempt,
     private readonly n: number,
     private readonly control: AttemptControl,
+    private readonly key: Buffer,
   ) {
     this.chooser = role === 'offerer';
     this.timeoutMs = rtc.timeoutMs;
+    this.relayAllowed = transport === 'auto' && rtc.directOnly !== true && rtc.relayAddress !== undefined;
     this.result = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -93,6 +150,7 @@ class Race {
     if (!this.say({ kind: 'direct', n, hints: direct.hints() })) return;
     direct.onLink((link) => this.tcpReady(link));
     const rtcPipe = this.splitPipe();
+    if (this.relayAllowed) this.timers.push(setTimeout(() => this.dialRelay(role), RELAY_AFTER_MS));
     if (transport === 'auto') {
       connectPeer(role, rtcPipe, rtc, { attempt: n, abort: this.rtcAbort.signal }).then(
         (link) => this.rtcReady(link),
@@ -190,10 +248,51 @@ class Race {
   private rtcFailed(err: PeerlaneError): void {
     if (this.done) return;
     this.rtcError = err;
+    if (this.relayAllowed && NO_PATH.has(err.code)) {
+      // The relay decides now: dialed at once if it was not yet, and the attempt ends with it.
+      if (this.relay === undefined) this.dialRelay(this.chooser ? 'offerer' : 'answerer');
+      if (this.relay?.settled !== true) return;
+      this.fail(this.withRelayError(err));
+      return;
+    }
     // At its deadline the direct path had as long as the channel: no grace.
     const early = Date.now() - this.started < this.timeoutMs - DIRECT_GRACE_MS;
     if (early) this.timers.push(setTimeout(() => this.fail(err), DIRECT_GRACE_MS));
     else this.fail(err);
+  }
+
+  private dialRelay(role: PeerRole): void {
+    if (this.done || this.relay !== undefined || this.rtc.relayAddress === undefined) return;
+    const relay: RelayPart = { abort: new AbortController(), settled: false };
+    this.relay = relay;
+    const left = Math.max(1, this.timeoutMs - (Date.now() - this.started));
+    dialRelay({
+      ...this.rtc.relayAddress,
+      sessionSecret: this.key,
+      attempt: { n: this.n, role },
+      timeoutMs: left,
+      abort: relay.abort.signal,
+    }).then(
+      (link) => {
+        relay.settled = true;
+        relay.link = link;
+        if (this.done) link.close();
+        else this.tcpReady(link);
+      },
+      (err: unknown) => {
+        relay.settled = true;
+        relay.error = toPeerlaneError(err);
+        if (this.rtcError !== undefined && NO_PATH.has(this.rtcError.code))
+          this.fail(this.withRelayError(this.rtcError));
+      },
+    );
+  }
+
+  /** The data channel's error, saying also why the relay did not help where it could have. */
+  private withRelayError(err: PeerlaneError): PeerlaneError {
+    const relayError = this.relay?.error;
+    if (relayError === undefined || !NO_PATH.has(err.code)) return err;
+    return new PeerlaneError(err.code, `${err.message}; the signal server's relay: ${relayError.message}`);
   }
 
   private timedOut(ms: number, transport: 'auto' | 'tcp'): void {
@@ -216,14 +315,18 @@ class Race {
   private settle(): void {
     this.done = true;
     for (const t of this.timers) clearTimeout(t);
+    if (this.relay?.settled === false) this.relay.abort.abort();
     this.control.abort?.removeEventListener('abort', this.aborted);
   }
 
   private win(link: MessageLink): void {
     if (this.done) return;
     this.settle();
-    if (link.transport === 'tcp') {
-      this.rtcAbort.abort(new PeerlaneError('PEER_LOST', 'the direct path won'));
+    if (this.relay?.link !== undefined && this.relay.link !== link) this.relay.link.close();
+    if (link.transport !== 'webrtc') {
+      this.rtcAbort.abort(
+        new PeerlaneError('PEER_LOST', `the ${link.transport === 'tcp' ? 'direct' : 'relayed'} path won`),
+      );
       this.rtcLink?.close();
       this.direct.close(link as TcpLink);
     } else {
@@ -237,6 +340,7 @@ class Race {
     this.settle();
     this.rtcAbort.abort(err);
     this.rtcLink?.close();
+    this.relay?.link?.close();
     this.direct.close();
     this.reject(err);
   }

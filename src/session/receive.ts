@@ -5,10 +5,12 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { PeerlaneError } from '../core/errors.js';
+import type { ReceiveMemory } from '../core/transfer/file-access.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
+import { manifestTotal } from '../core/transfer/protocol.js';
 import type { Tally, TransferResult } from '../core/transfer/types.js';
-import type { ReceiveMemory } from '../transfer/receiver.js';
-import { prepareOutDir, receiveFiles } from '../transfer/receiver.js';
+import { prepareOutDir } from '../transfer/out-dir.js';
+import { receiveFiles } from '../transfer/receiver.js';
 import type { SessionOptions } from './common.js';
 import { doneEvent, fileEvent, progressEvent } from './common.js';
 import { checkCode, pair } from './pair.js';
@@ -40,7 +42,7 @@ const GOODBYE_WAIT_MS = 2_000;
 
 export async function receive(options: ReceiveSessionOptions): Promise<TransferResult> {
   const emit = options.onEvent ?? (() => {});
-  // Fail before printing a code, not after the sender has connected.
+  // Fail before printing a code, not after the sender has connected; the one place the folder is made.
   checkCode({ ...options, intent: 'receive' });
   if (options.stdout === undefined) await prepareOutDir(options.outDir);
   const pairing = await pair({ ...options, intent: 'receive', code: options.code });
@@ -74,7 +76,7 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
           emit({
             event: 'manifest',
             files: files.map((f) => ({ ...f })),
-            total: files.some((f) => f.size === null) ? null : files.reduce((s, f) => s + (f.size ?? 0), 0),
+            total: manifestTotal(files),
           });
           await options.onManifest?.(files, signal);
           agreed = offered;

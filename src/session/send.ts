@@ -5,10 +5,11 @@
  */
 import type { Readable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import { checkText } from '../core/transfer/sender-engine.js';
 import type { FileEvent, FileResult, Tally, TransferResult } from '../core/transfer/types.js';
 import type { FramedLink } from '../transfer/framed-link.js';
 import { hashSources } from '../transfer/resume.js';
-import { checkText, sendFiles } from '../transfer/sender.js';
+import { sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
 import type { SessionOptions } from './common.js';

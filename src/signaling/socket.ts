@@ -20,7 +20,7 @@ export function connectSignal(address: SignalAddress): Promise<SignalClient> {
   return SignalClient.connect(tcpDialer(address));
 }
 
-export function tcpDialer(address: SignalAddress): SignalDialer {
+function tcpDialer(address: SignalAddress): SignalDialer {
   return async () => socketTransport(await openSocket(address));
 }
 

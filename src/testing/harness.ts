@@ -19,6 +19,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { PeerEvent } from '../core/events.js';
 import { entryPoint, packageRoot } from '../project.js';
+import type { SignalServerOptions } from '../server/server.js';
 import { SignalServer } from '../server/server.js';
 
 /** Everything stays on loopback: the signal server, and ICE host candidates. */
@@ -196,8 +197,10 @@ export class Harness {
   }
 
   /** The signal server in this process, on a free loopback port. */
-  async signalServer(): Promise<SignalHandle & { server: SignalServer }> {
-    const server = new SignalServer({ host: LOOPBACK, port: 0 });
+  async signalServer(
+    options: Omit<SignalServerOptions, 'host' | 'port'> = {},
+  ): Promise<SignalHandle & { server: SignalServer }> {
+    const server = new SignalServer({ ...options, host: LOOPBACK, port: 0 });
     this.servers.push(server);
     const { host, port } = await server.listen();
     return { host, port, peerArgs: peerArgsFor(host, port), server };

@@ -8,11 +8,12 @@ import { secureHandshake } from '../core/secure/handshake.js';
 import type { Intent } from '../core/secure/protocol.js';
 import type { SignalClient } from '../core/signaling/client.js';
 import type { Frame } from '../core/transfer/protocol.js';
-import { encodeControl, PING_INTERVAL_MS, parseFrame } from '../core/transfer/protocol.js';
+import { PING_INTERVAL_MS, parseFrame } from '../core/transfer/protocol.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link } from '../rtc/link.js';
 import type { SignalAddress } from '../signaling/socket.js';
 import { connectSignal } from '../signaling/socket.js';
+import { encodeControl } from '../transfer/frames.js';
 import { LOOPBACK } from './harness.js';
 
 export interface RawPeer {

@@ -19,7 +19,7 @@ export interface RedisHandle {
 }
 
 /** Whether `redis-server` is on the PATH. */
-export function redisInstalled(): boolean {
+function redisInstalled(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
@@ -37,7 +37,7 @@ export function redisSkipReason(): string | undefined {
 }
 
 /** A port that was free a moment ago: redis-server cannot pick one itself (no --port 0). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);

@@ -4,8 +4,8 @@
  * mid-transfer is still possible (others write too) and is caught as ENOSPC.
  */
 import fs from 'node:fs/promises';
-import { formatBytes } from '../cli/output.js';
 import { PeerlaneError } from '../core/errors.js';
+import { formatBytes } from '../core/format.js';
 
 /** Bytes available to an unprivileged writer in the file system holding `dir`. */
 export async function freeSpace(dir: string): Promise<number> {

@@ -10,9 +10,10 @@
 import type { ErrorCode } from '../core/errors.js';
 import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
+import type { TransferLink } from '../core/transfer/ports.js';
 import type { ControlFrame, Frame } from '../core/transfer/protocol.js';
 import {
-  encodeControl,
+  encodeControlBytes,
   PEER_IDLE_TIMEOUT_MS,
   PING_INTERVAL_MS,
   parseFrame,
@@ -32,7 +33,7 @@ export interface FramedLinkOptions {
 /** How the link itself was lost, as opposed to a peer's error: what a reconnection can mend. */
 export type LossReason = 'peer-silent' | 'link-closed' | 'peer-request';
 
-export class FramedLink {
+export class FramedLink implements TransferLink {
   /** Set when the failure is the link going away, not anything either side said. */
   lostReason: LossReason | undefined;
   /** Rejects once, with the reason the transfer cannot go on. Never resolves. */
@@ -130,12 +131,24 @@ export class FramedLink {
 
   send(frame: ControlFrame): void {
     if (this.failed !== undefined) throw this.failed;
-    this.link.send(encodeControl(frame));
+    this.link.send(encodeControlBytes(frame));
   }
 
-  sendRaw(frame: Buffer): void {
+  sendRaw(frame: Uint8Array): void {
     if (this.failed !== undefined) throw this.failed;
     this.link.send(frame);
+  }
+
+  maxMessageSize(): number {
+    return this.link.maxMessageSize();
+  }
+
+  bufferedAmount(): number {
+    return this.link.bufferedAmount();
+  }
+
+  onBufferedAmountLow(threshold: number, handler: () => void): void {
+    this.link.onBufferedAmountLow(threshold, handler);
   }
 
   /**
@@ -183,7 +196,7 @@ export class FramedLink {
 
   private trySend(frame: ControlFrame): void {
     try {
-      this.link.send(encodeControl(frame));
+      this.link.send(encodeControlBytes(frame));
     } catch {
       // The link is going away; its close handler reports that.
     }

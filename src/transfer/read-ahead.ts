@@ -7,11 +7,11 @@
  * buffers spares an allocation (and its page faults and GC) per frame.
  *
  * Each piece leaves DATA_HEADER_BYTES of headroom before its payload, so DATA
- * frames can be cut from it with no copy: see `frameAt`.
+ * frames can be cut from it with no copy: see `dataFrameAt` (protocol.ts).
  */
 import type fs from 'node:fs/promises';
 import { PeerlaneError } from '../core/errors.js';
-import { DATA_HEADER_BYTES, writeDataHeader } from '../core/transfer/protocol.js';
+import { DATA_HEADER_BYTES } from '../core/transfer/protocol.js';
 
 /**
  * Bytes per read: four 256 KiB frames. Larger reads mean fewer thread-pool
@@ -76,16 +76,4 @@ export class ReadAhead {
     this.pending.catch(() => {});
     this.position += length;
   }
-}
-
-/**
- * The DATA frame for `piece`'s payload bytes `[at, at + length)`, with its
- * header written over the 11 bytes just before them, so no payload is copied.
- * Those bytes are headroom or payload already sent: the link copies each
- * frame as it is queued. Hash the piece before cutting frames from it.
- */
-export function frameAt(piece: Buffer, at: number, length: number, file: number, offset: number): Buffer {
-  const frame = piece.subarray(at, at + DATA_HEADER_BYTES + length);
-  writeDataHeader(frame, file, offset);
-  return frame;
 }

@@ -18,12 +18,12 @@
  * receiver hashes each incoming byte once (for the file's SHA-256) rather than
  * twice; the rare resume pays one extra read of the prefix instead.
  */
-import type { Hash } from 'node:crypto';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { PeerlaneError } from '../core/errors.js';
+import type { Hasher } from '../core/transfer/ports.js';
 import type { ResumeOffer } from '../core/transfer/protocol.js';
-import { BLOCK_SIZE } from '../core/transfer/protocol.js';
+import { BLOCK_SIZE, offerDigest } from '../core/transfer/protocol.js';
+import { nodeSha256 } from './sha256.js';
 import type { SourceFile } from './sources.js';
 
 export const STATE_SUFFIX = '.peerlane';
@@ -100,13 +100,6 @@ export async function readState(partPath: string): Promise<ResumeState | undefin
   }
 }
 
-/** SHA-256 over the concatenated block hashes: what both sides compare. */
-export function blocksDigest(blocks: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const b of blocks) hash.update(Buffer.from(b, 'hex'));
-  return hash.digest('hex');
-}
-
 /**
  * The SHA-256 of each whole block of an earlier `.part` for a file of `size`
  * whose sender stated `sha256`, as it is on disk; or nothing if there is none,
@@ -136,9 +129,9 @@ export async function readResumable(
     handle = await fs.open(partPath, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
     const hashes: string[] = [];
     for (let i = 0; i < count; i++) {
-      const block = createHash('sha256');
+      const block = nodeSha256();
       await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block);
-      hashes.push(block.digest('hex'));
+      hashes.push(block.digestHex());
     }
     return hashes;
   } catch {
@@ -224,11 +217,11 @@ export async function checkOffer(
   if (offer === undefined || offer.blocks === 0 || offer.blocks * BLOCK_SIZE > size) return 0;
   const blocks: string[] = [];
   for (let i = 0; i < offer.blocks; i++) {
-    const block = createHash('sha256');
+    const block = nodeSha256();
     await hashRange(handle, i * BLOCK_SIZE, BLOCK_SIZE, block);
-    blocks.push(block.digest('hex'));
+    blocks.push(block.digestHex());
   }
-  return blocksDigest(blocks) === offer.digest ? offer.blocks * BLOCK_SIZE : 0;
+  return offerDigest(blocks, nodeSha256()) === offer.digest ? offer.blocks * BLOCK_SIZE : 0;
 }
 
 /** Hashing a source checks for an abort this often: a fraction of a second of reading. */
@@ -260,13 +253,13 @@ async function hashEach(files: readonly SourceFile[], abort: AbortSignal | undef
     let handle: fs.FileHandle | undefined;
     try {
       handle = await fs.open(file.path, 'r');
-      const hash = createHash('sha256');
+      const hash = nodeSha256();
       for (let at = 0; at < file.size; at += HASH_SLICE_BYTES) {
         if (abort?.aborted) break;
         await hashRange(handle, at, Math.min(HASH_SLICE_BYTES, file.size - at), hash);
       }
       if (abort?.aborted) throw new PeerlaneError('INTERRUPTED', 'interrupted');
-      file.sha256 = hash.digest('hex');
+      file.sha256 = hash.digestHex();
     } catch (err) {
       if (err instanceof PeerlaneError) throw err;
       throw new PeerlaneError('INPUT_UNREADABLE', `cannot read ${file.path}: ${(err as Error).message}`, {
@@ -283,7 +276,7 @@ export async function hashRange(
   handle: fs.FileHandle,
   start: number,
   length: number,
-  ...hashes: Hash[]
+  ...hashes: Hasher[]
 ): Promise<void> {
   const buf = Buffer.allocUnsafe(1024 * 1024);
   for (let pos = 0; pos < length; ) {

@@ -4,7 +4,7 @@
  * replaced when the user asked to overwrite.
  *
  * A name is a relative path of '/'-separated components (a folder's files keep
- * their place in it). Each component is checked alone (checkName): no empty
+ * their place in it). Each component is checked alone (checkFileName): no empty
  * component, no '.' or '..', no backslash, drive prefix, control or bidi
  * character, and no over-long component; the whole path stays under PATH_MAX.
  * Folders are created under the output folder only, one component at a time,
@@ -55,7 +55,7 @@ function refuseName(name: string, why: string): never {
 }
 
 /** Return the NFC form of `name` if it is a safe single file name; throw BAD_NAME otherwise. */
-export function checkName(name: string): string {
+export function checkFileName(name: string): string {
   if (LONE_SURROGATE.test(name)) refuseName(name, 'it is not valid Unicode');
   const nfc = name.normalize('NFC');
   const refuse = (why: string): never => refuseName(name, why);
@@ -78,7 +78,7 @@ export function checkRelPath(name: string): string {
   if (name.endsWith('/')) refuseName(name, 'it ends with a separator');
   const parts = name.split('/');
   if (parts.some((p) => p.length === 0)) refuseName(name, 'it has an empty path component');
-  const safe = parts.map((p) => checkName(p)).join('/');
+  const safe = parts.map((p) => checkFileName(p)).join('/');
   if (bytes(safe) + PART_SUFFIX.length >= MAX_PATH_BYTES) refuseName(name, 'the path is too long');
   return safe;
 }

@@ -112,86 +112,98 @@ export async function openSource(file: SourceFile): Promise<fs.FileHandle> {
   return handle;
 }
 
+/** The sources gathered so far: at most MAX_FILES, and standard input once. */
+class Gathered {
+  readonly files: SourceFile[] = [];
+  stdinUsed = false;
+
+  constructor(readonly options: ResolveOptions) {}
+
+  add(f: SourceFile): void {
+    if (this.files.length >= MAX_FILES) {
+      throw new PeerlaneError('USAGE', `at most ${MAX_FILES} files and folders per transfer`);
+    }
+    this.files.push(f);
+  }
+}
+
 export async function resolveSources(
   paths: readonly string[],
   options: ResolveOptions = {},
 ): Promise<SourceFile[]> {
   if (paths.length === 0) throw new PeerlaneError('USAGE', 'name at least one file to send');
-  const files: SourceFile[] = [];
-  const add = (f: SourceFile): void => {
-    if (files.length >= MAX_FILES) {
-      throw new PeerlaneError('USAGE', `at most ${MAX_FILES} files and folders per transfer`);
-    }
-    files.push(f);
-  };
-
-  async function walk(dir: string, rel: string): Promise<void> {
-    let entries: string[];
-    try {
-      entries = (await fs.readdir(dir)).sort();
-    } catch (err) {
-      throw notFound(dir, err);
-    }
-    for (const entry of entries) {
-      const full = path.join(dir, entry);
-      const name = `${rel}/${entry}`;
-      let stat: Awaited<ReturnType<typeof fs.lstat>>;
-      try {
-        stat = await fs.lstat(full);
-      } catch (err) {
-        throw notFound(full, err);
-      }
-      if (stat.isSymbolicLink()) {
-        options.onSkip?.(full, 'a symbolic link (not followed)');
-      } else if (stat.isDirectory()) {
-        await walk(full, name);
-      } else if (stat.isFile()) {
-        await checkReadable(full);
-        add({ path: full, name, size: stat.size, ...meta(stat) });
-      } else {
-        options.onSkip?.(full, 'not a regular file');
-      }
-    }
-    const stat = await fs.lstat(dir);
-    add({ path: dir, name: rel, size: 0, kind: 'dir', ...meta(stat) });
-  }
-
-  let stdinUsed = false;
-  for (const p of paths) {
-    if (p === '-') {
-      if (stdinUsed) throw new PeerlaneError('USAGE', 'standard input (-) can be sent once');
-      stdinUsed = true;
-      add({
-        path: '-',
-        name: options.stdinName ?? 'stdin',
-        size: null,
-        stream: options.stdin ?? process.stdin,
-      });
-      continue;
-    }
-    let stat: Awaited<ReturnType<typeof fs.stat>>;
-    try {
-      stat = await fs.lstat(p);
-    } catch (err) {
-      throw notFound(p, err);
-    }
-    if (stat.isSymbolicLink()) {
-      options.onSkip?.(p, 'a symbolic link (not followed)');
-      continue;
-    }
-    const base = path.basename(path.resolve(p));
-    if (stat.isDirectory()) {
-      if (base === '' || base === path.sep)
-        throw new PeerlaneError('USAGE', `cannot send the root folder ${p}`);
-      await walk(p, base);
-      continue;
-    }
-    if (!stat.isFile()) throw new PeerlaneError('INPUT_UNREADABLE', `not a regular file: ${p}`);
-    await checkReadable(p);
-    add({ path: p, name: base, size: stat.size, ...meta(stat) });
-  }
-  if (files.length === 0) {
+  const list = new Gathered(options);
+  for (const p of paths) await resolveOne(list, p);
+  if (list.files.length === 0) {
     throw new PeerlaneError('INPUT_UNREADABLE', 'nothing to send: symbolic links are not followed');
   }
-  return files;
+  return list.files;
+}
+
+/** One path named on the command line: standard input, a file, or a folder with all under it. */
+async function resolveOne(list: Gathered, p: string): Promise<void> {
+  const { options } = list;
+  if (p === '-') {
+    if (list.stdinUsed) throw new PeerlaneError('USAGE', 'standard input (-) can be sent once');
+    list.stdinUsed = true;
+    list.add({
+      path: '-',
+      name: options.stdinName ?? 'stdin',
+      size: null,
+      stream: options.stdin ?? process.stdin,
+    });
+    return;
+  }
+  let stat: Awaited<ReturnType<typeof fs.stat>>;
+  try {
+    stat = await fs.lstat(p);
+  } catch (err) {
+    throw notFound(p, err);
+  }
+  if (stat.isSymbolicLink()) {
+    options.onSkip?.(p, 'a symbolic link (not followed)');
+    return;
+  }
+  const base = path.basename(path.resolve(p));
+  if (stat.isDirectory()) {
+    if (base === '' || base === path.sep)
+      throw new PeerlaneError('USAGE', `cannot send the root folder ${p}`);
+    await walk(list, p, base);
+    return;
+  }
+  if (!stat.isFile()) throw new PeerlaneError('INPUT_UNREADABLE', `not a regular file: ${p}`);
+  await checkReadable(p);
+  list.add({ path: p, name: base, size: stat.size, ...meta(stat) });
+}
+
+/** A folder's files and folders, sorted, depth first, each folder after what is in it. */
+async function walk(list: Gathered, dir: string, rel: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = (await fs.readdir(dir)).sort();
+  } catch (err) {
+    throw notFound(dir, err);
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry);
+    const name = `${rel}/${entry}`;
+    let stat: Awaited<ReturnType<typeof fs.lstat>>;
+    try {
+      stat = await fs.lstat(full);
+    } catch (err) {
+      throw notFound(full, err);
+    }
+    if (stat.isSymbolicLink()) {
+      list.options.onSkip?.(full, 'a symbolic link (not followed)');
+    } else if (stat.isDirectory()) {
+      await walk(list, full, name);
+    } else if (stat.isFile()) {
+      await checkReadable(full);
+      list.add({ path: full, name, size: stat.size, ...meta(stat) });
+    } else {
+      list.options.onSkip?.(full, 'not a regular file');
+    }
+  }
+  const stat = await fs.lstat(dir);
+  list.add({ path: dir, name: rel, size: 0, kind: 'dir', ...meta(stat) });
 }

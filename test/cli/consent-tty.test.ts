@@ -6,19 +6,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listTree } from '../../src/testing/files.js';
-import type { SignalHandle } from '../../src/testing/harness.js';
-import { Harness } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 import type { TerminalPeer } from '../../src/testing/terminal.js';
 import { peerInTerminal } from '../../src/testing/terminal.js';
 
-let h: Harness;
-let server: SignalHandle;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 /** `peer receive` under a pty; the test reads its code and answers the prompt. */
 function receiverInTerminal(out: string): TerminalPeer {

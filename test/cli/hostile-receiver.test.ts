@@ -11,19 +11,13 @@ import type { ManifestEntry } from '../../src/core/transfer/protocol.js';
 import type { TransferResult } from '../../src/core/transfer/types.js';
 import { receive } from '../../src/session/receive.js';
 import { listTree, writeRandomFile } from '../../src/testing/files.js';
-import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import type { EventProcess } from '../../src/testing/harness.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 
-let h: Harness;
-let server: SignalHandle;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 /** receive() in this process, running `beforeAccept` once the manifest is in; resolves with its code. */
 async function receiver(

@@ -2,8 +2,10 @@
  * peerlane as a newcomer installs it: `npm pack`, then `npm install -g` of
  * the tarball into a temporary prefix, then the installed `peer` and
  * `peerlane-signal` run from a folder outside the checkout, down to a
- * transfer between them. Also: the systemd units in the README's VPS guide
- * parse (`systemd-analyze verify`), with the installed binary in ExecStart.
+ * transfer between them; and the library, imported by name from a project
+ * (the README's example, run and typechecked). Also: the systemd units in the
+ * README's VPS guide parse (`systemd-analyze verify`), with the installed
+ * binary in ExecStart.
  */
 import { execFile } from 'node:child_process';
 import fs, { access, constants } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot, packageVersion } from '../../src/project.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK, peerArgsFor } from '../../src/testing/harness.js';
+import { runHarnessScript, runReadmeExample, typecheckScripts, userProject } from '../api/user-project.js';
 
 const run = promisify(execFile);
 const h = new Harness();
@@ -89,6 +92,30 @@ describe('the installed package', () => {
     expect(txExit.code, tx.stderr).toBe(0);
     expect(rxExit.code, rx.stderr).toBe(0);
     expect(await sha256File(path.join(out, 'payload.bin'))).toBe(await sha256File(file));
+  }, 60_000);
+});
+
+describe('the installed package as a library', () => {
+  it("runs the README example in a project that imports 'peerlane' by name, and typechecks it", async (ctx) => {
+    if (skipped) ctx.skip(skipped);
+    const dir = await h.tempDir('peerlane-user-');
+    await userProject(dir, path.join(prefix, 'lib', 'node_modules', 'peerlane'));
+    const { stdout, sent, received, receivedPath } = await runReadmeExample(dir);
+    expect(received).toBe(sent);
+    expect(stdout).toBe(`${receivedPath}: SHA-256 ${sent}\n`);
+    // The declarations ship in the tarball (package.json's `files`) where `exports` says.
+    const { ok, output } = await typecheckScripts(dir, ['example.mjs']);
+    expect(output).toBe('');
+    expect(ok).toBe(true);
+  }, 60_000);
+
+  it("gives 'peerlane/testing' with its dependencies alone (no vitest): two installed peers through it", async (ctx) => {
+    if (skipped) ctx.skip(skipped);
+    const dir = await h.tempDir('peerlane-user-');
+    await userProject(dir, path.join(prefix, 'lib', 'node_modules', 'peerlane'));
+    const report = await runHarnessScript(dir);
+    expect(report.exits).toEqual([0, 0]);
+    expect(report.same).toBe(true);
   }, 60_000);
 });
 

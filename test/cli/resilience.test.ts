@@ -1,8 +1,8 @@
 /** What a transfer survives, with real processes. */
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
-import { Harness } from '../../src/testing/harness.js';
+import { useHarness } from '../../src/testing/hooks.js';
 import { untilBytes } from '../helpers.js';
 
 const BIG = 300 * 1024 * 1024;
@@ -11,12 +11,7 @@ const FREEZE_MS = 12_000;
 /** Longer than the freeze guard's 20 s limit (FREEZE_LIMIT_MS): a Ctrl-Z, then `fg`. */
 const STOP_MS = 30_000;
 
-let h: Harness;
-
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(() => h.cleanup());
+const h = useHarness({ afterEach });
 
 /**
  * A real signal server, a receiver into a fresh folder, and a sender of

@@ -8,18 +8,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
-import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
-import { Harness } from '../../src/testing/harness.js';
+import type { EventProcess } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 import { untilBytes } from '../helpers.js';
 
-let h: Harness;
-let server: SignalHandle;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 const MiB = 1024 * 1024;
 /** Three small files, then one large enough to be cut short with whole blocks on disk. */

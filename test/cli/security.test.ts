@@ -3,17 +3,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
-import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
-import { Harness } from '../../src/testing/harness.js';
+import type { EventProcess } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 
-let h: Harness;
-let server: SignalHandle;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 async function source(): Promise<string> {
   const file = path.join(await h.tempDir(), 'doc.bin');

@@ -8,6 +8,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PEER_COMMAND_SETTINGS } from '../../src/cli/peer-settings.js';
+import { SIGNAL_SETTINGS } from '../../src/cli/signal-settings.js';
+import type { Setting } from '../../src/config.js';
 import { entryPoint } from '../../src/project.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess, SignalHandle } from '../../src/testing/harness.js';
@@ -44,7 +47,14 @@ async function ran(program: 'peer' | 'signal', args: readonly string[]): Promise
 
 /** Every long flag a help text shows. */
 function flagsIn(help: string): string[] {
-  return [...new Set([...help.matchAll(/^\s+(?:-\w, )?--([a-z][a-z-]*)/gm)].map((m) => m[1] ?? ''))];
+  return [
+    ...new Set([...help.matchAll(/^\s+(?:-\w, )?--([a-z][a-z0-9-]*)(?= {2}|$)/gm)].map((m) => m[1] ?? '')),
+  ];
+}
+
+/** Every flag a command accepts, from its settings table, and yargs' own two. */
+function tableFlags(table: readonly Setting[]): string[] {
+  return [...table.flatMap((s) => (s.flag === undefined ? [] : [s.flag])), 'help', 'version'];
 }
 
 async function bothOk(rx: EventProcess, tx: EventProcess): Promise<void> {
@@ -61,15 +71,18 @@ async function source(name = 'doc.bin', size = 50_000): Promise<string> {
 
 describe('a flag given twice', () => {
   it.each([
-    ['peer', ['receive']],
-    ['peer', ['send']],
-    ['peer', ['list']],
-    ['signal', []],
+    ['peer', ['receive'], PEER_COMMAND_SETTINGS.receive],
+    ['peer', ['send'], PEER_COMMAND_SETTINGS.send],
+    ['peer', ['list'], PEER_COMMAND_SETTINGS.list],
+    ['signal', [], SIGNAL_SETTINGS],
   ] as const)(
     'is a usage error for every flag of %s %j',
-    async (program, command) => {
+    async (program, command, table) => {
+      // Every flag of the settings table, so a new setting is covered as it is added;
+      // and the help shows none that the table lacks.
+      const flags = tableFlags(table);
       const help = (await ran(program, [...command, '--help'])).stdout;
-      const flags = flagsIn(help);
+      expect(flagsIn(help).filter((flag) => !flags.includes(flag))).toEqual([]);
       expect(flags.length).toBeGreaterThan(3);
       // A few at a time: each is a process start, and the machine is shared.
       const results: { flag: string; r: Ran }[] = [];

@@ -9,16 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess } from '../../src/testing/harness.js';
-import { Harness } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 
-let h: Harness;
-let server: Awaited<ReturnType<Harness['signalServer']>>;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 async function fileToSend(): Promise<string> {
   const file = path.join(await h.tempDir('peerlane-src-'), 'notes.bin');
@@ -33,7 +26,7 @@ async function expectBadTransport(proc: EventProcess): Promise<void> {
   expect(proc.error?.code, proc.stderr).toBe('BAD_CONFIG');
   expect(proc.stderr.trimEnd().split('\n')).toHaveLength(1);
   expect(proc.stderr).toMatch(
-    /^peer: BAD_CONFIG: --transport \/ PEER_TRANSPORT must be one of auto, tcp, webrtc, not "bogus"\. Next: .+\.\n$/,
+    /^peer: BAD_CONFIG: --transport \/ PEER_TRANSPORT must be one of auto, tcp, webrtc, relay, not "bogus"\. Next: .+\.\n$/,
   );
 }
 

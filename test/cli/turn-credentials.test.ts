@@ -10,24 +10,24 @@ import { issueTurnCredentials } from '../../src/server/turn.js';
 import type { CoturnHandle } from '../../src/testing/coturn.js';
 import { coturnSkipReason, startCoturn } from '../../src/testing/coturn.js';
 import { writeRandomFile } from '../../src/testing/files.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
+import { useHarness } from '../../src/testing/hooks.js';
 
 const SECRET = 'coturn-test-secret';
 /** What the issue asks for: a credential mistake is known within 5 s, not 30. */
 const FAST_MS = 5_000;
 const skip = coturnSkipReason();
 
-let h: Harness;
 let turn: CoturnHandle;
 
 beforeEach(async () => {
-  h = new Harness();
   if (skip === undefined) turn = await startCoturn(SECRET);
 });
 afterEach(async () => {
-  await h.cleanup();
   await turn?.stop();
 });
+// After-hooks run last-registered first: the peers go before their coturn.
+const h = useHarness({ afterEach });
 
 /** A `turn:` URL for coturn with these credentials, percent-encoded. */
 function turnUrl(username: string, password: string): string {

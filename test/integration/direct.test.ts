@@ -14,20 +14,14 @@ import { receive } from '../../src/session/receive.js';
 import { send } from '../../src/session/send.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventOf } from '../../src/testing/harness.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 import { startReceiver, startSender } from '../../src/testing/in-process.js';
 
 const TIMEOUT_MS = 10_000;
-let h: Harness;
-let server: Awaited<ReturnType<Harness['signalServer']>>;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(async () => {
+const { h, server } = useSignalServer({ beforeEach, afterEach });
+afterEach(() => {
   vi.restoreAllMocks();
-  await h.cleanup();
 });
 
 function rtcFor(transport?: Transport, more: Partial<RtcOptions> = {}): RtcOptions {

@@ -10,12 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/core/errors.js';
-import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import { BLOCK_SIZE, TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import type { TransferResult } from '../../src/core/transfer/types.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
+import { pipePair } from '../../src/testing/pipes.js';
 import { freeSpace } from '../../src/transfer/disk.js';
 import { FramedLink } from '../../src/transfer/framed-link.js';
 import type { ReceiveOptions } from '../../src/transfer/receiver.js';
@@ -57,35 +57,6 @@ async function tmpfs(ctx: { skip: (note?: string) => never }, size: number): Pro
   }
   mounts.push(dir);
   return dir;
-}
-
-/** Two signaling pipes wired to each other, delivering in order. */
-function pipePair(): { offerer: SignalPipe; answerer: SignalPipe } {
-  const make = () => {
-    let handler: ((p: string) => void) | undefined;
-    const pending: string[] = [];
-    const pipe = {
-      peer: undefined as { deliver(p: string): void } | undefined,
-      sendPayload(p: string) {
-        pipe.peer?.deliver(p);
-      },
-      onPayload(h: (p: string) => void) {
-        handler = h;
-        for (const p of pending.splice(0)) h(p);
-      },
-      onFailure() {},
-      deliver(p: string) {
-        if (handler) handler(p);
-        else pending.push(p);
-      },
-    };
-    return pipe;
-  };
-  const offerer = make();
-  const answerer = make();
-  offerer.peer = answerer;
-  answerer.peer = offerer;
-  return { offerer, answerer };
 }
 
 /** Two FramedLinks over one real loopback data channel: `tx` sends, `rx` receives. */

@@ -9,61 +9,19 @@ import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import { connectPeer } from '../../src/rtc/connect.js';
 import type { Link } from '../../src/rtc/link.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
+import { type PipeSide, pipePair } from '../../src/testing/pipes.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 
-interface TestPipe extends SignalPipe {
-  /** Report a signaling failure, as the client does on `peer-left`. */
-  failWith(err: PeerlaneError): void;
-  received: string[];
-}
-
-/**
- * Two pipes wired to each other; `hold` may delay a payload for the other
- * side, and `rewrite` change it.
- */
-function pipePair(
-  hold: (payload: string, to: 'offerer' | 'answerer') => number = () => 0,
-  rewrite: (payload: string, to: 'offerer' | 'answerer') => string = (p) => p,
-) {
-  /** Every delivery in order, as "to:kind". */
-  const log: string[] = [];
-  const make = (): TestPipe & { deliver(p: string): void } => {
-    let handler: ((p: string) => void) | undefined;
-    let onFail: ((e: PeerlaneError) => void) | undefined;
-    const pending: string[] = [];
-    return {
-      received: [],
-      sendPayload: () => {},
-      onPayload(h) {
-        handler = h;
-        for (const p of pending.splice(0)) h(p);
-      },
-      onFailure(h) {
-        onFail = h;
-      },
-      failWith(err) {
-        onFail?.(err);
-      },
-      deliver(p) {
-        this.received.push(p);
-        log.push(`${this === offerer ? 'offerer' : 'answerer'}:${(JSON.parse(p) as { kind: string }).kind}`);
-        if (handler) handler(p);
-        else pending.push(p);
-      },
+/** Resolves once `done()` holds, checking every millisecond. */
+function until(done: () => boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (done()) resolve();
+      else setTimeout(check, 1);
     };
-  };
-  const offerer = make();
-  const answerer = make();
-  const route = (to: typeof offerer, name: 'offerer' | 'answerer') => (sent: string) => {
-    const p = rewrite(sent, name);
-    const delay = hold(p, name);
-    if (delay > 0) setTimeout(() => to.deliver(p), delay);
-    else to.deliver(p);
-  };
-  offerer.sendPayload = route(answerer, 'answerer');
-  answerer.sendPayload = route(offerer, 'offerer');
-  return { offerer, answerer, log };
+    check();
+  });
 }
 
 async function exchange(a: Link, b: Link): Promise<void> {
@@ -102,7 +60,9 @@ describe('connectPeer', () => {
 
   it('queues candidates that arrive before the remote description', async () => {
     // Delay the answer to the offerer so the answerer's candidates overtake it.
-    const { offerer, answerer } = pipePair((p, to) => (to === 'offerer' && p.includes('"answer"') ? 150 : 0));
+    const { offerer, answerer } = pipePair({
+      hold: (p, to) => (to === 'offerer' && p.includes('"answer"') ? 150 : 0),
+    });
     const [a, b] = await Promise.all([
       connectPeer('offerer', offerer, rtc),
       connectPeer('answerer', answerer, rtc),
@@ -117,17 +77,63 @@ describe('connectPeer', () => {
     const answering = connectPeer('answerer', answerer, rtc);
     const offering = connectPeer('offerer', offerer, rtc);
     // The moment the answerer has the offer, the server reports the offerer gone,
-    // as it does when the offerer's end opened first and it left the server.
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (answerer.received.length > 0) resolve();
-        else setTimeout(check, 1);
-      };
-      check();
-    });
+    // as it does when only the offerer's connection to the server dropped.
+    await until(() => answerer.received.length > 0);
     answerer.failWith(new PeerlaneError('PEER_LOST', 'the other peer left before the connection was made'));
     const [a, b] = await Promise.all([offering, answering]);
     await exchange(a, b);
+  });
+
+  it('opens without the signal server when it is lost once the answer is applied', async () => {
+    // From the moment the offerer has the answer and one candidate, nothing more
+    // crosses, and both sides hear that the server is gone (SIGNAL_CLOSED).
+    let cut = false;
+    const { offerer, answerer } = pipePair({ hold: (_p, _to) => (cut ? -1 : 0) });
+    const lost = new PeerlaneError('SIGNAL_CLOSED', 'the signal server closed the connection');
+    const answering = connectPeer('answerer', answerer, rtc);
+    const offering = connectPeer('offerer', offerer, rtc);
+    await until(() => {
+      const kinds = offerer.received.map((p) => (JSON.parse(p) as { kind: string }).kind);
+      return kinds.includes('answer') && kinds.includes('candidate');
+    });
+    cut = true;
+    offerer.failWith(lost);
+    answerer.failWith(lost);
+    const [a, b] = await Promise.all([offering, answering]);
+    await exchange(a, b);
+  });
+
+  it('a peer that is really gone fails the attempt once the grace has passed', async () => {
+    const { offerer, answerer } = pipePair({
+      hold: (p, to) => (to === 'offerer' || p.includes('"answer"') ? -1 : 0),
+    });
+    const answering = connectPeer('answerer', answerer, rtc);
+    const started = Date.now();
+    void connectPeer('offerer', offerer, { ...rtc, timeoutMs: 2_000 }).catch(() => {});
+    await until(() => answerer.received.length > 0);
+    answerer.failWith(new PeerlaneError('PEER_LOST', 'the other peer left the signal server'));
+    await expect(answering).rejects.toMatchObject({ code: 'PEER_LOST' });
+    // Not at once, and not the 10 s deadline: the 5 s grace.
+    expect(Date.now() - started).toBeGreaterThan(4_500);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
+  it('an attempt aborted before it starts, or whose pipe has already failed, rejects without throwing', async () => {
+    const { answerer } = pipePair();
+    const abort = new AbortController();
+    abort.abort(new PeerlaneError('INTERRUPTED', 'interrupted'));
+    await expect(connectPeer('offerer', answerer, rtc, { abort: abort.signal })).rejects.toMatchObject({
+      code: 'INTERRUPTED',
+    });
+    const gone: SignalPipe = {
+      sendPayload: () => {},
+      onPayload: () => {},
+      // As a session's pipe does when its signal connection ended before this attempt.
+      onFailure: (handler) => handler(new PeerlaneError('SIGNAL_CLOSED', 'gone before the attempt')),
+    };
+    for (const role of ['offerer', 'answerer'] as const) {
+      await expect(connectPeer(role, gone, rtc)).rejects.toMatchObject({ code: 'SIGNAL_CLOSED' });
+    }
   });
 
   it('fails at once when signaling is lost before any description', async () => {
@@ -150,14 +156,14 @@ describe('connectPeer', () => {
 
 describe('connectPeer failures, by layer', () => {
   /** The answer as the offerer receives it, with `edit` applied to its SDP. */
-  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: 'offerer' | 'answerer') => {
+  const editAnswer = (edit: (sdp: string) => string) => (payload: string, to: PipeSide) => {
     const msg = JSON.parse(payload) as { kind: string; sdp?: string };
     if (to !== 'offerer' || msg.kind !== 'answer' || msg.sdp === undefined) return payload;
     return JSON.stringify({ ...msg, sdp: edit(msg.sdp) });
   };
 
   async function bothFail(rewrite: ReturnType<typeof editAnswer>): Promise<PeerlaneError[]> {
-    const { offerer, answerer } = pipePair(undefined, rewrite);
+    const { offerer, answerer } = pipePair({ rewrite });
     const started = Date.now();
     const results = await Promise.allSettled([
       connectPeer('offerer', offerer, rtc),

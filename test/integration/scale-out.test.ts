@@ -114,6 +114,33 @@ describe.skipIf(skip !== undefined)(
       expect(body).toMatch(/peerlane_signal_open_nameplates 0/);
     });
 
+    it('relayed peers on two instances meet on the joiner’s, which paired names; no relayed byte crosses Redis', async () => {
+      const relay = { enabled: true };
+      const [one, two] = [
+        await instance({ relay, relayAddress: `${LOOPBACK}:0` }),
+        await instance({ relay, relayAddress: `${LOOPBACK}:0` }),
+      ];
+      const admin = new Redis(redis.url);
+      const redisBytes = async (): Promise<number> =>
+        Number(/total_net_input_bytes:(\d+)/.exec(await admin.info('stats'))?.[1]);
+      const before = await redisBytes();
+      const src = await h.tempDir();
+      const out = await h.tempDir();
+      const file = path.join(src, 'relayed.bin');
+      const size = 4 * 1024 * 1024;
+      await writeRandomFile(file, size);
+      const relayed = { ...rtc, transport: 'relay' as const };
+      const rx = startReceiver({ signal: one.address(), rtc: relayed, outDir: out });
+      const sent = await send({ signal: two.address(), rtc: relayed, paths: [file], code: await rx.code });
+      expect((await rx.result).files[0]?.sha256).toBe(sent.files[0]?.sha256);
+      const bytes = async (s: SignalServer) =>
+        Number(/peerlane_relay_bytes_total (\d+)/.exec(await s.metrics.registry.metrics())?.[1]);
+      expect(await bytes(two)).toBeGreaterThan(size);
+      expect(await bytes(one)).toBe(0);
+      expect((await redisBytes()) - before).toBeLessThan(size / 4);
+      admin.disconnect();
+    });
+
     it('holds the one-guess rule across instances, also for joiners racing on both', async () => {
       const [one, two] = [await instance(), await instance()];
       const { c: host, nameplate } = await register(one);

@@ -9,18 +9,12 @@ import { PeerlaneError } from '../../src/core/errors.js';
 import type { PeerEvent } from '../../src/core/events.js';
 import { send } from '../../src/session/send.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
-import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { LOOPBACK } from '../../src/testing/harness.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
 import { startReceiver } from '../../src/testing/in-process.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
-let h: Harness;
-let server: Awaited<ReturnType<Harness['signalServer']>>;
-
-beforeEach(async () => {
-  h = new Harness();
-  server = await h.signalServer();
-});
-afterEach(() => h.cleanup());
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 function receiver(outDir: string) {
   return startReceiver({ signal: server, rtc, outDir });

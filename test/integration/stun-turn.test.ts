@@ -8,13 +8,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TurnServer } from '../../src/config.js';
 import type { PeerlaneError } from '../../src/core/errors.js';
 import { LineDecoder } from '../../src/core/signaling/framing.js';
-import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import type { ServerMessage, TurnGrant } from '../../src/core/signaling/protocol.js';
 import { encodeMessage, parseServerMessage } from '../../src/core/signaling/protocol.js';
 import { connectPeer } from '../../src/rtc/connect.js';
+import type { TurnServer } from '../../src/rtc/ice-servers.js';
+import { restUsernameExpiry } from '../../src/rtc/ice-servers.js';
 import { SignalServer } from '../../src/server/server.js';
 import {
   encodeBindingRequest,
@@ -22,9 +22,10 @@ import {
   STUN_BINDING_SUCCESS,
   stunBinding,
 } from '../../src/server/stun.js';
-import { issueTurnCredentials, restUsernameExpiry, turnPassword } from '../../src/server/turn.js';
+import { issueTurnCredentials, turnPassword } from '../../src/server/turn.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import { pipePair } from '../../src/testing/pipes.js';
 import { canBind } from '../../src/testing/signal-clients.js';
 
 const SECRET = 'lab-secret';
@@ -246,33 +247,6 @@ async function selfPair(port: number, localAddress?: string) {
 function grantOf(msg: ServerMessage): TurnGrant | undefined {
   if (msg.type !== 'paired') throw new Error(`expected paired, got ${JSON.stringify(msg)}`);
   return msg.turn;
-}
-
-/** Two connectPeer sides wired in memory. */
-function pipePair(): { offerer: SignalPipe; answerer: SignalPipe } {
-  const make = () => {
-    let handler: ((p: string) => void) | undefined;
-    const pending: string[] = [];
-    const pipe = {
-      other: undefined as unknown as { deliver(p: string): void },
-      deliver(p: string) {
-        if (handler) handler(p);
-        else pending.push(p);
-      },
-      sendPayload: (p: string) => pipe.other.deliver(p),
-      onPayload(h: (p: string) => void) {
-        handler = h;
-        for (const p of pending.splice(0)) h(p);
-      },
-      onFailure(_h: (e: PeerlaneError) => void) {},
-    };
-    return pipe;
-  };
-  const offerer = make();
-  const answerer = make();
-  offerer.other = answerer;
-  answerer.other = offerer;
-  return { offerer, answerer };
 }
 
 describe('when ICE finds no path', () => {

@@ -2,17 +2,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/cli/output.js';
+import { PEER_SETTINGS } from '../../src/cli/peer-settings.js';
+import { SIGNAL_SETTINGS } from '../../src/cli/signal-settings.js';
+import type { Setting } from '../../src/config.js';
 import {
   DEFAULTS,
   parseHostPort,
-  parseIceServers,
   parsePort,
   parseReconnectFor,
   parseSeconds,
+  parseSwitch,
   parseTransport,
+  SIGNAL_PORT_SETTING,
   TRANSPORTS,
 } from '../../src/config.js';
 import { packageRoot } from '../../src/project.js';
+import { parseIceServers } from '../../src/rtc/ice-servers.js';
 import { codeOf } from '../helpers.js';
 
 describe('parsePort', () => {
@@ -82,7 +87,7 @@ describe('parseHostPort', () => {
 
   it('uses the default port for a bare host', () => {
     expect(parseHostPort('h', 8091)).toEqual({ host: 'h', port: 8091 });
-    expect(parseHostPort('10.0.0.1', DEFAULTS.SIGNALING_SERVER_PORT)).toEqual({
+    expect(parseHostPort('10.0.0.1', SIGNAL_PORT_SETTING.default)).toEqual({
       host: '10.0.0.1',
       port: 8091,
     });
@@ -163,11 +168,94 @@ describe('parseTransport', () => {
   );
 });
 
-describe('the documented settings', () => {
-  const read = (name: string): string => fs.readFileSync(path.join(packageRoot(), name), 'utf8');
+describe('parseSwitch', () => {
+  it.each([
+    [true, true],
+    [false, false],
+    [undefined, false],
+    ['1', true],
+    [' yes ', true],
+    ['ON', true],
+    ['true', true],
+    ['0', false],
+    ['', false],
+    ['no', false],
+    ['off', false],
+    ['false', false],
+  ])('reads %j as %j', (value, on) => {
+    expect(parseSwitch(value, '--debug-ice')).toBe(on);
+  });
 
-  it.each(Object.keys(DEFAULTS))('%s has one line in .env.template and one row in the README', (name) => {
-    expect(read('.env.template').match(new RegExp(`^${name}=`, 'gm'))).toHaveLength(1);
-    expect(read('README.md').match(new RegExp(`^\\| \`${name}\``, 'gm'))).toHaveLength(1);
+  it.each(['2', 'maybe', 'y'])('refuses %j with BAD_CONFIG, naming the setting', (value) => {
+    expect(codeOf(() => parseSwitch(value, '--debug-ice / PEERLANE_DEBUG_ICE'))).toBe('BAD_CONFIG');
+    expect(() => parseSwitch(value, '--debug-ice / PEERLANE_DEBUG_ICE')).toThrow(/PEERLANE_DEBUG_ICE/);
+  });
+});
+
+/** `NAME=value` lines of .env.template, each with the comment lines right above it. */
+function templateVariables(text: string): Map<string, { value: string; comment: string[] }> {
+  const variables = new Map<string, { value: string; comment: string[] }>();
+  let comment: string[] = [];
+  for (const line of text.split('\n')) {
+    const assignment = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (assignment?.[1] !== undefined) {
+      expect(variables.has(assignment[1]), `${assignment[1]} twice`).toBe(false);
+      variables.set(assignment[1], { value: assignment[2] ?? '', comment });
+    }
+    comment = line.startsWith('#') ? [...comment, line] : [];
+  }
+  return variables;
+}
+
+describe('the settings tables and .env.template, both ways', () => {
+  const read = (name: string): string => fs.readFileSync(path.join(packageRoot(), name), 'utf8');
+  const template = read('.env.template');
+  const variables = templateVariables(template);
+  const tables: Record<string, readonly Setting[]> = { peer: PEER_SETTINGS, signal: SIGNAL_SETTINGS };
+  const withVariable = Object.entries(tables).flatMap(([program, table]) =>
+    table.flatMap((s) => (s.env === undefined ? [] : [[program, s.env, s] as const])),
+  );
+
+  it('the tables are not empty, and each flag and variable has one entry per program', () => {
+    for (const table of Object.values(tables)) {
+      const variablesOf = table.flatMap((s) => (s.env === undefined ? [] : [s.env]));
+      expect(new Set(variablesOf).size).toBe(variablesOf.length);
+      expect(variablesOf.length).toBeGreaterThan(5);
+    }
+    const signalFlags = SIGNAL_SETTINGS.map((s) => s.flag);
+    expect(new Set(signalFlags).size).toBe(signalFlags.length);
+  });
+
+  it.each(withVariable)('%s: %s is in .env.template with its default and a comment', (_, name, s) => {
+    const line = variables.get(name);
+    expect(line, `${name} is missing from .env.template`).toBeDefined();
+    expect(line?.value, name).toBe(s.default === undefined ? '' : String(s.default));
+    expect(line?.comment.length, `${name} has no comment above it`).toBeGreaterThan(0);
+    // The flag that sets it is named in the template (in its comment, or its section's).
+    if (s.flag !== undefined) expect(template).toContain(`--${s.flag}`);
+  });
+
+  it('every variable in .env.template is a setting of peer or the signal server', () => {
+    const settings = new Set(withVariable.map(([, name]) => name));
+    expect([...variables.keys()].filter((name) => !settings.has(name))).toEqual([]);
+  });
+
+  it('only PEER_CODE is taken from the environment alone', () => {
+    const alone = PEER_SETTINGS.filter((s) => s.environmentOnly).map((s) => s.env);
+    expect(alone).toEqual(['PEER_CODE']);
+    expect(variables.get('PEER_CODE')?.comment.join(' ')).toContain('real environment only');
+  });
+
+  it.each([...new Set(withVariable.map(([, name]) => name))])('%s has a row in the README', (name) => {
+    const rows = read('README.md')
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && line.split('|')[1]?.includes(`\`${name}\``));
+    expect(rows).toHaveLength(1);
+  });
+
+  it("the library's own defaults are the ones the peer table shows", () => {
+    const env = (name: string) => PEER_SETTINGS.find((s) => s.env === name)?.default;
+    expect(env('PEER_RECONNECTS')).toBe(DEFAULTS.PEER_RECONNECTS);
+    expect(env('PEER_RECONNECT_FOR')).toBe(`${DEFAULTS.PEER_RECONNECT_FOR}s`);
   });
 });

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DATA_HEADER_BYTES, parseFrame } from '../../src/core/transfer/protocol.js';
-import { frameAt, ReadAhead } from '../../src/transfer/read-ahead.js';
+import { DATA_HEADER_BYTES, dataFrameAt, parseFrame } from '../../src/core/transfer/protocol.js';
+import { ReadAhead } from '../../src/transfer/read-ahead.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -18,7 +18,7 @@ async function fileOf(bytes: Buffer): Promise<fs.FileHandle> {
   return fs.open(file, 'r');
 }
 
-describe('ReadAhead and frameAt', () => {
+describe('ReadAhead and dataFrameAt', () => {
   it('cuts frames that carry every byte from the start offset, in order, from two reused buffers', async () => {
     const data = crypto.randomBytes(10_000);
     const handle = await fileOf(data);
@@ -32,7 +32,7 @@ describe('ReadAhead and frameAt', () => {
         const length = piece.length - DATA_HEADER_BYTES;
         for (let at = 0; at < length; at += 1500) {
           const want = Math.min(1500, length - at);
-          const frame = parseFrame(frameAt(piece, at, want, 7, offset));
+          const frame = parseFrame(dataFrameAt(piece, at, want, 7, offset));
           expect(frame).toMatchObject({ type: 'data', file: 7, offset });
           if (frame.type === 'data') got.push(Buffer.from(frame.payload));
           offset += want;

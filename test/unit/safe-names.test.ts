@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_FILES } from '../../src/core/transfer/protocol.js';
 import {
-  checkName,
+  checkFileName,
   checkRelPath,
   checkReplaceable,
   dirsAreSafe,
@@ -21,7 +21,7 @@ import {
 } from '../../src/transfer/safe-names.js';
 import { codeOf } from '../helpers.js';
 
-describe('checkName', () => {
+describe('checkFileName', () => {
   it.each([
     '',
     '.',
@@ -52,16 +52,16 @@ describe('checkName', () => {
     'C:\\Windows\\x',
     '\\\\server\\share',
   ])('refuses %j with BAD_NAME', (name) => {
-    expect(codeOf(() => checkName(name))).toBe('BAD_NAME');
+    expect(codeOf(() => checkFileName(name))).toBe('BAD_NAME');
   });
 
   it('refuses a 300-byte name made of multi-byte characters', () => {
-    expect(codeOf(() => checkName('é'.repeat(150)))).toBe('BAD_NAME');
+    expect(codeOf(() => checkFileName('é'.repeat(150)))).toBe('BAD_NAME');
   });
 
   it('leaves room for the .part suffix within 255 bytes', () => {
-    expect(checkName('x'.repeat(250))).toBe('x'.repeat(250));
-    expect(codeOf(() => checkName('x'.repeat(251)))).toBe('BAD_NAME');
+    expect(checkFileName('x'.repeat(250))).toBe('x'.repeat(250));
+    expect(codeOf(() => checkFileName('x'.repeat(251)))).toBe('BAD_NAME');
   });
 
   it('accepts ordinary names unchanged', () => {
@@ -76,13 +76,13 @@ describe('checkName', () => {
       '🎉 party.txt',
       'C.txt',
     ]) {
-      expect(checkName(name)).toBe(name);
+      expect(checkFileName(name)).toBe(name);
     }
   });
 
   it('returns the NFC form of a decomposed name', () => {
     const decomposed = 're\u0301sume\u0301';
-    const result = checkName(decomposed);
+    const result = checkFileName(decomposed);
     expect(result).toBe('r\u00e9sum\u00e9');
     expect(result).not.toBe(decomposed);
     expect(result).toHaveLength(6);

@@ -142,6 +142,19 @@ describe('isValidNameplate', () => {
 });
 
 describe('parseServerMessage', () => {
+  it('takes the relay instance named in paired, and refuses one that is not host:port', () => {
+    for (const relay of ['relay-2.example.org:8091', '203.0.113.7:443', '[2001:db8::1]:8091']) {
+      expect(parseServerMessage(encodeMessage({ type: 'paired', role: 'offerer', relay }))).toMatchObject({
+        relay,
+      });
+    }
+    for (const relay of ['no-port', 'host:0', 'host:70000', 'a b:1', `${'x'.repeat(300)}:1`, 'host:1/path']) {
+      expect(() => parseServerMessage(encodeMessage({ type: 'paired', role: 'offerer', relay }))).toThrow(
+        expect.objectContaining({ code: 'BAD_MESSAGE' }),
+      );
+    }
+  });
+
   it('round-trips every server message kind', () => {
     expect(parseServerMessage(encodeMessage({ type: 'registered', nameplate: '42' }))).toEqual({
       v,

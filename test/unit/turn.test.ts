@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseIceServerList, parseIceServerUrl, selectIceServers } from '../../src/config.js';
 import { describeIceFailure, Observed } from '../../src/rtc/failure.js';
 import {
-  issueTurnCredentials,
-  resolveTurnConfig,
+  parseIceServerList,
+  parseIceServerUrl,
   restUsernameExpiry,
-  turnPassword,
+  selectIceServers,
   turnServersFor,
-} from '../../src/server/turn.js';
+} from '../../src/rtc/ice-servers.js';
+import { issueTurnCredentials, resolveTurnConfig, turnPassword } from '../../src/server/turn.js';
 import { codeOf } from '../helpers.js';
 
 describe('TURN REST credentials', () => {

@@ -51,6 +51,7 @@ export class SignalClient {
   private relayHandler: ((payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
   private grant: TurnGrant | undefined;
+  private relay: string | undefined;
   private sid: Uint8Array | undefined;
   /** While registered and not yet paired, with a server that hands out reclaim tokens. */
   private resume: { nameplate: string; token: string } | undefined;
@@ -175,6 +176,7 @@ export class SignalClient {
     }
     this.resume = undefined;
     this.grant = msg.turn;
+    this.relay = msg.relay;
     this.sid = fromBase64(msg.sid);
     return msg;
   }
@@ -188,6 +190,11 @@ export class SignalClient {
   /** The TURN credentials the server issued with `paired`, if it issues any. */
   get turnGrant(): TurnGrant | undefined {
     return this.grant;
+  }
+
+  /** The instance whose relay the pairing uses, `host:port`, when instances share Redis; else undefined. */
+  get relayAddress(): string | undefined {
+    return this.relay;
   }
 
   sendPayload(payload: string): void {

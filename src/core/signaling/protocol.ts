@@ -125,7 +125,16 @@ export type SessionPath = 'direct' | 'relay';
 
 export type ServerMessage =
   | { v: number; type: 'registered'; nameplate: string; resume?: string; name?: string }
-  | { v: number; type: 'paired'; role: PeerRole; sid?: string; turn?: TurnGrant; nameplate?: string }
+  | {
+      v: number;
+      type: 'paired';
+      role: PeerRole;
+      sid?: string;
+      turn?: TurnGrant;
+      nameplate?: string;
+      /** host:port of the instance whose relay both peers use (several instances share Redis). */
+      relay?: string;
+    }
   | { v: number; type: 'peers'; peers: ListedPeer[] }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
@@ -233,6 +242,27 @@ function nameplateField(obj: Record<string, unknown>): string {
   return nameplate;
 }
 
+/** A host name or IP address (IPv6 in brackets), a colon and a port: where to dial the relay. */
+const RELAY_ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const MAX_RELAY_ADDRESS_LENGTH = 262; // a 253-byte name, a colon and a port
+
+/** Whether `address` is a `host:port` a peer may dial for the relay. */
+export function isRelayAddress(address: string): boolean {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return (
+    address.length <= MAX_RELAY_ADDRESS_LENGTH &&
+    RELAY_ADDRESS_PATTERN.test(address) &&
+    port >= 1 &&
+    port <= 65535
+  );
+}
+
+function relayAddressField(obj: Record<string, unknown>): string {
+  const address = str(obj, 'relay', MAX_RELAY_ADDRESS_LENGTH);
+  if (!isRelayAddress(address)) throw bad('field "relay" is malformed');
+  return address;
+}
+
 function object(raw: unknown, what: string): Record<string, unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw bad(`field "${what}" must hold objects`);
@@ -282,6 +312,7 @@ export function parseServerMessage(raw: unknown): ServerMessage {
         ...(obj.sid === undefined ? {} : { sid: resumeToken(obj, 'sid') }),
         ...(obj.turn === undefined ? {} : { turn: parseTurnGrant(obj.turn) }),
         ...(obj.nameplate === undefined ? {} : { nameplate: nameplateField(obj) }),
+        ...(obj.relay === undefined ? {} : { relay: relayAddressField(obj) }),
       };
     }
     case 'peers': {

@@ -38,9 +38,11 @@
  * payload; all other frames carry a small JSON object, validated on arrival.
  */
 
+import { hexToBytes } from '@noble/hashes/utils.js';
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
+import type { Hasher } from './ports.js';
 
 /**
  * 3: relative paths, folders, modes and mtimes, streams of unknown size, text.
@@ -149,12 +151,27 @@ export interface ManifestEntry {
   sha256?: string;
 }
 
+/** The bytes a manifest announces in all; null when a stream's length is not known yet. */
+export function manifestTotal(files: readonly { size: number | null }[]): number | null {
+  return files.some((f) => f.size === null) ? null : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+}
+
 /** What the receiver already holds of one file: its first `blocks` blocks, summarised by `digest`. */
 export interface ResumeOffer {
   file: number;
   blocks: number;
   /** SHA-256 over the concatenated SHA-256 of each block. */
   digest: string;
+}
+
+/**
+ * An offer's digest: SHA-256 over the concatenated SHA-256 of each block
+ * (`blocks`, hex), what both sides compute and compare. `hash` is a fresh
+ * SHA-256.
+ */
+export function offerDigest(blocks: readonly string[], hash: Hasher): string {
+  for (const block of blocks) hash.update(hexToBytes(block));
+  return hash.digestHex();
 }
 
 export type Frame =
@@ -169,7 +186,7 @@ export type Frame =
       already?: number[];
     }
   | { type: 'file-start'; file: number; offset: number }
-  | { type: 'data'; file: number; offset: number; payload: Buffer }
+  | { type: 'data'; file: number; offset: number; payload: Uint8Array }
   | { type: 'credit'; bytes: number }
   | { type: 'file-end'; file: number; sha256: string; size?: number }
   | { type: 'file-ok'; file: number }
@@ -195,30 +212,64 @@ const TYPE_BY_NAME = {
 
 // ---------------------------------------------------------------- encoding
 
-export function encodeControl(frame: ControlFrame): Buffer {
+const utf8 = new TextEncoder();
+/** Not fatal: a malformed sequence reads as U+FFFD, and the JSON or a name check refuses it. */
+const fromUtf8 = new TextDecoder();
+
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
+}
+
+/** A control frame's bytes, with no Node Buffer: what the engines and a browser send. */
+export function encodeControlBytes(frame: ControlFrame): Uint8Array {
   const { type, ...body } = frame;
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
-  const out = Buffer.allocUnsafe(1 + json.length);
+  const json = utf8.encode(JSON.stringify(body));
+  const out = new Uint8Array(1 + json.length);
   out[0] = TYPE_BY_NAME[type];
-  json.copy(out, 1);
+  out.set(json, 1);
   return out;
 }
 
-/** A DATA frame with room for `length` payload bytes; fill `frame.subarray(DATA_HEADER_BYTES)`. */
-export function allocDataFrame(file: number, offset: number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(DATA_HEADER_BYTES + length);
-  writeDataHeader(out, file, offset);
-  return out;
-}
-
-/** Write a DATA header into the first DATA_HEADER_BYTES of `frame`. */
-export function writeDataHeader(frame: Buffer, file: number, offset: number): void {
+/**
+ * Write a DATA header into the first DATA_HEADER_BYTES of `frame`: the file
+ * index as 4 bytes and the offset as 6, big-endian. Byte by byte, so any
+ * Uint8Array will do (no Buffer in a browser).
+ */
+export function writeDataHeader(frame: Uint8Array, file: number, offset: number): void {
   frame[0] = FrameType.DATA;
-  frame.writeUInt32BE(file, 1);
-  frame.writeUIntBE(offset, 5, 6);
+  for (let i = 4, v = file; i >= 1; i--, v = Math.floor(v / 256)) frame[i] = v % 256;
+  for (let i = 10, v = offset; i >= 5; i--, v = Math.floor(v / 256)) frame[i] = v % 256;
+}
+
+/**
+ * The DATA frame for `piece`'s payload bytes `[at, at + length)`, where the
+ * payload starts DATA_HEADER_BYTES into `piece`: its header is written over
+ * the 11 bytes just before those bytes, so no payload is copied. Those bytes
+ * are headroom or payload already sent (a link copies each frame as it is
+ * queued). Hash the piece before cutting frames from it.
+ */
+export function dataFrameAt(
+  piece: Uint8Array,
+  at: number,
+  length: number,
+  file: number,
+  offset: number,
+): Uint8Array {
+  const frame = piece.subarray(at, at + DATA_HEADER_BYTES + length);
+  writeDataHeader(frame, file, offset);
+  return frame;
 }
 
 // ---------------------------------------------------------------- decoding
+
+/** A DATA header's file index (4 bytes) and offset (6), big-endian: writeDataHeader's inverse. */
+function readDataHeader(frame: Uint8Array): { file: number; offset: number } {
+  let file = 0;
+  for (let i = 1; i <= 4; i++) file = file * 256 + (frame[i] ?? 0);
+  let offset = 0;
+  for (let i = 5; i <= 10; i++) offset = offset * 256 + (frame[i] ?? 0);
+  return { file, offset };
+}
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -243,9 +294,9 @@ function indexList(obj: Record<string, unknown>, key: string): number[] {
   return list.map((file: unknown) => count({ file }, 'file', MAX_FILES));
 }
 
-function parseBody(buf: Buffer): Record<string, unknown> {
+function parseBody(buf: Uint8Array): Record<string, unknown> {
   if (buf.length > MAX_CONTROL_FRAME_BYTES) throw bad('control frame too large');
-  return parseJsonObject(buf.subarray(1).toString('utf8'), 'BAD_FRAME', 'control frame');
+  return parseJsonObject(fromUtf8.decode(buf.subarray(1)), 'BAD_FRAME', 'control frame');
 }
 
 function parseManifest(obj: Record<string, unknown>): Frame {
@@ -263,8 +314,7 @@ function parseManifest(obj: Record<string, unknown>): Frame {
     if (typeof entry !== 'object' || entry === null) throw bad(`manifest entry ${i} is not an object`);
     const e = entry as Record<string, unknown>;
     if (typeof e.name !== 'string') throw bad(`manifest entry ${i} has no name`);
-    if (Buffer.byteLength(e.name, 'utf8') > MAX_REL_PATH_BYTES)
-      throw bad(`manifest entry ${i} has an over-long name`);
+    if (utf8Length(e.name) > MAX_REL_PATH_BYTES) throw bad(`manifest entry ${i} has an over-long name`);
     const out: ManifestEntry = {
       name: e.name,
       size: e.size === null && e.kind === undefined ? null : count(e, 'size', MAX_FILE_SIZE),
@@ -290,7 +340,7 @@ function parseManifest(obj: Record<string, unknown>): Frame {
   const frame: Frame = { type: 'manifest', v, files: entries };
   if (obj.text !== undefined) {
     if (typeof obj.text !== 'string') throw bad('manifest text is not a string');
-    if (Buffer.byteLength(obj.text, 'utf8') > MAX_TEXT_BYTES)
+    if (utf8Length(obj.text) > MAX_TEXT_BYTES)
       throw new PeerlaneError('TEXT_TOO_LARGE', `the text is over ${MAX_TEXT_BYTES} bytes`);
     if (entries.length > 0) throw bad('a manifest carries text or files, not both');
     frame.text = obj.text;
@@ -300,18 +350,13 @@ function parseManifest(obj: Record<string, unknown>): Frame {
 
 /** Parse one frame from the peer. Throws PeerlaneError (BAD_FRAME, VERSION_MISMATCH). */
 export function parseFrame(raw: unknown): Frame {
-  if (!Buffer.isBuffer(raw)) throw bad('frames must be binary');
+  if (!(raw instanceof Uint8Array)) throw bad('frames must be binary');
   if (raw.length === 0) throw bad('empty frame');
   const type = raw[0];
   if (type === FrameType.DATA) {
     if (raw.length <= DATA_HEADER_BYTES) throw bad('DATA frame without payload');
     if (raw.length - DATA_HEADER_BYTES > CHUNK_SIZE) throw bad(`DATA payload over ${CHUNK_SIZE} bytes`);
-    return {
-      type: 'data',
-      file: raw.readUInt32BE(1),
-      offset: raw.readUIntBE(5, 6),
-      payload: raw.subarray(DATA_HEADER_BYTES),
-    };
+    return { type: 'data', ...readDataHeader(raw), payload: raw.subarray(DATA_HEADER_BYTES) };
   }
   switch (type) {
     case FrameType.MANIFEST:

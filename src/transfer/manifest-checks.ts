@@ -4,9 +4,9 @@
  * these look at the names together, or at the manifest's shape.
  */
 
-import { checkRelPath, splitRelPath, targetPath } from '../../transfer/safe-names.js';
-import { PeerlaneError } from '../errors.js';
-import type { ManifestEntry } from './protocol.js';
+import { PeerlaneError } from '../core/errors.js';
+import type { ManifestEntry } from '../core/transfer/protocol.js';
+import { checkRelPath, splitRelPath, targetPath } from './safe-names.js';
 
 /** Every name safe under `outDir`, and no name both a file and a folder of another. */
 export function checkLayout(outDir: string, files: readonly ManifestEntry[]): void {

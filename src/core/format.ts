@@ -1,4 +1,4 @@
-/** Figures as people read them. */
+/** Figures as people read them: the CLI's lines, and the receiver's DISK_FULL message (transfer/disk.ts). */
 
 export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
