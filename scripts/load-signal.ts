@@ -23,7 +23,7 @@
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { SignalAddress } from '../src/core/signaling/client.js';
+import type { SignalAddress } from '../src/signaling/socket.js';
 import type { EventProcess } from '../src/testing/harness.js';
 import { Harness, LOOPBACK } from '../src/testing/harness.js';
 import { startRedis } from '../src/testing/redis.js';

@@ -26,7 +26,6 @@ export {
   parseCode,
   parseSendCode,
 } from './core/secure/code.js';
-export type { SignalAddress } from './core/signaling/client.js';
 export type { ManifestEntry } from './core/transfer/protocol.js';
 export type { FileResult, TransferResult } from './core/transfer/types.js';
 export type { RtcOptions } from './rtc/connect.js';
@@ -40,6 +39,7 @@ export type { ReceiveSessionOptions } from './session/receive.js';
 export { receive } from './session/receive.js';
 export type { SendSessionOptions } from './session/send.js';
 export { send } from './session/send.js';
+export type { SignalAddress } from './signaling/socket.js';
 
 /**
  * Stop node-datachannel's native threads. They outlive the last connection

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SecureChannel } from '../../src/core/secure/channel.js';
-import { secureHandshake } from '../../src/core/secure/channel.js';
 import { generateSecret } from '../../src/core/secure/code.js';
+import { secureHandshake } from '../../src/core/secure/handshake.js';
 import type { SignalPipe } from '../../src/core/signaling/pipe.js';
 import type { PeerRole } from '../../src/core/signaling/protocol.js';
 import type { Converse } from './pairing.js';

@@ -3,9 +3,10 @@
  * registers, the sender connects and joins its nameplate, then the two talk
  * through the relay (`converse`) and both close.
  */
-import type { SignalAddress } from '../../src/core/signaling/client.js';
-import { SignalClient } from '../../src/core/signaling/client.js';
+import type { SignalClient } from '../../src/core/signaling/client.js';
 import type { PeerRole } from '../../src/core/signaling/protocol.js';
+import type { SignalAddress } from '../../src/signaling/socket.js';
+import { connectSignal } from '../../src/signaling/socket.js';
 
 /** What the paired peers say to each other; pushes the one-way latency (ms) of each sealed message. */
 export type Converse = (
@@ -43,13 +44,13 @@ async function pairOnce(
   latencies: number[],
   stage: { at: string },
 ): Promise<void> {
-  const rx = await SignalClient.connect(rxAt);
+  const rx = await connectSignal(rxAt);
   let tx: SignalClient | undefined;
   try {
     stage.at = 'register';
     const nameplate = await rx.register();
     stage.at = 'join';
-    tx = await SignalClient.connect(txAt);
+    tx = await connectSignal(txAt);
     const [, rxRole] = await Promise.all([tx.join(nameplate), rx.waitForPeer()]);
     stage.at = 'relay';
     await converse(tx, rx, nameplate, rxRole, latencies);

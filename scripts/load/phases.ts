@@ -6,8 +6,9 @@
  * share the machine's cores.
  */
 import { Worker } from 'node:worker_threads';
-import type { SignalAddress } from '../../src/core/signaling/client.js';
-import { SignalClient } from '../../src/core/signaling/client.js';
+import type { SignalClient } from '../../src/core/signaling/client.js';
+import type { SignalAddress } from '../../src/signaling/socket.js';
+import { connectSignal } from '../../src/signaling/socket.js';
 import { cpuPercent, loadAverage, percentile, round, total, usage } from './measure.js';
 import type { Job, JobResult } from './worker.js';
 
@@ -41,7 +42,7 @@ export async function idlePhase(setup: Setup, count: number): Promise<Record<str
     await Promise.all(
       Array.from({ length: n }, async (_, k) => {
         try {
-          const c = await SignalClient.connect((i + k) % 2 === 0 ? setup.rx : setup.tx);
+          const c = await connectSignal((i + k) % 2 === 0 ? setup.rx : setup.tx);
           clients.push(c);
           await c.register();
         } catch {

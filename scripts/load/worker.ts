@@ -6,7 +6,7 @@
  * together and their start-up is outside the measured time.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { SignalAddress } from '../../src/core/signaling/client.js';
+import type { SignalAddress } from '../../src/signaling/socket.js';
 import { fresh } from './conversation.js';
 import type { Converse } from './pairing.js';
 import { pairing } from './pairing.js';

@@ -6,11 +6,11 @@
 
 import { parseHostPort } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
-import type { SignalAddress } from '../core/signaling/client.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import type { IceServer } from '../rtc/ice-servers.js';
 import { isTurnServer } from '../rtc/ice-servers.js';
 import type { SessionOptions } from '../session/common.js';
+import type { SignalAddress } from '../signaling/socket.js';
 import type { Output } from './output.js';
 import type { PEER_CONNECTION_SETTINGS, PEER_GLOBAL_SETTINGS } from './peer-settings.js';
 import type { SettingValues } from './settings.js';

@@ -7,15 +7,15 @@
 import { PeerlaneError } from './errors.js';
 
 export abstract class LinkState {
-  private early: Buffer[] = [];
-  private messageHandler: ((msg: Buffer) => void) | undefined;
+  private early: Uint8Array[] = [];
+  private messageHandler: ((msg: Uint8Array) => void) | undefined;
   private closeHandlers: ((err: PeerlaneError) => void)[] = [];
   /** Set once the link is gone (or being closed): sends throw it. */
   protected closedWith: PeerlaneError | undefined;
   /** We closed it: the close is not news to report. */
   protected closing = false;
 
-  onMessage(handler: (msg: Buffer) => void): void {
+  onMessage(handler: (msg: Uint8Array) => void): void {
     this.messageHandler = handler;
     const early = this.early;
     this.early = [];
@@ -28,7 +28,7 @@ export abstract class LinkState {
     else this.closeHandlers.push(handler);
   }
 
-  protected deliver(msg: Buffer): void {
+  protected deliver(msg: Uint8Array): void {
     if (this.messageHandler !== undefined) this.messageHandler(msg);
     else this.early.push(msg);
   }

@@ -19,9 +19,8 @@ export interface PathInfo {
 
 /**
  * What a transfer needs of the link under it: messages in order, a send
- * buffer it can watch for backpressure, and a close. Two kinds exist: a
- * WebRTC data channel (Link, here) and a sealed direct TCP connection
- * (direct/tcp-link.ts).
+ * buffer it can watch for backpressure, and a close. Messages are bytes
+ * (Uint8Array); the Node links hand over Buffers, which are Uint8Arrays.
  */
 /**
  * What carries a link: a WebRTC data channel, a direct TCP connection, or the
@@ -35,7 +34,7 @@ export interface MessageLink {
   bufferedAmount(): number;
   onBufferedAmountLow(threshold: number, handler: () => void): void;
   send(data: Uint8Array): void;
-  onMessage(handler: (msg: Buffer) => void): void;
+  onMessage(handler: (msg: Uint8Array) => void): void;
   onClose(handler: (err: PeerlaneError) => void): void;
   readonly isOpen: boolean;
   pathInfo(): PathInfo;

@@ -6,36 +6,35 @@
  * loopback) it is just a host address whose candidate arrived after the first
  * connectivity check.
  */
-import net from 'node:net';
+import type { Subnet } from './ip.js';
+import { inSubnet, ipBytes, subnet } from './ip.js';
 
 export type Reach = 'same-network' | 'through-nat' | 'internet';
 
 /** Addresses that are not routed on the internet: a peer there is on our network (or our VPN). */
-const PRIVATE = new net.BlockList();
-for (const [address, prefix] of [
-  ['10.0.0.0', 8],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['100.64.0.0', 10], // carrier-grade NAT space, also used by mesh VPNs
-] as const) {
-  PRIVATE.addSubnet(address, prefix, 'ipv4');
-}
-for (const [address, prefix] of [
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['::1', 128],
-] as const) {
-  PRIVATE.addSubnet(address, prefix, 'ipv6');
-}
+const PRIVATE: Subnet[] = [
+  subnet('10.0.0.0', 8),
+  subnet('172.16.0.0', 12),
+  subnet('192.168.0.0', 16),
+  subnet('127.0.0.0', 8),
+  subnet('169.254.0.0', 16),
+  subnet('100.64.0.0', 10), // carrier-grade NAT space, also used by mesh VPNs
+  subnet('fc00::', 7),
+  subnet('fe80::', 10),
+  subnet('::1', 128),
+];
+
+/** ::ffff:a.b.c.d is an IPv4 address as an IPv6 socket sees it: judged as the IPv4 one. */
+const V4_MAPPED = subnet('::ffff:0.0.0.0', 96);
 
 export function isPrivateAddress(address: string): boolean {
   // An mDNS name (libjuice's obfuscated host candidates) resolves on the local link only.
   if (address.endsWith('.local')) return true;
-  const family = net.isIP(address);
-  if (family === 0) return false;
-  return PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  let bytes = ipBytes(address);
+  if (bytes === undefined) return false;
+  if (inSubnet(bytes, V4_MAPPED)) bytes = bytes.subarray(12);
+  const ip = bytes;
+  return PRIVATE.some((net) => inSubnet(ip, net));
 }
 
 interface Candidate {

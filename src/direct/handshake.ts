@@ -26,7 +26,7 @@ export function directKey(sessionSecret: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', sessionSecret, Buffer.alloc(0), 'peerlane direct tcp key', 32));
 }
 
-function proof(key: Buffer, side: DialSide, helloD: Buffer, helloL: Buffer): Buffer {
+function proof(key: Buffer, side: DialSide, helloD: Uint8Array, helloL: Uint8Array): Buffer {
   return createHmac('sha256', key)
     .update(`peerlane direct proof ${side}`)
     .update(helloD)
@@ -34,7 +34,7 @@ function proof(key: Buffer, side: DialSide, helloD: Buffer, helloL: Buffer): Buf
     .digest();
 }
 
-function sealKey(key: Buffer, from: DialSide, helloD: Buffer, helloL: Buffer): Buffer {
+function sealKey(key: Buffer, from: DialSide, helloD: Uint8Array, helloL: Uint8Array): Buffer {
   const salt = Buffer.concat([helloD, helloL]);
   return Buffer.from(hkdfSync('sha256', key, salt, `peerlane direct records from ${from}`, 32));
 }

@@ -4,11 +4,12 @@ import { parseHostPort } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { Intent } from '../core/secure/protocol.js';
-import type { SignalAddress, SignalClient } from '../core/signaling/client.js';
+import type { SignalClient } from '../core/signaling/client.js';
 import type { PeerRole, TurnGrant } from '../core/signaling/protocol.js';
 import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { turnServersFor } from '../rtc/ice-servers.js';
+import type { SignalAddress } from '../signaling/socket.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
 
 export interface SessionOptions {

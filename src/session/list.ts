@@ -4,8 +4,8 @@
  * still takes the words it shows.
  */
 import type { EventSink } from '../core/events.js';
-import type { SignalAddress } from '../core/signaling/client.js';
-import { SignalClient } from '../core/signaling/client.js';
+import type { SignalAddress } from '../signaling/socket.js';
+import { connectSignal } from '../signaling/socket.js';
 import { abortable } from './common.js';
 
 export interface ListOptions {
@@ -15,7 +15,7 @@ export interface ListOptions {
 }
 
 export async function listPeers(options: ListOptions): Promise<{ name: string }[]> {
-  const client = await SignalClient.connect(options.signal);
+  const client = await connectSignal(options.signal);
   try {
     const peers = (await abortable(client.list(), options.abortSignal)).map((name) => ({ name }));
     options.onEvent?.({ event: 'peers', peers });

@@ -12,7 +12,7 @@
  * so its code has more words unless told otherwise.
  *
  * Whoever drew the code is the answerer, whoever typed it the offerer: the
- * order of key confirmation rests on it (secure/channel.ts), so a server that
+ * order of key confirmation rests on it (secure/handshake.ts), so a server that
  * says otherwise is refused.
  */
 
@@ -27,9 +27,9 @@ import {
   parseSendCode,
 } from '../core/secure/code.js';
 import type { Intent } from '../core/secure/protocol.js';
-import { SignalClient } from '../core/signaling/client.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
 import { isValidPeerName, MAX_PEER_NAME_LENGTH } from '../core/signaling/protocol.js';
+import { connectSignal } from '../signaling/socket.js';
 import type { Pairing, SessionOptions } from './common.js';
 import { abortable, throwIfAborted } from './common.js';
 
@@ -90,7 +90,7 @@ export async function pair(options: PairOptions): Promise<Pairing> {
   const emit = options.onEvent ?? (() => {});
   const given = options.code === undefined ? undefined : parseGiven(options.code, options.intent);
   throwIfAborted(options.abortSignal);
-  const client = await SignalClient.connect(options.signal);
+  const client = await connectSignal(options.signal);
   const base = { client, intent: options.intent };
   try {
     if (given !== undefined) {

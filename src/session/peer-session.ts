@@ -30,9 +30,11 @@ import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { PathInfo } from '../core/link.js';
 import type { SecureChannel } from '../core/secure/channel.js';
-import { secureHandshake, shortAuthString } from '../core/secure/channel.js';
+import { shortAuthString } from '../core/secure/channel.js';
+import { secureHandshake } from '../core/secure/handshake.js';
 import type { RestartReason } from '../core/signaling/rtc-signal.js';
 import { directKey } from '../direct/handshake.js';
+import { nodeAesGcm } from '../secure/node-aead.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import { AttemptSignals } from './attempt-signals.js';
 import type { Pairing, SessionOptions } from './common.js';
@@ -290,7 +292,11 @@ function farewell(framed: FramedLink): Promise<void> {
  */
 export async function startSession(pairing: Pairing, options: SessionOptions): Promise<PeerSession> {
   try {
-    const secure = await secureHandshake(pairing.client, { ...pairing, timeoutMs: options.rtc.timeoutMs });
+    const secure = await secureHandshake(pairing.client, {
+      ...pairing,
+      timeoutMs: options.rtc.timeoutMs,
+      aead: nodeAesGcm,
+    });
     return new PeerSession(pairing, secure, options);
   } catch (err) {
     pairing.client.close();

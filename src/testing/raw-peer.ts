@@ -3,15 +3,17 @@
  * frames: for tests of hostile or broken peers, and of timeouts.
  */
 
-import { secureHandshake } from '../core/secure/channel.js';
 import { parseCode } from '../core/secure/code.js';
+import { secureHandshake } from '../core/secure/handshake.js';
 import type { Intent } from '../core/secure/protocol.js';
-import type { SignalAddress } from '../core/signaling/client.js';
-import { SignalClient } from '../core/signaling/client.js';
+import type { SignalClient } from '../core/signaling/client.js';
 import type { Frame } from '../core/transfer/protocol.js';
-import { encodeControl, PING_INTERVAL_MS, parseFrame } from '../core/transfer/protocol.js';
+import { PING_INTERVAL_MS, parseFrame } from '../core/transfer/protocol.js';
 import { connectPeer } from '../rtc/connect.js';
 import type { Link } from '../rtc/link.js';
+import type { SignalAddress } from '../signaling/socket.js';
+import { connectSignal } from '../signaling/socket.js';
+import { encodeControl } from '../transfer/frames.js';
 import { LOOPBACK } from './harness.js';
 
 export interface RawPeer {
@@ -42,7 +44,7 @@ async function rawPeer(
   timeoutMs: number,
 ): Promise<RawPeer> {
   const { nameplate, secret } = parseCode(code);
-  const client = await SignalClient.connect(signal);
+  const client = await connectSignal(signal);
   const role = await client.join(nameplate);
   const secure = await secureHandshake(client, {
     role,
@@ -89,7 +91,7 @@ async function rawPeer(
 
 /** Pair with a waiting receiver through the server, then say nothing at all. */
 export async function silentJoiner(signal: SignalAddress, code: string): Promise<SignalClient> {
-  const client = await SignalClient.connect(signal);
+  const client = await connectSignal(signal);
   await client.join(parseCode(code).nameplate);
   return client;
 }
@@ -98,7 +100,7 @@ export async function silentJoiner(signal: SignalAddress, code: string): Promise
 export async function silentRegistrant(
   signal: SignalAddress,
 ): Promise<{ client: SignalClient; code: string }> {
-  const client = await SignalClient.connect(signal);
+  const client = await connectSignal(signal);
   const nameplate = await client.register();
   return { client, code: `${nameplate}-abandon-ability` };
 }

@@ -6,17 +6,13 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  BLOCK_SIZE,
-  encodeControl,
-  RECEIVE_WINDOW,
-  TRANSFER_PROTOCOL_VERSION,
-} from '../../src/core/transfer/protocol.js';
+import { BLOCK_SIZE, RECEIVE_WINDOW, TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess } from '../../src/testing/harness.js';
 import { peerArgsFor } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 import { rawSender, silentJoiner, silentRegistrant } from '../../src/testing/raw-peer.js';
+import { encodeControl } from '../../src/transfer/frames.js';
 import { untilBytes } from '../helpers.js';
 
 const { h, server } = useSignalServer({ beforeEach, afterEach });

@@ -8,7 +8,6 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeControl } from '../../src/core/transfer/protocol.js';
 import { entryPoint } from '../../src/project.js';
 import { send } from '../../src/session/send.js';
 import { writeRandomFile } from '../../src/testing/files.js';
@@ -17,6 +16,7 @@ import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import { startReceiver } from '../../src/testing/in-process.js';
 import { rawSender } from '../../src/testing/raw-peer.js';
 import { peerInTerminal } from '../../src/testing/terminal.js';
+import { encodeControl } from '../../src/transfer/frames.js';
 
 const h = new Harness();
 let server: SignalHandle;

@@ -5,16 +5,12 @@
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  allocDataFrame,
-  encodeControl,
-  RECEIVE_WINDOW,
-  TRANSFER_PROTOCOL_VERSION,
-} from '../../src/core/transfer/protocol.js';
+import { RECEIVE_WINDOW, TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import { listTree, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 import { rawReceiver, rawSender } from '../../src/testing/raw-peer.js';
+import { allocDataFrame, encodeControl } from '../../src/transfer/frames.js';
 
 /** Short, so the test is quick; the default is minutes. */
 const STALL = { PEER_STALL_TIMEOUT: '3' };

@@ -8,12 +8,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SignalAddress } from '../../src/core/signaling/client.js';
-import { SignalClient } from '../../src/core/signaling/client.js';
 import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
 import type { SignalServerOptions } from '../../src/server/options.js';
 import { SignalServer } from '../../src/server/server.js';
 import { send } from '../../src/session/send.js';
+import type { SignalAddress } from '../../src/signaling/socket.js';
+import { connectSignal } from '../../src/signaling/socket.js';
 import { listTree } from '../../src/testing/files.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
 import type { StartedReceiver } from '../../src/testing/in-process.js';
@@ -50,7 +50,7 @@ interface Sites {
 }
 
 async function list(at: SignalAddress): Promise<string[]> {
-  const client = await SignalClient.connect(at);
+  const client = await connectSignal(at);
   try {
     return await client.list();
   } finally {
@@ -173,12 +173,12 @@ describe('discovery on one signal server', () => {
 
   it('a name is freed when its receiver leaves', async () => {
     const one = await instance();
-    const client = await SignalClient.connect(one.address());
+    const client = await connectSignal(one.address());
     await client.register({ name: 'laptop', listed: true });
     expect(await list(one.address())).toEqual(['laptop']);
     client.close();
     await expect.poll(() => list(one.address())).toEqual([]);
-    const again = await SignalClient.connect(one.address());
+    const again = await connectSignal(one.address());
     await again.register({ name: 'laptop' });
     again.close();
   });
@@ -211,7 +211,7 @@ describe.skipIf(skip !== undefined)(
     it('a name expires with its nameplate everywhere', async () => {
       const one = await instance({ redisUrl: redis.url, limits: { nameplateTtlMs: 400 } });
       const two = await instance({ redisUrl: redis.url });
-      const client = await SignalClient.connect(one.address());
+      const client = await connectSignal(one.address());
       await client.register({ name: 'brief', listed: true });
       expect(await list(two.address())).toContain('brief');
       await expect.poll(() => list(two.address()), { timeout: 3_000 }).not.toContain('brief');
@@ -236,13 +236,13 @@ describe.skipIf(skip !== undefined)(
     it('a name whose waiter no longer holds the nameplate is neither listed nor taken', async () => {
       // As after a receiver that reclaimed elsewhere pairs or leaves: nobody deletes the name.
       const [one, two] = [await instance({ redisUrl: redis.url }), await instance({ redisUrl: redis.url })];
-      const ghost = await SignalClient.connect(one.address());
+      const ghost = await connectSignal(one.address());
       const nameplate = await ghost.register({ name: 'ghost', listed: true });
       const admin = new Redis(redis.url);
       await admin.del(`peerlane:np:${nameplate}`);
       admin.disconnect();
       expect(await list(two.address())).toEqual([]);
-      const again = await SignalClient.connect(two.address());
+      const again = await connectSignal(two.address());
       await again.register({ name: 'ghost', listed: true });
       expect(await list(one.address())).toEqual(['ghost']);
       ghost.close();

@@ -10,10 +10,8 @@ import type { ErrorCode } from '../../src/core/errors.js';
 import { PeerlaneError } from '../../src/core/errors.js';
 import type { ManifestEntry } from '../../src/core/transfer/protocol.js';
 import {
-  allocDataFrame,
   CHUNK_SIZE,
   DATA_HEADER_BYTES,
-  encodeControl,
   FrameType,
   MAX_FILES,
   RECEIVE_WINDOW,
@@ -26,6 +24,7 @@ import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 import type { RawPeer } from '../../src/testing/raw-peer.js';
 import { rawSender } from '../../src/testing/raw-peer.js';
+import { allocDataFrame, encodeControl } from '../../src/transfer/frames.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 /** Full-size DATA payloads, as an honest sender sends them. */

@@ -10,18 +10,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  BLOCK_SIZE,
-  encodeControl,
-  RECEIVE_WINDOW,
-  TRANSFER_PROTOCOL_VERSION,
-} from '../../src/core/transfer/protocol.js';
+import { BLOCK_SIZE, RECEIVE_WINDOW, TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import { send } from '../../src/session/send.js';
 import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 import { startReceiver } from '../../src/testing/in-process.js';
 import { rawSender } from '../../src/testing/raw-peer.js';
+import { encodeControl } from '../../src/transfer/frames.js';
 import { STATE_SUFFIX } from '../../src/transfer/resume.js';
 import { PART_SUFFIX } from '../../src/transfer/safe-names.js';
 

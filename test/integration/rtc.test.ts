@@ -25,9 +25,9 @@ function until(done: () => boolean): Promise<void> {
 }
 
 async function exchange(a: Link, b: Link): Promise<void> {
-  const got = new Promise<Buffer>((resolve) => b.onMessage(resolve));
+  const got = new Promise<Uint8Array>((resolve) => b.onMessage(resolve));
   a.send(Buffer.from('ping'));
-  expect((await got).toString()).toBe('ping');
+  expect(Buffer.from(await got).toString()).toBe('ping');
   a.close();
   b.close();
 }

@@ -8,11 +8,11 @@ import http from 'node:http';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SignalClient } from '../../src/core/signaling/client.js';
 import { SIGNAL_PROTOCOL_VERSION } from '../../src/core/signaling/protocol.js';
 import type { SignalServerOptions } from '../../src/server/options.js';
 import { SignalServer } from '../../src/server/server.js';
 import { send } from '../../src/session/send.js';
+import { connectSignal } from '../../src/signaling/socket.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness, LOOPBACK, peerArgsFor } from '../../src/testing/harness.js';
 import { startReceiver } from '../../src/testing/in-process.js';
@@ -166,8 +166,8 @@ describe.skipIf(skip !== undefined)(
       // before their old receiver hears of its pairing through pub/sub.
       const pairs = await Promise.all(
         Array.from({ length: 150 }, async (_, i) => {
-          const rx = await SignalClient.connect(one.address());
-          const tx = await SignalClient.connect(two.address());
+          const rx = await connectSignal(one.address());
+          const tx = await connectSignal(two.address());
           try {
             const nameplate = await rx.register();
             await Promise.all([tx.join(nameplate), rx.waitForPeer()]);

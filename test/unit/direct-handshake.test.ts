@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 /** The listener's proof, computed here from the wire format rather than with handshake.ts. */
-function listenerProof(k: Buffer, helloD: Buffer, helloL: Buffer): Buffer {
+function listenerProof(k: Buffer, helloD: Uint8Array, helloL: Uint8Array): Buffer {
   return createHmac('sha256', k)
     .update('peerlane direct proof listener')
     .update(helloD)
@@ -121,7 +121,7 @@ describe('direct handshake', () => {
   });
 
   /** What handshake() as the listener makes of a dialer that sends `hello`. */
-  async function refusal(hello: Buffer): Promise<unknown> {
+  async function refusal(hello: Uint8Array): Promise<unknown> {
     const { dialer, listener } = await pair();
     dialer.on('error', () => {});
     dialer.write(hello);
@@ -135,7 +135,7 @@ describe('direct handshake', () => {
 
   it('refuses a HELLO of another version', async () => {
     const hello = encodeHello(0, 'offerer', randomBytes(NONCE_BYTES));
-    hello.writeUInt8(DIRECT_VERSION + 1, MAGIC.length);
+    hello[MAGIC.length] = DIRECT_VERSION + 1;
     expect(await refusal(hello)).toMatchObject({
       code: 'BAD_MESSAGE',
       message: expect.stringMatching(new RegExp(`version ${DIRECT_VERSION + 1}`)),

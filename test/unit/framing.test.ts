@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LineDecoder } from '../../src/core/signaling/framing.js';
+import { prng } from '../../src/testing/prng.js';
 import { codeOf } from '../helpers.js';
-
-/** A tiny seeded PRNG (mulberry32), so a failing split can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Feed `chunks` in order and collect every line produced. */
 function decodeAll(decoder: LineDecoder, chunks: Buffer[]): string[] {
@@ -101,5 +90,17 @@ describe('LineDecoder', () => {
     // Three characters, nine bytes.
     expect(codeOf(() => new LineDecoder(8).push(Buffer.from('€€€\n', 'utf8')))).toBe('MESSAGE_TOO_LARGE');
     expect(new LineDecoder(9).push(Buffer.from('€€€\n', 'utf8'))).toEqual(['€€€']);
+  });
+
+  it('decodes as Buffer did: U+FFFD for malformed bytes, a byte order mark kept', () => {
+    const odd = Uint8Array.from([0xef, 0xbb, 0xbf, 0x7b, 0xff, 0xc3, 0x7d, 0x0a]);
+    expect(new LineDecoder(64).push(odd)).toEqual([Buffer.from(odd.subarray(0, -1)).toString('utf8')]);
+    expect(new LineDecoder(64).push(odd)).toEqual(['\ufeff{\ufffd\ufffd}']);
+  });
+
+  it('takes plain Uint8Arrays as well as Buffers, split anywhere', () => {
+    const decoder = new LineDecoder(1024);
+    const bytes = new Uint8Array(INPUT);
+    expect([...decoder.push(bytes.subarray(0, 30)), ...decoder.push(bytes.subarray(30))]).toEqual(LINES);
   });
 });

@@ -81,7 +81,7 @@ async function rawToLink(expectUse = false) {
 
 function collect(link: TcpLink): Buffer[] {
   const got: Buffer[] = [];
-  link.onMessage((m) => got.push(m));
+  link.onMessage((m) => got.push(Buffer.from(m)));
   return got;
 }
 

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  allocDataFrame,
   type ControlFrame,
   DATA_HEADER_BYTES,
-  encodeControl,
   encodeControlBytes,
   FrameType,
   MAX_FILE_SIZE,
@@ -14,6 +12,7 @@ import {
   TRANSFER_PROTOCOL_VERSION,
   writeDataHeader,
 } from '../../src/core/transfer/protocol.js';
+import { allocDataFrame, encodeControl } from '../../src/transfer/frames.js';
 import { codeOf } from '../helpers.js';
 
 /** A control frame built by hand: type byte, then `json` verbatim. */

@@ -23,11 +23,13 @@
  * signal server). A connection that fails its proof is closed at once.
  */
 
+import { equalBytes } from '@noble/curves/utils.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import type { PeerRole } from '../signaling/protocol.js';
 
 /** Changes whenever the handshake or record format changes. */
 export const DIRECT_VERSION = 1;
-export const MAGIC = Buffer.from('PLDIRECT', 'ascii');
+export const MAGIC = utf8ToBytes('PLDIRECT');
 export const NONCE_BYTES = 32;
 /** magic(8) · version(1) · attempt(2) · role(1) · nonce(32) */
 export const HELLO_BYTES = MAGIC.length + 1 + 2 + 1 + NONCE_BYTES;
@@ -48,7 +50,7 @@ export const GCM_TAG_BYTES = 16;
 export const MAX_RECORD_PLAINTEXT = 256 * 1024;
 
 /** The offerer's first record on the connection it chose. */
-export const USE_RECORD = Buffer.from([0x55]);
+export const USE_RECORD = Uint8Array.of(0x55);
 
 /** Addresses a side offers the other to dial, at most this many (interfaces with many addresses). */
 export const MAX_HINTS = 8;
@@ -60,23 +62,25 @@ export interface Hint {
   port: number;
 }
 
-export function encodeHello(n: number, role: PeerRole, nonce: Buffer): Buffer {
-  const hello = Buffer.alloc(HELLO_BYTES);
-  MAGIC.copy(hello, 0);
-  hello.writeUInt8(DIRECT_VERSION, MAGIC.length);
-  hello.writeUInt16BE(n, MAGIC.length + 1);
-  hello.writeUInt8(ROLE_BYTE[role], MAGIC.length + 3);
-  nonce.copy(hello, MAGIC.length + 4);
+export function encodeHello(n: number, role: PeerRole, nonce: Uint8Array): Uint8Array {
+  const hello = new Uint8Array(HELLO_BYTES);
+  const view = new DataView(hello.buffer);
+  hello.set(MAGIC, 0);
+  view.setUint8(MAGIC.length, DIRECT_VERSION);
+  view.setUint16(MAGIC.length + 1, n);
+  view.setUint8(MAGIC.length + 3, ROLE_BYTE[role]);
+  hello.set(nonce, MAGIC.length + 4);
   return hello;
 }
 
 /** Why a peer's HELLO is not the other side's for this attempt, or undefined if it is. */
-export function helloProblem(hello: Buffer, n: number, role: PeerRole): string | undefined {
-  if (!hello.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a peerlane direct connection';
-  const version = hello.readUInt8(MAGIC.length);
+export function helloProblem(hello: Uint8Array, n: number, role: PeerRole): string | undefined {
+  if (!equalBytes(hello.subarray(0, MAGIC.length), MAGIC)) return 'not a peerlane direct connection';
+  const view = new DataView(hello.buffer, hello.byteOffset, hello.byteLength);
+  const version = view.getUint8(MAGIC.length);
   if (version !== DIRECT_VERSION) return `direct protocol version ${version}, not ${DIRECT_VERSION}`;
-  if (hello.readUInt16BE(MAGIC.length + 1) !== n) return 'a connection for another attempt';
-  const theirs = hello.readUInt8(MAGIC.length + 3);
+  if (view.getUint16(MAGIC.length + 1) !== n) return 'a connection for another attempt';
+  const theirs = view.getUint8(MAGIC.length + 3);
   if (theirs === ROLE_BYTE[role]) return 'a connection to ourselves';
   if (theirs !== ROLE_BYTE.offerer && theirs !== ROLE_BYTE.answerer) return 'an unknown role';
   return undefined;

@@ -1,62 +1,44 @@
 /**
- * The secure layer between the paired peers: a CPace handshake over the
- * signal server's relay, explicit key confirmation, then every signaling
- * payload (SDP offer, answer, ICE candidates) sealed with AES-256-GCM.
- *
- *   offerer (a, joined)          signal server                 answerer (b, drew the code)
- *      | <---------- paired{sid} -- | -- paired{sid} ---------------------> |
- *      | -- pake{Ya, ADa} ---------> relay ---------------------------> |
- *      | <------------------------- relay <--------- pake{Yb, ADb} ---- |
- *      |   both: K, ISK, tags, keys (cpace.ts)                            |
- *      | <------------------------- relay <--------- confirm{Tb} ------ |  b: at once
- *      |   a checks Tb; only then:                                        |
- *      | -- confirm{Ta} -----------> relay ---------------------------> |  b checks Ta
- *      | == sealed{offer} / sealed{answer} / sealed{candidate} ======== |
- *
- * The server sees the nameplate, the session id it chose, two public shares,
- * two tags and ciphertext. The SDP carries the DTLS fingerprints, so sealing it
- * binds the data channel to the PAKE: a server that swaps fingerprints cannot
- * produce a valid box. A wrong code gives each side a different key: the side
- * that checks a tag first stops with BAD_CODE before any SDP is sent, and says
- * `refused` in the clear so that the other stops with BAD_CODE too.
- *
- * Why b confirms first. A server in the middle can run CPace with each side
- * under a password it guesses: one online guess per side, so two per pairing,
- * whatever the order, because a side accepting a forged tag is itself the
- * answer. No ordering gets below that; what the order decides is which guess
- * is quiet. A tag lets the server check its guess offline and then drop the
- * connection as if the network failed. So the side that reveals its tag
- * unasked is b, which drew the code: its words are spent with this one pairing
- * (the nameplate goes, a new run draws new words). a typed the code and may
- * try it again after a failure; it reveals nothing keyed until b's tag has
- * proved the words, so each guess against a ends in BAD_CODE on its screen,
- * never in a silent oracle the server could renew by faking a network error.
- * pair.ts refuses a server that assigns the roles the other way round.
+ * The sealed signaling channel the key exchange (handshake.ts) ends in: every
+ * payload between the peers (SDP offer, answer, ICE candidates, direct hints)
+ * sealed with AES-256-GCM under the session keys, one key per direction and a
+ * counter nonce, so that a payload the relay forges, replays, reorders or
+ * drops fails authentication. And the short authentication string (--verify)
+ * both sides derive from the session.
  */
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { gcm } from '@noble/ciphers/aes.js';
+import { bytesToUtf8 } from '@noble/ciphers/utils.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { fromBase64, toBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../signaling/pipe.js';
-import type { PeerRole } from '../signaling/protocol.js';
-import type { SessionKeys } from './cpace.js';
-import { lvCat, startCpace, tagsEqual } from './cpace.js';
-import type { Intent, SecureMessage } from './protocol.js';
-import { encodeSecureMessage, parseSecureMessage, SECURE_PROTOCOL_VERSION } from './protocol.js';
-
-export interface HandshakeOptions {
-  role: PeerRole;
-  /** What this side means to do; the peer must mean the opposite. */
-  intent: Intent;
-  nameplate: string;
-  /** The secret words of the code: the PAKE password. */
-  secret: string;
-  /** CPace's sid: the random bytes the signal server handed out with `paired`. */
-  sid: Uint8Array;
-  timeoutMs: number;
-}
+import { encodeSecureMessage, parseSecureMessage } from './protocol.js';
 
 const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;
+
+/**
+ * AES-256-GCM as the channel uses it: the box is the ciphertext, then the
+ * 16-byte tag; `open` throws on a box that fails authentication.
+ */
+export interface Aead {
+  seal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Uint8Array;
+  open(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Uint8Array;
+}
+
+/**
+ * @noble/ciphers' AES-GCM: runs anywhere, the browser included. Warm, a
+ * signaling-sized seal takes tens of microseconds (`npm run bench:crypto`);
+ * cold, the first few dozen take tens of milliseconds together, all on the way
+ * to the first byte, so Node passes node:crypto's instead (secure/node-aead.ts).
+ */
+export const nobleAesGcm: Aead = {
+  seal: (key, nonce, plain) => gcm(key, nonce).encrypt(plain),
+  open: (key, nonce, box) => gcm(key, nonce).decrypt(box),
+};
 
 /** A SignalPipe whose payloads are sealed under the PAKE session key. */
 export class SecureChannel implements SignalPipe {
@@ -73,13 +55,12 @@ export class SecureChannel implements SignalPipe {
     private readonly openKey: Uint8Array,
     /** Root of the short authentication string; see `shortAuthString`. */
     readonly sasKey: Uint8Array,
+    private readonly aead: Aead = nobleAesGcm,
   ) {}
 
   sendPayload(payload: string): void {
-    const nonce = counterNonce(this.sendCounter++);
-    const cipher = createCipheriv('aes-256-gcm', this.sealKey, nonce);
-    const box = Buffer.concat([cipher.update(payload, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    this.client.sendPayload(encodeSecureMessage({ kind: 'sealed', box: box.toString('base64') }));
+    const box = this.aead.seal(this.sealKey, counterNonce(this.sendCounter++), utf8ToBytes(payload));
+    this.client.sendPayload(encodeSecureMessage({ kind: 'sealed', box: toBase64(box) }));
   }
 
   onPayload(handler: (payload: string) => void): void {
@@ -98,16 +79,12 @@ export class SecureChannel implements SignalPipe {
       const msg = parseSecureMessage(raw);
       if (msg.kind !== 'sealed')
         throw new PeerlaneError('BAD_MESSAGE', `unexpected ${msg.kind} after the handshake`);
-      const box = Buffer.from(msg.box, 'base64');
+      const box = fromBase64(msg.box);
       if (box.length < GCM_TAG_BYTES) throw new PeerlaneError('BAD_MESSAGE', 'sealed box too short');
-      const decipher = createDecipheriv('aes-256-gcm', this.openKey, counterNonce(this.receiveCounter++));
-      decipher.setAuthTag(box.subarray(box.length - GCM_TAG_BYTES));
+      const nonce = counterNonce(this.receiveCounter++);
       let plain: string;
       try {
-        plain = Buffer.concat([
-          decipher.update(box.subarray(0, box.length - GCM_TAG_BYTES)),
-          decipher.final(),
-        ]).toString('utf8');
+        plain = bytesToUtf8(this.aead.open(this.openKey, nonce, box));
       } catch {
         // Forged, replayed, reordered or dropped: whoever relays it is tampering.
         throw new PeerlaneError('BAD_MESSAGE', 'a sealed signaling message failed authentication');
@@ -126,143 +103,24 @@ export class SecureChannel implements SignalPipe {
   }
 }
 
-/** 96-bit GCM nonce from a per-direction message counter: unique per key, never random. */
-export function counterNonce(counter: bigint): Buffer {
-  const nonce = Buffer.alloc(GCM_NONCE_BYTES);
-  nonce.writeBigUInt64BE(counter, GCM_NONCE_BYTES - 8);
+/**
+ * 96-bit GCM nonce from a per-direction message counter: unique per key,
+ * never random. The counter goes big-endian into the last 8 bytes as two
+ * 32-bit halves: the direct link takes one per record, and a DataView per
+ * call costs several times as much.
+ */
+export function counterNonce(counter: bigint): Uint8Array {
+  const nonce = new Uint8Array(GCM_NONCE_BYTES);
+  putUint32(nonce, GCM_NONCE_BYTES - 8, Number(counter >> 32n));
+  putUint32(nonce, GCM_NONCE_BYTES - 4, Number(counter & 0xffffffffn));
   return nonce;
 }
 
-/** CPace's CI: binds the secure protocol version and the nameplate; never sent. */
-export function channelId(nameplate: string): Uint8Array {
-  return lvCat('peerlane', String(SECURE_PROTOCOL_VERSION), nameplate);
-}
-
-function associatedData(role: PeerRole, intent: Intent): string {
-  return `role=${role};intent=${intent}`;
-}
-
-const OPPOSITE: Record<Intent, Intent> = { send: 'receive', receive: 'send' };
-
-/** The peer's share and AD, checked: the version, and the opposite role and intent of ours. */
-function checkPeerPake(msg: Extract<SecureMessage, { kind: 'pake' }>, options: HandshakeOptions): void {
-  if (msg.v !== SECURE_PROTOCOL_VERSION) {
-    throw new PeerlaneError(
-      'VERSION_MISMATCH',
-      `the peer speaks secure protocol ${msg.v}, this side ${SECURE_PROTOCOL_VERSION}: upgrade the older one`,
-    );
-  }
-  const peerRole: PeerRole = options.role === 'offerer' ? 'answerer' : 'offerer';
-  if (msg.ad !== associatedData(peerRole, OPPOSITE[options.intent])) {
-    throw new PeerlaneError(
-      'BAD_CODE',
-      msg.ad.endsWith(`intent=${options.intent}`)
-        ? `both sides want to ${options.intent}`
-        : 'the peer announced an unexpected role',
-      { hint: 'one side runs `peer send`, the other `peer receive`: start again, and use the new code' },
-    );
-  }
-}
-
-function sendTag(client: SignalPipe, tag: Uint8Array): void {
-  client.sendPayload(encodeSecureMessage({ kind: 'confirm', tag: Buffer.from(tag).toString('base64') }));
-}
-
-/**
- * The peer's tag checked: the channel under the session keys, after our own tag
- * if we are a (see the top of this file). Throws BAD_CODE, having told the peer.
- */
-function confirmed(client: SignalPipe, keys: SessionKeys, isA: boolean, tag: Uint8Array): SecureChannel {
-  if (!tagsEqual(tag, isA ? keys.tagB : keys.tagA)) {
-    // So that the peer, which confirmed and waits, stops with BAD_CODE too.
-    client.sendPayload(encodeSecureMessage({ kind: 'refused' }));
-    throw new PeerlaneError('BAD_CODE', 'the code is wrong (key confirmation failed)');
-  }
-  if (isA) sendTag(client, keys.tagA); // only now that b has proved the words
-  return new SecureChannel(
-    client,
-    isA ? keys.sealAB : keys.sealBA,
-    isA ? keys.sealBA : keys.sealAB,
-    keys.sas,
-  );
-}
-
-/**
- * Run the PAKE over a paired signal connection (any pipe that relays payloads
- * in order: a SignalClient, or an in-memory one in the load test). Resolves with
- * a SecureChannel once the peer's key-confirmation tag checks out (and, for the
- * offerer, once its own tag is sent); rejects with BAD_CODE otherwise. The
- * order of the tags is the one argued at the top of this file.
- */
-export function secureHandshake(client: SignalPipe, options: HandshakeOptions): Promise<SecureChannel> {
-  const isA = options.role === 'offerer';
-  const ad = associatedData(options.role, options.intent);
-  const party = startCpace({
-    prs: options.secret,
-    ci: channelId(options.nameplate),
-    sid: options.sid,
-    ad,
-    initiator: isA,
-  });
-  return new Promise<SecureChannel>((resolve, reject) => {
-    let keys: SessionKeys | undefined;
-    let channel: SecureChannel | undefined;
-    let settled = false;
-    const timer = setTimeout(
-      () => fail(new PeerlaneError('CONNECT_TIMEOUT', 'the peer did not complete the key exchange in time')),
-      options.timeoutMs,
-    );
-
-    function fail(err: PeerlaneError): void {
-      if (settled) {
-        channel?.fail(err);
-        return;
-      }
-      settled = true;
-      clearTimeout(timer);
-      reject(err);
-    }
-
-    client.onFailure((err) => fail(err));
-    // Our share goes out first: registering the handler below may process a
-    // share that already arrived, and our confirm must never precede our share.
-    client.sendPayload(
-      encodeSecureMessage({
-        kind: 'pake',
-        v: SECURE_PROTOCOL_VERSION,
-        share: Buffer.from(party.share).toString('base64'),
-        ad,
-      }),
-    );
-    client.onPayload((raw) => {
-      if (channel !== undefined) {
-        channel.receive(raw);
-        return;
-      }
-      try {
-        const msg = parseSecureMessage(raw);
-        if (msg.kind === 'pake' && keys === undefined) {
-          checkPeerPake(msg, options);
-          keys = party.finish(Buffer.from(msg.share, 'base64'), msg.ad);
-          if (!isA) sendTag(client, keys.tagB); // b confirms unasked: see the top of this file
-          return;
-        }
-        if (msg.kind === 'confirm' && keys !== undefined) {
-          channel = confirmed(client, keys, isA, Buffer.from(msg.tag, 'base64'));
-          settled = true;
-          clearTimeout(timer);
-          resolve(channel);
-          return;
-        }
-        if (msg.kind === 'refused') {
-          throw new PeerlaneError('BAD_CODE', 'the code is wrong (the peer refused our key confirmation)');
-        }
-        throw new PeerlaneError('BAD_MESSAGE', `unexpected ${msg.kind} during the key exchange`);
-      } catch (err) {
-        fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-      }
-    });
-  });
+function putUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
 }
 
 /**
@@ -272,10 +130,9 @@ export function secureHandshake(client: SignalPipe, options: HandshakeOptions): 
  */
 export function shortAuthString(sasKey: Uint8Array, fingerprintA: string, fingerprintB: string): string {
   const [first, second] = [fingerprintA.toUpperCase(), fingerprintB.toUpperCase()].sort();
-  const bytes = Buffer.from(
-    hkdfSync('sha256', sasKey, Buffer.alloc(0), `peerlane sas ${first} ${second}`, 8),
-  );
+  const bytes = hkdf(sha256, sasKey, undefined, utf8ToBytes(`peerlane sas ${first} ${second}`), 8);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const words: string[] = [];
-  for (let i = 0; i < 4; i++) words.push(wordlist[bytes.readUInt16BE(i * 2) % wordlist.length] ?? '?');
+  for (let i = 0; i < 4; i++) words.push(wordlist[view.getUint16(i * 2) % wordlist.length] ?? '?');
   return words.join(' ');
 }

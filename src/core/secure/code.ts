@@ -16,7 +16,7 @@
  * ended by one guess, by a stranger or by a hostile server. At ten runs a
  * second, 44 bits last over 50,000 years; 22 bits would last five days.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes } from '@noble/hashes/utils.js';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { PeerlaneError } from '../errors.js';
 import { isValidNameplate, isValidPeerName } from '../signaling/protocol.js';
@@ -45,7 +45,24 @@ export function generateSecret(words: number = DEFAULT_CODE_WORDS): string {
   if (!Number.isInteger(words) || words < MIN_CODE_WORDS || words > MAX_CODE_WORDS) {
     throw new PeerlaneError('BAD_CONFIG', `--code-words must be from ${MIN_CODE_WORDS} to ${MAX_CODE_WORDS}`);
   }
-  return Array.from({ length: words }, () => wordlist[randomInt(wordlist.length)]).join('-');
+  return Array.from({ length: words }, () => wordlist[randomBelow(wordlist.length)]).join('-');
+}
+
+const TWO_TO_32 = 2 ** 32;
+
+/**
+ * A uniform integer in [0, n) for 1 <= n <= 2^32, from the CSPRNG
+ * (crypto.getRandomValues, in Node and in a browser). A 32-bit draw at or
+ * above the largest multiple of n is drawn again: taking it modulo n would
+ * make the first words of the list likelier than the rest.
+ */
+export function randomBelow(n: number, random: (bytes: number) => Uint8Array = randomBytes): number {
+  const limit = TWO_TO_32 - (TWO_TO_32 % n);
+  for (;;) {
+    const bytes = random(4);
+    const draw = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+    if (draw < limit) return draw % n;
+  }
 }
 
 export function formatCode(code: Code): string {

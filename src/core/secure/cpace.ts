@@ -16,7 +16,7 @@
  *   Ta = HMAC(mac_key, lv_cat(Ya, ADa)),  Tb = HMAC(mac_key, lv_cat(Yb, ADb))
  *   keys = HKDF-SHA-512(ISK, label)                         one key per purpose (§10.3)
  *
- * Our inputs (channel.ts): PRS is the code's secret words; CI binds the secure
+ * Our inputs (handshake.ts): PRS is the code's secret words; CI binds the secure
  * protocol version and the nameplate; sid is the random session id the signal
  * server hands out with `paired`, fresh per pairing; ADa and ADb bind each
  * side's role and intent. A = the offerer (initiator), B = the answerer.

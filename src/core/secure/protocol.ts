@@ -1,6 +1,6 @@
 /**
  * Messages of the secure layer, carried as relay payloads through the signal
- * server (see channel.ts for the sequence). Validated on arrival like every
+ * server (see handshake.ts for the sequence). Validated on arrival like every
  * other input: a peer, or a server relaying for one, may send anything.
  */
 import { PeerlaneError } from '../errors.js';
@@ -8,7 +8,7 @@ import { parseJsonObject } from '../json.js';
 
 /**
  * 2: CPace as draft-irtf-cfrg-cpace-21 writes it, with the server's session id,
- * 64-byte tags, and the answerer confirming first (channel.ts). Version 1 peers
+ * 64-byte tags, and the answerer confirming first (handshake.ts). Version 1 peers
  * are refused with VERSION_MISMATCH: the two derive unrelated keys.
  */
 export const SECURE_PROTOCOL_VERSION = 2;

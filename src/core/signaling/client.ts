@@ -7,20 +7,36 @@
  * reconnects, with bounded backoff, to the same address (behind DNS or a load
  * balancer, any instance) and reclaims its nameplate, so the code it showed
  * stays good. `waitForPeer()` does not notice.
+ *
+ * The connection itself is injected (SignalTransport): a TCP socket in Node
+ * (signaling/socket.ts), a WebSocket in a browser.
  */
-import net from 'node:net';
+import { fromBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
 import type { ClientMessage, PeerRole, ServerMessage, SessionPath, TurnGrant } from './protocol.js';
 import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
 
-export interface SignalAddress {
-  host: string;
-  port: number;
+/**
+ * A connection to the signal server as the client uses it: bytes both ways,
+ * newline-delimited messages (protocol.ts; the client splits them,
+ * framing.ts), and one close.
+ */
+export interface SignalTransport {
+  write(text: string): void;
+  onData(handler: (chunk: Uint8Array) => void): void;
+  /** Once, when the connection is gone; `cause` is the error that ended it, if one did. */
+  onClose(handler: (cause: Error | undefined) => void): void;
+  /** Close it and hear nothing more from it. */
+  close(): void;
 }
 
-/** TCP connect to a live server on any sane network takes well under this. */
-const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Opens a new connection to the same server: the first one, and each one a
+ * reclaim needs. Rejects with SIGNAL_UNREACHABLE, saying where it tried.
+ */
+export type SignalDialer = () => Promise<SignalTransport>;
+
 /** Reconnect delays while reclaiming a nameplate: 100 ms doubling to 2 s, about 10 s in all. */
 const RECLAIM_DELAYS_MS = [100, 200, 400, 800, 1600, 2000, 2000, 2000];
 
@@ -43,34 +59,30 @@ export class SignalClient {
   private reclaiming = false;
 
   private constructor(
-    private socket: net.Socket,
-    readonly address: SignalAddress,
+    private transport: SignalTransport,
+    private readonly dial: SignalDialer,
   ) {
-    this.attach(socket);
+    this.attach(transport);
   }
 
-  private attach(socket: net.Socket): void {
+  private attach(transport: SignalTransport): void {
     const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-    socket.on('data', (chunk: Buffer) => {
+    transport.onData((chunk) => {
       try {
         for (const line of decoder.push(chunk)) this.dispatch(parseServerMessage(line));
       } catch (err) {
         this.fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-        socket.destroy();
+        transport.close();
       }
     });
-    let lastError: Error | undefined;
-    socket.on('error', (err) => {
-      lastError = err; // 'close' follows
-    });
-    socket.on('close', () => {
-      if (this.closedByUs || this.failure !== undefined || socket !== this.socket) return;
+    transport.onClose((cause) => {
+      if (this.closedByUs || this.failure !== undefined || transport !== this.transport) return;
       if (this.resume !== undefined) {
         void this.reclaim(this.resume);
         return;
       }
-      const why = lastError?.message ?? 'the signal server closed the connection';
-      this.fail(new PeerlaneError('SIGNAL_CLOSED', why, { cause: lastError }));
+      const why = cause?.message ?? 'the signal server closed the connection';
+      this.fail(new PeerlaneError('SIGNAL_CLOSED', why, { cause }));
     });
   }
 
@@ -81,18 +93,20 @@ export class SignalClient {
       await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
       if (this.closedByUs || this.failure !== undefined) return;
       try {
-        this.socket = await openSocket(this.address);
+        this.transport = await this.dial();
       } catch (err) {
         last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
         continue;
       }
       if (this.closedByUs) {
-        this.socket.destroy();
+        this.transport.close();
         return;
       }
-      this.attach(this.socket);
+      this.attach(this.transport);
       this.reclaiming = true;
-      this.socket.write(encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }));
+      this.transport.write(
+        encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }),
+      );
       return;
     }
     this.fail(
@@ -100,8 +114,9 @@ export class SignalClient {
     );
   }
 
-  static async connect(address: SignalAddress): Promise<SignalClient> {
-    return new SignalClient(await openSocket(address), address);
+  /** Connect through `dial` (signaling/socket.ts dials TCP). Rejects with SIGNAL_UNREACHABLE. */
+  static async connect(dial: SignalDialer): Promise<SignalClient> {
+    return new SignalClient(await dial(), dial);
   }
 
   /**
@@ -162,11 +177,11 @@ export class SignalClient {
     this.resume = undefined;
     this.grant = msg.turn;
     this.relay = msg.relay;
-    this.sid = Buffer.from(msg.sid, 'base64url');
+    this.sid = fromBase64(msg.sid);
     return msg;
   }
 
-  /** The session id the server handed out with `paired`: the peers' CPace sid (secure/channel.ts). */
+  /** The session id the server handed out with `paired`: the peers' CPace sid (secure/handshake.ts). */
   get sessionId(): Uint8Array {
     if (this.sid === undefined) throw new PeerlaneError('BAD_MESSAGE', 'not paired yet');
     return this.sid;
@@ -189,7 +204,7 @@ export class SignalClient {
   /** Tell the server how the session's data channel went, for its metrics. Best effort. */
   report(path: SessionPath): void {
     if (this.failure === undefined && !this.closedByUs)
-      this.socket.write(encodeMessage({ type: 'report', path }));
+      this.transport.write(encodeMessage({ type: 'report', path }));
   }
 
   /** Route payloads from the peer (including any that arrived earlier) to `handler`. */
@@ -208,13 +223,12 @@ export class SignalClient {
 
   close(): void {
     this.closedByUs = true;
-    this.socket.end();
-    this.socket.destroy();
+    this.transport.close();
   }
 
   private send(msg: Outgoing): void {
     if (this.failure !== undefined) throw this.failure;
-    this.socket.write(encodeMessage(msg));
+    this.transport.write(encodeMessage(msg));
   }
 
   private next(): Promise<ServerMessage> {
@@ -269,27 +283,4 @@ export class SignalClient {
 
 function unexpected(msg: ServerMessage): PeerlaneError {
   return new PeerlaneError('BAD_MESSAGE', `unexpected "${msg.type}" from the signal server`);
-}
-
-function openSocket(address: SignalAddress): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const where = `${address.host}:${address.port}`;
-    const socket = net.connect({ host: address.host, port: address.port });
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new PeerlaneError('SIGNAL_UNREACHABLE', `no answer from the signal server at ${where}`));
-    }, CONNECT_TIMEOUT_MS);
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(
-        new PeerlaneError('SIGNAL_UNREACHABLE', `cannot reach the signal server at ${where}: ${err.message}`),
-      );
-    });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
 }

@@ -1,15 +1,22 @@
+import { concatBytes } from '@noble/hashes/utils.js';
 import { PeerlaneError } from '../errors.js';
 
 const NEWLINE = 0x0a;
+/**
+ * As Buffer's toString decoded: a malformed sequence becomes U+FFFD, and a
+ * leading byte order mark stays in the line (so that the parser refuses it).
+ */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
- * Splits a TCP byte stream into newline-terminated messages.
+ * Splits a byte stream (a TCP socket's, whoever reads it) into
+ * newline-terminated messages.
  *
  * Holds at most `maxBytes` of an unterminated line: a peer that streams an
  * endless line gets MESSAGE_TOO_LARGE instead of growing our memory.
  */
 export class LineDecoder {
-  private pending: Buffer[] = [];
+  private pending: Uint8Array[] = [];
   private pendingBytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -20,14 +27,14 @@ export class LineDecoder {
   }
 
   /** Feed bytes; returns the complete lines they finish (without the newline). */
-  push(chunk: Buffer): string[] {
+  push(chunk: Uint8Array): string[] {
     const lines: string[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       const piece = chunk.subarray(start, nl);
       this.check(this.pendingBytes + piece.length);
       this.pending.push(piece);
-      lines.push(Buffer.concat(this.pending).toString('utf8'));
+      lines.push(utf8.decode(this.pending.length === 1 ? piece : concatBytes(...this.pending)));
       this.pending = [];
       this.pendingBytes = 0;
       start = nl + 1;

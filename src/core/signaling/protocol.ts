@@ -62,7 +62,7 @@
  * TURN_SECRET): fresh coturn REST credentials, one pair per peer, issued at
  * pairing and so only to the two peers of an active session.
  *
- * The same port number answers STUN Binding requests over UDP (stun.ts), so a
+ * The same port number answers STUN Binding requests over UDP (server/stun.ts), so a
  * peer needs no third-party STUN server to learn its public address:
  *
  *      peer --UDP Binding request--> signal server :port
@@ -81,7 +81,7 @@
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
-import { bad, str } from './fields.js';
+import { bad, str, utf8Length } from './fields.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 2;
 
@@ -140,7 +140,7 @@ export type ServerMessage =
   | { v: number; type: 'peer-left' }
   | { v: number; type: 'error'; code: ErrorCode; message: string };
 
-/** Short-lived TURN credentials for the peers of one pairing (see turn.ts). */
+/** Short-lived TURN credentials for the peers of one pairing (see server/turn.ts). */
 export interface TurnGrant {
   /** `turn:` URLs without credentials. */
   urls: string[];
@@ -349,7 +349,7 @@ function parseTurnGrant(raw: unknown): TurnGrant {
   }
   return {
     urls: urls.map((url: unknown) => {
-      if (typeof url !== 'string' || Buffer.byteLength(url, 'utf8') > MAX_TURN_FIELD_BYTES) {
+      if (typeof url !== 'string' || utf8Length(url) > MAX_TURN_FIELD_BYTES) {
         throw bad('field "turn.urls" must hold short strings');
       }
       return url;

@@ -10,9 +10,10 @@
  *     | -- direct{n, hints} --------------------------------------> |  our TCP listener (direct/)
  *     | -- choose{n, use: "rtc"} ---------------------------------> |  the offerer took the data channel
  */
-import { isIP } from 'node:net';
+
 import type { Hint } from '../direct/protocol.js';
 import { MAX_HINTS } from '../direct/protocol.js';
+import { isIP } from '../ip.js';
 import { parseJsonObject } from '../json.js';
 import { bad, str } from './fields.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from './protocol.js';

@@ -230,19 +230,6 @@ export function encodeControlBytes(frame: ControlFrame): Uint8Array {
   return out;
 }
 
-/** encodeControlBytes as a Node Buffer, for Node code and tests that handle Buffers. */
-export function encodeControl(frame: ControlFrame): Buffer {
-  const bytes = encodeControlBytes(frame);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-}
-
-/** A DATA frame with room for `length` payload bytes, as a Node Buffer (tests); fill `frame.subarray(DATA_HEADER_BYTES)`. */
-export function allocDataFrame(file: number, offset: number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(DATA_HEADER_BYTES + length);
-  writeDataHeader(out, file, offset);
-  return out;
-}
-
 /**
  * Write a DATA header into the first DATA_HEADER_BYTES of `frame`: the file
  * index as 4 bytes and the offset as 6, big-endian. Byte by byte, so any
