@@ -69,9 +69,9 @@ export const SIGNAL_ADDR_SETTING = { env: 'SIGNALING_SERVER_ADDR', default: '127
 export const SIGNAL_PORT_SETTING = { env: 'SIGNALING_SERVER_PORT', default: 8091 } as const;
 
 /** More than this is a loop, not resilience: each attempt may wait out --timeout. */
-export const MAX_RECONNECTS = 20;
+const MAX_RECONNECTS = 20;
 /** A day: longer is a lost peer, and its signal connection is long gone. */
-export const MAX_RECONNECT_FOR_S = 86_400;
+const MAX_RECONNECT_FOR_S = 86_400;
 
 /** `--reconnect-for`: seconds, or a number with `s`, `m` or `h` (`90`, `120s`, `2m`). */
 export function parseReconnectFor(value: unknown): number {
@@ -152,7 +152,7 @@ export function optionalNumber(value: unknown): number | undefined {
 }
 
 /** A boolean flag: yargs gives true or false, never anything else. */
-export function flagSwitch(value: unknown): boolean {
+function flagSwitch(value: unknown): boolean {
   return value === true;
 }
 
@@ -234,7 +234,7 @@ export const PEER_CODE_SETTING = {
   parse: optionalString,
 } as const satisfies Setting;
 
-export const ENVIRONMENT_ONLY: readonly string[] = [PEER_CODE_SETTING.env];
+const ENVIRONMENT_ONLY: readonly string[] = [PEER_CODE_SETTING.env];
 
 /** `--config FILE` or `--config=FILE` among the raw arguments, if given. */
 export function configFlag(args: readonly string[]): string | undefined {

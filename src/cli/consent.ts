@@ -132,7 +132,7 @@ export async function askYesNo(
  * y/yes accepts; n/no, Enter and the end of input refuse; anything else (a
  * typo, a stray paste) is no answer at all, and is asked again.
  */
-export function answerOf(line: string | undefined): 'yes' | 'no' | undefined {
+function answerOf(line: string | undefined): 'yes' | 'no' | undefined {
   const word = line?.trim().toLowerCase();
   if (word === 'y' || word === 'yes') return 'yes';
   if (word === undefined || word === '' || word === 'n' || word === 'no') return 'no';

@@ -16,7 +16,7 @@ export interface AskOptions {
 }
 
 /** Complete the word under the cursor (after the last `-` or space) from `words`. */
-export function completeWord(words: readonly string[], line: string): [string[], string] {
+function completeWord(words: readonly string[], line: string): [string[], string] {
   const partial = /[^-\s]*$/.exec(line)?.[0] ?? '';
   if (partial === '') return [[], partial];
   const lower = partial.toLowerCase();

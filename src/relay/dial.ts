@@ -34,7 +34,7 @@ export interface RelayDialOptions {
  * The key the relayed link's handshake proves, apart from the direct path's:
  * a proof made for one never verifies on the other.
  */
-export function relayLinkKey(sessionSecret: Uint8Array): Buffer {
+function relayLinkKey(sessionSecret: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', sessionSecret, Buffer.alloc(0), 'peerlane relay link key', 32));
 }
 

@@ -50,15 +50,15 @@ export interface RtcOptions {
 }
 
 /** The safe default, what libdatachannel uses: the IPv6 minimum link MTU. */
-export const SAFE_MTU = 1280;
+const SAFE_MTU = 1280;
 /**
  * On loopback: 112 → 175 MB/s here for 256 MiB disk to disk. Above about 4155,
  * libjuice truncates datagrams and data silently stops, so stay well under.
  */
-export const LOOPBACK_MTU = 4096;
+const LOOPBACK_MTU = 4096;
 
 /** The MTU to use for a bind address: more only where the path is certainly loopback. */
-export function mtuFor(bindAddress: string | undefined): number {
+function mtuFor(bindAddress: string | undefined): number {
   return bindAddress !== undefined && /^127\.|^::1$/.test(bindAddress) ? LOOPBACK_MTU : SAFE_MTU;
 }
 

@@ -60,7 +60,7 @@ export class Observed {
 }
 
 /** `host`, `srflx`, `prflx` or `relay`, from an `a=candidate` line. */
-export function candidateType(candidate: string): string | undefined {
+function candidateType(candidate: string): string | undefined {
   return /\btyp (\w+)/.exec(candidate)?.[1];
 }
 

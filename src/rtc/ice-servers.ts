@@ -59,7 +59,7 @@ function decodePart(part: string, url: string): string {
 }
 
 /** A URL with its password hidden, for messages. */
-export function redact(url: string): string {
+function redact(url: string): string {
   return url.replace(/^(turns?:[^:@]*:)[^@]*@/, '$1***@');
 }
 

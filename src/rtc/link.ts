@@ -13,7 +13,7 @@ import type { MessageLink, PathInfo } from '../core/link.js';
 import { LinkState } from '../core/link-state.js';
 import { directReach } from '../core/reach.js';
 
-export type { MessageLink, PathInfo, PathKind } from '../core/link.js';
+export type { MessageLink, PathInfo } from '../core/link.js';
 
 /**
  * How often an open link reads its selected candidate pair. ICE may switch

@@ -114,6 +114,6 @@ export class MemoryState implements SignalState {
   }
 }
 
-export function sameClient(a: ClientRef, b: ClientRef): boolean {
+function sameClient(a: ClientRef, b: ClientRef): boolean {
   return a.instance === b.instance && a.client === b.client;
 }

@@ -26,8 +26,8 @@ import { crc32 } from 'node:zlib';
 import { PeerlaneError } from '../core/errors.js';
 import { ipv6Bytes, plainAddress } from './address-group.js';
 
-export const STUN_MAGIC_COOKIE = 0x2112a442;
-export const STUN_HEADER_BYTES = 20;
+const STUN_MAGIC_COOKIE = 0x2112a442;
+const STUN_HEADER_BYTES = 20;
 /** FINGERPRINT is CRC-32 of the message up to it, XORed with this ("STUN"). */
 const FINGERPRINT_XOR = 0x5354554e;
 

@@ -36,7 +36,7 @@ export interface TurnConfig {
  */
 export const DEFAULT_TURN_TTL_SECONDS = 600;
 /** A day: longer makes a leaked credential useful for longer than any transfer needs to start. */
-export const MAX_TURN_TTL_SECONDS = 86_400;
+const MAX_TURN_TTL_SECONDS = 86_400;
 
 export function turnPassword(secret: string, username: string): string {
   return createHmac('sha1', secret).update(username).digest('base64');

@@ -66,7 +66,7 @@ export function checkCode(options: Pick<PairOptions, 'code' | 'name' | 'listed' 
 }
 
 /** A peer name to wait under (`--name`), as given on the command line: the form peer names take. Throws BAD_CONFIG. */
-export function checkPeerName(name: string): void {
+function checkPeerName(name: string): void {
   if (!isValidPeerName(name)) {
     throw new PeerlaneError(
       'BAD_CONFIG',

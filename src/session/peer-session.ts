@@ -58,7 +58,7 @@ import {
  */
 export const KEEPALIVE_INTERVAL_MS = 20_000;
 
-export class PeerSession {
+class PeerSession {
   /** The peer's signals, routed to the attempt they belong to. */
   private readonly signals: AttemptSignals;
   private connecting: AbortController | undefined;

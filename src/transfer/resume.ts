@@ -51,7 +51,7 @@ export interface ResumeState {
   sha256: string;
 }
 
-export function statePath(partPath: string): string {
+function statePath(partPath: string): string {
   return partPath + STATE_SUFFIX;
 }
 
@@ -62,7 +62,7 @@ function isCount(value: unknown): value is number {
 }
 
 /** A state record as this version writes it, or undefined for anything else (older, damaged, foreign). */
-export function parseState(raw: unknown): ResumeState | undefined {
+function parseState(raw: unknown): ResumeState | undefined {
   if (typeof raw !== 'string') return undefined;
   let value: unknown;
   try {

@@ -26,7 +26,7 @@ import { nodeSha256 } from './sha256.js';
  * attempts of this session put each name; a target found here is added to
  * `taken`.
  */
-export async function findResumable(
+async function findResumable(
   outDir: string,
   entry: ManifestEntry,
   targets: ReadonlyMap<string, string>,
@@ -52,7 +52,7 @@ export async function findResumable(
  * sender's hash is compared with ours, never the other way round, so a sender
  * learns only what it could state itself.
  */
-export async function isIdentical(outDir: string, entry: ManifestEntry): Promise<boolean> {
+async function isIdentical(outDir: string, entry: ManifestEntry): Promise<boolean> {
   if (entry.sha256 === undefined || entry.size === null || entry.kind === 'dir') return false;
   // Never read through a symlinked folder, nor a symlink, FIFO or device.
   if (!(await dirsAreSafe(outDir, splitRelPath(checkRelPath(entry.name)).dirs))) return false;
