@@ -1,7 +1,7 @@
 /**
- * Base64 as the messages carry it, for the browser-safe core: Buffer (Node
- * only) did it before, and @noble's utils (utf8ToBytes, concatBytes...) have
- * none. The UTF-8 length the wire limits count is signaling/fields.ts's.
+ * Byte helpers for the browser-safe core, where Buffer (Node only) did the
+ * work before: base64 as the messages carry it (@noble's utils have none),
+ * and the UTF-8 length the wire limits of both protocol layers count.
  */
 import { PeerlaneError } from './errors.js';
 
@@ -44,4 +44,23 @@ export function fromBase64(text: string): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * Bytes `text` takes in UTF-8, counted without encoding it (and without
+ * Node's Buffer, so that the core runs in a browser too). A lone surrogate
+ * counts 3, as its replacement character would.
+ */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair: one code point past the BMP
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }

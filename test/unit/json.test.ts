@@ -1,7 +1,7 @@
 /** The one "JSON, and an object" step every parser of received JSON starts with, and UTF-8 byte counts. */
 import { describe, expect, it } from 'vitest';
+import { utf8Length } from '../../src/core/bytes.js';
 import { parseJsonObject } from '../../src/core/json.js';
-import { utf8Length } from '../../src/core/signaling/fields.js';
 
 describe('parseJsonObject', () => {
   it('parses a JSON string, and takes a value already parsed as it is', () => {

@@ -78,10 +78,11 @@
  * other half of this layer's contract; field validation for both is fields.ts.
  */
 
+import { utf8Length } from '../bytes.js';
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
-import { bad, str, utf8Length } from './fields.js';
+import { bad, str } from './fields.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 2;
 

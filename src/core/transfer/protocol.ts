@@ -39,6 +39,7 @@
  */
 
 import { hexToBytes } from '@noble/hashes/utils.js';
+import { utf8Length } from '../bytes.js';
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
@@ -216,10 +217,6 @@ const utf8 = new TextEncoder();
 /** Not fatal: a malformed sequence reads as U+FFFD, and the JSON or a name check refuses it. */
 const fromUtf8 = new TextDecoder();
 
-function utf8Length(text: string): number {
-  return utf8.encode(text).length;
-}
-
 /** A control frame's bytes, with no Node Buffer: what the engines and a browser send. */
 export function encodeControlBytes(frame: ControlFrame): Uint8Array {
   const { type, ...body } = frame;
@@ -262,13 +259,13 @@ export function dataFrameAt(
 
 // ---------------------------------------------------------------- decoding
 
-/** A DATA header's file index (4 bytes) and offset (6), big-endian: writeDataHeader's inverse. */
-function readDataHeader(frame: Uint8Array): { file: number; offset: number } {
+/** A DATA frame: the header read in place (writeDataHeader's inverse, big-endian), the payload a view. */
+function dataFrame(raw: Uint8Array): Frame {
   let file = 0;
-  for (let i = 1; i <= 4; i++) file = file * 256 + (frame[i] ?? 0);
+  for (let i = 1; i <= 4; i++) file = file * 256 + (raw[i] ?? 0);
   let offset = 0;
-  for (let i = 5; i <= 10; i++) offset = offset * 256 + (frame[i] ?? 0);
-  return { file, offset };
+  for (let i = 5; i <= 10; i++) offset = offset * 256 + (raw[i] ?? 0);
+  return { type: 'data', file, offset, payload: raw.subarray(DATA_HEADER_BYTES) };
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -356,7 +353,7 @@ export function parseFrame(raw: unknown): Frame {
   if (type === FrameType.DATA) {
     if (raw.length <= DATA_HEADER_BYTES) throw bad('DATA frame without payload');
     if (raw.length - DATA_HEADER_BYTES > CHUNK_SIZE) throw bad(`DATA payload over ${CHUNK_SIZE} bytes`);
-    return { type: 'data', ...readDataHeader(raw), payload: raw.subarray(DATA_HEADER_BYTES) };
+    return dataFrame(raw);
   }
   switch (type) {
     case FrameType.MANIFEST:
