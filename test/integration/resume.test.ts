@@ -26,6 +26,15 @@ const SIZE = 40 * 1024 * 1024 + 12_345;
 const { h, server } = useSignalServer({ beforeEach, afterEach });
 
 /** Send `file` into `out` but stop the sender once the receiver has `stopAt` bytes; returns what it had. */
+/** A random big.bin in a fresh source folder, and a fresh --out. */
+async function source(): Promise<{ src: string; out: string; file: string }> {
+  const src = await h.tempDir();
+  const out = await h.tempDir();
+  const file = path.join(src, 'big.bin');
+  await writeRandomFile(file, SIZE);
+  return { src, out, file };
+}
+
 async function interrupted(file: string, out: string, stopAt: number): Promise<number> {
   const rx = startReceiver({ signal: server, rtc, outDir: out });
   const abort = new AbortController();
@@ -66,10 +75,7 @@ async function patch(file: string): Promise<void> {
 
 describe('resume across runs', () => {
   it('keeps the .part and its state, then sends only what is missing', async () => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { out, file } = await source();
 
     const had = await interrupted(file, out, Math.floor(SIZE * 0.4));
     expect(await listTree(out)).toEqual([`big.bin${PART_SUFFIX}`, `big.bin${PART_SUFFIX}${STATE_SUFFIX}`]);
@@ -87,10 +93,7 @@ describe('resume across runs', () => {
   });
 
   it('a source changed between runs is sent whole, beside the .part it does not match', async () => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { out, file } = await source();
     await interrupted(file, out, Math.floor(SIZE * 0.5));
     const part = await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`));
     await patch(file);
@@ -105,10 +108,7 @@ describe('resume across runs', () => {
   });
 
   it('a .part damaged on disk since is sent whole, never spliced', async () => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { out, file } = await source();
     await interrupted(file, out, Math.floor(SIZE * 0.5));
     await patch(path.join(out, `big.bin${PART_SUFFIX}`));
 
@@ -121,10 +121,7 @@ describe('resume across runs', () => {
   });
 
   it('a source changed after the sender hashed it fails as HASH_MISMATCH, never a torn file', async () => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { out, file } = await source();
     // Changed while the receiver is asked: after the manifest stated its hash, before any byte is read.
     const rx = startReceiver({ signal: server, rtc, outDir: out, onManifest: () => patch(file) });
     const sent = send({ signal: server, rtc, paths: [file], code: await rx.code });
@@ -134,10 +131,7 @@ describe('resume across runs', () => {
   });
 
   it('a .part of another size is not resumed, and not overwritten', async () => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { src, out, file } = await source();
     await interrupted(file, out, Math.floor(SIZE * 0.4));
     const other = path.join(src, 'other', 'big.bin');
     await fs.mkdir(path.dirname(other));
@@ -164,10 +158,7 @@ describe('what a leftover .part offers, and to whom', () => {
   }
 
   it('offers a .part only to a sender stating the SHA-256 it was begun for', async () => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { src, out, file } = await source();
     await interrupted(file, out, Math.floor(SIZE * 0.5));
     const part = await fs.readFile(path.join(out, `big.bin${PART_SUFFIX}`));
 
@@ -197,10 +188,7 @@ describe('what a leftover .part offers, and to whom', () => {
         fs.writeFile(state, JSON.stringify({ v: 2, size: SIZE, blockSize: BLOCK_SIZE, blocks: 2 })),
     ],
   ])('a state file that is %s: not resumed, and the transfer completes beside it', async (_label, plant) => {
-    const src = await h.tempDir();
-    const out = await h.tempDir();
-    const file = path.join(src, 'big.bin');
-    await writeRandomFile(file, SIZE);
+    const { src, out, file } = await source();
     await interrupted(file, out, Math.floor(SIZE * 0.5));
     const state = path.join(out, `big.bin${PART_SUFFIX}${STATE_SUFFIX}`);
     // The real state, moved aside: a symlink to it would resume if followed.
