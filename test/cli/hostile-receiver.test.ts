@@ -9,11 +9,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManifestEntry } from '../../src/core/transfer/protocol.js';
 import type { TransferResult } from '../../src/core/transfer/types.js';
-import { receive } from '../../src/session/receive.js';
 import { listTree, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess } from '../../src/testing/harness.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
+import { startReceiver } from '../../src/testing/in-process.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 
@@ -24,21 +24,8 @@ async function receiver(
   outDir: string,
   beforeAccept: (files: readonly ManifestEntry[]) => Promise<void>,
 ): Promise<{ code: string; result: Promise<TransferResult> }> {
-  let ready!: (code: string) => void;
-  const code = new Promise<string>((resolve) => {
-    ready = resolve;
-  });
-  const result = receive({
-    signal: server,
-    rtc,
-    outDir,
-    onManifest: beforeAccept,
-    onEvent: (e) => {
-      if (e.event === 'ready') ready(e.code);
-    },
-  });
-  result.catch(() => {});
-  return { code: await code, result };
+  const rx = startReceiver({ signal: server, rtc, outDir, onManifest: beforeAccept });
+  return { code: await rx.code, result: rx.result };
 }
 
 async function failsWith(proc: EventProcess, code: string): Promise<void> {

@@ -18,10 +18,10 @@ import {
   TRANSFER_PROTOCOL_VERSION,
 } from '../../src/core/transfer/protocol.js';
 import type { TransferResult } from '../../src/core/transfer/types.js';
-import { receive } from '../../src/session/receive.js';
 import { listTree } from '../../src/testing/files.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
+import { startReceiver } from '../../src/testing/in-process.js';
 import type { RawPeer } from '../../src/testing/raw-peer.js';
 import { rawSender } from '../../src/testing/raw-peer.js';
 import { allocDataFrame, encodeControl } from '../../src/transfer/frames.js';
@@ -47,20 +47,12 @@ async function scene(
 ): Promise<Scene> {
   const parent = await h.tempDir('peerlane-hostile-');
   const outDir = path.join(parent, 'out');
-  let ready!: (code: string) => void;
-  const code = new Promise<string>((resolve) => {
-    ready = resolve;
-  });
-  const result = receive({
+  const { code, result } = startReceiver({
     signal: server,
     rtc,
     outDir,
     ...(onManifest ? { onManifest } : {}),
-    onEvent: (e) => {
-      if (e.event === 'ready') ready(e.code);
-    },
   });
-  result.catch(() => {});
   const peer = await rawSender(server, await Promise.race([code, result.then(() => '')]));
   return { peer, result, outDir, parent };
 }
