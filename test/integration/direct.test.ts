@@ -140,9 +140,16 @@ describe('--transport', () => {
   it('tcp against webrtc cannot meet: CONNECT_TIMEOUT, and nothing written', async () => {
     const file = await fileOf(1000);
     const out = await h.tempDir();
-    const short = { timeoutMs: 2_000 };
-    const rx = startReceiver({ signal: server, rtc: rtcFor('webrtc', short), outDir: out });
-    const tx = send({ signal: server, rtc: rtcFor('tcp', short), paths: [file], code: await rx.code });
+    // The receiver's deadline comes first, so that each side ends on its own
+    // deadline: with equal ones, whichever ended first left the signal server,
+    // and the other could hear PEER_LOST before its own timeout.
+    const rx = startReceiver({ signal: server, rtc: rtcFor('webrtc', { timeoutMs: 2_000 }), outDir: out });
+    const tx = send({
+      signal: server,
+      rtc: rtcFor('tcp', { timeoutMs: 4_000 }),
+      paths: [file],
+      code: await rx.code,
+    });
     await expect(tx).rejects.toMatchObject({
       code: 'CONNECT_TIMEOUT',
       message: expect.stringMatching(/--transport tcp/),

@@ -123,10 +123,17 @@ describe('STUN on the signal server', () => {
   });
 
   it('fails with LISTEN_FAILED when its UDP port is taken', async () => {
+    // A number free on TCP, taken on UDP: a UDP port picked at random may be
+    // some other socket's TCP port (a client's ephemeral one), and then the
+    // TCP listen fails first, with another message.
+    const tcp = net.createServer();
+    await new Promise<void>((resolve) => tcp.listen(0, LOOPBACK, resolve));
+    const port = (tcp.address() as net.AddressInfo).port;
     const squatter = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => squatter.bind(0, LOOPBACK, resolve));
+    await new Promise<void>((resolve) => squatter.bind(port, LOOPBACK, resolve));
+    await new Promise((resolve) => tcp.close(resolve));
     try {
-      const server = new SignalServer({ host: LOOPBACK, port: squatter.address().port });
+      const server = new SignalServer({ host: LOOPBACK, port });
       await expect(server.listen()).rejects.toMatchObject({
         code: 'LISTEN_FAILED',
         message: expect.stringContaining('STUN on UDP'),
