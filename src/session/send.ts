@@ -5,9 +5,9 @@
  */
 import type { Readable } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import type { FramedLink } from '../core/transfer/framed-link.js';
 import { checkText } from '../core/transfer/sender-engine.js';
 import type { FileEvent, FileResult, Tally, TransferResult } from '../core/transfer/types.js';
-import type { FramedLink } from '../transfer/framed-link.js';
 import { hashSources } from '../transfer/resume.js';
 import { sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';

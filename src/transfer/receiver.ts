@@ -23,6 +23,7 @@ import type {
   ReceiverFiles,
   Survey,
 } from '../core/transfer/file-access.js';
+import type { FramedLink } from '../core/transfer/framed-link.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
 import type { ReceiverEngineOptions } from '../core/transfer/receiver-engine.js';
@@ -30,7 +31,6 @@ import { ReceiverEngine } from '../core/transfer/receiver-engine.js';
 import type { TransferResult } from '../core/transfer/types.js';
 import { checkFreeSpace } from './disk.js';
 import { applyFolderMeta } from './folders.js';
-import type { FramedLink } from './framed-link.js';
 import type { OutPlace } from './incoming-file.js';
 import { openIncoming, StreamFile, writeError } from './incoming-file.js';
 import { checkLayout, checkOneStream } from './manifest-checks.js';

@@ -6,12 +6,12 @@
  */
 import type { Readable } from 'node:stream';
 import type { OutgoingFile, OutgoingStream, SenderFiles } from '../core/transfer/file-access.js';
+import type { FramedLink } from '../core/transfer/framed-link.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ResumeOffer } from '../core/transfer/protocol.js';
 import type { SenderEngineOptions } from '../core/transfer/sender-engine.js';
 import { SenderEngine } from '../core/transfer/sender-engine.js';
 import type { TransferResult } from '../core/transfer/types.js';
-import type { FramedLink } from './framed-link.js';
 import { ReadAhead } from './read-ahead.js';
 import { checkOffer, hashSources } from './resume.js';
 import { nodeSha256 } from './sha256.js';
