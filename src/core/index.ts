@@ -25,6 +25,7 @@ export * from './session/attempt-signals.js';
 export * from './session/pair.js';
 export * from './session/peer-session.js';
 export * from './session/reconnect-policy.js';
+export * from './session/transfer.js';
 export * from './signaling/client.js';
 export * from './signaling/framing.js';
 export * from './signaling/pipe.js';

@@ -5,7 +5,7 @@ import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { TurnGrant } from '../core/signaling/protocol.js';
 import type { FramedLinkOptions } from '../core/transfer/framed-link.js';
-import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { turnServersFor } from '../rtc/ice-servers.js';
 import type { SignalAddress } from '../signaling/socket.js';
@@ -55,25 +55,6 @@ export function rtcWithGrant(
     );
   }
   return { ...rtc, iceServers: [...rtc.iceServers, ...issued] };
-}
-
-/** `moved`: bytes that crossed a data channel this run (the session's Tally). */
-export function progressEvent(p: TransferProgress, moved: number): Parameters<EventSink>[0] {
-  return {
-    event: 'progress',
-    file: p.name,
-    fileBytes: p.fileBytes,
-    fileSize: p.fileSize,
-    bytes: p.bytes,
-    total: p.total,
-    moved,
-  };
-}
-
-export function fileEvent(e: FileEvent): Parameters<EventSink>[0] {
-  if (e.phase === 'start') return { event: 'file-start', file: e.name, size: e.size };
-  const { phase: _phase, file: _file, ...result } = e;
-  return { event: 'file-done', ...result };
 }
 
 /** `extra`: the receiver's --out folder, or that it was a text. */
