@@ -46,6 +46,8 @@ export interface SignalServerOptions {
    * RELAY_ADDRESS.
    */
   relayOnly?: boolean | undefined;
+  /** The folder of the browser page's built files, served at `/` (default: dist/web/ of this package). */
+  webRoot?: string | undefined;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */

@@ -21,9 +21,9 @@
  * balancer pair a receiver on one with a sender on another, and relay between
  * them over pub/sub.
  *
- * The same TCP port also carries the relay (relay/hub.ts) and HTTP for its
- * WebSocket path (http-port.ts), told apart by a connection's first byte
- * (demux.ts).
+ * The same TCP port also carries the relay (relay/hub.ts) and HTTP: the
+ * browser page, and WebSocket paths for signaling and the relay (http-port.ts),
+ * told apart by a connection's first byte (demux.ts).
  *
  * This class is the socket side: it listens, accepts, accounts for each
  * address's sockets, and hands each client's lines to SignalHandlers.
@@ -31,6 +31,7 @@
 import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { PeerlaneError } from '../core/errors.js';
 import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
@@ -49,6 +50,7 @@ import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
 import type { SignalState } from './types.js';
+import { DEFAULT_WEB_ROOT } from './web/static.js';
 
 /** What a relay-only process says to a signaling client. */
 const RELAY_ONLY_REFUSAL =
@@ -107,7 +109,12 @@ export class SignalServer {
         refused: (status) => this.metrics.relayRefused.inc({ status }),
       },
     );
-    this.portHttp = new PortHttp(this.relay, this.log);
+    this.portHttp = new PortHttp({
+      relay: this.relay,
+      signal: (stream, address) => this.acceptWebSocket(stream, address),
+      webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
+      log: this.log,
+    });
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
@@ -260,13 +267,41 @@ export class SignalServer {
         else this.portHttp.accept(socket, address);
         return;
       }
-      if (this.options.relayOnly === true) {
-        this.handlers.reject(client, new PeerlaneError('BAD_MESSAGE', RELAY_ONLY_REFUSAL));
-        return;
-      }
       // Anything else is read as signaling, whose decoder refuses what is not.
-      readLines(client, { handlers: this.handlers, limits: this.limits, pending: this.pending });
-      socket.resume();
+      this.serveSignaling(client);
     });
+  }
+
+  /**
+   * A signaling client over WebSocket (`GET /signal`). Its TCP connection has
+   * passed the caps and is counted until it closes; from here on it is a
+   * client like any other, with the same handshake, limits and deadlines.
+   */
+  private acceptWebSocket(stream: Duplex, address: string): void {
+    const group = addressGroup(address, this.limits.ipv6PrefixBits);
+    const client: Client = {
+      id: this.nextId++,
+      socket: stream,
+      address,
+      group,
+      queued: 0,
+      queue: Promise.resolve(),
+    };
+    stream.on('error', () => {
+      // A reset or a protocol error of its WebSocket; 'close' follows and cleans up.
+    });
+    stream.on('close', () => this.handlers.drop(client));
+    this.handlers.open(client);
+    this.serveSignaling(client);
+  }
+
+  /** Hand the client's lines to the handlers (a relay-only process refuses it). */
+  private serveSignaling(client: Client): void {
+    if (this.options.relayOnly === true) {
+      this.handlers.reject(client, new PeerlaneError('BAD_MESSAGE', RELAY_ONLY_REFUSAL));
+      return;
+    }
+    readLines(client, { handlers: this.handlers, limits: this.limits, pending: this.pending });
+    client.socket.resume();
   }
 }
