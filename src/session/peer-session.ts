@@ -6,8 +6,9 @@
  * the session's RTC options and the TURN credentials the server issued.
  */
 import { DEFAULTS } from '../config.js';
-import type { OpenLink, PeerSession } from '../core/session/peer-session.js';
+import type { PeerSession } from '../core/session/peer-session.js';
 import { startSession as startCoreSession } from '../core/session/peer-session.js';
+import type { OpenLink } from '../core/session/ports.js';
 import { directKey } from '../direct/handshake.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { nodeAesGcm } from '../secure/node-aead.js';

@@ -28,17 +28,15 @@
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { MessageLink, PathInfo } from '../link.js';
-import type { Aead, SecureChannel } from '../secure/channel.js';
+import type { SecureChannel } from '../secure/channel.js';
 import { shortAuthString } from '../secure/channel.js';
 import { secureHandshake } from '../secure/handshake.js';
-import type { SignalPipe } from '../signaling/pipe.js';
-import type { PeerRole } from '../signaling/protocol.js';
 import type { RestartReason } from '../signaling/rtc-signal.js';
 import { unrefTimer } from '../timers.js';
-import type { FramedLinkOptions } from '../transfer/framed-link.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import { AttemptSignals } from './attempt-signals.js';
 import type { Pairing } from './pair.js';
+import type { OpenLink, PeerSessionOptions } from './ports.js';
 import {
   backoff,
   DOWN_ATTEMPT_MS,
@@ -48,48 +46,6 @@ import {
   reasonFor,
   withoutSignal,
 } from './reconnect-policy.js';
-
-/** What a session tells the attempt it starts. */
-export interface AttemptRequest {
-  role: PeerRole;
-  /** This attempt's signals only (attempt-signals.ts). */
-  pipe: SignalPipe;
-  /** The attempt number, stamped on every signal. */
-  attempt: number;
-  /** Aborting fails the attempt at once with the signal's reason. */
-  abort: AbortSignal;
-  /** The path an earlier attempt of the session took: what an ICE failure now means. */
-  previousPath: PathInfo | undefined;
-  /** The attempt must end (CONNECT_TIMEOUT, ICE_FAILED…) within this, or its own deadline if shorter. */
-  limitMs: number;
-}
-
-/**
- * Opens one authenticated link for an attempt: in Node the race of direct TCP
- * against node-datachannel (session/race.ts), in a browser an RTCDataChannel.
- */
-export type OpenLink = (request: AttemptRequest) => Promise<MessageLink>;
-
-/** What a session needs besides its pairing; `openLinks` is given the session key, once, to make the opener. */
-export interface PeerSessionOptions {
-  onEvent?: EventSink | undefined;
-  /** Report the short authentication string in the `connected` event. */
-  verify?: boolean | undefined;
-  /** Aborting ends the transfer with INTERRUPTED and cleans up, like a peer failure. */
-  abortSignal?: AbortSignal | undefined;
-  /** Heartbeat tuning, for tests. */
-  heartbeat?: FramedLinkOptions | undefined;
-  /** Reconnection attempts allowed per outage of the data channel (0: none). */
-  reconnects: number;
-  /** How long one outage may last: reconnection gives up after this. */
-  reconnectForMs: number;
-  /** The PAKE's deadline. */
-  handshakeTimeoutMs: number;
-  /** The signal channel's AES-GCM (@noble/ciphers' unless given; Node gives node:crypto's). */
-  aead?: Aead | undefined;
-  /** Make the session's link opener from its key (the direct path's key is derived from it). */
-  openLinks: (sasKey: Uint8Array) => OpenLink;
-}
 
 /**
  * The signal server drops a paired connection silent for its idle timeout
