@@ -22,6 +22,7 @@ export * from './secure/cpace.js';
 export * from './secure/handshake.js';
 export * from './secure/protocol.js';
 export * from './session/attempt-signals.js';
+export * from './session/defaults.js';
 export * from './session/pair.js';
 export * from './session/peer-session.js';
 export * from './session/ports.js';
