@@ -7,20 +7,22 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser } from '../../src/testing/browser.js';
-import { chromiumAvailable, launchChromium } from '../../src/testing/browser.js';
+import {
+  BROWSER_MTU,
+  chromiumAvailable,
+  finished,
+  launchChromium,
+  openPeerPage,
+  opfsSha256,
+  readyCode,
+  sendFromPage,
+} from '../../src/testing/browser.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 
 const MiB = 1024 * 1024;
 /** The issue's size: large enough that anything held whole, or a slow path, shows. */
 const BIG = 200 * MiB;
-/**
- * On a loopback bind address the CLI raises its SCTP MTU to 4096
- * (rtc/connect.ts); Chromium's SCTP drops packets that large and the channel
- * closes as soon as data flows. A CLI that talks to a browser keeps the
- * standard size.
- */
-const BROWSER_MTU = ['--mtu', '1280'];
 
 describe.runIf(chromiumAvailable())('the page in Chromium', () => {
   const { h, server } = useSignalServer({ beforeEach, afterEach });
@@ -37,40 +39,7 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
 
   const pageUrl = (): string => `http://${server.host}:${server.port}/`;
 
-  async function openPage(fragment = ''): Promise<Page> {
-    const page = await browser.open(`${pageUrl()}${fragment}`);
-    // The tests save through OPFS: a folder picker cannot be answered headless.
-    await page.locator('#more summary').click();
-    await page.locator('#pick-folder').setChecked(false);
-    return page;
-  }
-
-  /** The SHA-256 of a file the page saved in OPFS, read back in the page. */
-  async function opfsSha256(page: Page, name: string): Promise<string> {
-    // A string: this file is compiled without the DOM's types, the page has them.
-    return page.evaluate(`(async () => {
-      const root = await navigator.storage.getDirectory();
-      const dir = await root.getDirectoryHandle('received');
-      const file = await (await dir.getFileHandle(${JSON.stringify(name)})).getFile();
-      const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
-      return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-    })()`);
-  }
-
-  /** The code the page shows once it waits. */
-  async function readyCode(page: Page): Promise<string> {
-    await page.locator('#ready-code:not(:empty)').waitFor({ timeout: 10_000 });
-    const code = (await page.locator('#ready-code').textContent()) ?? '';
-    expect(code).toMatch(/^\d+-\w+-\w+$/);
-    return code;
-  }
-
-  /** How the page's transfer ended: 'done', or 'failed: <its error line>'. */
-  async function finished(page: Page, timeout = 120_000): Promise<string> {
-    await page.locator('#status[data-state]').waitFor({ timeout });
-    const state = (await page.locator('#status').getAttribute('data-state')) ?? '';
-    return state === 'done' ? state : `${state}: ${await page.locator('#error').textContent()}`;
-  }
+  const openPage = (fragment = ''): Promise<Page> => openPeerPage(browser, `${pageUrl()}${fragment}`);
 
   it('receives 200 MiB from the CLI into OPFS, verified, the same bytes', async () => {
     const dir = await h.tempDir();
@@ -96,12 +65,42 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     const rx = h.peer(['receive', '--yes', '--out', out, ...server.peerArgs]);
     const { code } = await rx.waitFor('ready');
     const page = await openPage();
-    await page.locator('#code').fill(code);
-    await page.locator('#send').click();
-    await page.locator('#files').setInputFiles(src);
-    await page.locator('#go-send').click();
+    await sendFromPage(page, code, [src]);
     expect(await finished(page)).toBe('done');
     expect((await rx.exit()).code, rx.stderr).toBe(0);
     expect(await sha256File(path.join(out, 'up.bin'))).toBe(await sha256File(src));
   }, 180_000);
+
+  it('sends from one tab to another', async () => {
+    const dir = await h.tempDir();
+    const src = path.join(dir, 'tab.bin');
+    await writeRandomFile(src, 8 * MiB);
+    const rx = await openPage();
+    await rx.locator('#receive').click();
+    const code = await readyCode(rx);
+    const tx = await openPage();
+    await sendFromPage(tx, code, [src]);
+    await rx.locator('#accept').click({ timeout: 20_000 });
+    expect(await finished(rx), browser.errors.join('\n')).toBe('done');
+    expect(await finished(tx)).toBe('done');
+    expect(await opfsSha256(rx, 'tab.bin')).toBe(await sha256File(src));
+  });
+
+  it('lays out at desktop and phone sizes (screenshots, for a person to look at)', async () => {
+    const shots = process.env.PEERLANE_SCREENSHOTS ?? (await h.tempDir('peerlane-shots-'));
+    for (const [name, viewport] of [
+      ['desktop', { width: 1280, height: 800 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
+      const page = await browser.open(`${pageUrl()}#7-orbit-lemon`, viewport);
+      await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+      // Nothing runs off the side at a phone's width.
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+      expect(overflow).toBeLessThanOrEqual(0);
+      const waiting = await openPeerPage(browser, pageUrl(), viewport);
+      await waiting.locator('#receive').click();
+      await readyCode(waiting);
+      await waiting.screenshot({ path: path.join(shots, `${name}-waiting.png`), fullPage: true });
+    }
+  });
 });
