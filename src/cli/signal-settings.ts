@@ -84,6 +84,20 @@ export const SIGNAL_SETTINGS = [
     describe: 'Address the /healthz and /metrics port listens on',
     parse: (raw) => blankIsNone(raw) ?? DEFAULT_HTTP_HOST,
   },
+  {
+    flag: 'tls-cert',
+    env: 'TLS_CERT',
+    default: '',
+    describe: 'PEM certificate chain: serve HTTPS and wss:// on the port too; with --tls-key',
+    parse: blankIsNone,
+  },
+  {
+    flag: 'tls-key',
+    env: 'TLS_KEY',
+    default: '',
+    describe: 'PEM private key of --tls-cert',
+    parse: blankIsNone,
+  },
   ...SIGNAL_LIMIT_SETTINGS,
   ...RELAY_SETTINGS,
   {

@@ -23,7 +23,8 @@
  *
  * The same TCP port also carries the relay (relay/hub.ts) and HTTP: the
  * browser page, and WebSocket paths for signaling and the relay (http-port.ts),
- * told apart by a connection's first byte (demux.ts).
+ * told apart by a connection's first byte (demux.ts); with a certificate, all
+ * of these over TLS too (tls.ts).
  *
  * This class is the socket side: it listens, accepts, accounts for each
  * address's sockets, and hands each client's lines to SignalHandlers.
@@ -32,6 +33,7 @@ import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { PeerlaneError } from '../core/errors.js';
 import { addressGroup, plainAddress } from './address-group.js';
 import type { Client } from './clients.js';
@@ -49,6 +51,7 @@ import { DEFAULT_RELAY_LIMITS, RelayHub } from './relay/hub.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
+import { PortTls } from './tls.js';
 import type { SignalState } from './types.js';
 import { DEFAULT_WEB_ROOT } from './web/static.js';
 
@@ -81,6 +84,8 @@ export class SignalServer {
   private readonly log: (message: string) => void;
   readonly relay: RelayHub;
   private readonly portHttp: PortHttp;
+  /** TLS on the port, when a certificate is configured. */
+  private readonly portTls: PortTls | undefined;
 
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
@@ -115,6 +120,10 @@ export class SignalServer {
       webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
       log: this.log,
     });
+    this.portTls =
+      options.tls === undefined
+        ? undefined
+        : new PortTls(options.tls, this.limits.handshakeTimeoutMs, (s) => this.acceptSecure(s), this.log);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
@@ -233,18 +242,13 @@ export class SignalServer {
       socket.destroy(); // gone before we saw it
       return;
     }
-    const address = plainAddress(socket.remoteAddress);
-    const group = addressGroup(address, this.limits.ipv6PrefixBits);
-    const client: Client = { id: this.nextId++, socket, address, group, queued: 0, queue: Promise.resolve() };
+    const client = this.client(socket, plainAddress(socket.remoteAddress));
+    const { group } = client;
     this.sockets.add(socket);
     const withinCap = this.limiter.connect(group);
-    socket.on('error', () => {
-      // A reset or a write after the peer left; 'close' follows and cleans up.
-    });
     socket.on('close', () => {
       this.sockets.delete(socket);
       this.limiter.disconnect(group);
-      this.handlers.drop(client);
     });
     // Every socket counts, rejected ones too until they close: the cap is on what the server holds.
     const refusal =
@@ -258,18 +262,48 @@ export class SignalServer {
       return;
     }
     socket.setNoDelay(true);
+    this.serve(client, socket, false);
+  }
+
+  /** A client on `socket` (TCP, TLS, or a WebSocket's stream), forgotten when it closes. */
+  private client(socket: Duplex, address: string): Client {
+    const group = addressGroup(address, this.limits.ipv6PrefixBits);
+    const client: Client = { id: this.nextId++, socket, address, group, queued: 0, queue: Promise.resolve() };
+    socket.on('error', () => {
+      // A reset, a bad handshake, or a write after the peer left; 'close' follows and cleans up.
+    });
+    socket.on('close', () => this.handlers.drop(client));
+    return client;
+  }
+
+  /**
+   * Hand the client to what speaks the protocol its first byte names. TLS is
+   * taken off once (`secure` then), and what it carried is told apart again.
+   */
+  private serve(client: Client, socket: net.Socket, secure: boolean): void {
     // Opened first, so that a client that sends nothing meets the handshake timeout either way.
     this.handlers.open(client);
     void sniffProtocol(socket).then((protocol) => {
-      if (protocol === 'relay' || protocol === 'http') {
+      const tls = protocol === 'tls' && !secure ? this.portTls : undefined;
+      if (protocol === 'relay' || protocol === 'http' || tls !== undefined) {
         this.handlers.drop(client);
-        if (protocol === 'relay') this.relay.accept(socket, address);
-        else this.portHttp.accept(socket, address);
+        if (protocol === 'relay') this.relay.accept(socket, client.address);
+        else if (tls !== undefined) tls.accept(socket);
+        else this.portHttp.accept(socket, client.address);
         return;
       }
       // Anything else is read as signaling, whose decoder refuses what is not.
       this.serveSignaling(client);
     });
+  }
+
+  /** A connection whose TLS handshake is done: counted already, as the TCP connection under it. */
+  private acceptSecure(socket: TLSSocket): void {
+    if (socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.serve(this.client(socket, plainAddress(socket.remoteAddress)), socket, true);
   }
 
   /**
@@ -278,19 +312,7 @@ export class SignalServer {
    * client like any other, with the same handshake, limits and deadlines.
    */
   private acceptWebSocket(stream: Duplex, address: string): void {
-    const group = addressGroup(address, this.limits.ipv6PrefixBits);
-    const client: Client = {
-      id: this.nextId++,
-      socket: stream,
-      address,
-      group,
-      queued: 0,
-      queue: Promise.resolve(),
-    };
-    stream.on('error', () => {
-      // A reset or a protocol error of its WebSocket; 'close' follows and cleans up.
-    });
-    stream.on('close', () => this.handlers.drop(client));
+    const client = this.client(stream, address);
     this.handlers.open(client);
     this.serveSignaling(client);
   }
