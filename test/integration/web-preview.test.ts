@@ -33,17 +33,22 @@ function fetchPage(port: number, target: string, method = 'GET'): Promise<{ stat
 }
 
 describe('a link preview', () => {
-  it('GET and HEAD of the page leave the receiver waiting, and the code still works', async () => {
+  it("GET and HEAD of `peer receive --qr`'s link leave the receiver waiting, and the code still works", async () => {
     const web = await h.tempDir('peerlane-web-');
     await fs.writeFile(path.join(web, 'index.html'), PAGE);
     const server = await h.signalServer({ webRoot: web });
     const out = await h.tempDir('peerlane-out-');
-    const rx = h.peer(['receive', '--yes', '--out', out, ...server.peerArgs]);
-    const { code } = await rx.waitFor('ready');
+    const rx = h.peer(['receive', '--qr', '--yes', '--out', out, ...server.peerArgs]);
+    const { code, url } = await rx.waitFor('ready');
     expect(server.server.stats).toEqual({ clients: 1, waiting: 1 });
 
-    // What a preview bot or a scanner's prefetch does with `<page>/#<code>`.
-    expect(await fetchPage(server.port, '/')).toEqual({ status: 200, body: PAGE });
+    // What a preview bot or a scanner's prefetch does with the link: the fragment stays behind.
+    const link = new URL(url ?? '');
+    expect(link.hash).toBe(`#${code}`);
+    expect(await fetchPage(server.port, `${link.pathname}${link.search}`)).toEqual({
+      status: 200,
+      body: PAGE,
+    });
     expect(await fetchPage(server.port, '/?x')).toEqual({ status: 200, body: PAGE });
     expect((await fetchPage(server.port, '/', 'HEAD')).status).toBe(200);
     expect(server.server.stats).toEqual({ clients: 1, waiting: 1 });
