@@ -41,7 +41,7 @@ export const SIGNAL_SETTINGS = [
     flag: 'turn-urls',
     env: 'TURN_URLS',
     default: '',
-    describe: 'Comma-separated turn: URLs of coturn, without credentials',
+    describe: 'Comma-separated turn: (and, for browsers, turns:) URLs of coturn, without credentials',
     parse: requiredString,
   },
   // Secrets have no default in yargs: it would print it in --help.
