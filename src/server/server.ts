@@ -26,38 +26,28 @@
  * told apart by a connection's first byte (demux.ts); with a certificate, all
  * of these over TLS too (tls.ts).
  *
- * This class is the socket side: it listens, accepts, accounts for each
- * address's sockets, and hands each client's lines to SignalHandlers.
+ * This class is the socket side: it listens, accepts, and accounts for each
+ * address's sockets; port.ts makes each a client and routes it by its first
+ * byte, and SignalHandlers takes the signaling clients' lines.
  */
 import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { PeerlaneError } from '../core/errors.js';
 import { addressGroup, plainAddress } from './address-group.js';
-import type { Client } from './clients.js';
-import { sniffProtocol } from './demux.js';
 import { SignalHandlers } from './handlers.js';
-import { PortHttp } from './http-port.js';
-import { readLines } from './line-reader.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
 import type { SignalServerOptions } from './options.js';
 import { DEFAULT_HTTP_HOST } from './options.js';
+import { PortRouter } from './port.js';
 import { AddressLimiter, monotonic } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import { DEFAULT_RELAY_LIMITS, RelayHub } from './relay/hub.js';
 import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
-import { PortTls } from './tls.js';
 import type { SignalState } from './types.js';
-import { DEFAULT_WEB_ROOT } from './web/static.js';
-
-/** What a relay-only process says to a signaling client. */
-const RELAY_ONLY_REFUSAL =
-  'this server only relays (--relay-only): point peers at the signal server, which names this relay in `paired`';
 
 /** How often buckets of addresses that went quiet are forgotten. */
 const SWEEP_MS = 60_000;
@@ -80,12 +70,10 @@ export class SignalServer {
   /** Bytes of unfinished lines held for all clients (the sum of their decoders' pending bytes). */
   private readonly pending = { bytes: 0 };
   private sweeper: NodeJS.Timeout | undefined;
-  private nextId = 1;
   private readonly log: (message: string) => void;
   readonly relay: RelayHub;
-  private readonly portHttp: PortHttp;
-  /** TLS on the port, when a certificate is configured. */
-  private readonly portTls: PortTls | undefined;
+  /** What each counted connection becomes, by its first byte (port.ts). */
+  private readonly port: PortRouter;
 
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
@@ -114,16 +102,6 @@ export class SignalServer {
         refused: (status) => this.metrics.relayRefused.inc({ status }),
       },
     );
-    this.portHttp = new PortHttp({
-      relay: this.relay,
-      signal: (stream, address) => this.acceptWebSocket(stream, address),
-      webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
-      log: this.log,
-    });
-    this.portTls =
-      options.tls === undefined
-        ? undefined
-        : new PortTls(options.tls, this.limits.handshakeTimeoutMs, (s) => this.acceptSecure(s), this.log);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
@@ -131,6 +109,14 @@ export class SignalServer {
       turn: options.turn,
       now,
       relayAddress: () => this.publicRelayAddress(),
+    });
+    this.port = new PortRouter({
+      lines: { handlers: this.handlers, limits: this.limits, pending: this.pending },
+      relay: this.relay,
+      relayOnly: options.relayOnly === true,
+      webRoot: options.webRoot,
+      tls: options.tls,
+      log: this.log,
     });
   }
 
@@ -214,7 +200,7 @@ export class SignalServer {
     this.handlers.stop();
     clearInterval(this.sweeper);
     this.relay.close();
-    this.portHttp.close();
+    this.port.close();
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
     const { tcp, udp, http } = this;
@@ -242,7 +228,7 @@ export class SignalServer {
       socket.destroy(); // gone before we saw it
       return;
     }
-    const client = this.client(socket, plainAddress(socket.remoteAddress));
+    const client = this.port.client(socket, plainAddress(socket.remoteAddress));
     const { group } = client;
     this.sockets.add(socket);
     const withinCap = this.limiter.connect(group);
@@ -262,68 +248,6 @@ export class SignalServer {
       return;
     }
     socket.setNoDelay(true);
-    this.serve(client, socket, false);
-  }
-
-  /** A client on `socket` (TCP, TLS, or a WebSocket's stream), forgotten when it closes. */
-  private client(socket: Duplex, address: string): Client {
-    const group = addressGroup(address, this.limits.ipv6PrefixBits);
-    const client: Client = { id: this.nextId++, socket, address, group, queued: 0, queue: Promise.resolve() };
-    socket.on('error', () => {
-      // A reset, a bad handshake, or a write after the peer left; 'close' follows and cleans up.
-    });
-    socket.on('close', () => this.handlers.drop(client));
-    return client;
-  }
-
-  /**
-   * Hand the client to what speaks the protocol its first byte names. TLS is
-   * taken off once (`secure` then), and what it carried is told apart again.
-   */
-  private serve(client: Client, socket: net.Socket, secure: boolean): void {
-    // Opened first, so that a client that sends nothing meets the handshake timeout either way.
-    this.handlers.open(client);
-    void sniffProtocol(socket).then((protocol) => {
-      const tls = protocol === 'tls' && !secure ? this.portTls : undefined;
-      if (protocol === 'relay' || protocol === 'http' || tls !== undefined) {
-        this.handlers.drop(client);
-        if (protocol === 'relay') this.relay.accept(socket, client.address);
-        else if (tls !== undefined) tls.accept(socket);
-        else this.portHttp.accept(socket, client.address);
-        return;
-      }
-      // Anything else is read as signaling, whose decoder refuses what is not.
-      this.serveSignaling(client);
-    });
-  }
-
-  /** A connection whose TLS handshake is done: counted already, as the TCP connection under it. */
-  private acceptSecure(socket: TLSSocket): void {
-    if (socket.remoteAddress === undefined) {
-      socket.destroy();
-      return;
-    }
-    this.serve(this.client(socket, plainAddress(socket.remoteAddress)), socket, true);
-  }
-
-  /**
-   * A signaling client over WebSocket (`GET /signal`). Its TCP connection has
-   * passed the caps and is counted until it closes; from here on it is a
-   * client like any other, with the same handshake, limits and deadlines.
-   */
-  private acceptWebSocket(stream: Duplex, address: string): void {
-    const client = this.client(stream, address);
-    this.handlers.open(client);
-    this.serveSignaling(client);
-  }
-
-  /** Hand the client's lines to the handlers (a relay-only process refuses it). */
-  private serveSignaling(client: Client): void {
-    if (this.options.relayOnly === true) {
-      this.handlers.reject(client, new PeerlaneError('BAD_MESSAGE', RELAY_ONLY_REFUSAL));
-      return;
-    }
-    readLines(client, { handlers: this.handlers, limits: this.limits, pending: this.pending });
-    client.socket.resume();
+    this.port.serve(client, socket);
   }
 }
