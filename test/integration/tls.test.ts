@@ -7,7 +7,6 @@
  * server at start with a usage error.
  */
 import fs from 'node:fs/promises';
-import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,8 @@ import { RELAY_WS_PATH } from '../../src/core/relay/protocol.js';
 import { readTlsFiles } from '../../src/server/tls.js';
 import { SECURITY_HEADERS } from '../../src/server/web/headers.js';
 import { Harness, LOOPBACK } from '../../src/testing/harness.js';
+import type { TextAnswer } from '../../src/testing/http-text.js';
+import { requestText } from '../../src/testing/http-text.js';
 import type { Address } from '../../src/testing/signal-clients.js';
 import { expectServes, SignalBench, v } from '../../src/testing/signal-clients.js';
 import type { TestCert } from '../../src/testing/tls-cert.js';
@@ -44,19 +45,8 @@ beforeAll(async () => {
   return () => keep.cleanup();
 });
 
-function httpsGet(port: number, target: string): Promise<{ status: number; headers: object; body: string }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get({ host: LOOPBACK, port, path: target, ca: cert.cert }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      })
-      .on('error', reject);
-  });
+function httpsGet(port: number, target: string): Promise<TextAnswer> {
+  return requestText({ host: LOOPBACK, port, path: target, ca: cert.cert });
 }
 
 /** NDJSON over TLS: the first line the server answers `line` with. */

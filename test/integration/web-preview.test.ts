@@ -6,30 +6,24 @@
  * the sender who then uses the code gets through on the first try.
  */
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness } from '../../src/testing/harness.js';
+import { requestText } from '../../src/testing/http-text.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
 
 const PAGE = '<!doctype html><title>peerlane</title><script src="app.js"></script>\n';
 
-function fetchPage(port: number, target: string, method = 'GET'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: target, method }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function fetchPage(
+  port: number,
+  target: string,
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
+  const { status, body } = await requestText({ host: '127.0.0.1', port, path: target, method });
+  return { status, body };
 }
 
 describe('a link preview', () => {
