@@ -25,12 +25,13 @@ const HEADERS_TIMEOUT_MS = 5_000;
 /** Enough for a browser's upgrade request with its cookies; far below Node's 16 KiB default. */
 const MAX_HEADER_BYTES = 8 * 1024;
 /**
- * One signaling message of the page is one line, at most the protocol's limit
- * and its newline. A message a little larger still reaches the line decoder,
- * so it meets MESSAGE_TOO_LARGE as on TCP; past twice that, ws closes the
- * connection (1009) before buffering more.
+ * One signaling message of the page is one line: at most the protocol's limit
+ * and its newline. ws holds a message until it is whole, outside the line
+ * decoder's accounting, so it may hold no more than the decoder would; a line
+ * over the limit in one message still reaches the decoder (MESSAGE_TOO_LARGE,
+ * as on TCP), a larger message is closed by ws (1009) unread.
  */
-const SIGNAL_WS_MAX_MESSAGE_BYTES = 2 * MAX_SIGNAL_MESSAGE_BYTES;
+const SIGNAL_WS_MAX_MESSAGE_BYTES = MAX_SIGNAL_MESSAGE_BYTES + 1;
 
 export interface PortHttpOptions {
   relay: RelayHub;

@@ -6,44 +6,43 @@
  * the sender who then uses the code gets through on the first try.
  */
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { Harness } from '../../src/testing/harness.js';
+import { requestText } from '../../src/testing/http-text.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
 
 const PAGE = '<!doctype html><title>peerlane</title><script src="app.js"></script>\n';
 
-function fetchPage(port: number, target: string, method = 'GET'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: target, method }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function fetchPage(
+  port: number,
+  target: string,
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
+  const { status, body } = await requestText({ host: '127.0.0.1', port, path: target, method });
+  return { status, body };
 }
 
 describe('a link preview', () => {
-  it('GET and HEAD of the page leave the receiver waiting, and the code still works', async () => {
+  it("GET and HEAD of `peer receive --qr`'s link leave the receiver waiting, and the code still works", async () => {
     const web = await h.tempDir('peerlane-web-');
     await fs.writeFile(path.join(web, 'index.html'), PAGE);
     const server = await h.signalServer({ webRoot: web });
     const out = await h.tempDir('peerlane-out-');
-    const rx = h.peer(['receive', '--yes', '--out', out, ...server.peerArgs]);
-    const { code } = await rx.waitFor('ready');
+    const rx = h.peer(['receive', '--qr', '--yes', '--out', out, ...server.peerArgs]);
+    const { code, url } = await rx.waitFor('ready');
     expect(server.server.stats).toEqual({ clients: 1, waiting: 1 });
 
-    // What a preview bot or a scanner's prefetch does with `<page>/#<code>`.
-    expect(await fetchPage(server.port, '/')).toEqual({ status: 200, body: PAGE });
+    // What a preview bot or a scanner's prefetch does with the link: the fragment stays behind.
+    const link = new URL(url ?? '');
+    expect(link.hash).toBe(`#${code}`);
+    expect(await fetchPage(server.port, `${link.pathname}${link.search}`)).toEqual({
+      status: 200,
+      body: PAGE,
+    });
     expect(await fetchPage(server.port, '/?x')).toEqual({ status: 200, body: PAGE });
     expect((await fetchPage(server.port, '/', 'HEAD')).status).toBe(200);
     expect(server.server.stats).toEqual({ clients: 1, waiting: 1 });

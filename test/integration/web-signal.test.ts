@@ -70,6 +70,17 @@ describe('the same limits as over TCP', () => {
     await expectEmpty(s.server);
   });
 
+  it('a message larger than any line is closed unread (1009), and others are served', async () => {
+    const s = await bench.start();
+    const ws = await bench.webSocket(s);
+    const code = new Promise<number>((resolve) => ws.ws.once('close', resolve));
+    ws.ws.send(Buffer.alloc(MAX_SIGNAL_MESSAGE_BYTES + 2, 'a'));
+    expect(await code).toBe(1009);
+    expect(ws.lines).toEqual([]);
+    await expectServes(bench, s);
+    await expectEmpty(s.server);
+  });
+
   it('an endless line over many messages: MESSAGE_TOO_LARGE', async () => {
     const s = await bench.start();
     const ws = await bench.webSocket(s);
