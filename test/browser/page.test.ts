@@ -100,6 +100,8 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
       const waiting = await openPeerPage(browser, pageUrl(), viewport);
       await waiting.locator('#receive').click();
       await readyCode(waiting);
+      // The QR code of the page's link with the code, for a phone to scan.
+      await waiting.locator('#qr').waitFor({ state: 'visible' });
       await waiting.screenshot({ path: path.join(shots, `${name}-waiting.png`), fullPage: true });
     }
   });
