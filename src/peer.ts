@@ -13,6 +13,7 @@ import { listCommand, receiveCommand, sendCommand } from './cli/peer-commands.js
 import {
   PEER_CONNECTION_SETTINGS,
   PEER_GLOBAL_SETTINGS,
+  PEER_PAGE_SETTINGS,
   PEER_RECEIVE_SETTINGS,
   PEER_SEND_SETTINGS,
 } from './cli/peer-settings.js';
@@ -68,6 +69,7 @@ await yargs(rawArgs)
         })
         .options(options(PEER_CONNECTION_SETTINGS))
         .options(options(PEER_RECEIVE_SETTINGS))
+        .options(options(PEER_PAGE_SETTINGS))
         .example(
           examples([
             ['$0 receive --out ./dl', 'print a code, then receive into ./dl'],
@@ -91,6 +93,7 @@ await yargs(rawArgs)
           describe: 'Files and folders to send; - for standard input',
         })
         .options(options(PEER_SEND_SETTINGS))
+        .options(options(PEER_PAGE_SETTINGS))
         .example(
           examples([
             ['$0 send big.iso notes.txt --to 42-orbit-lemon', 'send two files'],

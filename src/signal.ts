@@ -18,6 +18,7 @@ import { relayLimitsFrom } from './server/relay/settings.js';
 import { SignalServer } from './server/server.js';
 import type { SignalLimitVariable } from './server/server-config.js';
 import { parseSignalLimits, SIGNAL_LIMIT_SETTINGS } from './server/server-config.js';
+import { readTlsFiles } from './server/tls.js';
 import { resolveTurnConfig } from './server/turn.js';
 
 const env = process.env;
@@ -82,11 +83,13 @@ await runCommand(
       relay: relayLimitsFrom(settings),
       relayAddress: settings['relay-address'],
       relayOnly: settings['relay-only'],
+      tls: readTlsFiles(settings['tls-cert'], settings['tls-key']),
     });
     const address = await server.listen();
     const http = server.httpAddress();
     output.event({ event: 'listening', ...address, ...(http ? { httpPort: http.port } : {}) });
     output.say(`[signal] STUN on udp ${address.host}:${address.port}`);
+    if (settings['tls-cert'] !== undefined) output.say('[signal] TLS on the same port: https:// and wss://');
     if (http) output.say(`[signal] /healthz and /metrics on http://${http.host}:${http.port}`);
     if (redisUrl !== undefined)
       output.say(`[signal] sharing state through Redis as instance ${server.instance}`);

@@ -16,6 +16,7 @@ import type { HintContext, PeerlaneError } from '../core/errors.js';
 import type { PeerEvent } from '../core/events.js';
 import type { LastWords } from './freeze-guard.js';
 import { ProgressView } from './progress-view.js';
+import { pageLink, qrBlock } from './qr.js';
 import type { Verb } from './sentences.js';
 import { doneLine, errorLine, pathWords, summary } from './sentences.js';
 import { jsonSafe, terminalSafe, terminalSafeText } from './terminal-text.js';
@@ -68,6 +69,8 @@ export class Output {
   /** The newest progress event, and whether --json printed it (they are throttled). */
   private latest: { event: Progress; printed: boolean } | undefined;
   private connections = 0;
+  /** `--qr`: the browser page each printed code links to. */
+  private page: URL | undefined;
 
   constructor(private readonly options: OutputOptions) {
     this.stdout = options.stdout ?? process.stdout;
@@ -82,7 +85,13 @@ export class Output {
     else this.writeErr(line);
   }
 
+  /** `--qr`: show each printed code as a link to `page`, and a QR code of it (with --json, a `url` field). */
+  showPage(page: URL): void {
+    this.page = page;
+  }
+
   event(e: PeerEvent): void {
+    if (e.event === 'ready' && this.page !== undefined) e = { ...e, url: pageLink(this.page, e.code) };
     if (this.options.json) this.jsonEvent(e);
     switch (e.event) {
       case 'listening':
@@ -90,6 +99,9 @@ export class Output {
         return;
       case 'ready':
         this.ready(e.code, e.name);
+        if (e.url !== undefined && !this.options.json) {
+          this.qr(e.url).catch((err: Error) => this.writeErr(`peer: no QR code: ${err.message}`));
+        }
         return;
       case 'peers':
         // The names are the output: one per line on stdout, for a person or `read`.
@@ -178,6 +190,14 @@ export class Output {
     }
     this.say('Code:');
     if (!this.options.json) this.outLine(code);
+  }
+
+  /** The link as a QR code and as text, on stderr: asked for with --qr, so shown with --quiet too. */
+  private async qr(link: string): Promise<void> {
+    const block = await qrBlock(link);
+    // The drawing is the qrcode package's, colours included; only the link is escaped.
+    if (!closedStreams.has(this.stderr)) this.stderr.write(block.endsWith('\n') ? block : `${block}\n`);
+    this.writeErr(`Scan it, or open ${link} in a browser.`);
   }
 
   private connected(e: Extract<PeerEvent, { event: 'connected' }>): void {

@@ -13,6 +13,7 @@ import { Output } from './output.js';
 import { undash } from './peer-argv.js';
 import { sessionOptions, signalAddress } from './peer-session-options.js';
 import { PEER_COMMAND_SETTINGS, PEER_GLOBAL_SETTINGS } from './peer-settings.js';
+import { pageUrl } from './qr.js';
 import { runCommand } from './run.js';
 import type { Env } from './settings.js';
 import { readSettings } from './settings.js';
@@ -56,6 +57,7 @@ export async function receiveCommand({ args, env, typed }: Invocation): Promise<
     output,
     async (abortSignal) => {
       const s = readSettings(PEER_COMMAND_SETTINGS.receive, args, env);
+      if (s.qr) output.showPage(pageUrl(s['page-url'], signalAddress(s)));
       if (s.stdout && typed.has('out')) {
         throw new PeerlaneError(
           'USAGE',
@@ -98,6 +100,7 @@ export async function sendCommand({ args, env }: Invocation): Promise<void> {
     output,
     async (abortSignal) => {
       const s = readSettings(PEER_COMMAND_SETTINGS.send, args, env);
+      if (s.qr) output.showPage(pageUrl(s['page-url'], signalAddress(s)));
       const paths = (Array.isArray(args.files) ? args.files.map(String) : []).map(undash);
       if (s.text === undefined && paths.length === 0) {
         throw new PeerlaneError('USAGE', 'name files or folders to send, - for stdin, or --text');

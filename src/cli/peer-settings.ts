@@ -184,10 +184,29 @@ export const PEER_SEND_SETTINGS = [
   },
 ] as const satisfies readonly Setting[];
 
+/** Flags of the commands that may print a code: its link to the browser page. */
+export const PEER_PAGE_SETTINGS = [
+  flagOff(
+    'qr',
+    'Also show the code as a QR code of the browser page with the code in it (--json: a url field)',
+  ),
+  {
+    flag: 'page-url',
+    env: 'PEERLANE_PAGE_URL',
+    describe: 'The browser page for --qr; unset: http://<signal host>:<port>/ (set it behind TLS or a proxy)',
+    parse: optionalString,
+  },
+] as const satisfies readonly Setting[];
+
 /** The settings each command accepts (`list` accepts, and ignores, the connection flags). */
 export const PEER_COMMAND_SETTINGS = {
-  receive: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_RECEIVE_SETTINGS],
-  send: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_SEND_SETTINGS],
+  receive: [
+    ...PEER_GLOBAL_SETTINGS,
+    ...PEER_CONNECTION_SETTINGS,
+    ...PEER_RECEIVE_SETTINGS,
+    ...PEER_PAGE_SETTINGS,
+  ],
+  send: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_SEND_SETTINGS, ...PEER_PAGE_SETTINGS],
   list: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS],
 } as const;
 
@@ -197,4 +216,5 @@ export const PEER_SETTINGS: readonly Setting[] = [
   ...PEER_CONNECTION_SETTINGS,
   ...PEER_RECEIVE_SETTINGS,
   ...PEER_SEND_SETTINGS,
+  ...PEER_PAGE_SETTINGS,
 ];

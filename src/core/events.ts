@@ -18,6 +18,8 @@ export type PeerEvent =
       code: string;
       /** With `peer receive --name`: the name, which stands for the nameplate in `code`. */
       name?: string;
+      /** With `--qr`: the browser page with the code in its fragment. */
+      url?: string;
     }
   | {
       event: 'peers';

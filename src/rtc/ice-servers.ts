@@ -157,16 +157,32 @@ export function restUsernameExpiry(username: string): number | undefined {
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
-/** node-datachannel's object form for each URL, with the credentials attached. */
+/**
+ * TURN over TLS or TCP (`turns:`, `?transport=tcp`): what a browser on a
+ * network that blocks UDP relays over, and what libjuice cannot use. The
+ * signal server may issue such URLs (TURN_URLS) with its credentials, for the
+ * browser page; a peer here leaves them out.
+ */
+function browserOnlyTurn(url: string): boolean {
+  return /^turns:|\?transport=tcp$/i.test(url);
+}
+
+/**
+ * node-datachannel's object form for each URL it can relay over (UDP), with
+ * the credentials attached; browser-only URLs are checked, then left out.
+ */
 export function turnServersFor(urls: readonly string[], creds: { username: string; password: string }) {
-  return urls.map((url): TurnServer => {
-    const server = parseIceServerUrl(url, { credentials: 'forbidden' });
+  return urls.flatMap((url): TurnServer[] => {
+    const browserOnly = browserOnlyTurn(url);
+    // The same checks for all: a browser-only URL is parsed as its UDP twin.
+    const udp = browserOnly ? url.replace(/^turns:/i, 'turn:').replace(/\?transport=tcp$/i, '') : url;
+    const server = parseIceServerUrl(udp, { credentials: 'forbidden' });
     if (typeof server === 'string' || !isTurnServer(server)) {
       throw new PeerlaneError(
         'BAD_CONFIG',
-        `TURN_URLS entries must be turn: URLs, not ${JSON.stringify(url)}`,
+        `TURN_URLS entries must be turn: or turns: URLs, not ${JSON.stringify(url)}`,
       );
     }
-    return { ...server, username: creds.username, password: creds.password };
+    return browserOnly ? [] : [{ ...server, username: creds.username, password: creds.password }];
   });
 }

@@ -5,7 +5,7 @@
  * rejection (an error frame, then close) and cleanup when it leaves. What each
  * message means is handlers.ts.
  */
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { ClientMessage, ServerMessage } from '../core/signaling/protocol.js';
 import { encodeMessage } from '../core/signaling/protocol.js';
@@ -20,7 +20,8 @@ const LINGER_MS = 1000;
 
 export interface Client {
   readonly id: number;
-  readonly socket: net.Socket;
+  /** A TCP socket, or a WebSocket's message stream (GET /signal, http-port.ts). */
+  readonly socket: Duplex;
   readonly address: string;
   /** What its address counts under for per-address limits (address-group.ts). */
   readonly group: string;

@@ -5,6 +5,7 @@
  */
 import type { RelayLimits } from './relay/hub.js';
 import type { SignalLimits } from './server-config.js';
+import type { TlsPem } from './tls.js';
 import type { TurnConfig } from './turn.js';
 
 export interface SignalServerOptions {
@@ -46,6 +47,10 @@ export interface SignalServerOptions {
    * RELAY_ADDRESS.
    */
   relayOnly?: boolean | undefined;
+  /** The folder of the browser page's built files, served at `/` (default: dist/web/ of this package). */
+  webRoot?: string | undefined;
+  /** Terminate TLS on this port with this certificate (TLS_CERT, TLS_KEY); see tls.ts. */
+  tls?: TlsPem | undefined;
 }
 
 /** Where /healthz and /metrics listen by default (SIGNAL_HTTP_HOST). */

@@ -21,27 +21,26 @@
  * balancer pair a receiver on one with a sender on another, and relay between
  * them over pub/sub.
  *
- * The same TCP port also carries the relay (relay/hub.ts) and HTTP for its
- * WebSocket path (http-port.ts), told apart by a connection's first byte
- * (demux.ts).
+ * The same TCP port also carries the relay (relay/hub.ts) and HTTP: the
+ * browser page, and WebSocket paths for signaling and the relay (http-port.ts),
+ * told apart by a connection's first byte (demux.ts); with a certificate, all
+ * of these over TLS too (tls.ts).
  *
- * This class is the socket side: it listens, accepts, accounts for each
- * address's sockets, and hands each client's lines to SignalHandlers.
+ * This class is the socket side: it listens, accepts, and accounts for each
+ * address's sockets; port.ts makes each a client and routes it by its first
+ * byte, and SignalHandlers takes the signaling clients' lines.
  */
 import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
 import { PeerlaneError } from '../core/errors.js';
 import { addressGroup, plainAddress } from './address-group.js';
-import type { Client } from './clients.js';
-import { sniffProtocol } from './demux.js';
 import { SignalHandlers } from './handlers.js';
-import { PortHttp } from './http-port.js';
-import { readLines } from './line-reader.js';
 import { boundAddress, listenTcpAndUdp, serveStun } from './listen.js';
 import { listenHttp, SignalMetrics } from './metrics.js';
 import type { SignalServerOptions } from './options.js';
 import { DEFAULT_HTTP_HOST } from './options.js';
+import { PortRouter } from './port.js';
 import { AddressLimiter, monotonic } from './rate-limit.js';
 import { RedisState } from './redis-state.js';
 import { DEFAULT_RELAY_LIMITS, RelayHub } from './relay/hub.js';
@@ -49,10 +48,6 @@ import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
 import type { SignalState } from './types.js';
-
-/** What a relay-only process says to a signaling client. */
-const RELAY_ONLY_REFUSAL =
-  'this server only relays (--relay-only): point peers at the signal server, which names this relay in `paired`';
 
 /** How often buckets of addresses that went quiet are forgotten. */
 const SWEEP_MS = 60_000;
@@ -75,10 +70,10 @@ export class SignalServer {
   /** Bytes of unfinished lines held for all clients (the sum of their decoders' pending bytes). */
   private readonly pending = { bytes: 0 };
   private sweeper: NodeJS.Timeout | undefined;
-  private nextId = 1;
   private readonly log: (message: string) => void;
   readonly relay: RelayHub;
-  private readonly portHttp: PortHttp;
+  /** What each counted connection becomes, by its first byte (port.ts). */
+  private readonly port: PortRouter;
 
   constructor(private readonly options: SignalServerOptions) {
     this.limits = Object.freeze(resolveSignalLimits(options.limits));
@@ -107,7 +102,6 @@ export class SignalServer {
         refused: (status) => this.metrics.relayRefused.inc({ status }),
       },
     );
-    this.portHttp = new PortHttp(this.relay, this.log);
     this.handlers = new SignalHandlers(this.state, {
       limits: this.limits,
       metrics: this.metrics,
@@ -115,6 +109,14 @@ export class SignalServer {
       turn: options.turn,
       now,
       relayAddress: () => this.publicRelayAddress(),
+    });
+    this.port = new PortRouter({
+      lines: { handlers: this.handlers, limits: this.limits, pending: this.pending },
+      relay: this.relay,
+      relayOnly: options.relayOnly === true,
+      webRoot: options.webRoot,
+      tls: options.tls,
+      log: this.log,
     });
   }
 
@@ -198,7 +200,7 @@ export class SignalServer {
     this.handlers.stop();
     clearInterval(this.sweeper);
     this.relay.close();
-    this.portHttp.close();
+    this.port.close();
     const closed = [...this.sockets].map((s) => new Promise((resolve) => s.once('close', resolve)));
     for (const socket of this.sockets) socket.destroy();
     const { tcp, udp, http } = this;
@@ -226,18 +228,13 @@ export class SignalServer {
       socket.destroy(); // gone before we saw it
       return;
     }
-    const address = plainAddress(socket.remoteAddress);
-    const group = addressGroup(address, this.limits.ipv6PrefixBits);
-    const client: Client = { id: this.nextId++, socket, address, group, queued: 0, queue: Promise.resolve() };
+    const client = this.port.client(socket, plainAddress(socket.remoteAddress));
+    const { group } = client;
     this.sockets.add(socket);
     const withinCap = this.limiter.connect(group);
-    socket.on('error', () => {
-      // A reset or a write after the peer left; 'close' follows and cleans up.
-    });
     socket.on('close', () => {
       this.sockets.delete(socket);
       this.limiter.disconnect(group);
-      this.handlers.drop(client);
     });
     // Every socket counts, rejected ones too until they close: the cap is on what the server holds.
     const refusal =
@@ -251,22 +248,6 @@ export class SignalServer {
       return;
     }
     socket.setNoDelay(true);
-    // Opened first, so that a client that sends nothing meets the handshake timeout either way.
-    this.handlers.open(client);
-    void sniffProtocol(socket).then((protocol) => {
-      if (protocol === 'relay' || protocol === 'http') {
-        this.handlers.drop(client);
-        if (protocol === 'relay') this.relay.accept(socket, address);
-        else this.portHttp.accept(socket, address);
-        return;
-      }
-      if (this.options.relayOnly === true) {
-        this.handlers.reject(client, new PeerlaneError('BAD_MESSAGE', RELAY_ONLY_REFUSAL));
-        return;
-      }
-      // Anything else is read as signaling, whose decoder refuses what is not.
-      readLines(client, { handlers: this.handlers, limits: this.limits, pending: this.pending });
-      socket.resume();
-    });
+    this.port.serve(client, socket);
   }
 }

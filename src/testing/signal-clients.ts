@@ -8,13 +8,14 @@
  */
 import net from 'node:net';
 import { expect } from 'vitest';
+import type WebSocket from 'ws';
 import { SIGNAL_PROTOCOL_VERSION } from '../core/signaling/protocol.js';
 import type { SignalServerOptions } from '../server/options.js';
 import { SignalServer } from '../server/server.js';
 import type { SignalLimits } from '../server/server-config.js';
 import { LOOPBACK } from './harness.js';
-import type { RawClient } from './raw-client.js';
-import { rawSignalClient } from './raw-client.js';
+import type { LineClient, RawClient, WsClientOptions, WsRawClient } from './raw-client.js';
+import { rawSignalClient, rawSignalWebSocket } from './raw-client.js';
 
 export const v = SIGNAL_PROTOCOL_VERSION;
 export const NAMEPLATE = /^[1-9][0-9]{0,5}$/;
@@ -60,6 +61,7 @@ export function canBind(address: string): Promise<boolean> {
 export class SignalBench {
   private readonly servers: SignalServer[] = [];
   private readonly sockets: net.Socket[] = [];
+  private readonly webSockets: WebSocket[] = [];
 
   async start(
     limits: Partial<SignalLimits> = {},
@@ -87,6 +89,13 @@ export class SignalBench {
     return c;
   }
 
+  /** A raw client over the signaling WebSocket (GET /signal), once it is open. */
+  async webSocket(to: Address, options: WsClientOptions = {}): Promise<WsRawClient> {
+    const c = await rawSignalWebSocket(to, { waitMs: WAIT_MS, ...options });
+    this.webSockets.push(c.ws);
+    return c;
+  }
+
   async register(to: Address, options: { localAddress?: string } = {}): Promise<RawClient> {
     const c = await this.connect(to, options);
     c.sendJson({ v, type: 'register' });
@@ -109,6 +118,7 @@ export class SignalBench {
   /** Destroy every raw client's socket. */
   dropClients(): void {
     for (const s of this.sockets.splice(0)) s.destroy();
+    for (const ws of this.webSockets.splice(0)) ws.terminate();
   }
 
   async cleanup(): Promise<void> {
@@ -118,7 +128,7 @@ export class SignalBench {
 }
 
 /** The client got exactly one error frame, its last line, with `code`, and the server then closed it. */
-export async function expectRejected(client: RawClient, code: string, message?: string): Promise<void> {
+export async function expectRejected(client: LineClient, code: string, message?: string): Promise<void> {
   await expect
     .poll(() => client.isClosed(), { timeout: WAIT_MS, message: `server closing the client after ${code}` })
     .toBe(true);

@@ -4,12 +4,12 @@ import { encodeRelayHello } from '../../src/core/relay/protocol.js';
 import { classifyFirstByte, sniffProtocol } from '../../src/server/demux.js';
 
 describe('classifyFirstByte', () => {
-  it('tells signaling, the relay and HTTP apart, and nothing else passes for one of them', () => {
+  it('tells signaling, the relay, HTTP and TLS apart, and nothing else passes for one of them', () => {
     expect(classifyFirstByte('{'.charCodeAt(0))).toBe('signal');
     expect(classifyFirstByte(encodeRelayHello(new Uint8Array(32))[0] as number)).toBe('relay');
     for (const method of ['GET', 'POST', 'HEAD', 'OPTIONS'])
       expect(classifyFirstByte(method.charCodeAt(0))).toBe('http');
-    expect(classifyFirstByte(0x16)).toBe('unknown'); // a TLS ClientHello
+    expect(classifyFirstByte(0x16)).toBe('tls'); // a ClientHello
     expect(classifyFirstByte('g'.charCodeAt(0))).toBe('unknown');
   });
 });

@@ -42,6 +42,20 @@ describe('TURN REST credentials', () => {
     ]);
   });
 
+  it('takes turns: and ?transport=tcp URLs for browsers, and leaves them out of what a peer here uses', () => {
+    const urls = 'turn:t:3478, turns:t.example.org:5349, turn:t:3478?transport=tcp';
+    expect(resolveTurnConfig({ urls, secret: 's' })?.urls).toEqual([
+      'turn:t:3478',
+      'turns:t.example.org:5349',
+      'turn:t:3478?transport=tcp',
+    ]);
+    expect(turnServersFor(urls.split(', '), { username: 'u', password: 'p' })).toEqual([
+      { hostname: 't', port: 3478, username: 'u', password: 'p', relayType: 'TurnUdp' },
+    ]);
+    // Still refused where a peer here would have to use one itself.
+    expect(codeOf(() => parseIceServerUrl('turns:u:p@t.example.org:5349'))).toBe('BAD_CONFIG');
+  });
+
   it('resolves TURN_URLS, TURN_SECRET and TURN_TTL', () => {
     expect(resolveTurnConfig({})).toBeUndefined();
     expect(resolveTurnConfig({ urls: '', secret: '' })).toBeUndefined();
@@ -58,7 +72,8 @@ describe('TURN REST credentials', () => {
       { urls: 'turn:t', secret: 's', ttl: '1.5' },
       { urls: 'turn:t', secret: 's', ttl: '86401' },
       { urls: 'turn:user:pw@t', secret: 's' },
-      { urls: 'turns:t:5349', secret: 's' },
+      { urls: 'turns:user:pw@t:5349', secret: 's' },
+      { urls: 'turns:t:5349?x', secret: 's' },
       { urls: 'stun:t', secret: 's' },
     ]) {
       expect(codeOf(() => resolveTurnConfig(bad))).toBe('BAD_CONFIG');

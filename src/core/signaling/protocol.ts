@@ -89,6 +89,9 @@ export const SIGNAL_PROTOCOL_VERSION = 2;
 /** An SDP offer is about 1 KiB and a candidate about 100 B; 64 KiB leaves room, and caps what a client can make the server buffer. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 64 * 1024;
 
+/** Where a browser speaks this protocol: `GET /signal` upgraded to WebSocket on the server's port, each message a chunk of the same NDJSON. */
+export const SIGNAL_WS_PATH = '/signal';
+
 /**
  * A nameplate routes a joiner to a waiting receiver. It is short, so a human
  * can type it, and public: the secret part of a code never reaches the server.
