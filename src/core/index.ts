@@ -26,6 +26,7 @@ export * from './signaling/framing.js';
 export * from './signaling/pipe.js';
 export * from './signaling/protocol.js';
 export * from './signaling/rtc-signal.js';
+export * from './swarm/keys.js';
 export * from './transfer/credit.js';
 export * from './transfer/file-access.js';
 export * from './transfer/ports.js';
