@@ -11,6 +11,7 @@ import type { SwarmConnector } from '../../src/swarm/connector.js';
 import { joinSwarm, joinSwarmById } from '../../src/swarm/connector.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
+import { withTimeout } from '../helpers.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
@@ -45,12 +46,13 @@ function nextMessage(link: MessageLink): Promise<string> {
 /** `a` and `b` are the two ends of one working link: bytes go through both ways. */
 async function expectJoined(a: MessageLink, b: MessageLink): Promise<void> {
   links.push(a, b);
+  // Ends of two different links would never hear each other.
   const atB = nextMessage(b);
   a.send(new TextEncoder().encode('ping'));
-  expect(await atB).toBe('ping');
+  expect(await withTimeout(atB, 'ping through the link')).toBe('ping');
   const atA = nextMessage(a);
   b.send(new TextEncoder().encode('pong'));
-  expect(await atA).toBe('pong');
+  expect(await withTimeout(atA, 'pong through the link')).toBe('pong');
 }
 
 /** The next link `m` is opened to, and by whom. */
