@@ -21,6 +21,9 @@
  * balancer pair a receiver on one with a sender on another, and relay between
  * them over pub/sub.
  *
+ * It is also the tracker of swarms (swarm.ts): members announce to a swarm
+ * id, hear who else is in, and relay sealed payloads to each other.
+ *
  * The same TCP port also carries the relay (relay/hub.ts) and HTTP for its
  * WebSocket path (http-port.ts), told apart by a connection's first byte
  * (demux.ts).

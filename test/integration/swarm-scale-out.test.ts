@@ -11,8 +11,7 @@ import { swarmId } from '../../src/core/swarm/keys.js';
 import type { SwarmConnector } from '../../src/swarm/connector.js';
 import { joinSwarm } from '../../src/swarm/connector.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
-import type { RedisHandle } from '../../src/testing/redis.js';
-import { redisSkipReason, startRedis } from '../../src/testing/redis.js';
+import { redisSkipReason, useRedis } from '../../src/testing/redis.js';
 import type { Started } from '../../src/testing/signal-clients.js';
 import { SignalBench, v, WAIT_MS } from '../../src/testing/signal-clients.js';
 
@@ -21,7 +20,7 @@ const SECRET = Uint8Array.from({ length: 16 }, (_, i) => 200 + i);
 const SWARM = swarmId(SECRET);
 const skip = redisSkipReason();
 
-let redis: RedisHandle;
+let redis: { readonly url: string };
 const bench = new SignalBench();
 const members: SwarmConnector[] = [];
 const links: MessageLink[] = [];
@@ -39,17 +38,7 @@ async function member(at: Started): Promise<SwarmConnector> {
 describe.skipIf(skip !== undefined)(
   `the tracker on instances sharing Redis${skip ? ` [skipped: ${skip}]` : ''}`,
   () => {
-    beforeAll(async () => {
-      redis = await startRedis();
-    });
-    afterAll(async () => {
-      await redis?.stop();
-    });
-    beforeEach(async () => {
-      const admin = new Redis(redis.url);
-      await admin.flushall();
-      admin.disconnect();
-    });
+    redis = useRedis({ beforeAll, afterAll, beforeEach });
     afterEach(async () => {
       for (const link of links.splice(0)) link.close();
       await Promise.all(members.splice(0).map((m) => m.close()));

@@ -37,6 +37,27 @@ export interface SignalTransport {
  */
 export type SignalDialer = () => Promise<SignalTransport>;
 
+/**
+ * Hand each message the server sends over `transport` to `dispatch`, in
+ * order. What does not parse (or what `dispatch` throws) goes to `fail`, and
+ * the connection is closed: nothing after it can be trusted to line up.
+ */
+export function readServerMessages(
+  transport: SignalTransport,
+  dispatch: (msg: ServerMessage) => void,
+  fail: (err: PeerlaneError) => void,
+): void {
+  const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
+  transport.onData((chunk) => {
+    try {
+      for (const line of decoder.push(chunk)) dispatch(parseServerMessage(line));
+    } catch (err) {
+      fail(toPeerlaneError(err, 'BAD_MESSAGE'));
+      transport.close();
+    }
+  });
+}
+
 /** Reconnect delays while reclaiming a nameplate: 100 ms doubling to 2 s, about 10 s in all. */
 const RECLAIM_DELAYS_MS = [100, 200, 400, 800, 1600, 2000, 2000, 2000];
 
@@ -66,15 +87,11 @@ export class SignalClient {
   }
 
   private attach(transport: SignalTransport): void {
-    const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-    transport.onData((chunk) => {
-      try {
-        for (const line of decoder.push(chunk)) this.dispatch(parseServerMessage(line));
-      } catch (err) {
-        this.fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-        transport.close();
-      }
-    });
+    readServerMessages(
+      transport,
+      (msg) => this.dispatch(msg),
+      (err) => this.fail(err),
+    );
     transport.onClose((cause) => {
       if (this.closedByUs || this.failure !== undefined || transport !== this.transport) return;
       if (this.resume !== undefined) {

@@ -76,6 +76,11 @@
  *
  * The relayed payloads between peers are `RtcSignal`s (rtc-signal.ts), the
  * other half of this layer's contract; field validation for both is fields.ts.
+ *
+ * The same connection may instead make a client a swarm member (the server as
+ * tracker): announce, members, member notices and sealed swarm relays. Their
+ * kinds, limits and diagram are in swarm.ts; they are parsed here, under the
+ * one version, as part of ClientMessage and ServerMessage.
  */
 
 import { utf8Length } from '../bytes.js';

@@ -7,11 +7,11 @@
  *
  * Set the handlers before announcing: a notice with no handler is dropped.
  */
-import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import { PeerlaneError } from '../errors.js';
 import type { SignalDialer, SignalTransport } from '../signaling/client.js';
-import { LineDecoder } from '../signaling/framing.js';
+import { readServerMessages } from '../signaling/client.js';
 import type { ServerMessage } from '../signaling/protocol.js';
-import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from '../signaling/protocol.js';
+import { encodeMessage } from '../signaling/protocol.js';
 
 /** What the tracker answered an announce with: our member id there, and who else is in. */
 export interface Announced {
@@ -36,15 +36,11 @@ export class SwarmClient {
   private closedByUs = false;
 
   private constructor(private readonly transport: SignalTransport) {
-    const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-    transport.onData((chunk) => {
-      try {
-        for (const line of decoder.push(chunk)) this.dispatch(parseServerMessage(line));
-      } catch (err) {
-        this.fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-        transport.close();
-      }
-    });
+    readServerMessages(
+      transport,
+      (msg) => this.dispatch(msg),
+      (err) => this.fail(err),
+    );
     transport.onClose((cause) => {
       const why = cause?.message ?? 'the signal server closed the connection';
       this.fail(new PeerlaneError('SIGNAL_CLOSED', why, { cause }));
