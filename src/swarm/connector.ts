@@ -17,7 +17,7 @@ import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
 import { isMemberId } from '../core/signaling/swarm.js';
 import { memberLinkKey, swarmId, swarmSealKey } from '../core/swarm/keys.js';
-import { MemberChannel, newAttemptId, parseMemberPayload } from '../core/swarm/member-pipe.js';
+import { MemberChannel, newAttemptId, parseMemberPayload, refusal } from '../core/swarm/member-pipe.js';
 import { SwarmClient } from '../core/swarm/tracker-client.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { nodeAesGcm } from '../secure/node-aead.js';
@@ -162,13 +162,14 @@ class Connector implements SwarmConnector {
   }
 
   private dial(member: string): Attempt {
-    const attempt = this.start(member, newAttemptId(), 'offerer');
+    const id = newAttemptId();
+    const attempt = this.start(member, id, this.channel(member, id), 'offerer');
     this.outgoing.set(member, attempt);
     return attempt;
   }
 
-  private start(member: string, id: string, role: 'offerer' | 'answerer'): Attempt {
-    const channel = new MemberChannel({
+  private channel(member: string, id: string): MemberChannel {
+    return new MemberChannel({
       client: this.client,
       swarm: this.swarm,
       me: this.memberId,
@@ -177,6 +178,9 @@ class Connector implements SwarmConnector {
       sealKey: this.sealKey,
       aead: nodeAesGcm,
     });
+  }
+
+  private start(member: string, id: string, channel: MemberChannel, role: 'offerer' | 'answerer'): Attempt {
     const abort = new AbortController();
     const key = Buffer.from(memberLinkKey(this.options.secret, this.memberId, member));
     const opened = openLink(role, channel, this.options.rtc, key, { attempt: 0, abort: abort.signal });
@@ -223,12 +227,19 @@ class Connector implements SwarmConnector {
     const ours = this.outgoing.get(from);
     if (ours !== undefined && this.memberId < from) {
       // Both dialed: ours wins (the lower dialer's), and they drop theirs on seeing it.
-      if (this.ignored.size >= MAX_IGNORED) this.ignored.clear();
-      this.ignored.add(key);
+      this.ignore(key);
+      return;
+    }
+    // Opened before anything is set up for it: one that does not open costs a refusal, no more.
+    const channel = this.channel(from, payload.c);
+    channel.receive(payload.p);
+    if (channel.authFailed) {
+      this.ignore(key);
+      this.client.send(this.swarm, from, refusal(payload.c));
       return;
     }
     const previous = this.incoming.get(from);
-    const attempt = this.start(from, payload.c, 'answerer');
+    const attempt = this.start(from, payload.c, channel, 'answerer');
     this.incoming.set(from, attempt);
     // Our own dial, or their earlier attempt, gives way; whoever waited on it moves to this one.
     for (const old of [ours, previous]) {
@@ -237,7 +248,12 @@ class Connector implements SwarmConnector {
       if (old.claimed) attempt.claimed = true;
       old.abort.abort(new PeerlaneError('PEER_LOST', 'superseded by the other member’s attempt'));
     }
-    attempt.channel.receive(payload.p);
+  }
+
+  /** Drop the payloads of attempt `key` from now on. */
+  private ignore(key: string): void {
+    if (this.ignored.size >= MAX_IGNORED) this.ignored.clear();
+    this.ignored.add(key);
   }
 
   private memberChanged(member: string, joined: boolean): void {

@@ -4,13 +4,18 @@
  * real links (direct TCP raced against a data channel) on 127.0.0.1.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toBase64 } from '../../src/core/bytes.js';
 import type { PeerlaneError } from '../../src/core/errors.js';
 import type { MessageLink } from '../../src/core/link.js';
+import { encodeSecureMessage } from '../../src/core/secure/protocol.js';
+import { SIGNAL_PROTOCOL_VERSION as v } from '../../src/core/signaling/protocol.js';
 import { swarmId } from '../../src/core/swarm/keys.js';
+import { encodeMemberPayload, newAttemptId, refusal } from '../../src/core/swarm/member-pipe.js';
 import type { SwarmConnector } from '../../src/swarm/connector.js';
 import { joinSwarm, joinSwarmById } from '../../src/swarm/connector.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
+import { connectRawClient } from '../../src/testing/raw-client.js';
 import { withTimeout } from '../helpers.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
@@ -124,9 +129,39 @@ describe('swarm members', () => {
     other[0] = 99;
     expect(swarmId(other)).not.toBe(swarmId(SECRET));
     const rogue = await impostor(other, swarmId(SECRET));
+    // Each side refuses the other's first payload at once: no waiting out the 10 s timeout.
+    const started = Date.now();
     const err: PeerlaneError = await rogue.connect(honest.memberId).catch((e) => e);
     expect(err.code).toBe('SWARM_AUTH_FAILED');
     await expect(honest.connect(rogue.memberId)).rejects.toMatchObject({ code: 'SWARM_AUTH_FAILED' });
+    expect(Date.now() - started).toBeLessThan(rtc.timeoutMs / 2);
     expect(linked).toBe(false);
+  });
+
+  it('answer an attempt that does not open with one refusal, and set nothing up for it', async () => {
+    const honest = await member();
+    const raw = await connectRawClient(server, { waitMs: 5_000 });
+    try {
+      const swarm = swarmId(SECRET);
+      raw.sendJson({ v, type: 'announce', swarm });
+      expect(await raw.next()).toMatchObject({ type: 'announced', members: [honest.memberId] });
+      const c = newAttemptId();
+      const forged = encodeSecureMessage({ kind: 'sealed', box: toBase64(new Uint8Array(48)) });
+      const payload = encodeMemberPayload({ c, p: forged });
+      raw.sendJson({ v, type: 'swarm-relay', swarm, to: honest.memberId, payload });
+      expect(await raw.next()).toEqual({
+        v,
+        type: 'swarm-relay',
+        swarm,
+        from: honest.memberId,
+        payload: refusal(c),
+      });
+      // Not its direct hints, nor anything else of an attempt; and the rest of that attempt goes unanswered.
+      raw.sendJson({ v, type: 'swarm-relay', swarm, to: honest.memberId, payload });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(raw.lines).toHaveLength(2);
+    } finally {
+      raw.socket.destroy();
+    }
   });
 });

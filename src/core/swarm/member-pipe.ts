@@ -7,6 +7,7 @@
  *
  *   dialer                    tracker (swarm-relay)                   answerer
  *     | -- {c, p: sealed{direct hints}} -------------------------------> |  a new c: a new attempt
+ *     | <------------------------------------------ {c, p: refused} -- |  (if it did not open)
  *     | <------------------------------- {c, p: sealed{direct hints}} -- |
  *     | <== {c, p: sealed{offer / answer / candidate / choose}} =======> |  (race.ts, rtc-signal.ts)
  *
@@ -19,6 +20,7 @@ import { PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import type { Aead } from '../secure/channel.js';
 import { nobleAesGcm, SecureChannel } from '../secure/channel.js';
+import { encodeSecureMessage } from '../secure/protocol.js';
 import { bad, str } from '../signaling/fields.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../signaling/protocol.js';
 import { pipeKeys } from './keys.js';
@@ -44,6 +46,16 @@ export function parseMemberPayload(raw: unknown): MemberPayload {
   const c = str(obj, 'c', 22);
   if (!ATTEMPT_PATTERN.test(c)) throw bad('field "c" is not an attempt id');
   return { c, p: str(obj, 'p', MAX_SIGNAL_MESSAGE_BYTES) };
+}
+
+/**
+ * What a member answers the first payload of an attempt with when it does not
+ * open: `refused`, in the clear like the pair's (it says only what silence
+ * would, sooner), so the dialer fails with SWARM_AUTH_FAILED at once, and no
+ * listener or peer connection was set up for it.
+ */
+export function refusal(attempt: string): string {
+  return encodeMemberPayload({ c: attempt, p: encodeSecureMessage({ kind: 'refused' }) });
 }
 
 /** A fresh attempt id (crypto.getRandomValues: Node and browsers alike). */
