@@ -3,36 +3,45 @@
  * shared state and in the same store:
  *
  *   memory  a map in this process, for one instance
- *   Redis   peerlane:swarm:<id>  hash: member id → {instance, client}, JSON
+ *   Redis   peerlane:swarm:<id>  hash: member id → {instance, client, resume: token}, JSON
  *
- * A member leaves when its connection closes (its instance removes it). An
- * instance that dies cannot: its members are skipped, and removed, by the
- * next join of the swarm (peerlane:live:<instance> is gone), and a hash left
- * empty is deleted by Redis itself.
+ * A member leaves when its connection closes (its instance removes it, if
+ * that connection still holds it: a member that came back on a new one is
+ * not removed by its old one's end). An instance that dies cannot: its
+ * members are skipped, and removed, by the next join of the swarm
+ * (peerlane:live:<instance> is gone), and a hash left empty is deleted by
+ * Redis itself.
  */
 import type { Redis } from 'ioredis';
 import { parseWaiter } from './records.js';
-import type { ClientRef, SwarmBook, SwarmMember } from './types.js';
+import type { ClientRef, MemberHolder, SwarmBook, SwarmJoin, SwarmMember } from './types.js';
+
+function sameClient(a: ClientRef, b: ClientRef): boolean {
+  return a.instance === b.instance && a.client === b.client;
+}
 
 /** One instance alone. */
 export class MemorySwarmBook implements SwarmBook {
-  private readonly swarms = new Map<string, Map<string, ClientRef>>();
+  private readonly swarms = new Map<string, Map<string, MemberHolder>>();
 
-  async join(swarm: string, member: string, ref: ClientRef, max: number): Promise<SwarmMember[] | undefined> {
-    const members = this.swarms.get(swarm) ?? new Map<string, ClientRef>();
-    if (members.size >= max) return undefined;
-    const others = [...members].map(([id, at]) => ({ member: id, ref: at }));
-    members.set(member, ref);
+  async join(swarm: string, member: string, holder: MemberHolder, max: number): Promise<SwarmJoin> {
+    const members = this.swarms.get(swarm) ?? new Map<string, MemberHolder>();
+    const held = members.get(member);
+    if (held !== undefined && held.token !== holder.token) return 'taken';
+    if (held === undefined && members.size >= max) return 'full';
+    const others = listed(members, member);
+    members.set(member, holder);
     this.swarms.set(swarm, members);
-    return others;
+    return { others };
   }
 
-  async leave(swarm: string, member: string): Promise<SwarmMember[]> {
+  async leave(swarm: string, member: string, ref: ClientRef): Promise<SwarmMember[] | undefined> {
     const members = this.swarms.get(swarm);
-    if (members === undefined) return [];
+    const held = members?.get(member);
+    if (members === undefined || held === undefined || !sameClient(held, ref)) return undefined;
     members.delete(member);
     if (members.size === 0) this.swarms.delete(swarm);
-    return [...members].map(([id, ref]) => ({ member: id, ref }));
+    return listed(members, member);
   }
 
   async find(swarm: string, member: string): Promise<ClientRef | undefined> {
@@ -40,26 +49,48 @@ export class MemorySwarmBook implements SwarmBook {
   }
 }
 
+/** The members of `members` but `except`. */
+function listed(members: Map<string, ClientRef>, except: string): SwarmMember[] {
+  const out: SwarmMember[] = [];
+  for (const [member, ref] of members) if (member !== except) out.push({ member, ref });
+  return out;
+}
+
 /**
- * Lua: forget members of dead instances (ARGV[4] is the live-key prefix),
- * then add ARGV[1] → ARGV[2] unless ARGV[3] members remain; the others as
- * [id, record, …], or false if full.
+ * Lua: forget members of dead instances (ARGV[4] is the live-key prefix);
+ * then make ARGV[2] (whose token is ARGV[5]) the holder of ARGV[1], as
+ * MemorySwarmBook.join does. The others as [id, record, …]; -1 if taken,
+ * false if full.
  */
 const JOIN = `
 local all = redis.call('HGETALL', KEYS[1])
 local others = {}
+local present = false
 for i = 1, #all, 2 do
-  local instance = cjson.decode(all[i + 1]).instance
-  if redis.call('EXISTS', ARGV[4] .. instance) == 0 then
+  local held = cjson.decode(all[i + 1])
+  if all[i] == ARGV[1] then
+    if held.resume ~= ARGV[5] then return -1 end
+    present = true
+  elseif redis.call('EXISTS', ARGV[4] .. held.instance) == 0 then
     redis.call('HDEL', KEYS[1], all[i])
   else
     table.insert(others, all[i])
     table.insert(others, all[i + 1])
   end
 end
-if #others / 2 >= tonumber(ARGV[3]) then return false end
+if not present and #others / 2 >= tonumber(ARGV[3]) then return false end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return others`;
+
+/** Lua: remove ARGV[1] if client ARGV[3] of instance ARGV[2] holds it; the rest as [id, record, …], or false. */
+const LEAVE = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+local held = cjson.decode(v)
+if held.instance ~= ARGV[2] or tostring(held.client) ~= ARGV[3] then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local all = redis.call('HGETALL', KEYS[1])
+return all`;
 
 type Scripted = Redis & {
   swarmJoin(
@@ -68,7 +99,9 @@ type Scripted = Redis & {
     record: string,
     max: number,
     livePrefix: string,
-  ): Promise<string[] | null>;
+    token: string,
+  ): Promise<string[] | number | null>;
+  swarmLeave(key: string, member: string, instance: string, client: string): Promise<string[] | null>;
 };
 
 /** Shared by every instance on the same Redis. */
@@ -81,6 +114,7 @@ export class RedisSwarmBook implements SwarmBook {
     private readonly prefix: string,
   ) {
     redis.defineCommand('swarmJoin', { numberOfKeys: 1, lua: JOIN });
+    redis.defineCommand('swarmLeave', { numberOfKeys: 1, lua: LEAVE });
     this.redis = redis as Scripted;
   }
 
@@ -88,17 +122,19 @@ export class RedisSwarmBook implements SwarmBook {
     return `${this.prefix}swarm:${swarm}`;
   }
 
-  async join(swarm: string, member: string, ref: ClientRef, max: number): Promise<SwarmMember[] | undefined> {
-    const record = JSON.stringify({ instance: ref.instance, client: ref.client });
-    const others = await this.redis.swarmJoin(this.key(swarm), member, record, max, `${this.prefix}live:`);
-    return others === null ? undefined : pairs(others);
+  async join(swarm: string, member: string, holder: MemberHolder, max: number): Promise<SwarmJoin> {
+    const { instance, client, token } = holder;
+    const record = JSON.stringify({ instance, client, resume: token });
+    const live = `${this.prefix}live:`;
+    const others = await this.redis.swarmJoin(this.key(swarm), member, record, max, live, token);
+    if (others === -1) return 'taken';
+    if (others === null || typeof others === 'number') return 'full';
+    return { others: pairs(others) };
   }
 
-  async leave(swarm: string, member: string): Promise<SwarmMember[]> {
-    const key = this.key(swarm);
-    const [, all] = (await this.redis.multi().hdel(key, member).hgetall(key).exec()) ?? [];
-    const record = (all?.[1] ?? {}) as Record<string, string>;
-    return Object.entries(record).map(([id, raw]) => ({ member: id, ref: toRef(raw) }));
+  async leave(swarm: string, member: string, ref: ClientRef): Promise<SwarmMember[] | undefined> {
+    const rest = await this.redis.swarmLeave(this.key(swarm), member, ref.instance, String(ref.client));
+    return rest === null ? undefined : pairs(rest);
   }
 
   async find(swarm: string, member: string): Promise<ClientRef | undefined> {

@@ -71,13 +71,19 @@ export class SwarmTracker {
       throw new PeerlaneError('RATE_LIMITED', 'in too many swarms on one connection');
     }
     await this.host.pay(client);
-    const member = newResumeToken();
+    // Back on a new connection, or new: then its id and token are fresh.
+    const member = msg.member ?? newResumeToken();
+    const token = msg.token ?? newResumeToken();
     const ref = this.host.ref(client);
-    const others = await this.host.state().swarms.join(swarm, member, ref, this.limits.swarmMembers);
-    if (others === undefined) throw new PeerlaneError('SERVER_BUSY', 'that swarm is full on this server');
+    const holder = { ...ref, token };
+    const joined = await this.host.state().swarms.join(swarm, member, holder, this.limits.swarmMembers);
+    if (joined === 'full') throw new PeerlaneError('SERVER_BUSY', 'that swarm is full on this server');
+    if (joined === 'taken')
+      throw new PeerlaneError('BAD_MESSAGE', 'that member id is held with another token');
+    const { others } = joined;
     if (!this.host.alive(client)) {
       // Gone while we waited on the shared state: its leave found nothing to remove.
-      this.forget(swarm, member);
+      this.forget(swarm, member, ref);
       return;
     }
     swarms.set(swarm, member);
@@ -87,7 +93,7 @@ export class SwarmTracker {
     client.timer = undefined;
     client.socket.setKeepAlive(true, MEMBER_KEEPALIVE_MS);
     const members = others.map((o) => o.member);
-    this.host.write(client, encodeMessage({ type: 'announced', swarm, member, members }));
+    this.host.write(client, encodeMessage({ type: 'announced', swarm, member, token, members }));
     this.notify(others, swarm, member, true);
   }
 
@@ -119,16 +125,19 @@ export class SwarmTracker {
       const left = (this.local.get(swarm) ?? 1) - 1;
       if (left > 0) this.local.set(swarm, left);
       else this.local.delete(swarm);
-      this.forget(swarm, member, true);
+      this.forget(swarm, member, this.host.ref(client), true);
     }
   }
 
-  /** Take `member` out of `swarm` in the shared state; with `tell`, the members left hear of it. */
-  private forget(swarm: string, member: string, tell = false): void {
+  /**
+   * Take `member` out of `swarm` in the shared state, if `ref` still holds
+   * it; with `tell`, the members left hear of it.
+   */
+  private forget(swarm: string, member: string, ref: ClientRef, tell = false): void {
     this.host
       .state()
-      .swarms.leave(swarm, member)
-      .then((rest) => tell && this.notify(rest, swarm, member, false))
+      .swarms.leave(swarm, member, ref)
+      .then((rest) => tell && rest !== undefined && this.notify(rest, swarm, member, false))
       .catch((err) => this.host.log(`swarm leave failed: ${err}`));
   }
 

@@ -67,15 +67,27 @@ export interface SwarmMember {
   ref: ClientRef;
 }
 
+/** The client that holds a member, and the token that lets a new connection hold it instead. */
+export interface MemberHolder extends ClientRef {
+  token: string;
+}
+
+/** How a join went: the other members, or why not. */
+export type SwarmJoin = { others: SwarmMember[] } | 'full' | 'taken';
+
 /** Who is in which swarm (swarm-book.ts), in the same store as the rest of the state. */
 export interface SwarmBook {
   /**
-   * Add `member`, held by `ref`, unless the swarm holds `max` members already;
-   * resolves with the other members, or undefined if the swarm is full.
+   * Make `holder` the holder of `member`: a member already there with the
+   * same token moves to it ('taken' if with another token); a new one is added
+   * unless the swarm holds `max` members already ('full').
    */
-  join(swarm: string, member: string, ref: ClientRef, max: number): Promise<SwarmMember[] | undefined>;
-  /** Remove `member`; resolves with the members left. */
-  leave(swarm: string, member: string): Promise<SwarmMember[]>;
+  join(swarm: string, member: string, holder: MemberHolder, max: number): Promise<SwarmJoin>;
+  /**
+   * Remove `member` if `ref` still holds it; resolves with the members left,
+   * or undefined if another connection holds it now (nothing changed).
+   */
+  leave(swarm: string, member: string, ref: ClientRef): Promise<SwarmMember[] | undefined>;
   /** The client holding `member`, if it is one of the swarm's. */
   find(swarm: string, member: string): Promise<ClientRef | undefined>;
 }

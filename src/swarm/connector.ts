@@ -12,6 +12,9 @@
  * lower's, and its connect() resolves with that link. A connect() to a
  * member that is already dialing us takes that incoming link (onLink does
  * not hear of it); one to a member we are dialing joins our attempt.
+ *
+ * Losing the tracker ends the attempts under way (SIGNAL_CLOSED) but not the
+ * links: the client gets back in as the same member (tracker-client.ts).
  */
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
@@ -109,6 +112,8 @@ class Connector implements SwarmConnector {
       if (s === swarm) this.relayed(from, payload);
     });
     client.onFailure((err) => this.lost(err));
+    // Back soon as the same member, but what the attempts under way sent meanwhile is lost.
+    client.onInterrupted((err) => this.abortAttempts(err));
     options.abort?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -266,9 +271,13 @@ class Connector implements SwarmConnector {
     for (const handler of this.memberHandlers) handler(member, joined);
   }
 
-  /** The tracker is gone (or closed): attempts under way cannot finish; links already made carry on. */
+  /** The tracker is gone for good (or we left): no more attempts; links already made carry on. */
   private lost(err: PeerlaneError): void {
     this.failure ??= err;
+    this.abortAttempts(err);
+  }
+
+  private abortAttempts(err: PeerlaneError): void {
     for (const attempt of this.attempts.values()) attempt.abort.abort(err);
   }
 

@@ -44,13 +44,21 @@ async function swarmOf(limits: Partial<SignalLimits> = {}): Promise<{
   return { s, a: await join(), b: await join() };
 }
 
-/** A raw client announced in `swarm`; resolves with the server's answer. */
-async function announced(s: Started, swarm = SWARM): Promise<{ c: RawClient; member: string }> {
+/**
+ * A raw client announced in `swarm` (as `as`, a member back on a new
+ * connection); resolves with the server's answer.
+ */
+async function announced(
+  s: Started,
+  swarm = SWARM,
+  as: { member: string; token: string } | Record<string, never> = {},
+): Promise<{ c: RawClient; member: string; token: string; members: unknown }> {
   const c = await bench.connect(s);
-  c.sendJson({ v, type: 'announce', swarm });
+  c.sendJson({ v, type: 'announce', swarm, ...as });
   const msg = await c.next();
-  expect(msg).toMatchObject({ type: 'announced', swarm, member: expect.stringMatching(MEMBER) });
-  return { c, member: String(msg.member) };
+  const token = expect.stringMatching(MEMBER);
+  expect(msg).toMatchObject({ type: 'announced', swarm, member: expect.stringMatching(MEMBER), token });
+  return { c, member: String(msg.member), token: String(msg.token), members: msg.members };
 }
 
 /** `a` still opens a working link to `b`. */
@@ -140,5 +148,31 @@ describe('the tracker, against offenders', () => {
     expect(await receiver.next()).toMatchObject({ type: 'registered' });
     receiver.sendJson({ v, type: 'announce', swarm: SWARM });
     await expectRejected(receiver, 'BAD_MESSAGE', 'already registered');
+  });
+
+  it('lets only the token’s holder come back as a member, and its old connection’s end removes nothing', async () => {
+    const { s, a, b } = await swarmOf();
+    const first = await announced(s);
+    const impostor = await bench.connect(s);
+    impostor.sendJson({ v, type: 'announce', swarm: SWARM, member: first.member, token: 'T'.repeat(22) });
+    await expectRejected(impostor, 'BAD_MESSAGE', 'that member id is held with another token');
+    // The holder, on a second connection while the first is still open: it moves there.
+    const back = await announced(s, SWARM, { member: first.member, token: first.token });
+    expect(back.member).toBe(first.member);
+    expect(back.token).toBe(first.token);
+    expect(new Set(back.members as string[])).toEqual(new Set([a.memberId, b.memberId]));
+    const payload = 'for the member, wherever it is now';
+    const relay = { v, type: 'swarm-relay', swarm: SWARM, to: first.member, payload };
+    const viaB = await announced(s); // a raw sender, to see what arrives where
+    expect(await back.c.next()).toMatchObject({ type: 'member', member: viaB.member, joined: true });
+    viaB.c.sendJson(relay);
+    expect(await back.c.next()).toEqual({ v, type: 'swarm-relay', swarm: SWARM, from: viaB.member, payload });
+    // The old connection ends: the member stays (a leaving member would be told to a and b).
+    first.c.end();
+    await first.c.closed;
+    viaB.c.sendJson(relay);
+    expect(await back.c.next()).toMatchObject({ type: 'swarm-relay', payload });
+    expect(a.members()).toContain(first.member);
+    await expectLinks(a, b);
   });
 });

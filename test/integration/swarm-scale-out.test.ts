@@ -25,8 +25,8 @@ const bench = new SignalBench();
 const members: SwarmConnector[] = [];
 const links: MessageLink[] = [];
 
-async function instance(): Promise<Started> {
-  return bench.start({}, { redisUrl: redis.url });
+async function instance(port = 0): Promise<Started> {
+  return bench.start({}, { redisUrl: redis.url, port });
 }
 
 async function member(at: Started): Promise<SwarmConnector> {
@@ -86,6 +86,27 @@ describe.skipIf(skip !== undefined)(
       expect(await c.next()).toMatchObject({ type: 'announced', members: [] });
       expect(await admin.hexists(`peerlane:swarm:${SWARM}`, 'D'.repeat(22))).toBe(0);
       admin.disconnect();
+    });
+
+    it('keeps a member whose instance restarts, under the same id, reachable from the other', async () => {
+      const [one, two] = [await instance(), await instance()];
+      const a = await member(one);
+      const b = await member(two);
+      const id = a.memberId;
+      await one.server.close();
+      const again = await instance(one.port);
+      await expect
+        .poll(() => again.server.swarmStats, { timeout: 10_000 })
+        .toEqual({ swarms: 1, members: 1 });
+      expect(a.memberId).toBe(id);
+      await expect.poll(() => b.members(), { timeout: WAIT_MS }).toEqual([id]);
+      const incoming = new Promise<MessageLink>((resolve) => b.onLink((link) => resolve(link)));
+      const link = await a.connect(b.memberId);
+      const accepted = await incoming;
+      links.push(link, accepted);
+      const got = new Promise<Uint8Array>((resolve) => accepted.onMessage(resolve));
+      link.send(Uint8Array.of(4, 2));
+      expect([...(await got)]).toEqual([4, 2]);
     });
   },
 );

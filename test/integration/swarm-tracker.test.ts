@@ -11,6 +11,7 @@ import { encodeSecureMessage } from '../../src/core/secure/protocol.js';
 import { SIGNAL_PROTOCOL_VERSION as v } from '../../src/core/signaling/protocol.js';
 import { swarmId } from '../../src/core/swarm/keys.js';
 import { encodeMemberPayload, newAttemptId, refusal } from '../../src/core/swarm/member-pipe.js';
+import { SignalServer } from '../../src/server/server.js';
 import type { SwarmConnector } from '../../src/swarm/connector.js';
 import { joinSwarm, joinSwarmById } from '../../src/swarm/connector.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
@@ -162,6 +163,31 @@ describe('swarm members', () => {
       expect(raw.lines).toHaveLength(2);
     } finally {
       raw.socket.destroy();
+    }
+  });
+
+  it('come back as the same members when the server restarts, their links carrying on', async () => {
+    const [a, b] = [await member(), await member()];
+    const incoming = nextLink(b);
+    const before = await a.connect(b.memberId);
+    const accepted = (await incoming).link;
+    const ids = [a.memberId, b.memberId];
+    const { port } = server;
+    await server.server.close();
+    const again = new SignalServer({ host: LOOPBACK, port });
+    try {
+      await again.listen();
+      await expect.poll(() => again.swarmStats, { timeout: 10_000 }).toEqual({ swarms: 1, members: 2 });
+      expect([a.memberId, b.memberId]).toEqual(ids);
+      expect(a.members()).toEqual([b.memberId]);
+      await expectJoined(before, accepted);
+      const c = await member();
+      expect(c.members().sort()).toEqual([...ids].sort());
+      const toC = nextLink(c);
+      await expectJoined(await a.connect(c.memberId), (await toC).link);
+    } finally {
+      await Promise.all(members.splice(0).map((m) => m.close()));
+      await again.close();
     }
   });
 });

@@ -24,12 +24,13 @@ describe('the tracker’s messages', () => {
   it('round-trip, from clients and from the server', () => {
     for (const msg of [
       { type: 'announce', swarm: SWARM },
+      { type: 'announce', swarm: SWARM, member: A, token: B },
       { type: 'swarm-relay', swarm: SWARM, to: A, payload: 'sealed "stuff" ✓' },
     ] as const) {
       expect(parseClientMessage(encodeMessage(msg))).toEqual({ v, ...msg });
     }
     const fromServer: Parameters<typeof encodeMessage>[0][] = [
-      { type: 'announced', swarm: SWARM, member: A, members: [B] },
+      { type: 'announced', swarm: SWARM, member: A, token: B, members: [B] },
       { type: 'member', swarm: SWARM, member: B, joined: false },
       { type: 'swarm-relay', swarm: SWARM, from: A, payload: 'x' },
     ];
@@ -42,6 +43,8 @@ describe('the tracker’s messages', () => {
     ['a short swarm id', { type: 'announce', swarm: 'ab' }],
     ['an upper-case swarm id', { type: 'announce', swarm: SWARM.toUpperCase() }],
     ['no swarm id', { type: 'announce' }],
+    ['a member without its token', { type: 'announce', swarm: SWARM, member: A }],
+    ['a malformed token', { type: 'announce', swarm: SWARM, member: A, token: 'x' }],
     ['a malformed member id', { type: 'swarm-relay', swarm: SWARM, to: 'abc', payload: 'x' }],
     [
       'a member id with a slash',
@@ -62,8 +65,9 @@ describe('the tracker’s messages', () => {
       'too many members',
       { type: 'announced', swarm: SWARM, member: A, members: Array(MAX_SWARM_MEMBERS + 1).fill(B) },
     ],
-    ['a bad member in the list', { type: 'announced', swarm: SWARM, member: A, members: [42] }],
-    ['members that are no list', { type: 'announced', swarm: SWARM, member: A, members: B }],
+    ['no token', { type: 'announced', swarm: SWARM, member: A, members: [] }],
+    ['a bad member in the list', { type: 'announced', swarm: SWARM, member: A, token: B, members: [42] }],
+    ['members that are no list', { type: 'announced', swarm: SWARM, member: A, token: B, members: B }],
     ['a notice without joined', { type: 'member', swarm: SWARM, member: A }],
     ['a relay without from', { type: 'swarm-relay', swarm: SWARM, payload: 'x' }],
   ])('refuse %s from the server (BAD_MESSAGE)', (_what, msg) => {

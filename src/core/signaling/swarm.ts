@@ -18,7 +18,11 @@
  * `swarm` is 64 hex digits, a hash of the swarm secret (core/swarm/keys.ts):
  * the server routes by it and learns nothing else. Member ids are the
  * server's: 128 random bits, base64url, one per announce, so a member cannot
- * speak as another (the server stamps `from`). Payloads are sealed by the
+ * speak as another (the server stamps `from`). With it comes a token, as
+ * random: a member whose connection dropped announces again on a new one with
+ * both, and stays the same member (its links and its peers' view of it hold).
+ * Nobody else can take that id; the old connection, if the server still
+ * holds it, no longer receives for it. Payloads are sealed by the
  * members (core/swarm/member-pipe.ts); the server never reads them.
  *
  * A connection may be in a few swarms (SIGNAL_SWARMS_PER_CONNECTION), a swarm
@@ -33,7 +37,7 @@ import { bad, str } from './fields.js';
 
 /** What a swarm id looks like: hex of a SHA-256. */
 const SWARM_ID_PATTERN = /^[0-9a-f]{64}$/;
-/** A member id: 128 random bits, base64url. */
+/** A member id or its token: 128 random bits, base64url. */
 const MEMBER_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 /**
  * Members one swarm may hold, whatever the server is set to: 256 ids of 24
@@ -44,11 +48,12 @@ export const MAX_SWARM_MEMBERS = 256;
 
 /** A message of this layer, before protocol.ts stamps its version. */
 export type SwarmClientMessage =
-  | { type: 'announce'; swarm: string }
+  /** With `member` and `token` (what `announced` gave): the same member again, on a new connection. */
+  | { type: 'announce'; swarm: string; member?: string; token?: string }
   | { type: 'swarm-relay'; swarm: string; to: string; payload: string };
 
 export type SwarmServerMessage =
-  | { type: 'announced'; swarm: string; member: string; members: string[] }
+  | { type: 'announced'; swarm: string; member: string; token: string; members: string[] }
   | { type: 'member'; swarm: string; member: string; joined: boolean }
   | { type: 'swarm-relay'; swarm: string; from: string; payload: string };
 
@@ -79,8 +84,16 @@ export function parseSwarmClientMessage(
   maxPayload: number,
 ): SwarmClientMessage | undefined {
   switch (obj.type) {
-    case 'announce':
-      return { type: 'announce', swarm: swarmField(obj) };
+    case 'announce': {
+      const swarm = swarmField(obj);
+      if (obj.member === undefined && obj.token === undefined) return { type: 'announce', swarm };
+      return {
+        type: 'announce',
+        swarm,
+        member: memberField(obj, 'member'),
+        token: memberField(obj, 'token'),
+      };
+    }
     case 'swarm-relay':
       return {
         type: 'swarm-relay',
@@ -106,6 +119,7 @@ export function parseSwarmServerMessage(
         type: 'announced',
         swarm: swarmField(obj),
         member: memberField(obj, 'member'),
+        token: memberField(obj, 'token'),
         members: members.map((m: unknown) => memberField({ member: m }, 'member')),
       };
     }

@@ -5,13 +5,28 @@
  * as the pair's SignalClient (client.ts): TCP in Node, a WebSocket in a
  * browser. What the payloads carry is member-pipe.ts's business.
  *
+ * A member outlives its connection: when it drops (a server restart, a
+ * network blip), the client dials again, with backoff, and announces with the
+ * member id and token it was given, so it stays the same member; who joined
+ * or left meanwhile is told as if it had been heard. Payloads sent while it
+ * is away are lost, so onInterrupted tells the link attempts under way to
+ * give up. Only when no reconnection works, or the server refuses us, does
+ * onFailure fire.
+ *
  * Set the handlers before announcing: a notice with no handler is dropped.
  */
-import { PeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalDialer, SignalTransport } from '../signaling/client.js';
 import { readServerMessages } from '../signaling/client.js';
 import type { ServerMessage } from '../signaling/protocol.js';
 import { encodeMessage } from '../signaling/protocol.js';
+
+/**
+ * Waits between tries to get back to the tracker: 100 ms doubling to 5 s, a
+ * minute in all. A seeder has nothing better to do, and a restarting server
+ * takes seconds.
+ */
+const REJOIN_DELAYS_MS = [100, 200, 400, 800, 1600, 3200, ...Array<number>(10).fill(5000)];
 
 /** What the tracker answered an announce with: our member id there, and who else is in. */
 export interface Announced {
@@ -21,35 +36,87 @@ export interface Announced {
 
 type Announcing = { resolve: (a: Announced) => void; reject: (err: PeerlaneError) => void };
 
+/** Our place in one swarm: what the tracker gave us, and who else is in, as its notices arrive. */
+interface Roster {
+  member: string;
+  token: string;
+  members: Set<string>;
+}
+
 export class SwarmClient {
   private readonly announcing = new Map<string, Announcing>();
   /**
-   * Our member id and the others', per swarm announced, as the tracker's
-   * notices arrive: kept here, in the order they come, so that a payload read
-   * in the same chunk as `announced` already finds us a member.
+   * Kept here, in the order the notices come, so that a payload read in the
+   * same chunk as `announced` already finds us a member.
    */
-  private readonly rosters = new Map<string, { member: string; members: Set<string> }>();
+  private readonly rosters = new Map<string, Roster>();
   private memberHandler: ((swarm: string, member: string, joined: boolean) => void) | undefined;
   private relayHandler: ((swarm: string, from: string, payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
+  private interruptedHandler: ((err: PeerlaneError) => void) | undefined;
   private failure: PeerlaneError | undefined;
   private closedByUs = false;
+  /** False while it dials again: what is sent meanwhile is dropped. */
+  private connected = true;
 
-  private constructor(private readonly transport: SignalTransport) {
+  private constructor(
+    private transport: SignalTransport,
+    private readonly dial: SignalDialer,
+  ) {
+    this.attach(transport);
+  }
+
+  /** Connect through `dial` (signaling/socket.ts dials TCP). Rejects with SIGNAL_UNREACHABLE. */
+  static async connect(dial: SignalDialer): Promise<SwarmClient> {
+    return new SwarmClient(await dial(), dial);
+  }
+
+  private attach(transport: SignalTransport): void {
     readServerMessages(
       transport,
       (msg) => this.dispatch(msg),
       (err) => this.fail(err),
     );
     transport.onClose((cause) => {
+      if (transport !== this.transport || this.closedByUs || this.failure !== undefined) return;
       const why = cause?.message ?? 'the signal server closed the connection';
-      this.fail(new PeerlaneError('SIGNAL_CLOSED', why, { cause }));
+      const err = new PeerlaneError('SIGNAL_CLOSED', why, { cause });
+      if (this.rosters.size === 0) {
+        this.fail(err); // not a member anywhere yet: nothing to come back as
+        return;
+      }
+      this.connected = false;
+      this.interruptedHandler?.(err);
+      void this.rejoin(err);
     });
   }
 
-  /** Connect through `dial` (signaling/socket.ts dials TCP). Rejects with SIGNAL_UNREACHABLE. */
-  static async connect(dial: SignalDialer): Promise<SwarmClient> {
-    return new SwarmClient(await dial());
+  /** Dial again and announce as the same member in each swarm, or fail saying why not. */
+  private async rejoin(lost: PeerlaneError): Promise<void> {
+    let last = lost;
+    for (const delay of REJOIN_DELAYS_MS) {
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
+      if (this.closedByUs || this.failure !== undefined) return;
+      let transport: SignalTransport;
+      try {
+        transport = await this.dial();
+      } catch (err) {
+        last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
+        continue;
+      }
+      if (this.closedByUs) {
+        transport.close();
+        return;
+      }
+      this.transport = transport;
+      this.attach(transport);
+      this.connected = true;
+      for (const [swarm, { member, token }] of this.rosters) {
+        transport.write(encodeMessage({ type: 'announce', swarm, member, token }));
+      }
+      return;
+    }
+    this.fail(new PeerlaneError('SIGNAL_CLOSED', `lost the tracker: ${last.message}`, { cause: last }));
   }
 
   /** Join `swarm` (64 hex digits, core/swarm/keys.ts swarmId); resolves with our member id and the others'. */
@@ -71,10 +138,10 @@ export class SwarmClient {
     return [...(this.rosters.get(swarm)?.members ?? [])];
   }
 
-  /** Relay `payload` to member `to` of `swarm`. */
+  /** Relay `payload` to member `to` of `swarm`; dropped while reconnecting. */
   send(swarm: string, to: string, payload: string): void {
     if (this.failure !== undefined) throw this.failure;
-    this.transport.write(encodeMessage({ type: 'swarm-relay', swarm, to, payload }));
+    if (this.connected) this.transport.write(encodeMessage({ type: 'swarm-relay', swarm, to, payload }));
   }
 
   /** Members joining and leaving our swarms (a relay to one that left also tells). */
@@ -87,7 +154,12 @@ export class SwarmClient {
     this.relayHandler = handler;
   }
 
-  /** Once: the server sent an error, or the connection is gone. */
+  /** Each time the connection drops and the client starts to dial again. */
+  onInterrupted(handler: (err: PeerlaneError) => void): void {
+    this.interruptedHandler = handler;
+  }
+
+  /** Once: the server sent an error, or the connection is gone for good. */
   onFailure(handler: (err: PeerlaneError) => void): void {
     this.failureHandler = handler;
     if (this.failure !== undefined) handler(this.failure);
@@ -106,15 +178,9 @@ export class SwarmClient {
 
   private dispatch(msg: ServerMessage): void {
     switch (msg.type) {
-      case 'announced': {
-        const waiting = this.announcing.get(msg.swarm);
-        if (waiting === undefined)
-          throw new PeerlaneError('BAD_MESSAGE', 'announced in a swarm not asked for');
-        this.announcing.delete(msg.swarm);
-        this.rosters.set(msg.swarm, { member: msg.member, members: new Set(msg.members) });
-        waiting.resolve({ member: msg.member, members: msg.members });
+      case 'announced':
+        this.announced(msg);
         return;
-      }
       case 'member': {
         const members = this.rosters.get(msg.swarm)?.members;
         if (msg.joined) members?.add(msg.member);
@@ -131,6 +197,26 @@ export class SwarmClient {
       default:
         this.fail(new PeerlaneError('BAD_MESSAGE', `unexpected "${msg.type}" from the tracker`));
     }
+  }
+
+  /** Our first announce answered, or our return after a reconnection (then: who came and went meanwhile). */
+  private announced(msg: Extract<ServerMessage, { type: 'announced' }>): void {
+    const { swarm, member, token } = msg;
+    const members = new Set(msg.members);
+    const waiting = this.announcing.get(swarm);
+    if (waiting !== undefined) {
+      this.announcing.delete(swarm);
+      this.rosters.set(swarm, { member, token, members });
+      waiting.resolve({ member, members: msg.members });
+      return;
+    }
+    const roster = this.rosters.get(swarm);
+    if (roster?.member !== member)
+      throw new PeerlaneError('BAD_MESSAGE', 'announced in a swarm not asked for');
+    const before = roster.members;
+    roster.members = members;
+    for (const m of before) if (!members.has(m)) this.memberHandler?.(swarm, m, false);
+    for (const m of members) if (!before.has(m)) this.memberHandler?.(swarm, m, true);
   }
 
   private fail(err: PeerlaneError): void {
