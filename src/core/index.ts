@@ -27,6 +27,7 @@ export * from './signaling/pipe.js';
 export * from './signaling/protocol.js';
 export * from './signaling/rtc-signal.js';
 export * from './signaling/swarm.js';
+export * from './signaling/transport.js';
 export * from './swarm/keys.js';
 export * from './swarm/member-pipe.js';
 export * from './swarm/tracker-client.js';

@@ -61,6 +61,7 @@ export function joinSwarm(options: JoinOptions): Promise<SwarmConnector> {
  * members of the real swarm refuse its links (SWARM_AUTH_FAILED).
  */
 export async function joinSwarmById(options: JoinOptions, swarm: string): Promise<SwarmConnector> {
+  if (options.abort?.aborted) throw toPeerlaneError(options.abort.reason, 'INTERRUPTED');
   const client = await SwarmClient.connect(tcpDialer(options.signal));
   const connector = new Connector(client, swarm, options);
   try {
@@ -114,8 +115,10 @@ class Connector implements SwarmConnector {
     client.onFailure((err) => this.lost(err));
     // Back soon as the same member, but what the attempts under way sent meanwhile is lost.
     client.onInterrupted((err) => this.abortAttempts(err));
-    options.abort?.addEventListener('abort', () => void this.close(), { once: true });
+    options.abort?.addEventListener('abort', this.aborted, { once: true });
   }
+
+  private readonly aborted = (): void => void this.close();
 
   async announce(): Promise<void> {
     await this.client.announce(this.swarm);
@@ -282,6 +285,7 @@ class Connector implements SwarmConnector {
   }
 
   async close(): Promise<void> {
+    this.options.abort?.removeEventListener('abort', this.aborted);
     this.lost(new PeerlaneError('INTERRUPTED', 'left the swarm'));
     this.client.close();
   }

@@ -95,6 +95,22 @@ describe('swarm members', () => {
     await expect.poll(() => server.server.swarmStats).toEqual({ swarms: 1, members: 1 });
   });
 
+  it('leave when the abort signal they joined with fires, and refuse to join with one fired', async () => {
+    const a = await member();
+    const abort = new AbortController();
+    const b = await joinSwarm({ signal: server, secret: SECRET, rtc, abort: abort.signal });
+    members.push(b);
+    const left = new Promise<string>((resolve) => a.onMember((id, yes) => !yes && resolve(id)));
+    abort.abort();
+    expect(await left).toBe(b.memberId);
+    await expect(b.connect(a.memberId)).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    await expect(
+      joinSwarm({ signal: server, secret: SECRET, rtc, abort: abort.signal }),
+    ).rejects.toMatchObject({
+      code: 'INTERRUPTED',
+    });
+  });
+
   it('connect pairwise, three of them', async () => {
     const [a, b, c] = [await member(), await member(), await member()];
     for (const [x, y] of [

@@ -13,50 +13,12 @@
  */
 import { fromBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { LineDecoder } from './framing.js';
 import type { ClientMessage, PeerRole, ServerMessage, SessionPath, TurnGrant } from './protocol.js';
-import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
+import { encodeMessage } from './protocol.js';
+import type { SignalDialer, SignalTransport } from './transport.js';
+import { readServerMessages } from './transport.js';
 
-/**
- * A connection to the signal server as the client uses it: bytes both ways,
- * newline-delimited messages (protocol.ts; the client splits them,
- * framing.ts), and one close.
- */
-export interface SignalTransport {
-  write(text: string): void;
-  onData(handler: (chunk: Uint8Array) => void): void;
-  /** Once, when the connection is gone; `cause` is the error that ended it, if one did. */
-  onClose(handler: (cause: Error | undefined) => void): void;
-  /** Close it and hear nothing more from it. */
-  close(): void;
-}
-
-/**
- * Opens a new connection to the same server: the first one, and each one a
- * reclaim needs. Rejects with SIGNAL_UNREACHABLE, saying where it tried.
- */
-export type SignalDialer = () => Promise<SignalTransport>;
-
-/**
- * Hand each message the server sends over `transport` to `dispatch`, in
- * order. What does not parse (or what `dispatch` throws) goes to `fail`, and
- * the connection is closed: nothing after it can be trusted to line up.
- */
-export function readServerMessages(
-  transport: SignalTransport,
-  dispatch: (msg: ServerMessage) => void,
-  fail: (err: PeerlaneError) => void,
-): void {
-  const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-  transport.onData((chunk) => {
-    try {
-      for (const line of decoder.push(chunk)) dispatch(parseServerMessage(line));
-    } catch (err) {
-      fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-      transport.close();
-    }
-  });
-}
+export type { SignalDialer, SignalTransport } from './transport.js';
 
 /** Reconnect delays while reclaiming a nameplate: 100 ms doubling to 2 s, about 10 s in all. */
 const RECLAIM_DELAYS_MS = [100, 200, 400, 800, 1600, 2000, 2000, 2000];

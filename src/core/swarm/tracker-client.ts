@@ -16,10 +16,10 @@
  * Set the handlers before announcing: a notice with no handler is dropped.
  */
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { SignalDialer, SignalTransport } from '../signaling/client.js';
-import { readServerMessages } from '../signaling/client.js';
 import type { ServerMessage } from '../signaling/protocol.js';
 import { encodeMessage } from '../signaling/protocol.js';
+import type { SignalDialer, SignalTransport } from '../signaling/transport.js';
+import { readServerMessages } from '../signaling/transport.js';
 
 /**
  * Waits between tries to get back to the tracker: 100 ms doubling to 5 s, a
