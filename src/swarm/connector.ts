@@ -171,17 +171,18 @@ class Connector implements SwarmConnector {
 
   private dial(member: string): Attempt {
     const id = newAttemptId();
-    const attempt = this.start(member, id, this.channel(member, id), 'offerer');
+    const attempt = this.start(member, id, this.channel(member, id, this.memberId), 'offerer');
     this.outgoing.set(member, attempt);
     return attempt;
   }
 
-  private channel(member: string, id: string): MemberChannel {
+  private channel(member: string, id: string, dialer: string): MemberChannel {
     return new MemberChannel({
       client: this.client,
       swarm: this.swarm,
       me: this.memberId,
       them: member,
+      dialer,
       attempt: id,
       sealKey: this.sealKey,
       aead: nodeAesGcm,
@@ -206,7 +207,10 @@ class Connector implements SwarmConnector {
 
   private settled(attempt: Attempt, link: MessageLink | undefined): void {
     const { member } = attempt;
-    this.attempts.delete(`${member} ${attempt.id}`);
+    const key = `${member} ${attempt.id}`;
+    this.attempts.delete(key);
+    // What comes late for it (a candidate, a choice) is not a new attempt.
+    this.ignore(key);
     if (this.outgoing.get(member) === attempt) this.outgoing.delete(member);
     if (this.incoming.get(member) === attempt) this.incoming.delete(member);
     if (link === undefined || attempt.claimed) return;
@@ -239,7 +243,7 @@ class Connector implements SwarmConnector {
       return;
     }
     // Opened before anything is set up for it: one that does not open costs a refusal, no more.
-    const channel = this.channel(from, payload.c);
+    const channel = this.channel(from, payload.c, from);
     channel.receive(payload.p);
     if (channel.authFailed) {
       this.ignore(key);

@@ -17,6 +17,7 @@ import { joinSwarm, joinSwarmById } from '../../src/swarm/connector.js';
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 import { connectRawClient } from '../../src/testing/raw-client.js';
+import { startRelayProxy } from '../../src/testing/relay-proxy.js';
 import { withTimeout } from '../helpers.js';
 
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
@@ -83,6 +84,34 @@ describe('swarm members', () => {
     expect(server.server.swarmStats).toEqual({ swarms: 1, members: 2 });
     expect(await server.server.metrics.registry.metrics()).toMatch(/^peerlane_signal_swarm_members 2$/m);
   });
+
+  // webrtc: the SDP surely goes through the tracker; auto: TCP wins, and the data channel's late signals follow.
+  it.each(['webrtc', 'auto'] as const)(
+    'show the server neither SDP nor addresses, and leave no stray attempt behind (%s)',
+    async (transport) => {
+      const proxy = await startRelayProxy(server);
+      try {
+        const join = async (): Promise<SwarmConnector> => {
+          const m = await joinSwarm({ signal: proxy, secret: SECRET, rtc: { ...rtc, transport } });
+          members.push(m);
+          return m;
+        };
+        const [a, b] = [await join(), await join()];
+        const incoming = nextLink(b);
+        await expectJoined(await a.connect(b.memberId), (await incoming).link);
+        await new Promise((resolve) => setTimeout(resolve, 500)); // for anything late
+        const relayed = proxy.lines.filter((line) => line.includes('"swarm-relay"'));
+        expect(relayed.length).toBeGreaterThan(3);
+        for (const line of proxy.lines) {
+          expect(line).not.toMatch(/v=0|candidate|127\.0\.0\.1|offer|answer/);
+          // A late payload of a finished attempt taken for a new one would be refused.
+          expect(line).not.toContain('refused');
+        }
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
   it('notice a member leaving', async () => {
     const a = await member();

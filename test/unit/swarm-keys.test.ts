@@ -39,14 +39,16 @@ describe('swarm keys', () => {
     expect(memberLinkKey(other, 'a', 'b')).not.toEqual(memberLinkKey(SECRET, 'a', 'b'));
   });
 
-  it('give each direction and each attempt its own pipe keys, mirrored between the two sides', () => {
+  it('give each direction, attempt and dialer its own pipe keys, mirrored between the two sides', () => {
     const seal = swarmSealKey(SECRET);
-    const mine = pipeKeys(seal, 'attempt-1', 'a', 'b');
-    const theirs = pipeKeys(seal, 'attempt-1', 'b', 'a');
+    const mine = pipeKeys(seal, 'attempt-1', { me: 'a', them: 'b', dialer: 'a' });
+    const theirs = pipeKeys(seal, 'attempt-1', { me: 'b', them: 'a', dialer: 'a' });
     expect(mine.seal).toEqual(theirs.open);
     expect(mine.open).toEqual(theirs.seal);
     expect(mine.seal).not.toEqual(mine.open);
-    expect(pipeKeys(seal, 'attempt-2', 'a', 'b').seal).not.toEqual(mine.seal);
+    expect(pipeKeys(seal, 'attempt-2', { me: 'a', them: 'b', dialer: 'a' }).seal).not.toEqual(mine.seal);
+    // b's answer, taken by a as if b had dialed, does not open.
+    expect(pipeKeys(seal, 'attempt-1', { me: 'a', them: 'b', dialer: 'b' }).open).not.toEqual(theirs.seal);
   });
 
   it('refuse a secret of the wrong size', () => {

@@ -5,7 +5,7 @@
  *   swarmId(secret)            what the tracker (the signal server) sees and routes by;
  *                              a hash, so it learns nothing of the secret
  *   swarmSealKey(secret)       root of every sealed member-to-member signaling payload
- *   pipeKeys(seal, c, me, them) the two per-direction keys of one link attempt `c`
+ *   pipeKeys(seal, c, pair)    the two per-direction keys of one link attempt `c`
  *   memberLinkKey(secret, a, b) proves and seals the direct TCP path between two members
  *
  * Member ids are the tracker's (announced{member}); they go into every key a
@@ -53,18 +53,22 @@ export function memberLinkKey(secret: Uint8Array, a: string, b: string): Uint8Ar
 }
 
 /**
- * The keys of one link attempt between `me` and `them`: `seal` for what we
- * send, `open` for what they send. A fresh attempt id `attempt` makes fresh
- * keys, so the channel's counter nonces (starting at 0 each attempt) never
- * repeat under one key.
+ * The keys of one link attempt between `me` and `them`, dialed by `dialer`
+ * (one of the two): `seal` for what we send, `open` for what they send. A
+ * fresh attempt id `attempt` makes fresh keys, so the channel's counter
+ * nonces (starting at 0 each attempt) never repeat under one key; and who
+ * dialed is in them, so an answer played back as if it opened an attempt
+ * does not open.
  */
 export function pipeKeys(
   sealKey: Uint8Array,
   attempt: string,
-  me: string,
-  them: string,
+  pair: { me: string; them: string; dialer: string },
 ): { seal: Uint8Array; open: Uint8Array } {
-  const direction = (from: string, to: string): Uint8Array =>
-    hkdf(sha256, sealKey, utf8ToBytes(attempt), utf8ToBytes(`peerlane swarm pipe ${from} ${to}`), KEY_BYTES);
+  const { me, them, dialer } = pair;
+  const direction = (from: string, to: string): Uint8Array => {
+    const info = utf8ToBytes(`peerlane swarm pipe ${dialer} dials: ${from} to ${to}`);
+    return hkdf(sha256, sealKey, utf8ToBytes(attempt), info, KEY_BYTES);
+  };
   return { seal: direction(me, them), open: direction(them, me) };
 }

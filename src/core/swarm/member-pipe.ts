@@ -70,6 +70,8 @@ export interface MemberChannelOptions {
   /** Our member id, and theirs (the tracker's). */
   me: string;
   them: string;
+  /** Which of the two dialed: the attempt's offerer. */
+  dialer: string;
   attempt: string;
   /** keys.ts swarmSealKey. */
   sealKey: Uint8Array;
@@ -86,7 +88,7 @@ export class MemberChannel extends SecureChannel {
 
   constructor(options: MemberChannelOptions) {
     const { client, swarm, them, attempt } = options;
-    const keys = pipeKeys(options.sealKey, attempt, options.me, them);
+    const keys = pipeKeys(options.sealKey, attempt, { me: options.me, them, dialer: options.dialer });
     const pipe = {
       sendPayload: (p: string) => client.send(swarm, them, encodeMemberPayload({ c: attempt, p })),
       onPayload: () => {},
