@@ -83,7 +83,8 @@ export class SwarmTracker {
     const { others } = joined;
     if (!this.host.alive(client)) {
       // Gone while we waited on the shared state: its leave found nothing to remove.
-      this.forget(swarm, member, ref);
+      // A member that was back (its id given) was known to the others: they hear it left.
+      this.forget(swarm, member, ref, msg.member !== undefined);
       return;
     }
     swarms.set(swarm, member);

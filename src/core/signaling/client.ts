@@ -16,7 +16,7 @@ import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { ClientMessage, PeerRole, ServerMessage, SessionPath, TurnGrant } from './protocol.js';
 import { encodeMessage } from './protocol.js';
 import type { SignalDialer, SignalTransport } from './transport.js';
-import { readServerMessages } from './transport.js';
+import { readServerMessages, redial } from './transport.js';
 
 export type { SignalDialer, SignalTransport } from './transport.js';
 
@@ -67,30 +67,23 @@ export class SignalClient {
 
   /** Reconnect and reclaim our nameplate, or fail with why not. */
   private async reclaim(resume: { nameplate: string; token: string }): Promise<void> {
-    let last: PeerlaneError | undefined;
-    for (const delay of RECLAIM_DELAYS_MS) {
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
-      if (this.closedByUs || this.failure !== undefined) return;
-      try {
-        this.transport = await this.dial();
-      } catch (err) {
-        last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
-        continue;
-      }
-      if (this.closedByUs) {
-        this.transport.close();
-        return;
-      }
-      this.attach(this.transport);
-      this.reclaiming = true;
-      this.transport.write(
-        encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }),
+    let transport: SignalTransport | undefined;
+    try {
+      transport = await redial(
+        this.dial,
+        RECLAIM_DELAYS_MS,
+        () => this.closedByUs || this.failure !== undefined,
       );
+    } catch (err) {
+      const why = toPeerlaneError(err).message;
+      this.fail(new PeerlaneError('SIGNAL_CLOSED', `lost the signal server while waiting: ${why}`));
       return;
     }
-    this.fail(
-      new PeerlaneError('SIGNAL_CLOSED', `lost the signal server while waiting: ${last?.message ?? 'gone'}`),
-    );
+    if (transport === undefined) return;
+    this.transport = transport;
+    this.attach(transport);
+    this.reclaiming = true;
+    transport.write(encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }));
   }
 
   /** Connect through `dial` (signaling/socket.ts dials TCP). Rejects with SIGNAL_UNREACHABLE. */

@@ -4,8 +4,7 @@
  * server's messages off it: what the pair's SignalClient (client.ts) and the
  * swarm's tracker client (swarm/tracker-client.ts) share.
  */
-import type { PeerlaneError } from '../errors.js';
-import { toPeerlaneError } from '../errors.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import { LineDecoder } from './framing.js';
 import type { ServerMessage } from './protocol.js';
 import { MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
@@ -49,4 +48,35 @@ export function readServerMessages(
       transport.close();
     }
   });
+}
+
+/**
+ * Dial again after each of `delaysMs` in turn (each ±25%, so that clients a
+ * server dropped together do not all come back at once), until a dial works.
+ * Resolves with the new connection, or undefined once `stopped()` (closing
+ * what it dialed); rejects with the last dial's failure once the delays are spent.
+ */
+export async function redial(
+  dial: SignalDialer,
+  delaysMs: readonly number[],
+  stopped: () => boolean,
+): Promise<SignalTransport | undefined> {
+  let last = new PeerlaneError('SIGNAL_UNREACHABLE', 'no dial was made');
+  for (const delay of delaysMs) {
+    await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
+    if (stopped()) return undefined;
+    let transport: SignalTransport;
+    try {
+      transport = await dial();
+    } catch (err) {
+      last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
+      continue;
+    }
+    if (stopped()) {
+      transport.close();
+      return undefined;
+    }
+    return transport;
+  }
+  throw last;
 }

@@ -19,7 +19,7 @@ import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { ServerMessage } from '../signaling/protocol.js';
 import { encodeMessage } from '../signaling/protocol.js';
 import type { SignalDialer, SignalTransport } from '../signaling/transport.js';
-import { readServerMessages } from '../signaling/transport.js';
+import { readServerMessages, redial } from '../signaling/transport.js';
 
 /**
  * Waits between tries to get back to the tracker: 100 ms doubling to 5 s, a
@@ -87,36 +87,31 @@ export class SwarmClient {
       }
       this.connected = false;
       this.interruptedHandler?.(err);
-      void this.rejoin(err);
+      void this.rejoin();
     });
   }
 
   /** Dial again and announce as the same member in each swarm, or fail saying why not. */
-  private async rejoin(lost: PeerlaneError): Promise<void> {
-    let last = lost;
-    for (const delay of REJOIN_DELAYS_MS) {
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
-      if (this.closedByUs || this.failure !== undefined) return;
-      let transport: SignalTransport;
-      try {
-        transport = await this.dial();
-      } catch (err) {
-        last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
-        continue;
-      }
-      if (this.closedByUs) {
-        transport.close();
-        return;
-      }
-      this.transport = transport;
-      this.attach(transport);
-      this.connected = true;
-      for (const [swarm, { member, token }] of this.rosters) {
-        transport.write(encodeMessage({ type: 'announce', swarm, member, token }));
-      }
+  private async rejoin(): Promise<void> {
+    let transport: SignalTransport | undefined;
+    try {
+      transport = await redial(
+        this.dial,
+        REJOIN_DELAYS_MS,
+        () => this.closedByUs || this.failure !== undefined,
+      );
+    } catch (err) {
+      const last = toPeerlaneError(err);
+      this.fail(new PeerlaneError('SIGNAL_CLOSED', `lost the tracker: ${last.message}`, { cause: last }));
       return;
     }
-    this.fail(new PeerlaneError('SIGNAL_CLOSED', `lost the tracker: ${last.message}`, { cause: last }));
+    if (transport === undefined) return;
+    this.transport = transport;
+    this.attach(transport);
+    this.connected = true;
+    for (const [swarm, { member, token }] of this.rosters) {
+      transport.write(encodeMessage({ type: 'announce', swarm, member, token }));
+    }
   }
 
   /** Join `swarm` (64 hex digits, core/swarm/keys.ts swarmId); resolves with our member id and the others'. */
