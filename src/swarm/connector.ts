@@ -18,8 +18,9 @@
  */
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
+import { encodeRtcSignal } from '../core/signaling/rtc-signal.js';
 import { isMemberId } from '../core/signaling/swarm.js';
-import { memberLinkKey, swarmId, swarmSealKey } from '../core/swarm/keys.js';
+import { attemptLinkKey, swarmId, swarmSealKey } from '../core/swarm/keys.js';
 import { MemberChannel, newAttemptId, parseMemberPayload, refusal } from '../core/swarm/member-pipe.js';
 import { SwarmClient } from '../core/swarm/tracker-client.js';
 import type { RtcOptions } from '../rtc/connect.js';
@@ -98,6 +99,8 @@ class Connector implements SwarmConnector {
   private readonly memberHandlers: ((memberId: string, joined: boolean) => void)[] = [];
   private readonly linkHandlers: ((link: MessageLink, memberId: string) => void)[] = [];
   private readonly sealKey: Uint8Array;
+  /** As a pair's: where no other relay is named, the signal server's own (when it relays). */
+  private readonly rtc: RtcOptions;
   private failure: PeerlaneError | undefined;
 
   constructor(
@@ -106,6 +109,7 @@ class Connector implements SwarmConnector {
     private readonly options: JoinOptions,
   ) {
     this.sealKey = swarmSealKey(options.secret);
+    this.rtc = { ...options.rtc, relayAddress: options.rtc.relayAddress ?? options.signal };
     client.onMember((s, member, joined) => {
       if (s === swarm) this.memberChanged(member, joined);
     });
@@ -171,7 +175,11 @@ class Connector implements SwarmConnector {
 
   private dial(member: string): Attempt {
     const id = newAttemptId();
-    const attempt = this.start(member, id, this.channel(member, id, this.memberId), 'offerer');
+    const channel = this.channel(member, id, this.memberId);
+    // The opening: whatever the link sends first (with transport relay, nothing
+    // through the tracker), this tells the member an attempt has begun.
+    channel.sendPayload(encodeRtcSignal({ kind: 'keepalive' }));
+    const attempt = this.start(member, id, channel, 'offerer');
     this.outgoing.set(member, attempt);
     return attempt;
   }
@@ -191,8 +199,8 @@ class Connector implements SwarmConnector {
 
   private start(member: string, id: string, channel: MemberChannel, role: 'offerer' | 'answerer'): Attempt {
     const abort = new AbortController();
-    const key = Buffer.from(memberLinkKey(this.options.secret, this.memberId, member));
-    const opened = openLink(role, channel, this.options.rtc, key, { attempt: 0, abort: abort.signal });
+    const key = Buffer.from(attemptLinkKey(this.options.secret, this.memberId, member, id));
+    const opened = openLink(role, channel, this.rtc, key, { attempt: 0, abort: abort.signal });
     const result = opened.catch((err: unknown) => {
       throw channel.explain(toPeerlaneError(err));
     });

@@ -23,7 +23,7 @@ import { withTimeout } from '../helpers.js';
 const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 
-const { server } = useSignalServer({ beforeEach, afterEach });
+const { h, server } = useSignalServer({ beforeEach, afterEach });
 const members: SwarmConnector[] = [];
 const links: MessageLink[] = [];
 
@@ -112,6 +112,25 @@ describe('swarm members', () => {
       }
     },
   );
+
+  it('link through the signal server’s relay, two links of one pair at once', async () => {
+    const relaying = await h.signalServer({ relay: { enabled: true } });
+    const join = async (): Promise<SwarmConnector> => {
+      const m = await joinSwarm({ signal: relaying, secret: SECRET, rtc: { ...rtc, transport: 'relay' } });
+      members.push(m);
+      return m;
+    };
+    const [a, b] = [await join(), await join()];
+    const toB = nextLink(b);
+    const ab = await a.connect(b.memberId);
+    await expectJoined(ab, (await toB).link);
+    // The pair's second link: its own pairing at the relay, not the first one's.
+    const toA = nextLink(a);
+    const ba = await b.connect(a.memberId);
+    await expectJoined(ba, (await toA).link);
+    expect([ab.transport, ba.transport]).toEqual(['relay', 'relay']);
+    await expectJoined(ab, (await toB).link);
+  });
 
   it('notice a member leaving', async () => {
     const a = await member();

@@ -5,7 +5,7 @@
  */
 import { createHash, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { memberLinkKey, pipeKeys, swarmId, swarmSealKey } from '../../src/core/swarm/keys.js';
+import { attemptLinkKey, memberLinkKey, pipeKeys, swarmId, swarmSealKey } from '../../src/core/swarm/keys.js';
 
 const SECRET = Uint8Array.from(Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -37,6 +37,15 @@ describe('swarm keys', () => {
     const other = SECRET.slice();
     other[0] = 1;
     expect(memberLinkKey(other, 'a', 'b')).not.toEqual(memberLinkKey(SECRET, 'a', 'b'));
+  });
+
+  it('give each link attempt of a pair its own key, from the pair’s', () => {
+    const pair = memberLinkKey(SECRET, 'a', 'b');
+    const expected = hkdfSync('sha256', pair, Buffer.from('attempt-1'), 'peerlane swarm link attempt', 32);
+    expect(hex(attemptLinkKey(SECRET, 'b', 'a', 'attempt-1'))).toBe(Buffer.from(expected).toString('hex'));
+    expect(attemptLinkKey(SECRET, 'a', 'b', 'attempt-2')).not.toEqual(
+      attemptLinkKey(SECRET, 'a', 'b', 'attempt-1'),
+    );
   });
 
   it('give each direction, attempt and dialer its own pipe keys, mirrored between the two sides', () => {

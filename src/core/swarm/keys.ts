@@ -6,7 +6,8 @@
  *                              a hash, so it learns nothing of the secret
  *   swarmSealKey(secret)       root of every sealed member-to-member signaling payload
  *   pipeKeys(seal, c, pair)    the two per-direction keys of one link attempt `c`
- *   memberLinkKey(secret, a, b) proves and seals the direct TCP path between two members
+ *   memberLinkKey(secret, a, b) proves and seals the direct TCP path between two members,
+ *                              per attempt (attemptLinkKey)
  *
  * Member ids are the tracker's (announced{member}); they go into every key a
  * pair uses, so a tracker that misroutes a payload only makes it fail to open.
@@ -50,6 +51,17 @@ export function memberLinkKey(secret: Uint8Array, a: string, b: string): Uint8Ar
   checkSecret(secret);
   const [low, high] = [a, b].sort();
   return hkdf(sha256, secret, undefined, utf8ToBytes(`peerlane swarm link ${low} ${high}`), KEY_BYTES);
+}
+
+/**
+ * What one link attempt `attempt` between `a` and `b` gives openLink:
+ * memberLinkKey, made fresh per attempt. The relay's pairing token and the
+ * direct path's proofs come from it, so two attempts of one pair (both
+ * dialing at once, or one after another) never meet at the relay as one.
+ */
+export function attemptLinkKey(secret: Uint8Array, a: string, b: string, attempt: string): Uint8Array {
+  const info = utf8ToBytes('peerlane swarm link attempt');
+  return hkdf(sha256, memberLinkKey(secret, a, b), utf8ToBytes(attempt), info, KEY_BYTES);
 }
 
 /**
