@@ -5,13 +5,12 @@
  * pair (session/race.ts openLink: direct TCP against a data channel), its
  * signaling sealed under the swarm secret (core/swarm/member-pipe.ts).
  *
- * Each link attempt has a fresh id; the member that dials is the offerer.
- * Two members that dial each other at once make one link, not two: the
- * attempt whose dialer has the lower member id wins. The lower side ignores
- * the other's attempt; the higher side abandons its own and answers the
- * lower's, and its connect() resolves with that link. A connect() to a
- * member that is already dialing us takes that incoming link (onLink does
- * not hear of it); one to a member we are dialing joins our attempt.
+ * Each attempt has a fresh id; its dialer is the offerer. Two members that
+ * dial each other at once make one link: the lower member id's attempt wins
+ * (the lower side ignores the other's; the higher abandons its own, answers,
+ * and its connect() resolves with that link). A connect() to a member dialing
+ * us takes that incoming link (onLink does not hear of it); one to a member
+ * we are dialing joins our attempt.
  *
  * Losing the tracker ends the attempts under way (SIGNAL_CLOSED) but not the
  * links: the client gets back in as the same member (tracker-client.ts).
@@ -222,11 +221,9 @@ class Connector implements SwarmConnector {
     if (this.outgoing.get(member) === attempt) this.outgoing.delete(member);
     if (this.incoming.get(member) === attempt) this.incoming.delete(member);
     if (link === undefined || attempt.claimed) return;
-    if (this.failure !== undefined && this.failure.code === 'INTERRUPTED') {
-      link.close();
-      return;
-    }
-    for (const handler of this.linkHandlers) handler(link, member);
+    if (this.failure?.code === 'INTERRUPTED')
+      link.close(); // we left meanwhile
+    else for (const handler of this.linkHandlers) handler(link, member);
   }
 
   /** A payload from `from`: for an attempt under way, or the first of a new one of theirs. */
@@ -281,7 +278,6 @@ class Connector implements SwarmConnector {
       const gone = new PeerlaneError('PEER_NOT_FOUND', 'that member is not in the swarm (any more)');
       for (const attempt of [this.outgoing.get(member), this.incoming.get(member)])
         attempt?.abort.abort(gone);
-      for (const key of this.ignored) if (key.startsWith(`${member} `)) this.ignored.delete(key);
     }
     for (const handler of this.memberHandlers) handler(member, joined);
   }
