@@ -86,8 +86,7 @@ interface Attempt {
   superseded: boolean;
 }
 
-/** Ignored attempt ids we remember, so that their later payloads are not taken for new attempts. */
-const MAX_IGNORED = 1024;
+const MAX_IGNORED = 1024; // attempt ids ignored, whose late payloads must start nothing
 
 class Connector implements SwarmConnector {
   private readonly outgoing = new Map<string, Attempt>();
@@ -145,8 +144,7 @@ class Connector implements SwarmConnector {
 
   async connect(memberId: string, abort?: AbortSignal): Promise<MessageLink> {
     if (this.failure !== undefined) throw this.failure;
-    // Not checked against members(): one that has just joined may be dialed before
-    // its notice arrives. One that is not a member makes the tracker say so (memberChanged).
+    // Not checked against members(): a new member may be dialed before its notice comes; the tracker answers a non-member.
     if (!isMemberId(memberId)) throw new PeerlaneError('PEER_NOT_FOUND', 'that is no member id');
     if (abort?.aborted) throw toPeerlaneError(abort.reason, 'INTERRUPTED');
     return this.linkTo(memberId, abort);
