@@ -56,9 +56,8 @@ export function joinSwarm(options: JoinOptions): Promise<SwarmConnector> {
 }
 
 /**
- * Join `swarm` whatever the secret: what someone who learned a swarm id (the
- * server's operator) but not its secret can do. For tests of exactly that:
- * members of the real swarm refuse its links (SWARM_AUTH_FAILED).
+ * Join `swarm` whatever the secret: what one who learned a swarm id but not its
+ * secret can do. For tests of that: members refuse its links (SWARM_AUTH_FAILED).
  */
 export async function joinSwarmById(options: JoinOptions, swarm: string): Promise<SwarmConnector> {
   if (options.abort?.aborted) throw toPeerlaneError(options.abort.reason, 'INTERRUPTED');
@@ -116,7 +115,7 @@ class Connector implements SwarmConnector {
     });
     client.onFailure((err) => this.lost(err));
     // Back soon as the same member, but what the attempts under way sent meanwhile is lost.
-    client.onInterrupted((err) => this.abortAttempts(err));
+    client.onInterrupted((err) => this.lost(err, false));
     options.abort?.addEventListener('abort', this.aborted, { once: true });
   }
 
@@ -145,7 +144,9 @@ class Connector implements SwarmConnector {
   async connect(memberId: string, abort?: AbortSignal): Promise<MessageLink> {
     if (this.failure !== undefined) throw this.failure;
     // Not checked against members(): a new member may be dialed before its notice comes; the tracker answers a non-member.
-    if (!isMemberId(memberId)) throw new PeerlaneError('PEER_NOT_FOUND', 'that is no member id');
+    if (!isMemberId(memberId) || memberId === this.memberId) {
+      throw new PeerlaneError('PEER_NOT_FOUND', 'that is no other member’s id');
+    }
     if (abort?.aborted) throw toPeerlaneError(abort.reason, 'INTERRUPTED');
     return this.linkTo(memberId, abort);
   }
@@ -280,13 +281,9 @@ class Connector implements SwarmConnector {
     for (const handler of this.memberHandlers) handler(member, joined);
   }
 
-  /** The tracker is gone for good (or we left): no more attempts; links already made carry on. */
-  private lost(err: PeerlaneError): void {
-    this.failure ??= err;
-    this.abortAttempts(err);
-  }
-
-  private abortAttempts(err: PeerlaneError): void {
+  /** The attempts under way end; for good (the tracker is gone, or we left), also any to come. Links carry on. */
+  private lost(err: PeerlaneError, forGood = true): void {
+    if (forGood) this.failure ??= err;
     for (const attempt of this.attempts.values()) attempt.abort.abort(err);
   }
 

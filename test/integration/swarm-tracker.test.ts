@@ -141,6 +141,9 @@ describe('swarm members', () => {
     expect(a.members()).toEqual([]);
     await expect(a.connect(b.memberId)).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' });
     await expect.poll(() => server.server.swarmStats).toEqual({ swarms: 1, members: 1 });
+    // Nor is there a link to oneself, or to what is no member id.
+    await expect(a.connect(a.memberId)).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' });
+    await expect(a.connect('nobody')).rejects.toMatchObject({ code: 'PEER_NOT_FOUND' });
   });
 
   it('leave when the abort signal they joined with fires, and refuse to join with one fired', async () => {
