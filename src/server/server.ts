@@ -1,6 +1,8 @@
 /**
  * The signal server: registers receivers under fresh nameplates, pairs a joiner
  * with the receiver of its nameplate, and relays opaque payloads within each pair.
+ * It is also the tracker of swarms (swarm.ts): members announce to a swarm
+ * id, hear who else is in, and relay sealed payloads to each other.
  *
  * A misbehaving client is that client's problem: it gets an error frame and is
  * closed, and everyone else keeps being served. What any client can cost is
@@ -20,9 +22,6 @@
  * default, or in Redis (REDIS_URL), so that instances behind DNS or a load
  * balancer pair a receiver on one with a sender on another, and relay between
  * them over pub/sub.
- *
- * It is also the tracker of swarms (swarm.ts): members announce to a swarm
- * id, hear who else is in, and relay sealed payloads to each other.
  *
  * The same TCP port also carries the relay (relay/hub.ts) and HTTP for its
  * WebSocket path (http-port.ts), told apart by a connection's first byte
