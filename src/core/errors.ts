@@ -170,6 +170,11 @@ export const ERROR_CODES = {
     hint: 'if the words differed, someone may be in the middle: run both commands again with a new code, and compare again',
     exit: EXIT.FAILURE,
   },
+  // The swarm's tracker and member links (h-tracker).
+  SWARM_AUTH_FAILED: {
+    hint: 'that member holds another ticket, or something between you tampers with the signaling; check that everyone uses the same whole ticket',
+    exit: EXIT.FAILURE,
+  },
   REMOTE_ERROR: { hint: 'the other peer reported an error; see its output', exit: EXIT.FAILURE },
   BAD_NAME: { hint: 'nothing was written; ask the sender to rename the file', exit: EXIT.FAILURE },
   OUT_NOT_WRITABLE: {

@@ -18,13 +18,12 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { fromBase64, toBase64 } from '../bytes.js';
 import { PeerlaneError } from '../errors.js';
+import { SWARM_SECRET_BYTES } from './keys.js';
 import type { SwarmManifest } from './manifest.js';
 import { encodeManifest, MAX_MANIFEST_BYTES, verifyManifest } from './manifest.js';
 
 export const TICKET_PREFIX = 'peerlane-swarm:';
 export const TICKET_VERSION = 1;
-/** 128 bits: unguessable, and short enough to paste. */
-export const SWARM_SECRET_BYTES = 16;
 const ROOT_BYTES = 32;
 const CHECK_BYTES = 4;
 /** A DNS name is at most 253 characters; one length byte holds it. */
