@@ -264,9 +264,9 @@ export class SwarmEngine {
     m.serving = true;
     try {
       for (let index = m.queue.shift(); index !== undefined; index = m.queue.shift()) {
-        const data = await content.store.read(index);
-        if (this.hash(data) !== content.manifest.chunks[index]) {
-          // Our copy went bad on disk: never offer it; fetch it again if we can.
+        const data = await content.store.read(index).catch(() => undefined);
+        if (data === undefined || this.hash(data) !== content.manifest.chunks[index]) {
+          // Our copy is gone or went bad on disk: never offer it; a getter fetches it again.
           content.have.clear(index);
           m.send({ type: 'choke', index });
           continue;
