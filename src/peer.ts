@@ -9,13 +9,15 @@ import { hideBin } from 'yargs/helpers';
 import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { peerArgs } from './cli/peer-argv.js';
-import { listCommand, receiveCommand, sendCommand } from './cli/peer-commands.js';
+import { getCommand, listCommand, receiveCommand, sendCommand, shareCommand } from './cli/peer-commands.js';
 import {
   PEER_CONNECTION_SETTINGS,
+  PEER_GET_SETTINGS,
   PEER_GLOBAL_SETTINGS,
   PEER_PAGE_SETTINGS,
   PEER_RECEIVE_SETTINGS,
   PEER_SEND_SETTINGS,
+  PEER_SHARE_SETTINGS,
 } from './cli/peer-settings.js';
 import { runCommand, usageError } from './cli/run.js';
 import { settingOptions } from './cli/settings.js';
@@ -121,7 +123,42 @@ await yargs(rawArgs)
         ),
     (args) => listCommand({ args, env, typed }),
   )
-  .demandCommand(1, 'Name a command: receive, send or list.')
+  .command(
+    'share <paths..>',
+    'Share files and folders with many: print a ticket, and serve whoever holds it until Ctrl-C',
+    (y) =>
+      y
+        .positional('paths', { type: 'string', array: true, describe: 'Files and folders to share' })
+        .options(options(PEER_CONNECTION_SETTINGS))
+        .options(options(PEER_SHARE_SETTINGS))
+        .example(
+          examples([
+            ['$0 share photos/', 'print a ticket; each getter runs `peer get TICKET`'],
+            ['$0 share big.iso --p2p big.p2p --seed-for 2h', 'also write a .p2p file; stop after two hours'],
+          ]),
+        ),
+    (args) => shareCommand({ args, env, typed }),
+  )
+  .command(
+    'get <source>',
+    'Fetch what a ticket (or .p2p file) shares, from every member that has it, each chunk verified',
+    (y) =>
+      y
+        .positional('source', {
+          type: 'string',
+          describe: 'The ticket `peer share` printed, or its .p2p file',
+        })
+        .options(options(PEER_CONNECTION_SETTINGS))
+        .options(options(PEER_GET_SETTINGS))
+        .example(
+          examples([
+            ['$0 get peerlane-swarm:AQ… --out ./dl', 'fetch into ./dl, then stop'],
+            ['$0 get big.p2p --seed', 'fetch, then keep serving others until Ctrl-C'],
+          ]),
+        ),
+    (args) => getCommand({ args, env, typed }),
+  )
+  .demandCommand(1, 'Name a command: receive, send, list, share or get.')
   .strict()
   .recommendCommands()
   .version(packageVersion())

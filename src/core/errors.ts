@@ -207,6 +207,18 @@ export const ERROR_CODES = {
         : 'start it again',
     exit: EXIT.INTERRUPTED,
   },
+  BAD_TICKET: {
+    hint: 'copy the whole ticket again from the sharer (one line, starting peerlane-swarm:), or ask for a new one',
+    exit: EXIT.USAGE,
+  },
+  BAD_MANIFEST: {
+    hint: 'the .p2p file or the swarm gave content that does not match the ticket: get the .p2p file or ticket again from the sharer',
+    exit: EXIT.FAILURE,
+  },
+  SWARM_EMPTY: {
+    hint: 'nobody shares this ticket right now: ask the sharer to share it again, then run the same command',
+    exit: EXIT.FAILURE,
+  },
   INTERNAL: { hint: 'this is a bug in peerlane; please report it with the output above', exit: EXIT.FAILURE },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -11,6 +11,7 @@
  * and total caps, its swarms against SIGNAL_SWARMS_PER_CONNECTION, and TCP
  * keepalive finds a member whose host vanished.
  */
+import net from 'node:net';
 import { PeerlaneError } from '../core/errors.js';
 import type { ClientMessage } from '../core/signaling/protocol.js';
 import { encodeMessage } from '../core/signaling/protocol.js';
@@ -92,7 +93,8 @@ export class SwarmTracker {
     this.local.set(swarm, (this.local.get(swarm) ?? 0) + 1);
     clearTimeout(client.timer); // the handshake's deadline: a member has none (see above)
     client.timer = undefined;
-    client.socket.setKeepAlive(true, MEMBER_KEEPALIVE_MS);
+    // A WebSocket member's TCP is the HTTP server's to keep; a plain one is ours.
+    if (client.socket instanceof net.Socket) client.socket.setKeepAlive(true, MEMBER_KEEPALIVE_MS);
     const members = others.map((o) => o.member);
     this.host.write(client, encodeMessage({ type: 'announced', swarm, member, token, members }));
     this.notify(others, swarm, member, true);
