@@ -204,7 +204,7 @@ export const ERROR_CODES = {
   },
   // ---- the daemon (`peer daemon`) and the commands that drive it over its socket
   DAEMON_RUNNING: {
-    hint: 'a daemon already answers on this socket: use it (`peer status`), or stop it with `peer daemon --stop`',
+    hint: 'use the running one (`peer status` lists its jobs), or stop it first with `peer daemon --stop`',
     exit: EXIT.FAILURE,
   },
   DAEMON_NOT_RUNNING: {

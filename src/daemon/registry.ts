@@ -22,6 +22,8 @@ export interface Listener {
 
 /** What the daemon's own output shows. */
 export interface DaemonLog {
+  /** A job began (asked for, or saved and resumed): its first status, with the ticket. */
+  started(status: SwarmStatus): void;
   event(job: string, event: PeerEvent): void;
   ended(status: SwarmStatus): void;
 }
@@ -160,7 +162,9 @@ export class JobRegistry {
       return running.job.status();
     }
     this.hold(job, { ...spec, id: job.id });
-    return job.status();
+    const status = job.status();
+    this.log.started(status);
+    return status;
   }
 
   private run(spec: Spec, sink: (event: PeerEvent) => void): Promise<SwarmJob> {

@@ -80,7 +80,7 @@ async function start(dir: string, runner: JobRunner = tinyRunner(), log: PeerEve
   const { daemon, resumed } = await Daemon.start({
     paths,
     runner,
-    log: { event: (_job, e) => log.push(e), ended: () => {} },
+    log: { started: () => {}, event: (_job, e) => log.push(e), ended: () => {} },
   });
   daemons.push(daemon);
   return { daemon, paths, resumed };
