@@ -19,7 +19,16 @@ export class SignalMetrics {
   readonly relayBytes: Counter;
   readonly relayRefused: Counter<'status'>;
 
-  constructor(stats: () => { clients: number; waiting: number; queued: number; pending: number }) {
+  constructor(
+    stats: () => {
+      clients: number;
+      waiting: number;
+      queued: number;
+      pending: number;
+      swarms: number;
+      members: number;
+    },
+  ) {
     const registers = [this.registry];
     new Gauge({
       name: 'peerlane_signal_queued_bytes',
@@ -51,6 +60,22 @@ export class SignalMetrics {
       registers,
       collect() {
         this.set(stats().waiting);
+      },
+    });
+    new Gauge({
+      name: 'peerlane_signal_swarms',
+      help: 'Swarms with a member announced on this instance (the tracker)',
+      registers,
+      collect() {
+        this.set(stats().swarms);
+      },
+    });
+    new Gauge({
+      name: 'peerlane_signal_swarm_members',
+      help: 'Swarm members announced on this instance (SIGNAL_SWARM_MEMBERS caps each swarm)',
+      registers,
+      collect() {
+        this.set(stats().members);
       },
     });
     this.pairings = new Counter({

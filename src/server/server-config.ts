@@ -7,6 +7,7 @@
 import type { Setting } from '../config.js';
 import { parseSeconds } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
+import { MAX_SWARM_MEMBERS } from '../core/signaling/swarm.js';
 
 export interface SignalLimits {
   /** A connection that neither registers nor joins within this is dropped. */
@@ -45,6 +46,14 @@ export interface SignalLimits {
   stunBurst: number;
   /** Connections the /healthz and /metrics port holds at once; more are closed at once. */
   httpMaxConnections: number;
+  /** Members one swarm may hold (the tracker, swarm.ts); one more announce gets SERVER_BUSY. */
+  swarmMembers: number;
+  /** Swarms one connection may announce; one more gets RATE_LIMITED. */
+  swarmsPerConnection: number;
+  /** Swarm relays per minute each connection may send, once its burst is spent. */
+  swarmRelayRatePerMinute: number;
+  /** Swarm relays each connection may send in a row. */
+  swarmRelayBurst: number;
 }
 
 /** Nameplates have at most six digits, and the server keeps their space at most half full. */
@@ -73,6 +82,13 @@ interface LimitSetting extends Setting {
  * its envelope), or one honest burst of candidates would get it dropped.
  */
 const MIN_CLIENT_QUEUE_BYTES = 256 * 1024;
+
+/**
+ * A connection's swarms are held by the server for as long as it stays, each
+ * with a member's worth of notices: a few per member are what any use needs
+ * (the CLI and the daemon announce one per connection).
+ */
+const MAX_SWARMS_PER_CONNECTION = 64;
 
 export const SIGNAL_LIMIT_SETTINGS = [
   {
@@ -221,6 +237,40 @@ export const SIGNAL_LIMIT_SETTINGS = [
     kind: 'count',
     default: 16,
     describe: 'Connections the /healthz and /metrics port holds at once',
+  },
+  {
+    env: 'SIGNAL_SWARM_MEMBERS',
+    flag: 'swarm-members',
+    key: 'swarmMembers',
+    kind: 'count',
+    default: 64,
+    max: MAX_SWARM_MEMBERS,
+    describe: `Members one swarm may hold (at most ${MAX_SWARM_MEMBERS})`,
+  },
+  {
+    env: 'SIGNAL_SWARMS_PER_CONNECTION',
+    flag: 'swarms-per-connection',
+    key: 'swarmsPerConnection',
+    kind: 'count',
+    default: 4,
+    max: MAX_SWARMS_PER_CONNECTION,
+    describe: `Swarms one connection may announce (at most ${MAX_SWARMS_PER_CONNECTION})`,
+  },
+  {
+    env: 'SIGNAL_SWARM_RELAY_RATE',
+    flag: 'swarm-relay-rate',
+    key: 'swarmRelayRatePerMinute',
+    kind: 'rate',
+    default: 600,
+    describe: 'Swarm relays per minute per connection, after the burst',
+  },
+  {
+    env: 'SIGNAL_SWARM_RELAY_BURST',
+    flag: 'swarm-relay-burst',
+    key: 'swarmRelayBurst',
+    kind: 'count',
+    default: 400,
+    describe: 'Swarm relays per connection in a row',
   },
 ] as const satisfies readonly LimitSetting[];
 

@@ -59,7 +59,11 @@ const SWEEP_MS = 60_000;
 
 export class SignalServer {
   readonly limits: Readonly<SignalLimits>;
-  readonly metrics = new SignalMetrics(() => ({ ...this.stats, ...this.buffered }));
+  readonly metrics = new SignalMetrics(() => ({
+    ...this.stats,
+    ...this.buffered,
+    ...this.handlers.tracker.stats,
+  }));
   private tcp: net.Server | undefined;
   private udp: dgram.Socket | undefined;
   private http: http.Server | undefined;
@@ -176,6 +180,11 @@ export class SignalServer {
 
   get stats(): { clients: number; waiting: number } {
     return { clients: this.handlers.clients.size, waiting: this.handlers.waiting.size };
+  }
+
+  /** Swarms with a member on this instance, and members here (the tracker). */
+  get swarmStats(): { swarms: number; members: number } {
+    return this.handlers.tracker.stats;
   }
 
   /** STUN Binding requests answered on the UDP port so far. */

@@ -35,7 +35,9 @@ export type Envelope =
   | { to: number; kind: 'paired'; from: ClientRef; sid: string; relay?: string }
   /** `frame`: an encoded server message, newline included (encodeMessage). */
   | { to: number; kind: 'relay'; frame: string }
-  | { to: number; kind: 'left' };
+  | { to: number; kind: 'left' }
+  /** For a swarm member (server/swarm.ts): `frame`, an encoded server message, if `to` is still in `swarm`. */
+  | { to: number; kind: 'swarm'; swarm: string; frame: string };
 
 export interface BucketSpec {
   ratePerMinute: number;
@@ -59,6 +61,25 @@ export interface Directory {
   list(max: number): Promise<string[]>;
 }
 
+/** A member of a swarm and the client that announced it. */
+export interface SwarmMember {
+  member: string;
+  ref: ClientRef;
+}
+
+/** Who is in which swarm (swarm-book.ts), in the same store as the rest of the state. */
+export interface SwarmBook {
+  /**
+   * Add `member`, held by `ref`, unless the swarm holds `max` members already;
+   * resolves with the other members, or undefined if the swarm is full.
+   */
+  join(swarm: string, member: string, ref: ClientRef, max: number): Promise<SwarmMember[] | undefined>;
+  /** Remove `member`; resolves with the members left. */
+  leave(swarm: string, member: string): Promise<SwarmMember[]>;
+  /** The client holding `member`, if it is one of the swarm's. */
+  find(swarm: string, member: string): Promise<ClientRef | undefined>;
+}
+
 export interface SignalState {
   /** This instance's id, unique among the instances sharing the state. */
   readonly instance: string;
@@ -66,6 +87,8 @@ export interface SignalState {
   readonly shared: boolean;
   /** Receivers reachable by name, in the same store (directory.ts). */
   readonly directory: Directory;
+  /** Swarm members (the tracker, server/swarm.ts), in the same store. */
+  readonly swarms: SwarmBook;
   /**
    * Reserve a fresh nameplate for `waiter` until `ttlMs` passes. With `payer`,
    * spend one of its tokens first, in the same step (one round trip to
