@@ -8,7 +8,7 @@
  */
 import type { PeerEvent } from '../core/events.js';
 import { formatBytes } from '../core/format.js';
-import type { SwarmStatus } from '../daemon/job-types.js';
+import type { SwarmStatus } from '../swarm/jobs.js';
 import { jsonSafe, terminalSafe } from './terminal-text.js';
 
 export interface DaemonOutputOptions {

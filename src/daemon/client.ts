@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { PeerlaneError } from '../core/errors.js';
 import { LineDecoder } from '../core/signaling/framing.js';
-import type { SwarmStatus } from './job-types.js';
+import type { SwarmStatus } from '../swarm/jobs.js';
 import type { DaemonPaths } from './paths.js';
 import { checkPrivateDir, daemonAnswers } from './paths.js';
 import type { DaemonReply, RequestBody } from './protocol.js';

@@ -10,14 +10,15 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import { LineDecoder } from '../core/signaling/framing.js';
+import type { SwarmStatus } from '../swarm/jobs.js';
 import { bad } from './fields.js';
-import type { JobRunner, SwarmStatus } from './job-types.js';
 import type { DaemonPaths } from './paths.js';
 import { checkSocketPath, claimSocket, preparePrivateDir } from './paths.js';
 import type { DaemonRequest, ReplyBody } from './protocol.js';
 import { encodeDaemonMessage, MAX_REQUEST_BYTES, parseDaemonRequest } from './protocol.js';
 import type { DaemonLog, Listener } from './registry.js';
 import { JobRegistry } from './registry.js';
+import type { JobRunner } from './runner.js';
 import { JobStore } from './store.js';
 
 /** A local client writes its one request at once; one that takes this long is stuck or hostile. */

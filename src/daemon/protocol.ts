@@ -38,6 +38,7 @@ import { EVENT_NAMES } from '../core/events.js';
 import { parseJsonObject } from '../core/json.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import type { SignalAddress } from '../signaling/socket.js';
+import type { SwarmStatus } from '../swarm/jobs.js';
 import type { Fields } from './fields.js';
 import {
   absolutePath,
@@ -52,7 +53,6 @@ import {
   signalAddressField,
   str,
 } from './fields.js';
-import type { SwarmStatus } from './job-types.js';
 
 export const DAEMON_PROTOCOL_VERSION = 1;
 

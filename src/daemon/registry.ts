@@ -8,9 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { PeerEvent } from '../core/events.js';
-import type { JobRunner, SwarmJob, SwarmStatus } from './job-types.js';
+import type { SwarmJob, SwarmStatus } from '../swarm/jobs.js';
 import type { GetSpec, ReplyBody, ShareSpec } from './protocol.js';
 import { MAX_JOBS } from './protocol.js';
+import type { JobRunner } from './runner.js';
 import type { JobStore, StoredJob } from './store.js';
 
 /** A client that asked for a job's events: a requester until its job is ready, or a follower. */

@@ -1,11 +1,12 @@
 /**
- * The swarm the daemon drives. Until src/swarm/jobs.ts is merged this build
- * has none, and says so: every job is refused with INTERNAL.
+ * The swarm the daemon drives (src/swarm/jobs.ts), behind an interface so
+ * that the registry's unit tests can hand it a tiny in-process job instead.
  */
-import { PeerlaneError } from '../core/errors.js';
-import type { JobRunner } from './job-types.js';
+import { startGet, startShare } from '../swarm/jobs.js';
 
-const missing = (): Promise<never> =>
-  Promise.reject(new PeerlaneError('INTERNAL', 'this build has no swarm (src/swarm/jobs.ts) yet'));
+export interface JobRunner {
+  startShare: typeof startShare;
+  startGet: typeof startGet;
+}
 
-export const swarmRunner: JobRunner = { startShare: missing, startGet: missing };
+export const swarmRunner: JobRunner = { startShare, startGet };

@@ -12,9 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../../src/core/events.js';
 import { callDaemon, daemonRunning } from '../../src/daemon/client.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { JobRunner, ShareOptions, SwarmJob, SwarmStatus } from '../../src/daemon/job-types.js';
 import { daemonPaths } from '../../src/daemon/paths.js';
 import type { DaemonReply } from '../../src/daemon/protocol.js';
+import type { JobRunner } from '../../src/daemon/runner.js';
+import type { ShareOptions, SwarmJob, SwarmStatus } from '../../src/swarm/jobs.js';
 import { useHarness } from '../../src/testing/hooks.js';
 
 const h = useHarness({ afterEach });
