@@ -44,6 +44,12 @@ interface Held {
 
 /** 128 bits, as the ticket carries it. */
 const SECRET_BYTES = 16;
+/**
+ * Ended jobs whose last status the daemon still shows (in memory only): a
+ * get may end before its `peer status --follow` arrives, and should read as
+ * done, not as unknown.
+ */
+const MAX_ENDED = 64;
 
 function failed(job: SwarmJob, err: unknown): SwarmStatus {
   const error = toPeerlaneError(err);
@@ -58,6 +64,8 @@ export class JobRegistry {
   private readonly abort = new AbortController();
   private closing = false;
   private unnamed = 0;
+  /** The last status of jobs that ended, oldest first. */
+  private readonly endedJobs = new Map<string, SwarmStatus>();
   /** Saved jobs not yet started again (resume). */
   private resuming: StoredJob[] = [];
 
@@ -96,13 +104,27 @@ export class JobRegistry {
     return this.startSaved({ kind: 'get', source, out, options }, requester);
   }
 
+  /** Every job's status (those that ended too, while remembered), or job `id`'s. */
   status(id?: string): SwarmStatus[] {
-    if (id === undefined) return [...this.held.values()].map((h) => h.job.status());
-    return [this.find(id).job.status()];
+    if (id === undefined)
+      return [...this.endedJobs.values(), ...[...this.held.values()].map((h) => h.job.status())];
+    const ended = this.endedJobs.get(id);
+    return [ended ?? this.find(id).job.status()];
   }
 
-  /** Send `listener` the events of job `id`, or of every job, from now on; returns what runs now. */
+  /**
+   * Send `listener` the events of job `id`, or of every job, from now on;
+   * returns what runs now. A job that already ended gets its end at once.
+   */
   follow(listener: Listener, id?: string): SwarmStatus[] {
+    const ended = id === undefined ? undefined : this.endedJobs.get(id);
+    if (ended !== undefined) {
+      queueMicrotask(() => {
+        listener.send({ type: 'ended', status: ended });
+        listener.end();
+      });
+      return [ended];
+    }
     if (id === undefined) this.watchers.add(listener);
     else this.find(id).followers.add(listener);
     return this.status(id);
@@ -115,6 +137,8 @@ export class JobRegistry {
 
   /** Stop job `id` for good: it is forgotten, and a restart does not resume it. */
   async stop(id: string): Promise<SwarmStatus> {
+    const ended = this.endedJobs.get(id);
+    if (ended !== undefined) return ended;
     const held = this.find(id);
     await held.job.stop();
     return held.ended;
@@ -183,12 +207,17 @@ export class JobRegistry {
       (err: unknown) => failed(job, err),
     );
     const held: Held = { job, stored, followers: new Set(), ended };
+    this.endedJobs.delete(job.id); // the same content again: it runs once more
     this.held.set(job.id, held);
     void ended.then((status) => this.ended(held, status));
   }
 
   private ended(held: Held, status: SwarmStatus): void {
     this.held.delete(status.id);
+    this.endedJobs.delete(status.id);
+    this.endedJobs.set(status.id, status);
+    const oldest = this.endedJobs.keys().next().value;
+    if (this.endedJobs.size > MAX_ENDED && oldest !== undefined) this.endedJobs.delete(oldest);
     this.log.ended(status);
     for (const f of held.followers) {
       f.send({ type: 'ended', status });
