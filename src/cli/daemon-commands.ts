@@ -7,13 +7,14 @@
  */
 import path from 'node:path';
 import { isErrorCode, PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import { TICKET_PREFIX } from '../core/swarm/ticket.js';
 import { callDaemon, daemonRunning } from '../daemon/client.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { DaemonPaths } from '../daemon/paths.js';
 import { daemonPaths } from '../daemon/paths.js';
 import type { DaemonReply, RequestBody } from '../daemon/protocol.js';
 import { swarmRunner } from '../daemon/runner.js';
-import type { SwarmStatus } from '../swarm/jobs.js';
+import type { GetOptions, ShareOptions, SwarmStatus } from '../swarm/jobs.js';
 import { DaemonOutput } from './daemon-output.js';
 import { Output } from './output.js';
 import type { Invocation } from './peer-commands.js';
@@ -136,15 +137,29 @@ export async function daemonFor(s: RouteValues, env: Env): Promise<DaemonPaths |
   return undefined;
 }
 
-/** Paths as the daemon, in another folder, must see them; stdin cannot travel there. */
-export function absolutePaths(paths: readonly string[]): string[] {
-  if (paths.includes('-')) {
-    throw new PeerlaneError(
-      'USAGE',
-      "the daemon cannot read this terminal's stdin: name files, or give --no-daemon",
-    );
-  }
-  return paths.map((p) => path.resolve(p));
+type ShareRequest = Extract<RequestBody, { type: 'share' }>;
+type GetRequest = Extract<RequestBody, { type: 'get' }>;
+
+/** `peer share`'s options as the daemon, running in another folder, must get them: paths absolute. */
+export function shareRequest(o: ShareOptions): ShareRequest {
+  const options: ShareRequest['options'] = { signal: o.signal, rtc: o.rtc };
+  if (o.p2pFile !== undefined) options.p2pFile = path.resolve(o.p2pFile);
+  if (o.seedForMs !== undefined) options.seedForMs = o.seedForMs;
+  if (o.maxUploads !== undefined) options.maxUploads = o.maxUploads;
+  if (o.chunkSize !== undefined) options.chunkSize = o.chunkSize;
+  return { type: 'share', paths: o.paths.map((p) => path.resolve(p)), options };
+}
+
+/** `peer get`'s options for the daemon: --out and a .p2p file's path absolute, a ticket as it is. */
+export function getRequest(o: GetOptions): GetRequest {
+  const options: GetRequest['options'] = { rtc: o.rtc };
+  if (o.signal !== undefined) options.signal = o.signal;
+  if (o.overwrite !== undefined) options.overwrite = o.overwrite;
+  if (o.seed !== undefined) options.seed = o.seed;
+  if (o.seedForMs !== undefined) options.seedForMs = o.seedForMs;
+  if (o.maxPeers !== undefined) options.maxPeers = o.maxPeers;
+  const source = o.source.startsWith(TICKET_PREFIX) ? o.source : path.resolve(o.source);
+  return { type: 'get', source, out: path.resolve(o.out), options };
 }
 
 /**
@@ -154,7 +169,7 @@ export function absolutePaths(paths: readonly string[]): string[] {
  */
 export async function runInDaemon(
   paths: DaemonPaths,
-  request: Extract<RequestBody, { type: 'share' | 'get' }>,
+  request: ShareRequest | GetRequest,
   args: Readonly<Record<string, unknown>>,
   abortSignal: AbortSignal,
 ): Promise<void> {
