@@ -174,9 +174,13 @@ export class JobRegistry {
         hint: 'stop some with `peer stop` and an id that `peer status` lists',
       });
     }
-    // Events before the swarm names the job (hashing) go out under a stand-in.
+    // Events before the swarm names the job (hashing) go out under a stand-in;
+    // share-ready names it, as start's result will.
     const label = { id: `new-${++this.unnamed}`, requester };
-    const sink = (event: PeerEvent): void => this.emit(label.id, event, label.requester);
+    const sink = (event: PeerEvent): void => {
+      if (event.event === 'share-ready') label.id = event.id;
+      this.emit(label.id, event, label.requester);
+    };
     const job = await this.run(spec, sink);
     label.id = job.id;
     label.requester = undefined;

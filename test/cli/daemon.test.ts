@@ -1,25 +1,22 @@
 /**
- * The daemon holding real swarm jobs, as real processes on loopback: a share
- * handed to one `peer daemon`, a get handed to another, followed with
- * `peer status --follow --json` until it completes verified; the share
- * served again under the same ticket after its daemon restarts; `peer stop`
- * ending a job for good. Requests go through the CLI's own client
- * (daemon/client.ts), as `peer share` and `peer get` send them.
+ * The daemon holding real swarm jobs, as real processes on loopback:
+ * `peer share` hands its job to a running `peer daemon` and exits, and a
+ * `peer get` in another process fetches it verified; `peer status --follow
+ * --json` streams the job's events until `peer stop` ends it; after its
+ * daemon restarts the share is served under the same ticket, to a get handed
+ * to a second daemon with --daemon. The daemon's socket and folders without
+ * a swarm are daemon-socket.test.ts.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { callDaemon } from '../../src/daemon/client.js';
-import { daemonPaths } from '../../src/daemon/paths.js';
-import type { SwarmStatus } from '../../src/swarm/jobs.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import type { EventProcess } from '../../src/testing/harness.js';
-import { LOOPBACK } from '../../src/testing/harness.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
 
 const { h, server } = useSignalServer({ beforeEach, afterEach });
-const rtc = { iceServers: [], bindAddress: LOOPBACK, timeoutMs: 10_000 };
 const CHUNK = 64 * 1024;
+const SIZE = 20 * CHUNK + 17;
 
 /** A JSON line of a daemon command, whatever its event. */
 type Line = { event: string } & Record<string, unknown>;
@@ -40,100 +37,104 @@ async function content(): Promise<{ folder: string; file: string }> {
   const folder = path.join(await h.tempDir('peerlane-share-'), 'album');
   await fs.mkdir(folder);
   const file = path.join(folder, 'a.bin');
-  await writeRandomFile(file, 20 * CHUNK + 17);
+  await writeRandomFile(file, SIZE);
   return { folder, file };
 }
 
-function share(dir: string, folder: string): Promise<SwarmStatus[]> {
-  return callDaemon(daemonPaths({}, dir), {
-    type: 'share',
-    paths: [folder],
-    options: { signal: { host: server.host, port: server.port }, rtc, chunkSize: CHUNK },
+/** `peer share` run from the folder's parent (a relative path: the CLI makes it absolute); exits once the daemon holds it. */
+async function shareThrough(dir: string, folder: string): Promise<Line> {
+  const share = h.peer(
+    ['share', 'album', '--chunk-size', String(CHUNK), '--daemon-dir', dir, ...server.peerArgs],
+    {
+      cwd: path.dirname(folder),
+    },
+  );
+  expect((await share.exit()).code, share.stderr).toBe(0);
+  const job = lines(share).find((e) => e.event === 'job');
+  expect(job).toMatchObject({ kind: 'share', state: 'seeding', files: 1, totalBytes: SIZE });
+  // The job's own events came first, under its id: the same share-ready as without a daemon.
+  expect(lines(share).find((e) => e.event === 'share-ready')).toMatchObject({
+    ticket: job?.ticket,
+    job: job?.id,
   });
-}
-
-/** A get handed to the daemon on `dir`, followed by `peer status --follow --json` until it ends. */
-async function getThrough(dir: string, ticket: string, out: string): Promise<EventProcess> {
-  const [job] = await callDaemon(daemonPaths({}, dir), {
-    type: 'get',
-    source: ticket,
-    out,
-    options: { signal: { host: server.host, port: server.port }, rtc },
-  });
-  const follow = h.peer(['status', job?.id ?? '', '--follow', '--daemon-dir', dir]);
-  expect((await follow.exit()).code).toBe(0);
-  return follow;
+  return job ?? { event: 'none' };
 }
 
 describe('peer daemon with swarm jobs', () => {
-  it('serves a share it was handed: a get in another daemon completes verified, and a follower sees it until `peer stop`', async () => {
+  it('peer share hands its job to the daemon and exits; a peer get elsewhere completes verified; a follower sees it to peer stop', async () => {
     const { folder, file } = await content();
     const sharer = path.join(await h.tempDir('peerlane-d-'), 'a');
     await daemon(sharer);
-    const [shared] = await share(sharer, folder);
-    expect(shared).toMatchObject({ kind: 'share', state: 'seeding', files: 1, totalBytes: 20 * CHUNK + 17 });
-    const status = h.peer(['status', '--daemon-dir', sharer]);
-    await status.exit();
-    expect(lines(status)).toEqual([{ event: 'job', ...shared }]);
-    const follower = h.peer(['status', shared?.id ?? '', '--follow', '--daemon-dir', sharer]);
+    const shared = await shareThrough(sharer, folder);
+    const follower = h.peer(['status', String(shared.id), '--follow', '--daemon-dir', sharer]);
     await expect.poll(() => lines(follower).length).toBe(1); // the snapshot: it follows from now on
 
-    const getter = path.join(await h.tempDir('peerlane-d-'), 'b');
-    await daemon(getter);
     const out = await h.tempDir('peerlane-out-');
-    const got = await getThrough(getter, shared?.ticket ?? '', out);
-    expect(lines(got).at(-1)).toMatchObject({
-      event: 'job',
-      kind: 'get',
-      state: 'done',
-      haveBytes: 20 * CHUNK + 17,
-    });
+    const get = h.peer(['get', String(shared.ticket), '--out', out, '--no-daemon', ...server.peerArgs]);
+    expect((await get.exit()).code, get.stderr).toBe(0);
     expect(await sha256File(path.join(out, 'album', 'a.bin'))).toBe(await sha256File(file));
     // The share's own events reached its follower, under its id.
     await expect
       .poll(() => lines(follower).find((e) => e.event === 'swarm-peer'))
-      .toMatchObject({ job: shared?.id, joined: true });
+      .toMatchObject({ job: shared.id, joined: true });
 
-    const stop = h.peer(['stop', shared?.id ?? '', '--daemon-dir', sharer]);
+    const stop = h.peer(['stop', String(shared.id), '--daemon-dir', sharer]);
     expect((await stop.exit()).code).toBe(0);
-    expect(lines(stop)).toEqual([
-      expect.objectContaining({ event: 'job', id: shared?.id, state: 'stopped' }),
-    ]);
+    expect(lines(stop)).toEqual([expect.objectContaining({ event: 'job', id: shared.id, state: 'stopped' })]);
     expect((await follower.exit()).code).toBe(0);
-    expect(lines(follower).at(-1)).toMatchObject({ event: 'job', id: shared?.id, state: 'stopped' });
+    expect(lines(follower).at(-1)).toMatchObject({ event: 'job', id: shared.id, state: 'stopped' });
   });
 
-  it('serves the same ticket after a restart, and forgets a job `peer stop` ended', async () => {
+  it('serves the same ticket after a restart, to a get handed to another daemon; a stopped job is not resumed', async () => {
     const { folder, file } = await content();
     const sharer = path.join(await h.tempDir('peerlane-d-'), 'a');
     const first = await daemon(sharer);
-    const [shared] = await share(sharer, folder);
+    const shared = await shareThrough(sharer, folder);
     first.kill('SIGTERM');
     expect((await first.exit()).code).toBe(0);
 
     const second = await daemon(sharer);
     await expect.poll(() => lines(second).some((e) => e.event === 'job'), { timeout: 20_000 }).toBe(true);
     expect(lines(second).find((e) => e.event === 'job')).toMatchObject({
-      ticket: shared?.ticket,
+      ticket: shared.ticket,
       state: 'seeding',
     });
     const getter = path.join(await h.tempDir('peerlane-d-'), 'b');
     await daemon(getter);
     const out = await h.tempDir('peerlane-out-');
-    await getThrough(getter, shared?.ticket ?? '', out);
+    const get = h.peer([
+      'get',
+      String(shared.ticket),
+      '--out',
+      out,
+      '--daemon',
+      '--daemon-dir',
+      getter,
+      ...server.peerArgs,
+    ]);
+    expect((await get.exit()).code, get.stderr).toBe(0);
+    const job = lines(get).find((e) => e.event === 'job');
+    expect(job).toMatchObject({ kind: 'get', out });
+    const follow = h.peer(['status', String(job?.id), '--follow', '--daemon-dir', getter]);
+    expect((await follow.exit()).code).toBe(0);
+    expect(lines(follow).at(-1)).toMatchObject({ event: 'job', state: 'done', haveBytes: SIZE });
     expect(await sha256File(path.join(out, 'album', 'a.bin'))).toBe(await sha256File(file));
 
-    const stop = h.peer(['stop', shared?.id ?? '', '--daemon-dir', sharer]);
-    expect((await stop.exit()).code).toBe(0);
-    expect(lines(stop)).toEqual([
-      expect.objectContaining({ event: 'job', id: shared?.id, state: 'stopped' }),
-    ]);
+    expect((await h.peer(['stop', String(shared.id), '--daemon-dir', sharer]).exit()).code).toBe(0);
     second.kill('SIGTERM');
     await second.exit();
-    const third = await daemon(sharer);
+    await daemon(sharer);
     const after = h.peer(['status', '--daemon-dir', sharer]);
     await after.exit();
     expect(lines(after)).toEqual([]);
-    third.kill('SIGTERM');
+  });
+
+  it('--daemon without a daemon: DAEMON_NOT_RUNNING, and nothing fetched', async () => {
+    const dir = path.join(await h.tempDir('peerlane-d-'), 'none');
+    const out = path.join(await h.tempDir('peerlane-out-'), 'dl');
+    const get = h.peer(['get', 'peerlane-swarm:whatever', '--out', out, '--daemon', '--daemon-dir', dir]);
+    expect((await get.exit()).code).toBe(1);
+    expect(get.error?.code).toBe('DAEMON_NOT_RUNNING');
+    await expect(fs.stat(out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
