@@ -114,7 +114,7 @@ export async function stopCommand({ args, env }: Invocation): Promise<void> {
 // ---------------------------------------------------------------- share and get through the daemon
 
 /** The routing settings `peer share` and `peer get` carry (PEER_DAEMON_ROUTE_SETTINGS). */
-export interface RouteValues {
+interface RouteValues {
   daemon: boolean | undefined;
   'daemon-dir': string | undefined;
 }

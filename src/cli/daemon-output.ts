@@ -17,7 +17,7 @@ export interface DaemonOutputOptions {
 }
 
 /** A job's state in words: what it has, moved and has to do. */
-export function jobWords(s: SwarmStatus): string {
+function jobWords(s: SwarmStatus): string {
   const have = s.totalBytes > 0 ? ` ${formatBytes(s.haveBytes)} of ${formatBytes(s.totalBytes)},` : '';
   const files = `${s.files} file${s.files === 1 ? '' : 's'}`;
   const moved = `up ${formatBytes(s.uploadedBytes)}, down ${formatBytes(s.downloadedBytes)}`;

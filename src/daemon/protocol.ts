@@ -67,7 +67,7 @@ export const MAX_JOBS = 256;
 /** A job id: the root's first 12 hex digits and a kind letter; a little room for other forms. */
 const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export interface ConnectionSpec {
+interface ConnectionSpec {
   /** Absent for `get`: the ticket's own signal server. */
   signal?: SignalAddress;
   rtc: RtcOptions;
