@@ -170,7 +170,7 @@ export class JobRegistry {
   private async start(spec: Spec, requester: Listener | undefined): Promise<SwarmStatus> {
     if (this.closing) throw new PeerlaneError('DAEMON_LOST', 'the daemon is stopping');
     if (this.held.size >= MAX_JOBS) {
-      throw new PeerlaneError('DAEMON_RUNNING', `the daemon already holds ${MAX_JOBS} jobs`, {
+      throw new PeerlaneError('SERVER_BUSY', `the daemon already holds ${MAX_JOBS} jobs`, {
         hint: 'stop some with `peer stop` and an id that `peer status` lists',
       });
     }
