@@ -4,9 +4,8 @@
  * `peer get` in another process fetches it verified; `peer status --follow
  * --json` streams the job's events until `peer stop` ends it; after its
  * daemon is killed (-9) and started again the share is served under the
- * same ticket, to a get handed
- * to a second daemon with --daemon. The daemon's socket and folders without
- * a swarm are daemon-socket.test.ts.
+ * same ticket, to a get handed to a second daemon with --daemon. The
+ * daemon's socket and folders without a swarm are daemon-socket.test.ts.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
