@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../../src/core/events.js';
@@ -90,6 +91,31 @@ async function start(dir: string, runner: JobRunner = tinyRunner(), log: PeerEve
 const mode = async (p: string): Promise<string> => ((await fs.stat(p)).mode & 0o777).toString(8);
 
 describe('folders and socket', () => {
+  it('puts the socket in the per-user runtime folder, else under ~/.peerlane, and jobs where they outlive a reboot', () => {
+    const home = path.join(os.homedir(), '.peerlane');
+    expect(daemonPaths({ XDG_RUNTIME_DIR: '/run/user/1000' })).toEqual({
+      dir: '/run/user/1000/peerlane',
+      socket: '/run/user/1000/peerlane/daemon.sock',
+      stateDir: path.join(home, 'state'),
+    });
+    expect(daemonPaths({})).toEqual({
+      dir: path.join(home, 'run'),
+      socket: path.join(home, 'run', 'daemon.sock'),
+      stateDir: path.join(home, 'state'),
+    });
+    // A folder named with --daemon-dir holds that daemon's all, wherever the command ran.
+    expect(daemonPaths({ XDG_RUNTIME_DIR: '/run/user/1000' }, 'here')).toEqual({
+      dir: path.resolve('here'),
+      socket: path.resolve('here', 'daemon.sock'),
+      stateDir: path.resolve('here', 'state'),
+    });
+  });
+
+  it('refuses a socket path too long to bind, with BAD_CONFIG naming --daemon-dir', async () => {
+    const dir = path.join(await h.tempDir('peerlane-d-'), 'x'.repeat(100));
+    await expect(start(dir)).rejects.toMatchObject({ code: 'BAD_CONFIG', message: /--daemon-dir/ });
+  });
+
   it('makes its folders 0700 and its socket 0600, and removes the socket when it stops', async () => {
     const dir = path.join(await h.tempDir('peerlane-d-'), 'run');
     const { daemon, paths } = await start(dir);
