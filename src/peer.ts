@@ -7,21 +7,23 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { daemonCommand, statusCommand, stopCommand } from './cli/daemon-commands.js';
+import {
+  PEER_DAEMON_DIR_SETTINGS,
+  PEER_DAEMON_ROUTE_SETTINGS,
+  PEER_DAEMON_SETTINGS,
+  PEER_STATUS_SETTINGS,
+} from './cli/daemon-settings.js';
 import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { peerArgs } from './cli/peer-argv.js';
 import { getCommand, listCommand, receiveCommand, sendCommand, shareCommand } from './cli/peer-commands.js';
 import {
   PEER_CONNECTION_SETTINGS,
-  PEER_DAEMON_DIR_SETTINGS,
-  PEER_DAEMON_ROUTE_SETTINGS,
-  PEER_DAEMON_SETTINGS,
   PEER_GET_SETTINGS,
   PEER_GLOBAL_SETTINGS,
   PEER_RECEIVE_SETTINGS,
   PEER_SEND_SETTINGS,
   PEER_SHARE_SETTINGS,
-  PEER_STATUS_SETTINGS,
 } from './cli/peer-settings.js';
 import { runCommand, usageError } from './cli/run.js';
 import { settingOptions } from './cli/settings.js';
