@@ -160,6 +160,7 @@ export function shareOptions(
     rtc,
     abort,
     ...(s.p2p !== undefined ? { p2pFile: s.p2p } : {}),
+    ...(s.ticket !== undefined ? { ticket: s.ticket } : {}),
     ...(s['seed-for'] !== undefined ? { seedForMs: s['seed-for'] * 1000 } : {}),
     ...(s['max-uploads'] !== undefined ? { maxUploads: s['max-uploads'] } : {}),
     ...(s['chunk-size'] !== undefined ? { chunkSize: s['chunk-size'] } : {}),

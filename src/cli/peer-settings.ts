@@ -218,6 +218,11 @@ const SEED_FOR_SETTING = {
 
 export const PEER_SHARE_SETTINGS = [
   {
+    flag: 'ticket',
+    describe: "Serve under another share's ticket, as one more sharer of the same files (and --chunk-size)",
+    parse: optionalString,
+  },
+  {
     flag: 'p2p',
     describe: 'Also write a .p2p file: the ticket and the manifest, for `peer get FILE`',
     parse: optionalString,

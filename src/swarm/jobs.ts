@@ -69,6 +69,8 @@ export interface ShareOptions {
   signal: SignalAddress;
   rtc: RtcOptions;
   secret?: Uint8Array;
+  /** Serve under an existing ticket, as one more sharer: the content must hash to its root. */
+  ticket?: string;
   p2pFile?: string;
   seedForMs?: number;
   /** Stop once this many copies' worth of the content has been uploaded. */
@@ -275,8 +277,15 @@ export async function startShare(options: ShareOptions, events: EventSink): Prom
   const shared = await hashContent(options.paths, options.chunkSize, options.abort);
   const encoded = encodeManifest(shared.manifest);
   const root = manifestRoot(encoded);
-  const secret = options.secret ?? new Uint8Array(randomBytes(SWARM_SECRET_BYTES));
-  const ticket = encodeTicket({ root, secret, signal: options.signal });
+  const joined = options.ticket === undefined ? undefined : parseTicket(options.ticket);
+  if (joined !== undefined && joined.root !== root) {
+    throw new PeerlaneError(
+      'BAD_MANIFEST',
+      'these files (at this chunk size) are not what the ticket shares: name the same files, with the same --chunk-size',
+    );
+  }
+  const secret = joined?.secret ?? options.secret ?? new Uint8Array(randomBytes(SWARM_SECRET_BYTES));
+  const ticket = options.ticket?.trim() ?? encodeTicket({ root, secret, signal: options.signal });
   if (options.p2pFile !== undefined) await fs.writeFile(options.p2pFile, encodeP2p(ticket, shared.manifest));
   const job = new Job('share', ticket, root, events);
   const content: SwarmContent = {
