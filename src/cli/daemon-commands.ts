@@ -143,6 +143,7 @@ type GetRequest = Extract<RequestBody, { type: 'get' }>;
 /** `peer share`'s options as the daemon, running in another folder, must get them: paths absolute. */
 export function shareRequest(o: ShareOptions): ShareRequest {
   const options: ShareRequest['options'] = { signal: o.signal, rtc: o.rtc };
+  if (o.ticket !== undefined) options.ticket = o.ticket;
   if (o.p2pFile !== undefined) options.p2pFile = path.resolve(o.p2pFile);
   if (o.seedForMs !== undefined) options.seedForMs = o.seedForMs;
   if (o.maxUploads !== undefined) options.maxUploads = o.maxUploads;

@@ -64,6 +64,8 @@ export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
 export const MAX_SHARE_PATHS = 1024;
 /** Jobs one daemon holds: each holds sockets and a swarm membership, so a few hundred is plenty. */
 export const MAX_JOBS = 256;
+/** A ticket is one line: a root, a secret and an address. */
+const MAX_TICKET_BYTES = 1024;
 /** A job id: the root's first 12 hex digits and a kind letter; a little room for other forms. */
 const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -74,6 +76,8 @@ interface ConnectionSpec {
 }
 export interface ShareSpec extends ConnectionSpec {
   signal: SignalAddress;
+  /** Serve as one more sharer of this ticket's swarm (`peer share --ticket`). */
+  ticket?: string;
   p2pFile?: string;
   seedForMs?: number;
   maxUploads?: number;
@@ -134,6 +138,7 @@ export function parseShareSpec(raw: unknown): ShareSpec {
   return defined<ShareSpec>({
     signal: signalAddressField(obj.signal),
     rtc: rtcField(obj.rtc),
+    ticket: obj.ticket === undefined ? undefined : str(obj, 'ticket', MAX_TICKET_BYTES),
     p2pFile: obj.p2pFile === undefined ? undefined : absolutePath(obj, 'p2pFile'),
     seedForMs: optionalCount(obj, 'seedForMs'),
     maxUploads: optionalCount(obj, 'maxUploads'),
@@ -191,8 +196,6 @@ export function parseDaemonRequest(raw: unknown): DaemonRequest {
 
 const KINDS = ['share', 'get'] as const;
 const STATES = ['hashing', 'fetching-manifest', 'running', 'seeding', 'done', 'stopped', 'failed'] as const;
-/** A ticket is one line: a root, a secret and an address. */
-const MAX_TICKET_BYTES = 1024;
 const MAX_ERROR_MESSAGE_BYTES = 1024;
 
 function oneOf<T extends string>(obj: Fields, key: string, values: readonly T[]): T {

@@ -94,7 +94,10 @@ export class JobRegistry {
     return this.held.size;
   }
 
-  /** A new share with a fresh swarm secret, or the running one for the same content. */
+  /**
+   * A new share with a fresh swarm secret (a `ticket` in the options brings
+   * its own, which wins), or the running one for the same content.
+   */
   share(paths: string[], options: ShareSpec, requester?: Listener): Promise<SwarmStatus> {
     const secret = randomBytes(SECRET_BYTES).toString('hex');
     return this.startSaved({ kind: 'share', paths, options, secret }, requester);

@@ -26,7 +26,7 @@ const signal = { host: '127.0.0.1', port: 8091 };
 const share: Extract<RequestBody, { type: 'share' }> = {
   type: 'share',
   paths: ['/tmp/a', '/tmp/b c'],
-  options: { signal, rtc, seedForMs: 60_000 },
+  options: { signal, rtc, seedForMs: 60_000, ticket: 'peerlane-swarm:AQ' },
 };
 
 /** `msg` as one line on the wire, without its newline. */
