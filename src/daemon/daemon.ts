@@ -23,6 +23,8 @@ import { JobStore } from './store.js';
 
 /** A local client writes its one request at once; one that takes this long is stuck or hostile. */
 const REQUEST_TIMEOUT_MS = 10_000;
+/** After its answer, how long a client may take to close its end before it is cut off. */
+const CLOSE_GRACE_MS = 2_000;
 /** Replies waiting for a follower that does not read: a few seconds of a busy job's events. */
 const MAX_FOLLOWER_BACKLOG_BYTES = 8 * 1024 * 1024;
 
@@ -51,7 +53,9 @@ class Connection implements Listener {
   end(): void {
     if (this.closed) return;
     this.closed = true;
+    // Whatever it still sends is read and dropped until then, so that our answer is not lost to a reset.
     this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   /** The answer, then close. */

@@ -15,6 +15,7 @@ import { callDaemon, daemonRunning } from '../../src/daemon/client.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { daemonPaths } from '../../src/daemon/paths.js';
 import type { DaemonReply } from '../../src/daemon/protocol.js';
+import { MAX_REQUEST_BYTES } from '../../src/daemon/protocol.js';
 import type { JobRunner } from '../../src/daemon/runner.js';
 import type { ShareOptions, SwarmJob, SwarmStatus } from '../../src/swarm/jobs.js';
 import { useHarness } from '../../src/testing/hooks.js';
@@ -236,9 +237,15 @@ describe('requests', () => {
     await expect(everything).rejects.toMatchObject({ code: 'INTERRUPTED' });
   });
 
-  it('drops a client that sends garbage or a second request, and serves the next one', async () => {
+  it('drops a client that sends garbage, a second request or an endless line, and serves the next one', async () => {
     const { paths } = await start(await h.tempDir('peerlane-d-'));
-    for (const bytes of ['this is not json\n', `${JSON.stringify({ v: 1, type: 'status' })}\nmore\n`]) {
+    const cases: [string, string][] = [
+      ['this is not json\n', 'BAD_MESSAGE'],
+      [`${JSON.stringify({ v: 1, type: 'status' })}\nmore\n`, 'BAD_MESSAGE'],
+      // A line that never ends is cut off at the limit rather than held.
+      ['x'.repeat(MAX_REQUEST_BYTES + 1), 'MESSAGE_TOO_LARGE'],
+    ];
+    for (const [bytes, code] of cases) {
       const socket = net.connect(paths.socket);
       socket.write(bytes);
       let answer = '';
@@ -246,7 +253,7 @@ describe('requests', () => {
         answer += c.toString();
       });
       await new Promise((r) => socket.once('close', r));
-      expect(answer).toMatch(/"type":"error","code":"BAD_MESSAGE"/);
+      expect(answer).toContain(`"type":"error","code":"${code}"`);
     }
     expect(await callDaemon(paths, { type: 'status' })).toEqual([]);
   });
