@@ -23,7 +23,8 @@ function jobWords(s: SwarmStatus): string {
   const moved = `up ${formatBytes(s.uploadedBytes)}, down ${formatBytes(s.downloadedBytes)}`;
   const peers = `${s.peers} peer${s.peers === 1 ? '' : 's'}`;
   const error = s.error === undefined ? '' : ` ${s.error.code}: ${s.error.message}`;
-  return `${s.id}  ${s.kind} ${s.state}: ${files},${have} ${moved}, ${peers}${error}`;
+  const into = s.out === undefined ? '' : `, into ${s.out}`;
+  return `${s.id}  ${s.kind} ${s.state}: ${files},${have} ${moved}, ${peers}${into}${error}`;
 }
 
 export class DaemonOutput {

@@ -40,6 +40,10 @@ class Connection implements Listener {
 
   constructor(private readonly socket: net.Socket) {}
 
+  holds(socket: net.Socket): boolean {
+    return socket === this.socket;
+  }
+
   send(reply: ReplyBody): void {
     if (this.closed) return;
     if (this.socket.writableLength > MAX_FOLLOWER_BACKLOG_BYTES) {
@@ -109,12 +113,16 @@ export class Daemon {
     return this.paths.socket;
   }
 
-  /** Stop every job (they stay saved for the next daemon), drop every client, remove the socket. */
-  close(): Promise<void> {
+  /**
+   * Stop every job (they stay saved for the next daemon), drop every client
+   * but `asker` (who asked for it, and is answered once it is done), remove
+   * the socket.
+   */
+  close(asker?: Connection): Promise<void> {
     this.closing ??= (async () => {
       this.server.close();
       await this.registry.close();
-      for (const s of this.sockets) s.destroy();
+      for (const s of this.sockets) if (asker === undefined || !asker.holds(s)) s.destroy();
       if (process.platform !== 'win32') await fs.rm(this.paths.socket, { force: true });
       this.markStopped();
     })();
@@ -195,9 +203,8 @@ export class Daemon {
         client.send({ type: 'ok', jobs: this.registry.follow(client, request.id) });
         return undefined;
       case 'shutdown':
-        client.finish([]);
-        await this.close();
-        return undefined;
+        await this.close(client);
+        return [];
     }
   }
 }

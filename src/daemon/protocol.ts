@@ -15,7 +15,7 @@
  *      | -- stop{id} --------------------------> |  the job stops; its spec is forgotten
  *      | <------------- ok{jobs:[status]} ------ |
  *      | -- shutdown --------------------------> |  stop every job (their specs stay:
- *      | <------------- ok{jobs:[]} ------------ |  the next daemon resumes them), exit
+ *      | <------------- ok{jobs:[]} ------------ |  the next daemon resumes them); once done
  *      |                                          |
  *      | -- follow{id?} -----------------------> |
  *      | <------------- ok{jobs:[status…]} ----- |  what runs now

@@ -55,6 +55,7 @@ function tinyJob(id: string, kind: 'share' | 'get', ticket: string): SwarmJob {
     done,
     status,
     stop: async () => {
+      await new Promise((r) => setTimeout(r, 50)); // a swarm takes a moment to leave
       state = 'stopped';
       end(status());
     },
@@ -62,15 +63,19 @@ function tinyJob(id: string, kind: 'share' | 'get', ticket: string): SwarmJob {
 }
 
 /** A runner whose shares are named by their first path, and that remembers what it was asked. */
-function tinyRunner(): JobRunner & { shares: ShareOptions[] } {
+function tinyRunner(): JobRunner & { shares: ShareOptions[]; jobs: SwarmJob[] } {
   const shares: ShareOptions[] = [];
+  const jobs: SwarmJob[] = [];
   return {
     shares,
+    jobs,
     async startShare(options, events) {
       shares.push(options);
       events({ event: 'skipped', path: options.paths[0] ?? '', reason: 'hashing' });
       const hex = Buffer.from(options.secret ?? []).toString('hex');
-      return tinyJob(`${path.basename(options.paths[0] ?? 'x')}s`, 'share', `ticket-${hex}`);
+      const job = tinyJob(`${path.basename(options.paths[0] ?? 'x')}s`, 'share', `ticket-${hex}`);
+      jobs.push(job);
+      return job;
     },
     async startGet(options) {
       return tinyJob('getjobg', 'get', options.source);
@@ -264,6 +269,9 @@ describe('requests', () => {
     const { daemon, paths } = await start(dir, runner);
     const [first] = await callDaemon(paths, { type: 'share', paths: ['/data/a'], options: { signal, rtc } });
     await callDaemon(paths, { type: 'shutdown' });
+    // The answer comes once the daemon is done: its jobs stopped, its socket gone.
+    expect(runner.jobs.map((j) => j.status().state)).toEqual(['stopped']);
+    await expect(fs.stat(paths.socket)).rejects.toMatchObject({ code: 'ENOENT' });
     await daemon.stopped;
     expect(await daemonRunning(paths)).toBe(false);
     const jobs = path.join(paths.stateDir, 'jobs.json');
