@@ -56,6 +56,17 @@ describe('peer daemon', () => {
     await expect(fs.stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('peer daemon --stop stops it and removes its socket; a second --stop finds none', async () => {
+    const { proc, dir, socket } = await daemon();
+    const stop = h.peer(['daemon', '--stop', '--daemon-dir', dir]);
+    expect((await stop.exit()).code).toBe(0);
+    expect((await proc.exit()).code).toBe(0);
+    await expect(fs.stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+    const again = h.peer(['daemon', '--stop', '--daemon-dir', dir]);
+    expect((await again.exit()).code).toBe(1);
+    expect(again.error?.code).toBe('DAEMON_NOT_RUNNING');
+  });
+
   it.skipIf(process.getuid?.() !== 0)(
     'refuses another local user, by the folder and by the socket itself',
     async () => {
