@@ -199,7 +199,8 @@ describe('folders and socket', () => {
 
 describe('requests', () => {
   it('starts a share, relays its events to the requester, lists it, and stops it for good', async () => {
-    const { paths } = await start(await h.tempDir('peerlane-d-'));
+    const runner = tinyRunner();
+    const { paths } = await start(await h.tempDir('peerlane-d-'), runner);
     const seen: DaemonReply[] = [];
     const [shared] = await callDaemon(
       paths,
@@ -208,6 +209,15 @@ describe('requests', () => {
     );
     expect(shared).toMatchObject({ id: 'albums', state: 'seeding' });
     expect(seen.map((r) => r.type)).toEqual(['event', 'ok']);
+    expect(await callDaemon(paths, { type: 'status' })).toEqual([shared]);
+    // The same content again: the one running answers, under its ticket, and the newcomer is stopped.
+    const again = await callDaemon(paths, {
+      type: 'share',
+      paths: ['/data/album'],
+      options: { signal, rtc },
+    });
+    expect(again).toEqual([shared]);
+    expect(runner.jobs.map((j) => j.status().state)).toEqual(['seeding', 'stopped']);
     expect(await callDaemon(paths, { type: 'status' })).toEqual([shared]);
     const [stopped] = await callDaemon(paths, { type: 'stop', id: 'albums' });
     expect(stopped).toMatchObject({ id: 'albums', state: 'stopped' });
