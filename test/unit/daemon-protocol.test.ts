@@ -2,6 +2,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getRequest, shareRequest } from '../../src/cli/daemon-commands.js';
+import { TICKET_PREFIX } from '../../src/core/swarm/ticket.js';
 import type { RequestBody } from '../../src/daemon/protocol.js';
 import {
   DAEMON_PROTOCOL_VERSION,
@@ -148,5 +150,35 @@ describe('the jobs file', () => {
         message: expect.stringContaining(store.file),
       });
     }
+  });
+});
+
+describe('what the CLI sends', () => {
+  it('makes every path absolute, since the daemon runs in another folder; a ticket goes as it is', () => {
+    const share = shareRequest({
+      paths: ['album', '/abs/b'],
+      signal,
+      rtc,
+      p2pFile: 'album.p2p',
+      seedForMs: 5,
+    });
+    expect(share).toEqual({
+      type: 'share',
+      paths: [path.resolve('album'), '/abs/b'],
+      options: { signal, rtc, p2pFile: path.resolve('album.p2p'), seedForMs: 5 },
+    });
+    expect(getRequest({ source: 'album.p2p', out: 'dl', rtc, seed: true })).toEqual({
+      type: 'get',
+      source: path.resolve('album.p2p'),
+      out: path.resolve('dl'),
+      options: { rtc, seed: true },
+    });
+    const ticket = `${TICKET_PREFIX}AQ`;
+    expect(getRequest({ source: ticket, out: '/dl', rtc }).source).toBe(ticket);
+    // What it sends, the daemon reads back the same.
+    expect(parseDaemonRequest(encodeDaemonMessage(share).trimEnd())).toEqual({
+      v: DAEMON_PROTOCOL_VERSION,
+      ...share,
+    });
   });
 });
