@@ -128,6 +128,8 @@ export type PeerEvent =
       kind: 'share' | 'get';
       files: { name: string; path: string; bytes: number }[];
       downloadedBytes: number;
+      /** Of downloadedBytes, what each member sent (verified chunks only). */
+      fromMembers: Record<string, number>;
       uploadedBytes: number;
       seconds: number;
       usage: { cpuSeconds: number; maxRssBytes: number };

@@ -6,15 +6,17 @@
  * holds the protocol; the connector (connector.ts) the links; this file
  * wires them to the disk, the clock and the events, and tells when a job ends.
  *
- * Who dials: a getter dials every member it hears of, up to `maxPeers`, so
- * getters reach the sharers and each other; a sharer only answers. The
- * connector makes one link of two members dialing each other.
+ * Who dials: of two members, the one with the lower member id, whether it
+ * shares or gets (a getter up to `maxPeers`), so every pair has one dialer
+ * and two members never dial each other at once (the connector would make one
+ * link of it, but only after a wasted attempt).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import { MAX_SWARM_MEMBERS } from '../core/signaling/swarm.js';
 import { Bitfield } from '../core/swarm/bitfield.js';
 import type { SwarmContent } from '../core/swarm/engine.js';
 import { SwarmEngine, TICK_MS } from '../core/swarm/engine.js';
@@ -93,6 +95,9 @@ export interface GetOptions {
 
 /** Members a getter links to at once: enough to fetch from several and trade, few enough to keep sockets cheap. */
 export const DEFAULT_MAX_PEERS = 8;
+
+/** A sharer dials every member above it: as many as one swarm holds (the tracker's cap, MAX_SWARM_MEMBERS). */
+const SHARE_DIALS = MAX_SWARM_MEMBERS;
 
 /** A job's id: stable for the same content and kind, so a daemon finds it again after a restart. */
 export function jobId(root: string, kind: 'share' | 'get'): string {
@@ -195,6 +200,7 @@ class Job implements SwarmJob {
       kind: this.kind,
       files,
       downloadedBytes: this.engine?.downloadedBytes ?? 0,
+      fromMembers: Object.fromEntries(this.fromMembers),
       uploadedBytes: this.engine?.uploadedBytes ?? 0,
       seconds: Math.round(Date.now() - this.started) / 1000,
       usage: processUsage(),
@@ -204,6 +210,8 @@ class Job implements SwarmJob {
 
   /** Where each file is on disk, for the final event. */
   paths: string[] | undefined;
+  /** Verified bytes each member sent us. */
+  private readonly fromMembers = new Map<string, number>();
 
   /** The engine's events, as PeerEvents and job state. */
   engineEvents(onComplete: () => void) {
@@ -215,7 +223,11 @@ class Job implements SwarmJob {
       onMember: (member: string, joined: boolean) =>
         this.events({ event: 'swarm-peer', member, joined, peers: this.engine?.peers ?? 0 }),
       onBanned: (member: string, reason: string) => this.events({ event: 'peer-banned', member, reason }),
-      onChunk: (index: number) => this.progress(index),
+      onChunk: (index: number, from: string) => {
+        const bytes = this.layout?.place(index).length ?? 0;
+        this.fromMembers.set(from, (this.fromMembers.get(from) ?? 0) + bytes);
+        this.progress(index);
+      },
       onFatal: (err: PeerlaneError) => void this.end('done', err),
     };
   }
@@ -248,19 +260,27 @@ class Job implements SwarmJob {
     if (this.ended) await connector.close();
     if (engine === undefined) throw new PeerlaneError('INTERNAL', 'join before the engine');
     connector.onLink((link, member) => engine.addMember(member, link));
-    if (dial === 0) return;
+    // Attempts under way; a member linked is the engine's. A link that closed
+    // (or an attempt that failed) is tried again on the next tick while the
+    // member stays in the swarm.
     const dialing = new Set<string>();
     const reach = (member: string): void => {
-      if (dialing.has(member) || dialing.size >= dial || engine.isBanned(member) || this.ended) return;
+      if (member < connector.memberId || dialing.has(member) || engine.hasMember(member)) return;
+      if (engine.isBanned(member) || this.ended || dialing.size + engine.peers >= dial) return;
       dialing.add(member);
       connector.connect(member, abort).then(
-        (link) => engine.addMember(member, link),
+        (link) => {
+          dialing.delete(member);
+          engine.addMember(member, link);
+        },
         () => dialing.delete(member),
       );
     };
     connector.onMember((member, joined) => {
       if (joined) reach(member);
-      else dialing.delete(member);
+    });
+    this.every(TICK_MS, () => {
+      for (const member of connector.members()) reach(member);
     });
     for (const member of connector.members()) reach(member);
   }
@@ -303,7 +323,9 @@ export async function startShare(options: ShareOptions, events: EventSink): Prom
     clock: systemClock,
     events: { ...job.engineEvents(() => {}), onUploaded: () => checkUploads(job, options.maxUploads) },
   });
-  await startJob(job, options.abort, () => job.join(options.signal, secret, options.rtc, 0, options.abort));
+  await startJob(job, options.abort, () =>
+    job.join(options.signal, secret, options.rtc, SHARE_DIALS, options.abort),
+  );
   events({
     event: 'share-ready',
     ticket,
@@ -335,6 +357,26 @@ async function startJob(job: Job, abort: AbortSignal | undefined, join: () => Pr
     await job.end('done', e);
     throw e;
   }
+}
+
+/**
+ * A get that has heard of no member for the connect timeout (--timeout) ends
+ * with SWARM_EMPTY, rather than wait for ever on a share that has stopped.
+ * A seeding get may be alone: it waits to be asked. A rerun resumes.
+ */
+function failIfAlone(job: Job, timeoutMs: number): void {
+  let aloneSince = Date.now();
+  job.every(TICK_MS, () => {
+    if ((job.connector?.members().length ?? 0) > 0 || (job.engine?.peers ?? 0) > 0) aloneSince = Date.now();
+    else if (job.state === 'fetching-manifest' || job.state === 'running') {
+      if (Date.now() - aloneSince >= timeoutMs) {
+        void job.end(
+          'done',
+          new PeerlaneError('SWARM_EMPTY', `no member of this swarm was found in ${timeoutMs / 1000} s`),
+        );
+      }
+    }
+  });
 }
 
 /** A ticket, or a path to a `.p2p` file (which also gives the manifest). BAD_TICKET / BAD_MANIFEST before any network. */
@@ -400,5 +442,6 @@ export async function startGet(options: GetOptions, events: EventSink): Promise<
   await startJob(job, options.abort, () =>
     job.join(signal, ticket.secret, options.rtc, options.maxPeers ?? DEFAULT_MAX_PEERS, options.abort),
   );
+  failIfAlone(job, options.rtc.timeoutMs);
   return job;
 }

@@ -168,6 +168,18 @@ describe('swarm engine', () => {
     expect(uploaded).toBeLessThan(2 * c.data.length);
   });
 
+  it('says HELLO before answering what a link held before the engine took it', async () => {
+    const c = content(4 * CHUNK);
+    const s = sharer(c);
+    const g = getter(c);
+    const { a, b } = memoryLinkPair();
+    s.addMember('g', a);
+    // The sharer's HELLO waits in the getter's link; answering it asks for the manifest.
+    await new Promise((r) => setTimeout(r, 10));
+    g.engine.addMember('s', b);
+    expect(await g.bytes()).toBe(sha(c.data));
+  });
+
   it('bans a member whose chunk fails its hash, and fetches that chunk elsewhere', async () => {
     const c = content(12 * CHUNK);
     const s = sharer(c);

@@ -114,6 +114,11 @@ export class SwarmEngine {
     return n;
   }
 
+  /** Linked to `member` now. */
+  hasMember(member: string): boolean {
+    return this.members.has(member);
+  }
+
   isBanned(member: string): boolean {
     return this.banned.has(member);
   }
@@ -126,6 +131,14 @@ export class SwarmEngine {
     }
     const member = new Member(id, link);
     this.members.set(id, member);
+    // Our HELLO first: the link may hold messages of theirs that answering would follow.
+    member.send({
+      type: 'hello',
+      v: SWARM_PROTOCOL_VERSION,
+      root: this.options.root,
+      chunks: this.layout?.count ?? 0,
+      have: this.content?.have.toBase64() ?? '',
+    });
     link.onClose(() => this.removeMember(member));
     link.onMessage((raw) => {
       if (!this.members.has(id)) return;
@@ -134,13 +147,6 @@ export class SwarmEngine {
       } catch (err) {
         this.drop(member, toPeerlaneError(err, 'BAD_FRAME'));
       }
-    });
-    member.send({
-      type: 'hello',
-      v: SWARM_PROTOCOL_VERSION,
-      root: this.options.root,
-      chunks: this.layout?.count ?? 0,
-      have: this.content?.have.toBase64() ?? '',
     });
     this.options.events?.onMember?.(id, true);
   }
