@@ -6,6 +6,13 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { daemonCommand, statusCommand, stopCommand } from './cli/daemon-commands.js';
+import {
+  PEER_DAEMON_DIR_SETTINGS,
+  PEER_DAEMON_ROUTE_SETTINGS,
+  PEER_DAEMON_SETTINGS,
+  PEER_STATUS_SETTINGS,
+} from './cli/daemon-settings.js';
 import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { peerArgs } from './cli/peer-argv.js';
@@ -131,6 +138,7 @@ await yargs(rawArgs)
         .positional('paths', { type: 'string', array: true, describe: 'Files and folders to share' })
         .options(options(PEER_CONNECTION_SETTINGS))
         .options(options(PEER_SHARE_SETTINGS))
+        .options(options(PEER_DAEMON_ROUTE_SETTINGS))
         .example(
           examples([
             ['$0 share photos/', 'print a ticket; each getter runs `peer get TICKET`'],
@@ -150,6 +158,7 @@ await yargs(rawArgs)
         })
         .options(options(PEER_CONNECTION_SETTINGS))
         .options(options(PEER_GET_SETTINGS))
+        .options(options(PEER_DAEMON_ROUTE_SETTINGS))
         .example(
           examples([
             ['$0 get peerlane-swarm:AQ… --out ./dl', 'fetch into ./dl, then stop'],
@@ -158,7 +167,50 @@ await yargs(rawArgs)
         ),
     (args) => getCommand({ args, env, typed }),
   )
-  .demandCommand(1, 'Name a command: receive, send, list, share or get.')
+  .command(
+    'daemon',
+    'Hold shares and gets in the background (stays in the foreground: run it with &, or as a service)',
+    (y) =>
+      y
+        .options(options(PEER_DAEMON_DIR_SETTINGS))
+        .options(options(PEER_DAEMON_SETTINGS))
+        .example(
+          examples([
+            ['$0 daemon &', 'start it; then `peer share` and `peer get` hand their jobs to it'],
+            ['$0 daemon --stop', 'stop it; its jobs resume when it starts again'],
+          ]),
+        ),
+    (args) => daemonCommand({ args, env, typed }),
+  )
+  .command(
+    'status [id]',
+    "List the daemon's jobs, or one of them; --follow streams their events",
+    (y) =>
+      y
+        .positional('id', { type: 'string', describe: 'A job id, as `peer status` lists it' })
+        .options(options(PEER_DAEMON_DIR_SETTINGS))
+        .options(options(PEER_STATUS_SETTINGS))
+        .example(
+          examples([
+            ['$0 status', "one line per job, and each share's ticket"],
+            ['$0 status 3f9a0c1d2e4bg --follow --json', "that job's events until it ends"],
+          ]),
+        ),
+    (args) => statusCommand({ args, env, typed }),
+  )
+  .command(
+    'stop <id>',
+    "Stop one of the daemon's jobs for good",
+    (y) =>
+      y
+        .positional('id', { type: 'string', describe: 'A job id, as `peer status` lists it' })
+        .options(options(PEER_DAEMON_DIR_SETTINGS))
+        .example(
+          examples([['$0 stop 3f9a0c1d2e4bs', 'stop serving that share; a restart does not resume it']]),
+        ),
+    (args) => stopCommand({ args, env, typed }),
+  )
+  .demandCommand(1, 'Name a command: receive, send, list, share, get, daemon, status or stop.')
   .strict()
   .recommendCommands()
   .version(packageVersion())

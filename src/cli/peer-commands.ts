@@ -12,6 +12,7 @@ import type { GetOptions, ShareOptions } from '../swarm/jobs.js';
 import { startGet, startShare } from '../swarm/jobs.js';
 import { codeFrom, confirmWords, streamName } from './ask-code.js';
 import { confirmManifest } from './consent.js';
+import { daemonFor, getRequest, runInDaemon, shareRequest } from './daemon-commands.js';
 import { Output } from './output.js';
 import { undash } from './peer-argv.js';
 import { sessionOptions, signalAddress } from './peer-session-options.js';
@@ -201,7 +202,10 @@ export async function shareCommand({ args, env }: Invocation): Promise<void> {
     async (abortSignal) => {
       const s = readSettings(PEER_COMMAND_SETTINGS.share, args, env);
       const paths = Array.isArray(args.paths) ? args.paths.map(String) : [];
-      const job = await startShare(shareOptions(s, paths, output, abortSignal), (e) => output.event(e));
+      const options = shareOptions(s, paths, output, abortSignal);
+      const daemon = await daemonFor(s, env);
+      if (daemon !== undefined) return runInDaemon(daemon, shareRequest(options), args, abortSignal);
+      const job = await startShare(options, (e) => output.event(e));
       await job.done;
     },
     // Ctrl-C is how a share usually ends: a clean stop, not an interruption.
@@ -216,6 +220,8 @@ export async function getCommand({ args, env, typed }: Invocation): Promise<void
     async (abortSignal) => {
       const s = readSettings(PEER_COMMAND_SETTINGS.get, args, env);
       const options = getOptions(s, positional(args.source), output, abortSignal, typed.has('signal'));
+      const daemon = await daemonFor(s, env);
+      if (daemon !== undefined) return runInDaemon(daemon, getRequest(options), args, abortSignal);
       const job = await startGet(options, (e) => output.event(e));
       await job.done;
     },

@@ -27,6 +27,12 @@ import {
 import { PeerlaneError } from '../core/errors.js';
 import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS } from '../core/secure/code.js';
 import { selectIceServers } from '../rtc/ice-servers.js';
+import {
+  PEER_DAEMON_DIR_SETTINGS,
+  PEER_DAEMON_ROUTE_SETTINGS,
+  PEER_DAEMON_SETTINGS,
+  PEER_STATUS_SETTINGS,
+} from './daemon-settings.js';
 
 /** What every command takes. */
 export const PEER_GLOBAL_SETTINGS = [
@@ -274,8 +280,21 @@ export const PEER_COMMAND_SETTINGS = {
   ],
   send: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_SEND_SETTINGS, ...PEER_PAGE_SETTINGS],
   list: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS],
-  share: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_SHARE_SETTINGS],
-  get: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_GET_SETTINGS],
+  share: [
+    ...PEER_GLOBAL_SETTINGS,
+    ...PEER_CONNECTION_SETTINGS,
+    ...PEER_SHARE_SETTINGS,
+    ...PEER_DAEMON_ROUTE_SETTINGS,
+  ],
+  get: [
+    ...PEER_GLOBAL_SETTINGS,
+    ...PEER_CONNECTION_SETTINGS,
+    ...PEER_GET_SETTINGS,
+    ...PEER_DAEMON_ROUTE_SETTINGS,
+  ],
+  daemon: [...PEER_GLOBAL_SETTINGS, ...PEER_DAEMON_DIR_SETTINGS, ...PEER_DAEMON_SETTINGS],
+  status: [...PEER_GLOBAL_SETTINGS, ...PEER_DAEMON_DIR_SETTINGS, ...PEER_STATUS_SETTINGS],
+  stop: [...PEER_GLOBAL_SETTINGS, ...PEER_DAEMON_DIR_SETTINGS],
 } as const;
 
 /** The whole table, for the checks against .env.template and the README. */
@@ -288,4 +307,7 @@ export const PEER_SETTINGS: readonly Setting[] = [
   ...PEER_SHARE_SETTINGS,
   // share and get have --seed-for alike: one entry.
   ...PEER_GET_SETTINGS.filter((s) => s !== SEED_FOR_SETTING),
+  ...PEER_DAEMON_ROUTE_SETTINGS,
+  ...PEER_DAEMON_SETTINGS,
+  ...PEER_STATUS_SETTINGS,
 ];

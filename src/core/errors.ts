@@ -219,6 +219,24 @@ export const ERROR_CODES = {
     hint: 'nobody shares this ticket right now: ask the sharer to share it again, then run the same command',
     exit: EXIT.FAILURE,
   },
+  // ---- the daemon (`peer daemon`) and the commands that drive it over its socket
+  DAEMON_RUNNING: {
+    hint: 'use the running one (`peer status` lists its jobs), or stop it first with `peer daemon --stop`',
+    exit: EXIT.FAILURE,
+  },
+  DAEMON_NOT_RUNNING: {
+    hint: 'start one with `peer daemon` (it stays in the foreground: `peer daemon &`, or a user service), or leave out --daemon to run in the foreground',
+    exit: EXIT.FAILURE,
+  },
+  DAEMON_DIR_UNSAFE: {
+    hint: "the daemon's folder must belong to you and be closed to others (chmod 700), or name another with --daemon-dir",
+    exit: EXIT.FAILURE,
+  },
+  DAEMON_LOST: {
+    hint: 'the daemon closed the connection: `peer status` shows whether it still runs, and its own output says why',
+    exit: EXIT.FAILURE,
+  },
+  JOB_NOT_FOUND: { hint: '`peer status` lists the jobs the daemon holds', exit: EXIT.FAILURE },
   INTERNAL: { hint: 'this is a bug in peerlane; please report it with the output above', exit: EXIT.FAILURE },
 } as const satisfies Record<string, CodeInfo>;
 
