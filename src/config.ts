@@ -59,13 +59,18 @@ const MAX_RECONNECT_FOR_S = 86_400;
 
 /** `--reconnect-for`: seconds, or a number with `s`, `m` or `h` (`90`, `120s`, `2m`). */
 export function parseReconnectFor(value: unknown): number {
+  return parseDuration(value, '--reconnect-for / PEER_RECONNECT_FOR', MAX_RECONNECT_FOR_S);
+}
+
+/** A duration in seconds: a number, or a number with `s`, `m` or `h`; at most `maxSeconds`. */
+export function parseDuration(value: unknown, name: string, maxSeconds: number): number {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i.exec(String(value).trim());
   const unit = { s: 1, m: 60, h: 3600 }[(m?.[2] ?? 's').toLowerCase() as 's' | 'm' | 'h'];
   const seconds = m?.[1] === undefined ? Number.NaN : Number(m[1]) * unit;
-  if (!Number.isFinite(seconds) || seconds > MAX_RECONNECT_FOR_S) {
+  if (!Number.isFinite(seconds) || seconds > maxSeconds) {
     throw new PeerlaneError(
       'BAD_CONFIG',
-      `--reconnect-for / PEER_RECONNECT_FOR must be a duration like 90, 120s or 2m, up to 24h, not ${JSON.stringify(value)}`,
+      `${name} must be a duration like 90, 120s or 2m, up to ${maxSeconds / 3600}h, not ${JSON.stringify(value)}`,
     );
   }
   return seconds;

@@ -6,16 +6,25 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { daemonCommand, statusCommand, stopCommand } from './cli/daemon-commands.js';
+import {
+  PEER_DAEMON_DIR_SETTINGS,
+  PEER_DAEMON_ROUTE_SETTINGS,
+  PEER_DAEMON_SETTINGS,
+  PEER_STATUS_SETTINGS,
+} from './cli/daemon-settings.js';
 import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { peerArgs } from './cli/peer-argv.js';
-import { listCommand, receiveCommand, sendCommand } from './cli/peer-commands.js';
+import { getCommand, listCommand, receiveCommand, sendCommand, shareCommand } from './cli/peer-commands.js';
 import {
   PEER_CONNECTION_SETTINGS,
+  PEER_GET_SETTINGS,
   PEER_GLOBAL_SETTINGS,
   PEER_PAGE_SETTINGS,
   PEER_RECEIVE_SETTINGS,
   PEER_SEND_SETTINGS,
+  PEER_SHARE_SETTINGS,
 } from './cli/peer-settings.js';
 import { runCommand, usageError } from './cli/run.js';
 import { settingOptions } from './cli/settings.js';
@@ -121,7 +130,87 @@ await yargs(rawArgs)
         ),
     (args) => listCommand({ args, env, typed }),
   )
-  .demandCommand(1, 'Name a command: receive, send or list.')
+  .command(
+    'share <paths..>',
+    'Share files and folders with many: print a ticket, and serve whoever holds it until Ctrl-C',
+    (y) =>
+      y
+        .positional('paths', { type: 'string', array: true, describe: 'Files and folders to share' })
+        .options(options(PEER_CONNECTION_SETTINGS))
+        .options(options(PEER_SHARE_SETTINGS))
+        .options(options(PEER_DAEMON_ROUTE_SETTINGS))
+        .example(
+          examples([
+            ['$0 share photos/', 'print a ticket; each getter runs `peer get TICKET`'],
+            ['$0 share big.iso --p2p big.p2p --seed-for 2h', 'also write a .p2p file; stop after two hours'],
+          ]),
+        ),
+    (args) => shareCommand({ args, env, typed }),
+  )
+  .command(
+    'get <source>',
+    'Fetch what a ticket (or .p2p file) shares, from every member that has it, each chunk verified',
+    (y) =>
+      y
+        .positional('source', {
+          type: 'string',
+          describe: 'The ticket `peer share` printed, or its .p2p file',
+        })
+        .options(options(PEER_CONNECTION_SETTINGS))
+        .options(options(PEER_GET_SETTINGS))
+        .options(options(PEER_DAEMON_ROUTE_SETTINGS))
+        .example(
+          examples([
+            ['$0 get peerlane-swarm:AQ… --out ./dl', 'fetch into ./dl, then stop'],
+            ['$0 get big.p2p --seed', 'fetch, then keep serving others until Ctrl-C'],
+          ]),
+        ),
+    (args) => getCommand({ args, env, typed }),
+  )
+  .command(
+    'daemon',
+    'Hold shares and gets in the background (stays in the foreground: run it with &, or as a service)',
+    (y) =>
+      y
+        .options(options(PEER_DAEMON_DIR_SETTINGS))
+        .options(options(PEER_DAEMON_SETTINGS))
+        .example(
+          examples([
+            ['$0 daemon &', 'start it; then `peer share` and `peer get` hand their jobs to it'],
+            ['$0 daemon --stop', 'stop it; its jobs resume when it starts again'],
+          ]),
+        ),
+    (args) => daemonCommand({ args, env, typed }),
+  )
+  .command(
+    'status [id]',
+    "List the daemon's jobs, or one of them; --follow streams their events",
+    (y) =>
+      y
+        .positional('id', { type: 'string', describe: 'A job id, as `peer status` lists it' })
+        .options(options(PEER_DAEMON_DIR_SETTINGS))
+        .options(options(PEER_STATUS_SETTINGS))
+        .example(
+          examples([
+            ['$0 status', "one line per job, and each share's ticket"],
+            ['$0 status 3f9a0c1d2e4bg --follow --json', "that job's events until it ends"],
+          ]),
+        ),
+    (args) => statusCommand({ args, env, typed }),
+  )
+  .command(
+    'stop <id>',
+    "Stop one of the daemon's jobs for good",
+    (y) =>
+      y
+        .positional('id', { type: 'string', describe: 'A job id, as `peer status` lists it' })
+        .options(options(PEER_DAEMON_DIR_SETTINGS))
+        .example(
+          examples([['$0 stop 3f9a0c1d2e4bs', 'stop serving that share; a restart does not resume it']]),
+        ),
+    (args) => stopCommand({ args, env, typed }),
+  )
+  .demandCommand(1, 'Name a command: receive, send, list, share, get, daemon, status or stop.')
   .strict()
   .recommendCommands()
   .version(packageVersion())

@@ -14,11 +14,12 @@
  */
 import type { HintContext, PeerlaneError } from '../core/errors.js';
 import type { PeerEvent } from '../core/events.js';
+import { formatBytes } from '../core/format.js';
 import type { LastWords } from './freeze-guard.js';
 import { ProgressView } from './progress-view.js';
 import { pageLink, qrBlock } from './qr.js';
 import type { Verb } from './sentences.js';
-import { doneLine, errorLine, pathWords, summary } from './sentences.js';
+import { doneLine, errorLine, pathWords, summary, swarmDoneLine } from './sentences.js';
 import { jsonSafe, terminalSafe, terminalSafeText } from './terminal-text.js';
 
 export { formatBytes } from '../core/format.js';
@@ -143,6 +144,21 @@ export class Output {
       case 'done':
         this.stopBars();
         for (const line of summary(e, this.options.verb)) this.say(line);
+        return;
+      case 'share-ready':
+        this.say(
+          `Sharing ${e.files} ${e.files === 1 ? 'file' : 'files'}, ${formatBytes(e.totalBytes)}. Whoever holds this ticket can fetch them with \`peer get TICKET\`:`,
+        );
+        if (!this.options.json) this.outLine(e.ticket);
+        if (e.p2p !== undefined) this.say(`The ticket and the manifest are also in ${e.p2p}.`);
+        return;
+      case 'swarm-peer':
+        return;
+      case 'peer-banned':
+        this.say(`peer: banned member ${e.member}: ${e.reason}`);
+        return;
+      case 'swarm-done':
+        this.say(swarmDoneLine(e));
         return;
       case 'error':
         return;

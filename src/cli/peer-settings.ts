@@ -12,6 +12,7 @@ import {
   optionalNumber,
   optionalString,
   PEER_CODE_SETTING,
+  parseDuration,
   parseMtu,
   parsePort,
   parseReconnectFor,
@@ -23,8 +24,15 @@ import {
   SIGNAL_ADDR_SETTING,
   SIGNAL_PORT_SETTING,
 } from '../config.js';
+import { PeerlaneError } from '../core/errors.js';
 import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS } from '../core/secure/code.js';
 import { selectIceServers } from '../rtc/ice-servers.js';
+import {
+  PEER_DAEMON_DIR_SETTINGS,
+  PEER_DAEMON_ROUTE_SETTINGS,
+  PEER_DAEMON_SETTINGS,
+  PEER_STATUS_SETTINGS,
+} from './daemon-settings.js';
 
 /** What every command takes. */
 export const PEER_GLOBAL_SETTINGS = [
@@ -198,6 +206,70 @@ export const PEER_PAGE_SETTINGS = [
   },
 ] as const satisfies readonly Setting[];
 
+/** A share or a seeding get runs a month at most unattended: longer is forgotten, not intended. */
+const MAX_SEED_FOR_S = 30 * 86_400;
+
+const parseSeedFor = (raw: unknown): number | undefined =>
+  raw === undefined || raw === ''
+    ? undefined
+    : parseDuration(raw, '--seed-for / PEER_SEED_FOR', MAX_SEED_FOR_S);
+
+function positiveCount(raw: unknown, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new PeerlaneError('BAD_CONFIG', `${name} must be a whole number from 1`);
+  return n;
+}
+
+const SEED_FOR_SETTING = {
+  flag: 'seed-for',
+  env: 'PEER_SEED_FOR',
+  default: '',
+  describe: 'Stop sharing after this long, e.g. 90s, 10m, 2h; empty: until Ctrl-C',
+  parse: parseSeedFor,
+} as const satisfies Setting;
+
+export const PEER_SHARE_SETTINGS = [
+  {
+    flag: 'ticket',
+    describe: "Serve under another share's ticket, as one more sharer of the same files (and --chunk-size)",
+    parse: optionalString,
+  },
+  {
+    flag: 'p2p',
+    describe: 'Also write a .p2p file: the ticket and the manifest, for `peer get FILE`',
+    parse: optionalString,
+  },
+  SEED_FOR_SETTING,
+  {
+    flag: 'max-uploads',
+    type: 'number',
+    describe: 'Stop once this many copies of the content have been uploaded',
+    parse: (raw) => positiveCount(raw, '--max-uploads'),
+  },
+  {
+    flag: 'chunk-size',
+    type: 'number',
+    describe:
+      'Bytes per verified chunk: a power of two from 16384 to 8388608 [default: 1 MiB, more for huge shares]',
+    parse: optionalNumber,
+  },
+] as const satisfies readonly Setting[];
+
+export const PEER_GET_SETTINGS = [
+  { flag: 'out', default: '.', describe: 'Folder to write the files into', parse: requiredString },
+  flagOff('overwrite', 'Replace existing files of the same name'),
+  flagOff('seed', 'Keep serving the content to others once complete (until Ctrl-C or --seed-for)'),
+  SEED_FOR_SETTING,
+  {
+    flag: 'max-peers',
+    type: 'number',
+    describe: 'Members to fetch from and trade with at once',
+    parse: (raw) => positiveCount(raw, '--max-peers'),
+  },
+] as const satisfies readonly Setting[];
+
 /** The settings each command accepts (`list` accepts, and ignores, the connection flags). */
 export const PEER_COMMAND_SETTINGS = {
   receive: [
@@ -208,6 +280,21 @@ export const PEER_COMMAND_SETTINGS = {
   ],
   send: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS, ...PEER_SEND_SETTINGS, ...PEER_PAGE_SETTINGS],
   list: [...PEER_GLOBAL_SETTINGS, ...PEER_CONNECTION_SETTINGS],
+  share: [
+    ...PEER_GLOBAL_SETTINGS,
+    ...PEER_CONNECTION_SETTINGS,
+    ...PEER_SHARE_SETTINGS,
+    ...PEER_DAEMON_ROUTE_SETTINGS,
+  ],
+  get: [
+    ...PEER_GLOBAL_SETTINGS,
+    ...PEER_CONNECTION_SETTINGS,
+    ...PEER_GET_SETTINGS,
+    ...PEER_DAEMON_ROUTE_SETTINGS,
+  ],
+  daemon: [...PEER_GLOBAL_SETTINGS, ...PEER_DAEMON_DIR_SETTINGS, ...PEER_DAEMON_SETTINGS],
+  status: [...PEER_GLOBAL_SETTINGS, ...PEER_DAEMON_DIR_SETTINGS, ...PEER_STATUS_SETTINGS],
+  stop: [...PEER_GLOBAL_SETTINGS, ...PEER_DAEMON_DIR_SETTINGS],
 } as const;
 
 /** The whole table, for the checks against .env.template and the README. */
@@ -217,4 +304,10 @@ export const PEER_SETTINGS: readonly Setting[] = [
   ...PEER_RECEIVE_SETTINGS,
   ...PEER_SEND_SETTINGS,
   ...PEER_PAGE_SETTINGS,
+  ...PEER_SHARE_SETTINGS,
+  // share and get have --seed-for alike: one entry.
+  ...PEER_GET_SETTINGS.filter((s) => s !== SEED_FOR_SETTING),
+  ...PEER_DAEMON_ROUTE_SETTINGS,
+  ...PEER_DAEMON_SETTINGS,
+  ...PEER_STATUS_SETTINGS,
 ];

@@ -68,3 +68,11 @@ export function summary(e: Done, verb: Verb): string[] {
   }
   return lines;
 }
+
+/** The last line of `peer share` and `peer get`. */
+export function swarmDoneLine(e: Extract<PeerEvent, { event: 'swarm-done' }>): string {
+  const up = `uploaded ${formatBytes(e.uploadedBytes)} to other members`;
+  if (e.kind === 'share') return `Share ended after ${e.seconds.toFixed(1)} s: ${up}.`;
+  const bytes = e.files.reduce((n, f) => n + f.bytes, 0);
+  return `Got ${e.files.length} ${e.files.length === 1 ? 'file' : 'files'} (${formatBytes(bytes)}, every chunk verified) into ${e.out ?? '.'} in ${e.seconds.toFixed(1)} s; ${up}.`;
+}

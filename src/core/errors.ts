@@ -170,6 +170,11 @@ export const ERROR_CODES = {
     hint: 'if the words differed, someone may be in the middle: run both commands again with a new code, and compare again',
     exit: EXIT.FAILURE,
   },
+  // The swarm's tracker and member links (h-tracker).
+  SWARM_AUTH_FAILED: {
+    hint: 'that member holds another ticket, or something between you tampers with the signaling; check that everyone uses the same whole ticket',
+    exit: EXIT.FAILURE,
+  },
   REMOTE_ERROR: { hint: 'the other peer reported an error; see its output', exit: EXIT.FAILURE },
   BAD_NAME: { hint: 'nothing was written; ask the sender to rename the file', exit: EXIT.FAILURE },
   OUT_NOT_WRITABLE: {
@@ -202,6 +207,36 @@ export const ERROR_CODES = {
         : 'start it again',
     exit: EXIT.INTERRUPTED,
   },
+  BAD_TICKET: {
+    hint: 'copy the whole ticket again from the sharer (one line, starting peerlane-swarm:), or ask for a new one',
+    exit: EXIT.USAGE,
+  },
+  BAD_MANIFEST: {
+    hint: 'the .p2p file or the swarm gave content that does not match the ticket: get the .p2p file or ticket again from the sharer',
+    exit: EXIT.FAILURE,
+  },
+  SWARM_EMPTY: {
+    hint: 'nobody shares this ticket right now: ask the sharer to share it again, then run the same command',
+    exit: EXIT.FAILURE,
+  },
+  // ---- the daemon (`peer daemon`) and the commands that drive it over its socket
+  DAEMON_RUNNING: {
+    hint: 'use the running one (`peer status` lists its jobs), or stop it first with `peer daemon --stop`',
+    exit: EXIT.FAILURE,
+  },
+  DAEMON_NOT_RUNNING: {
+    hint: 'start one with `peer daemon` (it stays in the foreground: `peer daemon &`, or a user service), or leave out --daemon to run in the foreground',
+    exit: EXIT.FAILURE,
+  },
+  DAEMON_DIR_UNSAFE: {
+    hint: "the daemon's folder must belong to you and be closed to others (chmod 700), or name another with --daemon-dir",
+    exit: EXIT.FAILURE,
+  },
+  DAEMON_LOST: {
+    hint: 'the daemon closed the connection: `peer status` shows whether it still runs, and its own output says why',
+    exit: EXIT.FAILURE,
+  },
+  JOB_NOT_FOUND: { hint: '`peer status` lists the jobs the daemon holds', exit: EXIT.FAILURE },
   INTERNAL: { hint: 'this is a bug in peerlane; please report it with the output above', exit: EXIT.FAILURE },
 } as const satisfies Record<string, CodeInfo>;
 

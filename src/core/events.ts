@@ -99,6 +99,44 @@ export type PeerEvent =
       /** A `--text` message was sent or received, not files. */
       text?: true;
     }
+  | {
+      /** `peer share`: hashed and announced; give `ticket` to the getters. `id` names the job. */
+      event: 'share-ready';
+      ticket: string;
+      root: string;
+      id: string;
+      files: number;
+      totalBytes: number;
+      /** With --p2p: the .p2p file written. */
+      p2p?: string;
+    }
+  | {
+      /** A swarm member linked to us (joined) or gone (not joined); `peers` counts those linked now. */
+      event: 'swarm-peer';
+      member: string;
+      joined: boolean;
+      peers: number;
+    }
+  | {
+      /** A member that sent a chunk failing its hash, or a manifest failing the root: never asked again. */
+      event: 'peer-banned';
+      member: string;
+      reason: string;
+    }
+  | {
+      /** A share or get ended: `out` for a get; bytes verified from members, and uploaded to them. */
+      event: 'swarm-done';
+      id: string;
+      kind: 'share' | 'get';
+      files: { name: string; path: string; bytes: number }[];
+      downloadedBytes: number;
+      /** Of downloadedBytes, what each member sent (verified chunks only). */
+      fromMembers: Record<string, number>;
+      uploadedBytes: number;
+      seconds: number;
+      usage: { cpuSeconds: number; maxRssBytes: number };
+      out?: string;
+    }
   | { event: 'error'; code: ErrorCode; message: string };
 
 /** Every event name, in the order a transfer may report them: a stable interface. */
@@ -116,6 +154,10 @@ export const EVENT_NAMES = [
   'reconnecting',
   'file-done',
   'done',
+  'share-ready',
+  'swarm-peer',
+  'peer-banned',
+  'swarm-done',
   'error',
 ] as const satisfies readonly PeerEvent['event'][];
 

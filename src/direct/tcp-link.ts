@@ -154,10 +154,11 @@ export class TcpLink extends LinkState implements MessageLink {
     decipher.setAuthTag(record.subarray(record.length - GCM_TAG_BYTES));
     let plain: Buffer;
     try {
-      plain = Buffer.concat([
-        decipher.update(record.subarray(0, record.length - GCM_TAG_BYTES)),
-        decipher.final(),
-      ]);
+      plain = decipher.update(record.subarray(0, record.length - GCM_TAG_BYTES));
+      // GCM is a stream mode: final() only checks the tag and gives no bytes, so
+      // the plaintext is update()'s buffer as it is, not a 256 KiB copy of it.
+      const rest = decipher.final();
+      if (rest.length > 0) plain = Buffer.concat([plain, rest]);
     } catch {
       this.fail('a record that failed authentication');
       return;

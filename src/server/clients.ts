@@ -40,6 +40,10 @@ export interface Client {
   /** It joined a receiver: its report (once) counts the session, so each counts once. */
   joined?: boolean;
   reported?: boolean;
+  /** The swarms it announced (swarm.ts), each with its member id there. */
+  swarms?: Map<string, string> | undefined;
+  /** What its swarm relays are paid from, once it announced. */
+  swarmRelays?: TokenBucket;
   /** The deadline of the current phase: handshake, nameplate TTL, or idle. */
   timer?: NodeJS.Timeout | undefined;
   /** Its messages, handled one after another. */

@@ -8,6 +8,8 @@
  *   r <to> <frame>               relay: `frame` is the server's `relay` message
  *                                to write to `to` as is (JSON, so one line)
  *   l <to>                       `to`'s partner left
+ *   s <to> <swarm> <frame>       for a swarm member (swarm.ts): `frame` to write
+ *                                to `to` as is, if it is still in that swarm
  *
  * A relayed frame is encoded once, by the instance that read it, and written
  * by the other without being parsed again: relays are most of the traffic.
@@ -22,6 +24,8 @@ export function encodeEnvelope(envelope: Envelope): string {
       return `r ${envelope.to} ${envelope.frame}`;
     case 'left':
       return `l ${envelope.to}\n`;
+    case 'swarm':
+      return `s ${envelope.to} ${envelope.swarm} ${envelope.frame}`;
   }
 }
 
@@ -47,6 +51,16 @@ function decodeLine(line: string): Envelope | undefined {
       return toEnd < 0 ? undefined : { to, kind: 'relay', frame: `${line.slice(toEnd + 1)}\n` };
     case 'l':
       return toEnd < 0 ? { to, kind: 'left' } : undefined;
+    case 's': {
+      const swarmEnd = line.indexOf(' ', toEnd + 1);
+      if (toEnd < 0 || swarmEnd < 0) return undefined;
+      return {
+        to,
+        kind: 'swarm',
+        swarm: line.slice(toEnd + 1, swarmEnd),
+        frame: `${line.slice(swarmEnd + 1)}\n`,
+      };
+    }
     case 'p': {
       const [instance, client, sid, relay] = line.slice(toEnd + 1).split(' ');
       const id = Number(client);

@@ -17,6 +17,7 @@ import { ClientTable } from './clients.js';
 import { claimByName } from './directory.js';
 import { TokenBucket } from './rate-limit.js';
 import { newResumeToken, rateLimited } from './state.js';
+import { SwarmTracker } from './swarm.js';
 import type { TurnConfig } from './turn.js';
 import { TurnGrants } from './turn-grants.js';
 import type { BucketSpec, ClientRef, Envelope, Payer, SignalState } from './types.js';
@@ -42,9 +43,25 @@ export class SignalHandlers extends ClientTable {
   private readonly turnGrants: TurnGrants;
   private readonly now: () => number;
   private readonly relayAddress: () => string | undefined;
+  /** Announce and swarm-relay: the tracker (swarm.ts). */
+  readonly tracker: SwarmTracker;
 
   constructor(state: SignalState, options: HandlerOptions) {
     super(state, options);
+    this.tracker = new SwarmTracker(
+      {
+        state: () => this.state,
+        ref: (client) => this.ref(client),
+        route: (to, envelope) => this.route(to, envelope),
+        write: (client, frame) => this.write(client, frame),
+        pay: (client) => this.pay(client),
+        alive: (client) => this.clients.has(client.id),
+        log: options.log,
+      },
+      this.limits,
+      options.metrics,
+      options.now,
+    );
     this.relayAddress = options.relayAddress ?? (() => undefined);
     this.bucket = { ratePerMinute: this.limits.joinRatePerMinute, burst: this.limits.joinBurst };
     this.now = options.now;
@@ -71,7 +88,17 @@ export class SignalHandlers extends ClientTable {
         return this.relay(client, msg);
       case 'report':
         return this.report(client, msg);
+      case 'announce':
+        return this.tracker.announce(client, msg);
+      case 'swarm-relay':
+        return this.tracker.relay(client, msg);
     }
+  }
+
+  /** Forget the client, and take it out of its swarms. */
+  override drop(client: Client): void {
+    super.drop(client);
+    this.tracker.leave(client);
   }
 
   private async register(client: Client, msg: Message<'register'>): Promise<void> {
@@ -256,6 +283,9 @@ export class SignalHandlers extends ClientTable {
         client.partner = undefined;
         this.send(client, { type: 'peer-left' });
         return;
+      case 'swarm':
+        this.tracker.deliver(client, envelope);
+        return;
     }
   }
 
@@ -297,6 +327,7 @@ export class SignalHandlers extends ClientTable {
     if (client.nameplate !== undefined) {
       throw new PeerlaneError('BAD_MESSAGE', 'already registered');
     }
+    if (client.swarms !== undefined) throw new PeerlaneError('BAD_MESSAGE', 'a swarm member cannot pair');
   }
 
   /** Registers and joins are paid for from the bucket of the client's address group. */

@@ -9,6 +9,30 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { PeerlaneError } from '../core/errors.js';
 import type { SessionPath } from '../core/signaling/protocol.js';
 
+/** What the server reports as gauges, read when scraped. */
+type GaugeStat = 'queued' | 'pending' | 'clients' | 'waiting' | 'swarms' | 'members';
+
+const GAUGES: [stat: GaugeStat, name: string, help: string][] = [
+  [
+    'queued',
+    'peerlane_signal_queued_bytes',
+    'Bytes queued toward clients that have not read them yet (SIGNAL_MAX_QUEUED_BYTES caps it)',
+  ],
+  [
+    'pending',
+    'peerlane_signal_pending_bytes',
+    'Bytes of messages clients have begun but not finished (SIGNAL_MAX_PENDING_BYTES caps it)',
+  ],
+  ['clients', 'peerlane_signal_connected_clients', 'Clients connected to this instance, in good standing'],
+  ['waiting', 'peerlane_signal_open_nameplates', 'Receivers waiting on this instance under a nameplate'],
+  ['swarms', 'peerlane_signal_swarms', 'Swarms with a member announced on this instance (the tracker)'],
+  [
+    'members',
+    'peerlane_signal_swarm_members',
+    'Swarm members announced on this instance (SIGNAL_SWARM_MEMBERS caps each swarm)',
+  ],
+];
+
 export class SignalMetrics {
   readonly registry = new Registry();
   readonly pairings: Counter;
@@ -19,40 +43,18 @@ export class SignalMetrics {
   readonly relayBytes: Counter;
   readonly relayRefused: Counter<'status'>;
 
-  constructor(stats: () => { clients: number; waiting: number; queued: number; pending: number }) {
+  constructor(stats: () => Record<GaugeStat, number>) {
     const registers = [this.registry];
-    new Gauge({
-      name: 'peerlane_signal_queued_bytes',
-      help: 'Bytes queued toward clients that have not read them yet (SIGNAL_MAX_QUEUED_BYTES caps it)',
-      registers,
-      collect() {
-        this.set(stats().queued);
-      },
-    });
-    new Gauge({
-      name: 'peerlane_signal_pending_bytes',
-      help: 'Bytes of messages clients have begun but not finished (SIGNAL_MAX_PENDING_BYTES caps it)',
-      registers,
-      collect() {
-        this.set(stats().pending);
-      },
-    });
-    new Gauge({
-      name: 'peerlane_signal_connected_clients',
-      help: 'Clients connected to this instance, in good standing',
-      registers,
-      collect() {
-        this.set(stats().clients);
-      },
-    });
-    new Gauge({
-      name: 'peerlane_signal_open_nameplates',
-      help: 'Receivers waiting on this instance under a nameplate',
-      registers,
-      collect() {
-        this.set(stats().waiting);
-      },
-    });
+    for (const [key, name, help] of GAUGES) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(stats()[key]);
+        },
+      });
+    }
     this.pairings = new Counter({
       name: 'peerlane_signal_pairings_total',
       help: 'Joiners paired with a waiting receiver (counted by the joiner’s instance)',

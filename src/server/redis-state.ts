@@ -8,6 +8,7 @@
  *   peerlane:rl:<address>     the address's register/join token bucket
  *   peerlane:to:<instance>    pub/sub channel: envelopes for that instance's clients (envelope.ts)
  *   peerlane:name:…, :listed  receivers reachable by name (directory.ts)
+ *   peerlane:swarm:<id>       a swarm's members (swarm-book.ts)
  *
  * Every read-modify-write is one Lua script, so it is atomic across instances,
  * and a register or a join is one script (one round trip), payment included.
@@ -19,7 +20,17 @@ import { RedisDirectory } from './directory.js';
 import { decodeEnvelopes, encodeEnvelope } from './envelope.js';
 import { parseWaiter } from './records.js';
 import { newInstanceId, rateLimited } from './state.js';
-import type { BucketSpec, ClientRef, Directory, Envelope, Payer, SignalState, Waiter } from './types.js';
+import { RedisSwarmBook } from './swarm-book.js';
+import type {
+  BucketSpec,
+  ClientRef,
+  Directory,
+  Envelope,
+  Payer,
+  SignalState,
+  SwarmBook,
+  Waiter,
+} from './types.js';
 
 const PREFIX = 'peerlane:';
 const LIVE_MS = 10_000;
@@ -128,6 +139,7 @@ export class RedisState implements SignalState {
   readonly instance = newInstanceId();
   readonly shared = true;
   readonly directory: Directory;
+  readonly swarms: SwarmBook;
   private readonly redis: Scripted;
   private readonly sub: Redis;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -148,6 +160,7 @@ export class RedisState implements SignalState {
     this.redis.defineCommand('reclaim', { numberOfKeys: 1, lua: RECLAIM });
     this.redis.defineCommand('take', { numberOfKeys: 1, lua: TAKE });
     this.directory = new RedisDirectory(this.redis, `${PREFIX}np:`);
+    this.swarms = new RedisSwarmBook(this.redis, PREFIX);
     this.sub.on('message', (_channel: string, message: string) => {
       for (const envelope of decodeEnvelopes(message)) this.handler?.(envelope);
     });

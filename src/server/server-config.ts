@@ -7,8 +7,10 @@
 import type { Setting } from '../config.js';
 import { parseSeconds } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
+import type { SwarmLimits } from './swarm-settings.js';
+import { SWARM_LIMIT_SETTINGS } from './swarm-settings.js';
 
-export interface SignalLimits {
+export interface SignalLimits extends SwarmLimits {
   /** A connection that neither registers nor joins within this is dropped. */
   handshakeTimeoutMs: number;
   /** A paired connection that sends no message for this long is dropped. */
@@ -222,6 +224,7 @@ export const SIGNAL_LIMIT_SETTINGS = [
     default: 16,
     describe: 'Connections the /healthz and /metrics port holds at once',
   },
+  ...SWARM_LIMIT_SETTINGS,
 ] as const satisfies readonly LimitSetting[];
 
 type Limit = (typeof SIGNAL_LIMIT_SETTINGS)[number];

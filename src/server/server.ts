@@ -1,6 +1,8 @@
 /**
  * The signal server: registers receivers under fresh nameplates, pairs a joiner
  * with the receiver of its nameplate, and relays opaque payloads within each pair.
+ * It is also the tracker of swarms (swarm.ts): members announce to a swarm
+ * id, hear who else is in, and relay sealed payloads to each other.
  *
  * A misbehaving client is that client's problem: it gets an error frame and is
  * closed, and everyone else keeps being served. What any client can cost is
@@ -54,7 +56,11 @@ const SWEEP_MS = 60_000;
 
 export class SignalServer {
   readonly limits: Readonly<SignalLimits>;
-  readonly metrics = new SignalMetrics(() => ({ ...this.stats, ...this.buffered }));
+  readonly metrics = new SignalMetrics(() => ({
+    ...this.stats,
+    ...this.buffered,
+    ...this.handlers.tracker.stats,
+  }));
   private tcp: net.Server | undefined;
   private udp: dgram.Socket | undefined;
   private http: http.Server | undefined;
@@ -178,6 +184,11 @@ export class SignalServer {
 
   get stats(): { clients: number; waiting: number } {
     return { clients: this.handlers.clients.size, waiting: this.handlers.waiting.size };
+  }
+
+  /** Swarms with a member on this instance, and members here (the tracker). */
+  get swarmStats(): { swarms: number; members: number } {
+    return this.handlers.tracker.stats;
   }
 
   /** STUN Binding requests answered on the UDP port so far. */

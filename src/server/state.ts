@@ -10,6 +10,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { PeerlaneError } from '../core/errors.js';
 import { MemoryDirectory } from './directory.js';
 import { AddressLimiter } from './rate-limit.js';
+import { MemorySwarmBook } from './swarm-book.js';
 import type { BucketSpec, ClientRef, Envelope, Payer, SignalState, Waiter } from './types.js';
 
 export function rateLimited(): PeerlaneError {
@@ -31,6 +32,7 @@ export class MemoryState implements SignalState {
   readonly shared = false;
   private readonly waiting = new Map<string, { waiter: Waiter; expires: number }>();
   readonly directory: MemoryDirectory;
+  readonly swarms = new MemorySwarmBook();
   private handler: ((envelope: Envelope) => void) | undefined;
   private buckets: AddressLimiter | undefined;
 

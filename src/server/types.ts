@@ -35,7 +35,9 @@ export type Envelope =
   | { to: number; kind: 'paired'; from: ClientRef; sid: string; relay?: string }
   /** `frame`: an encoded server message, newline included (encodeMessage). */
   | { to: number; kind: 'relay'; frame: string }
-  | { to: number; kind: 'left' };
+  | { to: number; kind: 'left' }
+  /** For a swarm member (server/swarm.ts): `frame`, an encoded server message, if `to` is still in `swarm`. */
+  | { to: number; kind: 'swarm'; swarm: string; frame: string };
 
 export interface BucketSpec {
   ratePerMinute: number;
@@ -59,6 +61,37 @@ export interface Directory {
   list(max: number): Promise<string[]>;
 }
 
+/** A member of a swarm and the client that announced it. */
+export interface SwarmMember {
+  member: string;
+  ref: ClientRef;
+}
+
+/** The client that holds a member, and the token that lets a new connection hold it instead. */
+export interface MemberHolder extends ClientRef {
+  token: string;
+}
+
+/** How a join went: the other members, or why not. */
+export type SwarmJoin = { others: SwarmMember[] } | 'full' | 'taken';
+
+/** Who is in which swarm (swarm-book.ts), in the same store as the rest of the state. */
+export interface SwarmBook {
+  /**
+   * Make `holder` the holder of `member`: a member already there with the
+   * same token moves to it ('taken' if with another token); a new one is added
+   * unless the swarm holds `max` members already ('full').
+   */
+  join(swarm: string, member: string, holder: MemberHolder, max: number): Promise<SwarmJoin>;
+  /**
+   * Remove `member` if `ref` still holds it; resolves with the members left,
+   * or undefined if another connection holds it now (nothing changed).
+   */
+  leave(swarm: string, member: string, ref: ClientRef): Promise<SwarmMember[] | undefined>;
+  /** The client holding `member`, if it is one of the swarm's. */
+  find(swarm: string, member: string): Promise<ClientRef | undefined>;
+}
+
 export interface SignalState {
   /** This instance's id, unique among the instances sharing the state. */
   readonly instance: string;
@@ -66,6 +99,8 @@ export interface SignalState {
   readonly shared: boolean;
   /** Receivers reachable by name, in the same store (directory.ts). */
   readonly directory: Directory;
+  /** Swarm members (the tracker, server/swarm.ts), in the same store. */
+  readonly swarms: SwarmBook;
   /**
    * Reserve a fresh nameplate for `waiter` until `ttlMs` passes. With `payer`,
    * spend one of its tokens first, in the same step (one round trip to

@@ -20,7 +20,8 @@ export function connectSignal(address: SignalAddress): Promise<SignalClient> {
   return SignalClient.connect(tcpDialer(address));
 }
 
-function tcpDialer(address: SignalAddress): SignalDialer {
+/** Dials TCP to `address`, once per call: the pair's SignalClient and the swarm's tracker client both take one. */
+export function tcpDialer(address: SignalAddress): SignalDialer {
   return async () => socketTransport(await openSocket(address));
 }
 

@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { Redis } from 'ioredis';
 import { LOOPBACK } from './harness.js';
 
 export interface RedisHandle {
@@ -98,4 +99,36 @@ export async function startRedis(attempts = 5): Promise<RedisHandle> {
     child.kill('SIGKILL');
     if (attempt >= attempts) throw new Error(`redis-server did not start on 127.0.0.1:${port}`);
   }
+}
+
+type Hook = () => unknown;
+
+/**
+ * A redis-server for one test file: started before its tests, emptied before
+ * each (buckets, nameplates, names and swarms live there, so every test
+ * starts from nothing), and stopped after. `url` is good inside tests.
+ */
+export function useRedis(hooks: {
+  beforeAll(fn: Hook): unknown;
+  afterAll(fn: Hook): unknown;
+  beforeEach(fn: Hook): unknown;
+}): { readonly url: string } {
+  let redis: RedisHandle | undefined;
+  hooks.beforeAll(async () => {
+    redis = await startRedis();
+  });
+  hooks.afterAll(async () => {
+    await redis?.stop();
+  });
+  hooks.beforeEach(async () => {
+    const admin = new Redis(redis?.url ?? '');
+    await admin.flushall();
+    admin.disconnect();
+  });
+  return {
+    get url() {
+      if (redis === undefined) throw new Error('redis-server runs only inside the tests');
+      return redis.url;
+    },
+  };
 }

@@ -301,7 +301,7 @@ describe('every code, from every side', () => {
       // What can be pasted names a real program and, for peer, a real command; no placeholders.
       for (const [, snippet = ''] of hint.matchAll(/`([^`]+)`/g)) {
         expect(snippet, line).toMatch(
-          /^(peer (send|receive|list|--help)|peerlane-signal|npm run serve:signal --)/,
+          /^(peer (send|receive|list|daemon|status|stop|--help)|peerlane-signal|npm run serve:signal --)/,
         );
         expect(snippet, line).not.toMatch(/<\w|…/);
       }

@@ -44,15 +44,21 @@ async function help(args: string[]): Promise<string> {
 }
 
 describe('help', () => {
-  it.each([[['--help']], [['send', '--help']], [['receive', '--help']], [['list', '--help']]])(
-    'peer %j',
-    async (args) => {
-      expect(await help(args)).toMatchSnapshot();
-    },
-  );
+  it.each([
+    [['--help']],
+    [['send', '--help']],
+    [['receive', '--help']],
+    [['list', '--help']],
+    [['daemon', '--help']],
+    [['status', '--help']],
+    [['stop', '--help']],
+  ])('peer %j', async (args) => {
+    expect(await help(args)).toMatchSnapshot();
+  });
 
   it('every command shows examples', async () => {
-    for (const cmd of ['send', 'receive', 'list']) expect(await help([cmd, '--help'])).toContain('Examples:');
+    for (const cmd of ['send', 'receive', 'list', 'daemon', 'status', 'stop'])
+      expect(await help([cmd, '--help'])).toContain('Examples:');
   });
 });
 

@@ -30,6 +30,10 @@ describe('configuration', () => {
       stunRatePerMinute: 120,
       stunBurst: 30,
       httpMaxConnections: 16,
+      swarmMembers: 64,
+      swarmsPerConnection: 4,
+      swarmRelayRatePerMinute: 600,
+      swarmRelayBurst: 400,
     });
     expect(parseSignalLimits({})).toEqual(DEFAULT_SIGNAL_LIMITS);
     expect(parseSignalLimits({ SIGNAL_IDLE_TIMEOUT: '', SIGNAL_JOIN_BURST: '  ' })).toEqual(
@@ -83,6 +87,9 @@ describe('configuration', () => {
     ['SIGNAL_IPV6_PREFIX', '129'], // longer than an address
     ['SIGNAL_CLIENT_QUEUE_BYTES', '65536'], // would drop a client for one large relay
     ['SIGNAL_MAX_CONNECTIONS', '0'],
+    ['SIGNAL_SWARM_MEMBERS', '257'], // more than one `announced` may list
+    ['SIGNAL_SWARMS_PER_CONNECTION', '65'],
+    ['SIGNAL_SWARM_RELAY_RATE', '0'],
   ] as const)('refuses %s=%j with BAD_CONFIG naming the flag', (variable, value) => {
     expect(() => parseSignalLimits({ [variable]: value })).toThrow(
       expect.objectContaining({ code: 'BAD_CONFIG', message: expect.stringContaining(variable) }),

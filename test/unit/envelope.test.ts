@@ -13,6 +13,12 @@ const ENVELOPES: Envelope[] = [
   // A payload with a newline, a space and non-ASCII: the frame is JSON, so still one line.
   { to: 7, kind: 'relay', frame: encodeMessage({ type: 'relay', payload: 'a b\nc — ✓ 🚀' }) },
   { to: 9, kind: 'left' },
+  {
+    to: 11,
+    kind: 'swarm',
+    swarm: 'ab'.repeat(32),
+    frame: encodeMessage({ type: 'member', swarm: 'ab'.repeat(32), member: 'A'.repeat(22), joined: true }),
+  },
 ];
 
 describe('instance envelopes', () => {
@@ -29,7 +35,19 @@ describe('instance envelopes', () => {
 
   it('skip lines that are not envelopes, keeping the rest', () => {
     const good = encodeEnvelope({ to: 3, kind: 'left' });
-    const junk = ['', 'x 1', 'l', 'l one', 'l 1 2', 'r 5', 'p 1 abc', 'p 1 abc two', '{"to":1}'];
+    const junk = [
+      '',
+      'x 1',
+      'l',
+      'l one',
+      'l 1 2',
+      'r 5',
+      'p 1 abc',
+      'p 1 abc two',
+      '{"to":1}',
+      's 1',
+      's 1 abc',
+    ];
     expect(decodeEnvelopes([...junk, ''].join('\n') + good)).toEqual([{ to: 3, kind: 'left' }]);
   });
 });

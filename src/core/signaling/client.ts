@@ -13,29 +13,12 @@
  */
 import { fromBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import { LineDecoder } from './framing.js';
 import type { ClientMessage, PeerRole, ServerMessage, SessionPath, TurnGrant } from './protocol.js';
-import { encodeMessage, MAX_SIGNAL_MESSAGE_BYTES, parseServerMessage } from './protocol.js';
+import { encodeMessage } from './protocol.js';
+import type { SignalDialer, SignalTransport } from './transport.js';
+import { readServerMessages, redial } from './transport.js';
 
-/**
- * A connection to the signal server as the client uses it: bytes both ways,
- * newline-delimited messages (protocol.ts; the client splits them,
- * framing.ts), and one close.
- */
-export interface SignalTransport {
-  write(text: string): void;
-  onData(handler: (chunk: Uint8Array) => void): void;
-  /** Once, when the connection is gone; `cause` is the error that ended it, if one did. */
-  onClose(handler: (cause: Error | undefined) => void): void;
-  /** Close it and hear nothing more from it. */
-  close(): void;
-}
-
-/**
- * Opens a new connection to the same server: the first one, and each one a
- * reclaim needs. Rejects with SIGNAL_UNREACHABLE, saying where it tried.
- */
-export type SignalDialer = () => Promise<SignalTransport>;
+export type { SignalDialer, SignalTransport } from './transport.js';
 
 /** Reconnect delays while reclaiming a nameplate: 100 ms doubling to 2 s, about 10 s in all. */
 const RECLAIM_DELAYS_MS = [100, 200, 400, 800, 1600, 2000, 2000, 2000];
@@ -66,15 +49,11 @@ export class SignalClient {
   }
 
   private attach(transport: SignalTransport): void {
-    const decoder = new LineDecoder(MAX_SIGNAL_MESSAGE_BYTES);
-    transport.onData((chunk) => {
-      try {
-        for (const line of decoder.push(chunk)) this.dispatch(parseServerMessage(line));
-      } catch (err) {
-        this.fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-        transport.close();
-      }
-    });
+    readServerMessages(
+      transport,
+      (msg) => this.dispatch(msg),
+      (err) => this.fail(err),
+    );
     transport.onClose((cause) => {
       if (this.closedByUs || this.failure !== undefined || transport !== this.transport) return;
       if (this.resume !== undefined) {
@@ -88,30 +67,23 @@ export class SignalClient {
 
   /** Reconnect and reclaim our nameplate, or fail with why not. */
   private async reclaim(resume: { nameplate: string; token: string }): Promise<void> {
-    let last: PeerlaneError | undefined;
-    for (const delay of RECLAIM_DELAYS_MS) {
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.75 + Math.random() / 2)));
-      if (this.closedByUs || this.failure !== undefined) return;
-      try {
-        this.transport = await this.dial();
-      } catch (err) {
-        last = toPeerlaneError(err, 'SIGNAL_UNREACHABLE');
-        continue;
-      }
-      if (this.closedByUs) {
-        this.transport.close();
-        return;
-      }
-      this.attach(this.transport);
-      this.reclaiming = true;
-      this.transport.write(
-        encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }),
+    let transport: SignalTransport | undefined;
+    try {
+      transport = await redial(
+        this.dial,
+        RECLAIM_DELAYS_MS,
+        () => this.closedByUs || this.failure !== undefined,
       );
+    } catch (err) {
+      const why = toPeerlaneError(err).message;
+      this.fail(new PeerlaneError('SIGNAL_CLOSED', `lost the signal server while waiting: ${why}`));
       return;
     }
-    this.fail(
-      new PeerlaneError('SIGNAL_CLOSED', `lost the signal server while waiting: ${last?.message ?? 'gone'}`),
-    );
+    if (transport === undefined) return;
+    this.transport = transport;
+    this.attach(transport);
+    this.reclaiming = true;
+    transport.write(encodeMessage({ type: 'reclaim', nameplate: resume.nameplate, token: resume.token }));
   }
 
   /** Connect through `dial` (signaling/socket.ts dials TCP). Rejects with SIGNAL_UNREACHABLE. */

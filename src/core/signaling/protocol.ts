@@ -76,6 +76,11 @@
  *
  * The relayed payloads between peers are `RtcSignal`s (rtc-signal.ts), the
  * other half of this layer's contract; field validation for both is fields.ts.
+ *
+ * The same connection may instead make a client a swarm member (the server as
+ * tracker): announce, members, member notices and sealed swarm relays. Their
+ * kinds, limits and diagram are in swarm.ts; they are parsed here, under the
+ * one version, as part of ClientMessage and ServerMessage.
  */
 
 import { utf8Length } from '../bytes.js';
@@ -83,6 +88,8 @@ import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import { bad, str } from './fields.js';
+import type { SwarmClientMessage, SwarmServerMessage } from './swarm.js';
+import { parseSwarmClientMessage, parseSwarmServerMessage } from './swarm.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 2;
 
@@ -117,7 +124,8 @@ export type ClientMessage =
   | { v: number; type: 'list' }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'reclaim'; nameplate: string; token: string }
-  | { v: number; type: 'report'; path: SessionPath };
+  | { v: number; type: 'report'; path: SessionPath }
+  | Versioned<SwarmClientMessage>;
 
 /** A receiver in the answer to `list`. */
 export interface ListedPeer {
@@ -142,7 +150,23 @@ export type ServerMessage =
   | { v: number; type: 'peers'; peers: ListedPeer[] }
   | { v: number; type: 'relay'; payload: string }
   | { v: number; type: 'peer-left' }
-  | { v: number; type: 'error'; code: ErrorCode; message: string };
+  | { v: number; type: 'error'; code: ErrorCode; message: string }
+  | Versioned<SwarmServerMessage>;
+
+// ---------------------------------------------------------------- the swarm's messages (swarm.ts)
+
+/** A message of a layer that leaves the version to this module. */
+type Versioned<T> = T extends unknown ? T & { v: number } : never;
+
+/** The tracker's messages (swarm.ts), stamped with the version; undefined if `obj` is none of them. */
+function swarmMessage<T>(
+  obj: Record<string, unknown>,
+  v: number,
+  parse: (obj: Record<string, unknown>, maxPayload: number) => T | undefined,
+): (T & { v: number }) | undefined {
+  const msg = parse(obj, MAX_SIGNAL_MESSAGE_BYTES);
+  return msg === undefined ? undefined : { ...msg, v };
+}
 
 /** Short-lived TURN credentials for the peers of one pairing (see server/turn.ts). */
 export interface TurnGrant {
@@ -236,8 +260,12 @@ export function parseClientMessage(raw: unknown): ClientMessage {
       return { v, type: 'report', path };
     }
     default:
-      throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
+      return swarmMessage(obj, v, parseSwarmClientMessage) ?? unknownType(obj);
   }
+}
+
+function unknownType(obj: Record<string, unknown>): never {
+  throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
 }
 
 function nameplateField(obj: Record<string, unknown>): string {
@@ -335,7 +363,7 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     case 'peer-left':
       return { v, type: 'peer-left' };
     default:
-      throw bad(`unknown message type ${JSON.stringify(obj.type)}`);
+      return swarmMessage(obj, v, parseSwarmServerMessage) ?? unknownType(obj);
   }
 }
 
