@@ -278,7 +278,8 @@ export class PeerlaneError extends Error {
 export function toPeerlaneError(err: unknown, fallback: ErrorCode = 'INTERNAL'): PeerlaneError {
   if (err instanceof PeerlaneError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  // Node's system errors carry an errno name; a browser's errors have none.
+  const errno = (err as { code?: unknown } | undefined)?.code;
   if (errno === 'ENOSPC') return new PeerlaneError('DISK_FULL', message, { cause: err });
   return new PeerlaneError(fallback, message, { cause: err });
 }

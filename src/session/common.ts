@@ -3,14 +3,12 @@
 import { parseHostPort } from '../config.js';
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
-import type { Intent } from '../core/secure/protocol.js';
-import type { SignalClient } from '../core/signaling/client.js';
-import type { PeerRole, TurnGrant } from '../core/signaling/protocol.js';
-import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
+import type { TurnGrant } from '../core/signaling/protocol.js';
+import type { FramedLinkOptions } from '../core/transfer/framed-link.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { turnServersFor } from '../rtc/ice-servers.js';
 import type { SignalAddress } from '../signaling/socket.js';
-import type { FramedLinkOptions } from '../transfer/framed-link.js';
 
 export interface SessionOptions {
   signal: SignalAddress;
@@ -34,15 +32,8 @@ export interface SessionOptions {
   reconnectForMs?: number | undefined;
 }
 
-export interface Pairing {
-  client: SignalClient;
-  role: PeerRole;
-  intent: Intent;
-  nameplate: string;
-  secret: string;
-  /** CPace's session id, handed out by the server with `paired`. */
-  sid: Uint8Array;
-}
+export type { Pairing } from '../core/session/pair.js';
+export { abortable, throwIfAborted } from '../core/session/pair.js';
 
 /** The RTC options with the server's TURN servers added, unless the caller opted out. */
 export function rtcWithGrant(
@@ -64,43 +55,6 @@ export function rtcWithGrant(
     );
   }
   return { ...rtc, iceServers: [...rtc.iceServers, ...issued] };
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new PeerlaneError('INTERRUPTED', 'interrupted');
-}
-
-/** Race `step` against the abort signal. */
-export function abortable<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return step;
-  throwIfAborted(signal);
-  return Promise.race([
-    step,
-    new Promise<never>((_, reject) =>
-      signal.addEventListener('abort', () => reject(new PeerlaneError('INTERRUPTED', 'interrupted')), {
-        once: true,
-      }),
-    ),
-  ]);
-}
-
-/** `moved`: bytes that crossed a data channel this run (the session's Tally). */
-export function progressEvent(p: TransferProgress, moved: number): Parameters<EventSink>[0] {
-  return {
-    event: 'progress',
-    file: p.name,
-    fileBytes: p.fileBytes,
-    fileSize: p.fileSize,
-    bytes: p.bytes,
-    total: p.total,
-    moved,
-  };
-}
-
-export function fileEvent(e: FileEvent): Parameters<EventSink>[0] {
-  if (e.phase === 'start') return { event: 'file-start', file: e.name, size: e.size };
-  const { phase: _phase, file: _file, ...result } = e;
-  return { event: 'file-done', ...result };
 }
 
 /** `extra`: the receiver's --out folder, or that it was a text. */

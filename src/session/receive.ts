@@ -4,15 +4,13 @@
  */
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { PeerlaneError } from '../core/errors.js';
-import type { ReceiveMemory } from '../core/transfer/file-access.js';
+import { receiveOver } from '../core/session/transfer.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
-import { manifestTotal } from '../core/transfer/protocol.js';
-import type { Tally, TransferResult } from '../core/transfer/types.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import { prepareOutDir } from '../transfer/out-dir.js';
 import { receiveFiles } from '../transfer/receiver.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent, fileEvent, progressEvent } from './common.js';
+import { doneEvent } from './common.js';
 import { checkCode, pair } from './pair.js';
 import { startSession } from './peer-session.js';
 
@@ -34,12 +32,6 @@ export interface ReceiveSessionOptions extends SessionOptions {
   stdout?: Writable | undefined;
 }
 
-/**
- * After DONE the sender closes the channel; waiting for that (briefly) lets our
- * DONE reach it before we tear the connection down.
- */
-const GOODBYE_WAIT_MS = 2_000;
-
 export async function receive(options: ReceiveSessionOptions): Promise<TransferResult> {
   const emit = options.onEvent ?? (() => {});
   // Fail before printing a code, not after the sender has connected; the one place the folder is made.
@@ -47,52 +39,24 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
   if (options.stdout === undefined) await prepareOutDir(options.outDir);
   const pairing = await pair({ ...options, intent: 'receive', code: options.code });
   const session = await startSession(pairing, options);
-  const memory: ReceiveMemory = { completed: new Map(), targets: new Map() };
-  const tally: Tally = { bytes: 0 };
-  /** The manifest consented to; a reconnection must offer the same one. */
-  let agreed: string | undefined;
-  let gotText = false;
   try {
-    const result = await session.run(async (framed) => {
-      const result = await receiveFiles({
-        link: framed,
-        outDir: options.outDir,
-        ...(options.overwrite ? { overwrite: true } : {}),
-        stdout: options.stdout,
-        memory,
-        tally,
-        onText: (text) => {
-          gotText = true;
-          emit({ event: 'text', text });
-        },
-        onFile: (e) => emit(fileEvent(e)),
-        onManifest: async (files, signal) => {
-          const offered = JSON.stringify(files);
-          if (agreed !== undefined) {
-            if (offered !== agreed)
-              throw new PeerlaneError('REFUSED', 'the sender offered other files after reconnecting');
-            return;
-          }
-          emit({
-            event: 'manifest',
-            files: files.map((f) => ({ ...f })),
-            total: manifestTotal(files),
-          });
-          await options.onManifest?.(files, signal);
-          agreed = offered;
-        },
-        onProgress: (p) => emit(progressEvent(p, tally.bytes)),
-      });
-      await Promise.race([
-        new Promise<void>((resolve) => framed.link.onClose(() => resolve())),
-        new Promise<void>((resolve) => setTimeout(resolve, GOODBYE_WAIT_MS).unref()),
-      ]);
-      return result;
-    }, options.stdout === undefined);
+    const { result, text } = await receiveOver(session, {
+      emit,
+      onManifest: options.onManifest,
+      resumable: options.stdout === undefined,
+      transfer: (link, hooks) =>
+        receiveFiles({
+          link,
+          outDir: options.outDir,
+          ...(options.overwrite ? { overwrite: true } : {}),
+          stdout: options.stdout,
+          ...hooks,
+        }),
+    });
     emit(
       doneEvent(
         result,
-        gotText ? { text: true } : options.stdout === undefined ? { out: path.resolve(options.outDir) } : {},
+        text ? { text: true } : options.stdout === undefined ? { out: path.resolve(options.outDir) } : {},
       ),
     );
     return result;

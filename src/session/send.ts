@@ -4,16 +4,16 @@
  * to it.
  */
 import type { Readable } from 'node:stream';
-import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
+import { PeerlaneError } from '../core/errors.js';
+import { sendOver } from '../core/session/transfer.js';
 import { checkText } from '../core/transfer/sender-engine.js';
-import type { FileEvent, FileResult, Tally, TransferResult } from '../core/transfer/types.js';
-import type { FramedLink } from '../transfer/framed-link.js';
+import type { TransferResult } from '../core/transfer/types.js';
 import { hashSources } from '../transfer/resume.js';
 import { sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent, fileEvent, progressEvent } from './common.js';
+import { doneEvent } from './common.js';
 import { checkCode, pair } from './pair.js';
 import { startSession } from './peer-session.js';
 
@@ -58,7 +58,6 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
   // other (sendFiles waits for this same run).
   hashSources(files, options.abortSignal).catch(() => {});
   let words: string | undefined;
-  let verified = options.confirmVerify === undefined;
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
   const session = await startSession(pairing, {
     ...options,
@@ -67,57 +66,19 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
       emit(e);
     },
   });
-  // What earlier channels of this session sent, for the receiver to report held.
-  const earlier = new Map<number, FileResult>();
-  const tally: Tally = { bytes: 0 };
-  // A stream read once cannot be offered again; files and text can.
-  const resumable = files.every((f) => f.stream === undefined);
   try {
-    const result = await session.run(async (framed) => {
-      if (!verified && words !== undefined && options.confirmVerify !== undefined) {
-        await confirmWords(framed, words, options.confirmVerify);
-        verified = true;
-      }
-      return sendFiles({
-        link: framed,
-        files,
-        ...(options.text !== undefined ? { text: options.text } : {}),
-        earlier,
-        tally,
-        onProgress: (p) => emit(progressEvent(p, tally.bytes)),
-        onFile: (e) => {
-          if (e.phase === 'done') earlier.set(e.file, fileResult(e));
-          emit(fileEvent(e));
-        },
-      });
-    }, resumable);
+    const result = await sendOver(session, {
+      emit,
+      words: () => words,
+      confirmVerify: options.confirmVerify,
+      // A stream read once cannot be offered again; files and text can.
+      resumable: files.every((f) => f.stream === undefined),
+      transfer: (link, hooks) =>
+        sendFiles({ link, files, ...(options.text !== undefined ? { text: options.text } : {}), ...hooks }),
+    });
     emit(doneEvent(result, options.text !== undefined ? { text: true } : {}));
     return result;
   } finally {
     session.close();
   }
-}
-
-/** Wait for the person's yes; a no (or the link failing first) ends the transfer before anything is sent. */
-async function confirmWords(
-  framed: FramedLink,
-  words: string,
-  confirm: (words: string, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
-  const asking = new AbortController();
-  framed.failure.catch((err: unknown) => asking.abort(err));
-  try {
-    await framed.guard(confirm(words, asking.signal));
-  } catch (err) {
-    // Tell the receiver why, unless the link itself went away.
-    framed.abort(toPeerlaneError(err));
-    throw err;
-  } finally {
-    asking.abort();
-  }
-}
-
-function fileResult(e: Extract<FileEvent, { phase: 'done' }>): FileResult {
-  const { phase: _phase, file: _file, ...result } = e;
-  return result;
 }

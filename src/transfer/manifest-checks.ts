@@ -5,29 +5,14 @@
  */
 
 import { PeerlaneError } from '../core/errors.js';
+import { checkManifestNames, checkRelPath } from '../core/transfer/names.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
-import { checkRelPath, splitRelPath, targetPath } from './safe-names.js';
+import { targetPath } from './safe-names.js';
 
 /** Every name safe under `outDir`, and no name both a file and a folder of another. */
 export function checkLayout(outDir: string, files: readonly ManifestEntry[]): void {
-  const fileNames = new Set<string>();
-  const dirNames = new Set<string>();
-  for (const f of files) {
-    targetPath(outDir, f.name);
-    const safe = checkRelPath(f.name);
-    const { dirs } = splitRelPath(safe);
-    for (let i = 1; i <= dirs.length; i++) dirNames.add(dirs.slice(0, i).join('/'));
-    if (f.kind === 'dir') dirNames.add(safe);
-    else fileNames.add(safe);
-  }
-  for (const name of fileNames) {
-    if (dirNames.has(name)) {
-      throw new PeerlaneError(
-        'BAD_NAME',
-        `refused file name ${JSON.stringify(name.slice(0, 80))}: it is also a folder`,
-      );
-    }
-  }
+  for (const f of files) targetPath(outDir, f.name);
+  checkManifestNames(files);
 }
 
 /** --stdout takes exactly one file or stream, with a safe name: that entry, or NOT_ONE_STREAM. */

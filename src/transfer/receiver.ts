@@ -16,6 +16,7 @@
  * (prepareOutDir, out-dir.ts); here it must exist.
  */
 import type { Writable } from 'node:stream';
+import { runReceiver } from '../core/session/transfer.js';
 import type {
   IncomingFile,
   OpenRequest,
@@ -23,14 +24,13 @@ import type {
   ReceiverFiles,
   Survey,
 } from '../core/transfer/file-access.js';
+import type { FramedLink } from '../core/transfer/framed-link.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
 import type { ReceiverEngineOptions } from '../core/transfer/receiver-engine.js';
-import { ReceiverEngine } from '../core/transfer/receiver-engine.js';
 import type { TransferResult } from '../core/transfer/types.js';
 import { checkFreeSpace } from './disk.js';
 import { applyFolderMeta } from './folders.js';
-import type { FramedLink } from './framed-link.js';
 import type { OutPlace } from './incoming-file.js';
 import { openIncoming, StreamFile, writeError } from './incoming-file.js';
 import { checkLayout, checkOneStream } from './manifest-checks.js';
@@ -57,23 +57,13 @@ export interface ReceiveOptions extends Omit<ReceiverEngineOptions, 'link' | 'fi
   stdout?: Writable | undefined;
 }
 
-export async function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {
-  const { link, stdout } = options;
+export function receiveFiles(options: ReceiveOptions): Promise<TransferResult> {
+  const { stdout } = options;
   const files =
     stdout !== undefined
       ? new StdoutFiles(stdout)
       : new DiskFiles({ outDir: options.outDir, taken: new Set(), overwrite: options.overwrite ?? false });
-  const engine = new ReceiverEngine({ ...options, files, sha256: nodeSha256, clock: systemClock });
-  link.onFrame((frame) => engine.push(frame));
-  // The manifest is owed at once.
-  link.expectPeer(true);
-  try {
-    await link.guard(engine.finished);
-    return engine.result();
-  } catch (err) {
-    await engine.abandon(err);
-    throw err;
-  }
+  return runReceiver({ ...options, files, sha256: nodeSha256, clock: systemClock });
 }
 
 /** Files under an output folder. */

@@ -5,13 +5,13 @@
  * here: each file opened as scanned, read one piece ahead).
  */
 import type { Readable } from 'node:stream';
+import { runSender } from '../core/session/transfer.js';
 import type { OutgoingFile, OutgoingStream, SenderFiles } from '../core/transfer/file-access.js';
+import type { FramedLink } from '../core/transfer/framed-link.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ResumeOffer } from '../core/transfer/protocol.js';
 import type { SenderEngineOptions } from '../core/transfer/sender-engine.js';
-import { SenderEngine } from '../core/transfer/sender-engine.js';
 import type { TransferResult } from '../core/transfer/types.js';
-import type { FramedLink } from './framed-link.js';
 import { ReadAhead } from './read-ahead.js';
 import { checkOffer, hashSources } from './resume.js';
 import { nodeSha256 } from './sha256.js';
@@ -26,16 +26,14 @@ export interface SendOptions
 }
 
 export async function sendFiles(options: SendOptions): Promise<TransferResult> {
-  const { link, files } = options;
-  const engine = new SenderEngine({
+  const { files } = options;
+  return runSender({
     ...options,
     entries: files,
     files: new SourceFiles(files),
     sha256: nodeSha256,
     clock: systemClock,
   });
-  link.onFrame((frame) => engine.onFrame(frame));
-  return engine.run();
 }
 
 /** The scanned sources (sources.ts), read from the file system or, for `-`, a stream. */

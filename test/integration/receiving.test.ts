@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/core/errors.js';
+import { FramedLink } from '../../src/core/transfer/framed-link.js';
 import { BLOCK_SIZE, TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import type { TransferResult } from '../../src/core/transfer/types.js';
 import { connectPeer } from '../../src/rtc/connect.js';
@@ -17,7 +18,6 @@ import { listTree, sha256File, writeRandomFile } from '../../src/testing/files.j
 import { LOOPBACK } from '../../src/testing/harness.js';
 import { pipePair } from '../../src/testing/pipes.js';
 import { freeSpace } from '../../src/transfer/disk.js';
-import { FramedLink } from '../../src/transfer/framed-link.js';
 import type { ReceiveOptions } from '../../src/transfer/receiver.js';
 import { receiveFiles } from '../../src/transfer/receiver.js';
 import { readState, STATE_SUFFIX } from '../../src/transfer/resume.js';

@@ -126,7 +126,8 @@ describe('the relay over WebSocket', () => {
 
   it('answers other HTTP with 404, and signaling on the same port goes on', async () => {
     const port = await signalServer({ enabled: true });
-    expect(await get(port, '/')).toBe(404);
+    // `/` is the browser page once it is built (dist/web/); anything else is 404.
+    expect(await get(port, '/elsewhere')).toBe(404);
     expect(await get(port, '/elsewhere', { connection: 'upgrade', upgrade: 'websocket' })).toBe(404);
     const client = await connectRawClient({ host: '127.0.0.1', port });
     cleanups.push(() => client.socket.destroy());

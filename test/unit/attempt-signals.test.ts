@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/core/errors.js';
+import type { SignalsHost } from '../../src/core/session/attempt-signals.js';
+import { AttemptSignals } from '../../src/core/session/attempt-signals.js';
 import type { RtcSignal } from '../../src/core/signaling/rtc-signal.js';
 import { encodeRtcSignal } from '../../src/core/signaling/rtc-signal.js';
-import type { SignalsHost } from '../../src/session/attempt-signals.js';
-import { AttemptSignals } from '../../src/session/attempt-signals.js';
 
 /** AttemptSignals over a pipe the test feeds, and a host that records what it was told. */
 function setup(state: { connecting?: boolean; linked?: boolean } = {}) {

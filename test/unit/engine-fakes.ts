@@ -16,14 +16,12 @@ import type {
   SenderFiles,
   Survey,
 } from '../../src/core/transfer/file-access.js';
-import type { Clock, Hasher, TransferLink } from '../../src/core/transfer/ports.js';
+import type { Clock, TransferLink } from '../../src/core/transfer/ports.js';
 import type { ControlFrame, Frame } from '../../src/core/transfer/protocol.js';
 import { DATA_HEADER_BYTES, parseFrame } from '../../src/core/transfer/protocol.js';
 
-export const nobleSha256 = (): Hasher => {
-  const hash = sha256.create();
-  return { update: (data) => void hash.update(data), digestHex: () => bytesToHex(hash.digest()) };
-};
+/** The browser page's SHA-256: what a browser injects. */
+export { nobleSha256 } from '../../src/web/hasher.js';
 
 export const hexOf = (data: Uint8Array): string => bytesToHex(sha256(data));
 

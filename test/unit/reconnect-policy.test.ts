@@ -1,7 +1,8 @@
 /** The session's reconnection rules (session/reconnect-policy.ts). */
 import { describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/core/errors.js';
-import { backoff, gaveUp, limitTo, reasonFor, withoutSignal } from '../../src/session/reconnect-policy.js';
+import { backoff, gaveUp, reasonFor, withoutSignal } from '../../src/core/session/reconnect-policy.js';
+import { limitTo } from '../../src/session/peer-session.js';
 
 describe('reconnect policy', () => {
   it('backs off 0, 1, 2, 4, 8, then 15 s between attempt starts', () => {

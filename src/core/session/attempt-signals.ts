@@ -11,10 +11,10 @@
  *   or of the current one after its channel opened (a late candidate), are
  *   of no use.
  */
-import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
-import type { SignalPipe } from '../core/signaling/pipe.js';
-import type { RtcSignal } from '../core/signaling/rtc-signal.js';
-import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
+import { PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { SignalPipe } from '../signaling/pipe.js';
+import type { RtcSignal } from '../signaling/rtc-signal.js';
+import { encodeRtcSignal, parseRtcSignal } from '../signaling/rtc-signal.js';
 
 /** What the signals need to know of the session, and tell it. */
 export interface SignalsHost {

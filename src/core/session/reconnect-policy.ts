@@ -3,9 +3,8 @@
  * how long each may take, what an attempt's failure says about the path, and
  * the error a session ends with when it gives up.
  */
-import { PeerlaneError } from '../core/errors.js';
-import type { RestartReason } from '../core/signaling/rtc-signal.js';
-import type { RtcOptions } from '../rtc/connect.js';
+import { PeerlaneError } from '../errors.js';
+import type { RestartReason } from '../signaling/rtc-signal.js';
 
 /**
  * The first reconnection starts at once; later ones at least 1, 2, 4, 8, then
@@ -25,11 +24,6 @@ export const MIN_ATTEMPT_MS = 5_000;
  * time, and a new PeerConnection every 15 s costs next to nothing.
  */
 export const DOWN_ATTEMPT_MS = 15_000;
-
-/** The RTC options with the ICE deadline cut to `limitMs`. */
-export function limitTo(rtc: RtcOptions, limitMs: number): RtcOptions {
-  return limitMs < rtc.timeoutMs ? { ...rtc, timeoutMs: limitMs } : rtc;
-}
 
 /** ICE connected but the channel did not open: DTLS or SCTP stalled or failed. */
 export function isHandshake(err: PeerlaneError): boolean {

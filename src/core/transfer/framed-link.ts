@@ -7,18 +7,19 @@
  * our own ERROR frame before giving up, so the peer learns why).
  */
 
-import type { ErrorCode } from '../core/errors.js';
-import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../core/errors.js';
-import type { MessageLink } from '../core/link.js';
-import type { TransferLink } from '../core/transfer/ports.js';
-import type { ControlFrame, Frame } from '../core/transfer/protocol.js';
+import type { ErrorCode } from '../errors.js';
+import { ERROR_CODES, EXIT, PeerlaneError, toPeerlaneError } from '../errors.js';
+import type { MessageLink } from '../link.js';
+import { unrefTimer } from '../timers.js';
+import type { TransferLink } from './ports.js';
+import type { ControlFrame, Frame } from './protocol.js';
 import {
   encodeControlBytes,
   PEER_IDLE_TIMEOUT_MS,
   PING_INTERVAL_MS,
   parseFrame,
   STALL_TIMEOUT_MS,
-} from '../core/transfer/protocol.js';
+} from './protocol.js';
 
 /** Long enough for messages queued behind a close to arrive; short against a 10 s heartbeat. */
 const CLOSE_GRACE_MS = 250;
@@ -52,7 +53,7 @@ export class FramedLink implements TransferLink {
   private lastFrame = Date.now();
   /** Since when we wait for the peer to move the transfer on (expectPeer); undefined: we do not. */
   private waitingSince: number | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(
     readonly link: MessageLink,
@@ -91,7 +92,7 @@ export class FramedLink implements TransferLink {
     // through separate queues, so the close can overtake the peer's final
     // ERROR frame (a refusal, say). Give that frame a moment to win.
     link.onClose((err) => {
-      setTimeout(() => this.lose('link-closed', err), CLOSE_GRACE_MS).unref();
+      unrefTimer(setTimeout(() => this.lose('link-closed', err), CLOSE_GRACE_MS));
     });
     link.onMessage((raw) => {
       if (this.failed !== undefined) return;

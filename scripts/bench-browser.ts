@@ -1,0 +1,156 @@
+/**
+ * `npm run bench:browser`: the page in Chromium against the CLI on loopback,
+ * with the CLI-to-CLI figure from the same run (both over the data channel,
+ * at the SCTP MTU a browser takes, so the only difference is the browser):
+ *
+ * - CLI → Chromium (saved through OPFS) and Chromium → CLI, MB/s of verified
+ *   transfer (from the receiver's first progress to its last file verified);
+ * - the page's JS heap while it receives (CDP Performance.getMetrics,
+ *   JSHeapUsedSize, sampled every HEAP_SAMPLE_MS): it must stay flat;
+ * - the time from tapping Receive (a code typed in) to the first byte.
+ *
+ *   npm run bench:browser                  1 GiB
+ *   npm run bench:browser -- --size 256    256 MiB
+ *
+ * Needs `npm run build` first (dist/web and dist/peer.mjs) and Chromium.
+ */
+import path from 'node:path';
+import { build } from 'esbuild';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { packageRoot } from '../src/project.js';
+import {
+  BROWSER_MTU,
+  finished,
+  launchChromium,
+  openPeerPage,
+  opfsSha256,
+  sendFromPage,
+} from '../src/testing/browser.js';
+import { sha256File, writeRandomFile } from '../src/testing/files.js';
+import { Harness } from '../src/testing/harness.js';
+
+const args = await yargs(hideBin(process.argv))
+  .option('size', { type: 'number', default: 1024, describe: 'File size in MiB' })
+  .strict()
+  .parseAsync();
+
+const size = args.size * 1024 * 1024;
+/** Often enough to see a heap that grows with the transfer, rarely enough to cost nothing. */
+const HEAP_SAMPLE_MS = 500;
+/** Every transfer here must finish well within this, or something is stuck. */
+const TRANSFER_LIMIT_MS = 600_000;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const mbps = (bytes: number, ms: number): number => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
+
+/**
+ * SHA-256 in the page: @noble/hashes incremental (what the page uses) against
+ * WebCrypto's digest() of one whole buffer (which cannot hash a file in pieces).
+ */
+async function hashRates(browser: Awaited<ReturnType<typeof launchChromium>>, url: string): Promise<string> {
+  const noble = await build({
+    stdin: {
+      contents: "import { sha256 } from '@noble/hashes/sha2.js'; globalThis.benchSha256 = sha256;",
+      resolveDir: packageRoot(),
+    },
+    bundle: true,
+    format: 'iife',
+    write: false,
+    minify: true,
+    logLevel: 'silent',
+  });
+  const page = await browser.open(url);
+  // Evaluated through the debugger, not a script tag: the page's CSP allows no inline script.
+  await page.evaluate(noble.outputFiles[0]?.text ?? '');
+  const rates = await page.evaluate(`(async () => {
+    const size = 64 * 1024 * 1024, piece = 256 * 1024;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+    let t = performance.now();
+    const h = benchSha256.create();
+    for (let i = 0; i < size; i += piece) h.update(data.subarray(i, i + piece));
+    h.digest();
+    const noble = size / 1e6 / ((performance.now() - t) / 1000);
+    t = performance.now();
+    await crypto.subtle.digest('SHA-256', data);
+    const webcrypto = size / 1e6 / ((performance.now() - t) / 1000);
+    return { noble: Math.round(noble), webcrypto: Math.round(webcrypto) };
+  })()`);
+  await page.close();
+  const { noble: n, webcrypto: w } = rates as { noble: number; webcrypto: number };
+  return `SHA-256 in Chromium, 64 MiB: @noble/hashes incremental ${n} MB/s, WebCrypto whole buffer ${w} MB/s`;
+}
+
+const h = new Harness();
+const browser = await launchChromium();
+try {
+  const server = await h.signalServer();
+  const url = `http://${server.host}:${server.port}/`;
+  const dir = await h.tempDir();
+  const src = path.join(dir, 'bench.bin');
+  await writeRandomFile(src, size);
+  const sha = await sha256File(src);
+
+  log(await hashRates(browser, url));
+
+  // CLI → CLI, the reference: the data channel at the browser's MTU.
+  const out = await h.tempDir();
+  const rx = h.peer(['receive', '--yes', '--out', out, ...server.peerArgs, ...BROWSER_MTU]);
+  const { code } = await rx.waitFor('ready');
+  const tx = h.peer(['send', src, '--to', code, '--transport', 'webrtc', ...server.peerArgs, ...BROWSER_MTU]);
+  const cliDone = await rx.waitFor('done', TRANSFER_LIMIT_MS);
+  await tx.exit();
+  log(`CLI → CLI (data channel, MTU 1280): ${cliDone.mbps} MB/s`);
+
+  // CLI → Chromium: the CLI waits with a code, the page types it and taps Receive.
+  const sender = h.peer(['send', src, ...server.peerArgs, ...BROWSER_MTU]);
+  const sent = await sender.waitFor('ready');
+  const page = await openPeerPage(browser, url);
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const heap: number[] = [];
+  const sampler = setInterval(() => {
+    void cdp.send('Performance.getMetrics').then(({ metrics }) => {
+      const used = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value;
+      if (used !== undefined) heap.push(used);
+    });
+  }, HEAP_SAMPLE_MS);
+  await page.locator('#code').fill(sent.code);
+  const tapped = Date.now();
+  let firstByte = 0;
+  let lastProgress = 0;
+  page.on('console', (m) => {
+    if (m.text().startsWith('{"event":"progress"')) {
+      firstByte ||= Date.now();
+      lastProgress = Date.now();
+    }
+  });
+  await page.locator('#receive').click();
+  await page.locator('#accept').click({ timeout: 60_000 });
+  const state = await finished(page, TRANSFER_LIMIT_MS);
+  clearInterval(sampler);
+  const same = (await opfsSha256(page, 'bench.bin')) === sha;
+  await sender.exit();
+  const heapMb = heap.map((b) => Math.round(b / 1e6));
+  log(
+    `CLI → Chromium (OPFS): ${state}, ${same ? 'same bytes' : 'BYTES DIFFER'}, ${mbps(size, lastProgress - firstByte)} MB/s; ` +
+      `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once)`,
+  );
+  log(
+    `  page JS heap while receiving, MB: min ${Math.min(...heapMb)}, max ${Math.max(...heapMb)}, samples ${heapMb.join(' ')}`,
+  );
+  await page.close();
+
+  // Chromium → CLI.
+  const out2 = await h.tempDir();
+  const receiver = h.peer(['receive', '--yes', '--out', out2, ...server.peerArgs, ...BROWSER_MTU]);
+  const ready = await receiver.waitFor('ready');
+  const up = await openPeerPage(browser, url);
+  await sendFromPage(up, ready.code, [src]);
+  const upState = await finished(up, TRANSFER_LIMIT_MS);
+  const upDone = await receiver.waitFor('done', 10_000).catch(() => undefined);
+  log(`Chromium → CLI: ${upState}, ${upDone?.mbps ?? '?'} MB/s (the receiver's figure)`);
+} finally {
+  await browser.close();
+  await h.cleanup();
+}

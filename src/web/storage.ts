@@ -1,0 +1,56 @@
+/**
+ * Where received files go in this browser, best first: a folder the person
+ * picks (File System Access), the page's origin-private folder (OPFS, then
+ * offered for download from disk), or memory up to MEMORY_LIMIT_BYTES.
+ */
+import { formatBytes } from '../core/format.js';
+import { DirectoryFiles, MEMORY_LIMIT_BYTES, MemoryFiles } from './receive-files.js';
+
+/** The OPFS folder the page receives into; emptied at each receive so the origin's quota is not used up. */
+const OPFS_FOLDER = 'received';
+
+export interface Storage {
+  files: DirectoryFiles | MemoryFiles;
+  /** The files are the page's (OPFS, memory): it offers each for download. */
+  offersDownload: boolean;
+}
+
+type PickerWindow = Window & {
+  showDirectoryPicker?: (o: { mode: 'readwrite' }) => Promise<FileSystemDirectoryHandle>;
+};
+
+export function canPickFolder(): boolean {
+  return typeof (window as PickerWindow).showDirectoryPicker === 'function';
+}
+
+/** OPFS with writable streams (not in every browser's main thread). */
+function hasOpfs(): boolean {
+  return (
+    typeof navigator.storage?.getDirectory === 'function' &&
+    typeof FileSystemFileHandle !== 'undefined' &&
+    'createWritable' in FileSystemFileHandle.prototype
+  );
+}
+
+/** What the page tells the person before anything is accepted. */
+export function storageNote(): string {
+  if (canPickFolder())
+    return 'Received files are saved straight to disk, in a folder you pick or the browser’s own storage.';
+  if (hasOpfs())
+    return 'Received files are saved to the browser’s storage on disk, then offered for download.';
+  return `This browser cannot save to disk: it keeps received files in memory, ${formatBytes(MEMORY_LIMIT_BYTES)} at most. For more, use the CLI (peer receive).`;
+}
+
+export async function chooseStorage(pickFolder: boolean): Promise<Storage> {
+  const picker = (window as PickerWindow).showDirectoryPicker;
+  if (pickFolder && picker !== undefined) {
+    return { files: new DirectoryFiles(await picker({ mode: 'readwrite' })), offersDownload: false };
+  }
+  if (hasOpfs()) {
+    const root = await navigator.storage.getDirectory();
+    await root.removeEntry(OPFS_FOLDER, { recursive: true }).catch(() => {});
+    const dir = await root.getDirectoryHandle(OPFS_FOLDER, { create: true });
+    return { files: new DirectoryFiles(dir), offersDownload: true };
+  }
+  return { files: new MemoryFiles(), offersDownload: true };
+}

@@ -1,0 +1,100 @@
+/**
+ * The page fails as the CLI does, with the same codes on both sides: a wrong
+ * code, a refusal, a hostile name. And a link with a code in its fragment
+ * claims nothing until a tap.
+ */
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
+import type { Browser } from '../../src/testing/browser.js';
+import {
+  BROWSER_MTU,
+  chromiumAvailable,
+  finished,
+  launchChromium,
+  openPeerPage,
+  readyCode,
+  sendFromPage,
+} from '../../src/testing/browser.js';
+import { writeRandomFile } from '../../src/testing/files.js';
+import { useSignalServer } from '../../src/testing/hooks.js';
+import { rawSender } from '../../src/testing/raw-peer.js';
+import { encodeControl } from '../../src/transfer/frames.js';
+
+describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
+  const { h, server } = useSignalServer({ beforeEach, afterEach });
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const p of browser.context.pages()) await p.close();
+  });
+
+  const openPage = (fragment = ''): Promise<Page> =>
+    openPeerPage(browser, `http://${server.host}:${server.port}/${fragment}`);
+
+  async function someFile(): Promise<string> {
+    const src = path.join(await h.tempDir(), 'a.txt');
+    await writeRandomFile(src, 1000);
+    return src;
+  }
+
+  it('a wrong code typed in the page: BAD_CODE on both sides', async () => {
+    const rx = h.peer(['receive', '--yes', '--out', await h.tempDir(), ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    // Real code words, not the receiver's: a typo would be caught before any try (no BAD_CODE at the CLI).
+    const wrong = code.replace(/-\w+-\w+$/, '-abandon-ability');
+    const page = await openPage();
+    await sendFromPage(page, wrong, [await someFile()]);
+    expect(await finished(page)).toMatch(/^failed: BAD_CODE: /);
+    expect((await rx.exit()).code).not.toBe(0);
+    expect(rx.error?.code).toBe('BAD_CODE');
+  });
+
+  it('the page refusing the manifest: REFUSED at the CLI, nothing sent', async () => {
+    const page = await openPage();
+    await page.locator('#receive').click();
+    const code = await readyCode(page);
+    const tx = h.peer(['send', await someFile(), '--to', code, ...server.peerArgs, ...BROWSER_MTU]);
+    await page.locator('#refuse').click({ timeout: 20_000 });
+    expect(await finished(page)).toMatch(/^failed: REFUSED: /);
+    expect((await tx.exit()).code).not.toBe(0);
+    expect(tx.error?.code).toBe('REFUSED');
+    expect(tx.events.some((e) => e.event === 'progress')).toBe(false);
+  });
+
+  it('a hostile name from a raw sender is refused before anyone is asked', async () => {
+    const page = await openPage();
+    await page.locator('#receive').click();
+    const code = await readyCode(page);
+    const peer = await rawSender(server, code);
+    const files = [{ name: '../escape.txt', size: 4, sha256: '0'.repeat(64) }];
+    peer.link.send(encodeControl({ type: 'manifest', v: TRANSFER_PROTOCOL_VERSION, files }));
+    const error = await peer.next('error');
+    expect(error.code).toBe('BAD_NAME');
+    expect(await finished(page)).toMatch(/^failed: BAD_NAME: /);
+    expect(await page.locator('#consent').isVisible()).toBe(false);
+    peer.close();
+  });
+
+  it('a link with a code claims nothing until Send or Receive is tapped', async () => {
+    const rx = h.peer(['receive', '--yes', '--out', await h.tempDir(), ...server.peerArgs]);
+    const { code } = await rx.waitFor('ready');
+    const wrong = code.replace(/-\w+-\w+$/, '-wrong-words');
+    // Opened (as a preview or a scanner would), never tapped: the code's one guess is not spent.
+    const preview = await openPage(`#${wrong}`);
+    expect(await preview.locator('#code').inputValue()).toBe(wrong);
+    await preview.close();
+    const page = await openPage(`#${code}`);
+    await page.locator('#send').click();
+    await page.locator('#files').setInputFiles(await someFile());
+    await page.locator('#go-send').click();
+    expect(await finished(page)).toBe('done');
+    expect((await rx.exit()).code, rx.stderr).toBe(0);
+  });
+});
