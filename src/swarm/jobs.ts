@@ -94,7 +94,7 @@ export interface GetOptions {
 }
 
 /** Members a getter links to at once: enough to fetch from several and trade, few enough to keep sockets cheap. */
-export const DEFAULT_MAX_PEERS = 8;
+const DEFAULT_MAX_PEERS = 8;
 
 /** A sharer dials every member above it: as many as one swarm holds (the tracker's cap, MAX_SWARM_MEMBERS). */
 const SHARE_DIALS = MAX_SWARM_MEMBERS;
