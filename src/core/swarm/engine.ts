@@ -40,7 +40,8 @@ export const DEFAULT_UPLOAD_SLOTS = 8;
 /**
  * Verified chunks waiting for the store: while this many are, no more are
  * asked for. The disk may be slower than the links, and each waits whole in
- * memory (16 at the default 1 MiB chunk).
+ * memory: at most this many plus the requests in flight (REQUESTS_IN_FLIGHT
+ * per member), 16 MiB plus 4 MiB a member at the default 1 MiB chunk.
  */
 export const MAX_PENDING_WRITES = 16;
 /** An honest getter asks for the manifest once per link (again only if a fetch was cut). */
