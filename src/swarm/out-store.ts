@@ -51,7 +51,7 @@ export interface OutStore extends ChunkStore {
 }
 
 /** The resume files' common stem: the root's first 16 hex digits tell swarms apart in one --out. */
-export function stateStem(outDir: string, root: string): string {
+function stateStem(outDir: string, root: string): string {
   return path.join(path.resolve(outDir), `.peerlane-swarm-${root.slice(0, 16)}`);
 }
 

@@ -175,6 +175,14 @@ describe('peer share / peer get', () => {
     });
     const asked: number[][] = [];
     liar.onLink((link) => asked.push(lyingMember(link, manifest)));
+    // Of two members the lower id dials (swarm/job.ts): the liar keeps that rule too.
+    liar.onMember((member, joined) => {
+      if (!joined || member < liar.memberId) return;
+      liar.connect(member).then(
+        (link) => asked.push(lyingMember(link, manifest)),
+        () => {},
+      );
+    });
     try {
       const out = await h.tempDir('peerlane-get-');
       const getter = get(ticket, out);

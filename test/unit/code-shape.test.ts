@@ -28,6 +28,8 @@ const LONG_FILES: Record<string, string> = {
     'one class, one short method per frame kind, under a long header that explains the receiver state machine',
   'src/server/handlers.ts':
     'one short handler per client message kind, with the envelope delivery each one pairs with',
+  'src/core/swarm/engine.ts':
+    'one class, one short method per swarm frame kind, under a header that names the offences; picker, member and protocol live in their own files',
 };
 
 function sourceFiles(dir: string): string[] {

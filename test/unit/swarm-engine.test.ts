@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bitfield } from '../../src/core/swarm/bitfield.js';
 import type { ChunkStore, SwarmContent, SwarmEngineEvents } from '../../src/core/swarm/engine.js';
-import { SwarmEngine, TICK_MS } from '../../src/core/swarm/engine.js';
+import { MAX_PENDING_WRITES, SwarmEngine, TICK_MS } from '../../src/core/swarm/engine.js';
 import type { SwarmManifest } from '../../src/core/swarm/manifest.js';
 import { ChunkLayout, encodeManifest, manifestRoot } from '../../src/core/swarm/manifest.js';
 import {
   encodeSwarmFrame,
   MAX_QUEUED_REQUESTS,
   parseSwarmFrame,
+  REQUESTS_IN_FLIGHT,
   SWARM_PROTOCOL_VERSION,
 } from '../../src/core/swarm/protocol.js';
 import { systemClock } from '../../src/core/transfer/ports.js';
@@ -178,6 +179,41 @@ describe('swarm engine', () => {
     await new Promise((r) => setTimeout(r, 10));
     g.engine.addMember('s', b);
     expect(await g.bytes()).toBe(sha(c.data));
+  });
+
+  it('asks for no more while MAX_PENDING_WRITES chunks wait for a slow disk', async () => {
+    const c = content(128 * CHUNK);
+    const s = sharer(c);
+    let writing = 0;
+    let most = 0;
+    const mem = memoryStore(c.manifest, new Uint8Array(c.data.length));
+    const slow: ChunkStore = {
+      read: mem.read,
+      write: async (i, chunk) => {
+        most = Math.max(most, ++writing);
+        await new Promise((r) => setTimeout(r, 5));
+        await mem.write(i, chunk);
+        writing--;
+      },
+    };
+    let complete!: () => void;
+    const done = new Promise<void>((r) => {
+      complete = r;
+    });
+    const g = new SwarmEngine({
+      root: c.root,
+      content: { manifest: c.manifest, store: slow, have: new Bitfield(128) },
+      hasher: nodeSha256,
+      clock: systemClock,
+      events: { onComplete: () => complete() },
+    });
+    engines.push(g);
+    // Three links to the same sharer's content: 12 requests in flight at once.
+    for (const n of [1, 2, 3]) connect(n === 1 ? s : sharer(c), `s${n}`, g, 'g');
+    await done;
+    // Those waiting, plus those already asked for when the cap was reached.
+    expect(most).toBeGreaterThan(4);
+    expect(most).toBeLessThanOrEqual(MAX_PENDING_WRITES + 3 * REQUESTS_IN_FLIGHT);
   });
 
   it('bans a member whose chunk fails its hash, and fetches that chunk elsewhere', async () => {

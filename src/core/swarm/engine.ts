@@ -37,6 +37,13 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export const CHOKE_BACKOFF_MS = 1_000;
 /** Members served at once; the rest are choked until one finishes. */
 export const DEFAULT_UPLOAD_SLOTS = 8;
+/**
+ * Verified chunks waiting for the store: while this many are, no more are
+ * asked for. The disk may be slower than the links, and each waits whole in
+ * memory: at most this many plus the requests in flight (REQUESTS_IN_FLIGHT
+ * per member), 16 MiB plus 4 MiB a member at the default 1 MiB chunk.
+ */
+export const MAX_PENDING_WRITES = 16;
 /** An honest getter asks for the manifest once per link (again only if a fetch was cut). */
 const MAX_MANIFEST_ASKS = 4;
 
@@ -413,6 +420,8 @@ export class SwarmEngine {
     }
     if (this.stopped) return;
     content.have.set(index);
+    // A write slot is free again: members held back by it may be asked once more.
+    for (const other of this.members.values()) this.fill(other);
     this.downloadedBytes += data.length;
     for (const other of this.members.values()) if (other.helloSeen) other.send({ type: 'have', index });
     this.options.events?.onChunk?.(index, m.id);
@@ -426,7 +435,7 @@ export class SwarmEngine {
     if (content === undefined || layout === undefined || theirs === undefined || this.stopped) return;
     const now = this.options.clock.now();
     if (!m.link.isOpen || now < m.chokedUntil) return;
-    while (m.asked.size < REQUESTS_IN_FLIGHT) {
+    while (m.asked.size < REQUESTS_IN_FLIGHT && this.writing.size < MAX_PENDING_WRITES) {
       const index = pickChunk({
         count: layout.count,
         taken: (i) => content.have.has(i) || this.writing.has(i),
