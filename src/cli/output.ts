@@ -16,6 +16,7 @@ import type { HintContext, PeerlaneError } from '../core/errors.js';
 import type { PeerEvent } from '../core/events.js';
 import { formatBytes } from '../core/format.js';
 import type { LastWords } from './freeze-guard.js';
+import { JsonEvents } from './json-events.js';
 import { ProgressView } from './progress-view.js';
 import { pageLink, qrBlock } from './qr.js';
 import type { Verb } from './sentences.js';
@@ -39,11 +40,7 @@ export interface OutputOptions {
   program?: Pick<HintContext, 'program' | 'invocation'>;
 }
 
-type Progress = Extract<PeerEvent, { event: 'progress' }>;
 type FileDone = Extract<PeerEvent, { event: 'file-done' }>;
-
-/** JSON progress events at most this often: enough for a script's own bar, cheap to print. */
-const PROGRESS_EVENT_INTERVAL_MS = 200;
 
 /**
  * Streams whose reader went away: `peer receive --json | head -1` keeps the
@@ -66,9 +63,8 @@ export class Output {
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
   private view: ProgressView | undefined;
-  private lastProgressEvent = 0;
-  /** The newest progress event, and whether --json printed it (they are throttled). */
-  private latest: { event: Progress; printed: boolean } | undefined;
+  /** --json's events, progress throttled. */
+  private readonly jsonEvents = new JsonEvents((e) => this.json(e));
   private connections = 0;
   /** `--qr`: the browser page each printed code links to. */
   private page: URL | undefined;
@@ -93,7 +89,7 @@ export class Output {
 
   event(e: PeerEvent): void {
     if (e.event === 'ready' && this.page !== undefined) e = { ...e, url: pageLink(this.page, e.code) };
-    if (this.options.json) this.jsonEvent(e);
+    if (this.options.json) this.jsonEvents.event(e);
     switch (e.event) {
       case 'listening':
         this.say(`peerlane signal server listening on ${e.host}:${e.port}`);
@@ -234,40 +230,6 @@ export class Output {
     const line = doneLine(e, this.options.verb);
     if (this.view !== undefined) this.view.fileDone(e.name, terminalSafe(line));
     else this.writeErr(line);
-  }
-
-  /**
-   * --json: progress at most every PROGRESS_EVENT_INTERVAL_MS, but each file's
-   * last one (at 100%) always, before its file-done.
-   */
-  private jsonEvent(e: PeerEvent): void {
-    if (e.event === 'progress') {
-      const now = Date.now();
-      const final = e.total !== null && e.bytes === e.total;
-      const due = final || now - this.lastProgressEvent >= PROGRESS_EVENT_INTERVAL_MS;
-      this.latest = { event: e, printed: due };
-      if (due) {
-        this.lastProgressEvent = now;
-        this.json(e);
-      }
-      return;
-    }
-    if (e.event === 'file-done') this.finalProgress(e);
-    this.json(e);
-  }
-
-  private finalProgress(e: FileDone): void {
-    const latest = this.latest;
-    if (latest === undefined) return;
-    const last = latest.event;
-    if (last.file === e.name && last.fileBytes === e.bytes) {
-      if (!latest.printed) this.json(last);
-    } else {
-      // No progress at 100% for this file (nothing had to move): say so anyway.
-      const grown = Math.max(0, e.bytes - (last.file === e.name ? last.fileBytes : 0));
-      this.json({ ...last, file: e.name, fileBytes: e.bytes, fileSize: e.bytes, bytes: last.bytes + grown });
-    }
-    this.latest = { event: last, printed: true };
   }
 
   private stopBars(): void {

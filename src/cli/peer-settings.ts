@@ -12,7 +12,6 @@ import {
   optionalNumber,
   optionalString,
   PEER_CODE_SETTING,
-  parseDuration,
   parseMtu,
   parsePort,
   parseReconnectFor,
@@ -24,7 +23,6 @@ import {
   SIGNAL_ADDR_SETTING,
   SIGNAL_PORT_SETTING,
 } from '../config.js';
-import { PeerlaneError } from '../core/errors.js';
 import { DEFAULT_CODE_WORDS, DEFAULT_NAMED_CODE_WORDS } from '../core/secure/code.js';
 import { selectIceServers } from '../rtc/ice-servers.js';
 import {
@@ -33,6 +31,9 @@ import {
   PEER_DAEMON_SETTINGS,
   PEER_STATUS_SETTINGS,
 } from './daemon-settings.js';
+import { PEER_GET_SETTINGS, PEER_SHARE_SETTINGS, SEED_FOR_SETTING } from './swarm-settings.js';
+
+export { PEER_GET_SETTINGS, PEER_SHARE_SETTINGS } from './swarm-settings.js';
 
 /** What every command takes. */
 export const PEER_GLOBAL_SETTINGS = [
@@ -203,70 +204,6 @@ export const PEER_PAGE_SETTINGS = [
     env: 'PEERLANE_PAGE_URL',
     describe: 'The browser page for --qr; unset: http://<signal host>:<port>/ (set it behind TLS or a proxy)',
     parse: optionalString,
-  },
-] as const satisfies readonly Setting[];
-
-/** A share or a seeding get runs a month at most unattended: longer is forgotten, not intended. */
-const MAX_SEED_FOR_S = 30 * 86_400;
-
-const parseSeedFor = (raw: unknown): number | undefined =>
-  raw === undefined || raw === ''
-    ? undefined
-    : parseDuration(raw, '--seed-for / PEER_SEED_FOR', MAX_SEED_FOR_S);
-
-function positiveCount(raw: unknown, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new PeerlaneError('BAD_CONFIG', `${name} must be a whole number from 1`);
-  return n;
-}
-
-const SEED_FOR_SETTING = {
-  flag: 'seed-for',
-  env: 'PEER_SEED_FOR',
-  default: '',
-  describe: 'Stop sharing after this long, e.g. 90s, 10m, 2h; empty: until Ctrl-C',
-  parse: parseSeedFor,
-} as const satisfies Setting;
-
-export const PEER_SHARE_SETTINGS = [
-  {
-    flag: 'ticket',
-    describe: "Serve under another share's ticket, as one more sharer of the same files (and --chunk-size)",
-    parse: optionalString,
-  },
-  {
-    flag: 'p2p',
-    describe: 'Also write a .p2p file: the ticket and the manifest, for `peer get FILE`',
-    parse: optionalString,
-  },
-  SEED_FOR_SETTING,
-  {
-    flag: 'max-uploads',
-    type: 'number',
-    describe: 'Stop once this many copies of the content have been uploaded',
-    parse: (raw) => positiveCount(raw, '--max-uploads'),
-  },
-  {
-    flag: 'chunk-size',
-    type: 'number',
-    describe:
-      'Bytes per verified chunk: a power of two from 16384 to 8388608 [default: 1 MiB, more for huge shares]',
-    parse: optionalNumber,
-  },
-] as const satisfies readonly Setting[];
-
-export const PEER_GET_SETTINGS = [
-  { flag: 'out', default: '.', describe: 'Folder to write the files into', parse: requiredString },
-  flagOff('overwrite', 'Replace existing files of the same name'),
-  flagOff('seed', 'Keep serving the content to others once complete (until Ctrl-C or --seed-for)'),
-  SEED_FOR_SETTING,
-  {
-    flag: 'max-peers',
-    type: 'number',
-    describe: 'Members to fetch from and trade with at once',
-    parse: (raw) => positiveCount(raw, '--max-peers'),
   },
 ] as const satisfies readonly Setting[];
 
