@@ -44,13 +44,16 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const mbps = (bytes: number, ms: number): number => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
 
 /**
- * SHA-256 in the page: @noble/hashes incremental (what the page uses) against
- * WebCrypto's digest() of one whole buffer (which cannot hash a file in pieces).
+ * SHA-256 in the page: hash-wasm incremental (what the page uses), the
+ * @noble/hashes fallback, and WebCrypto's digest() of one whole buffer (which
+ * cannot hash a file in pieces, so is only a bound).
  */
 async function hashRates(browser: Awaited<ReturnType<typeof launchChromium>>, url: string): Promise<string> {
   const noble = await build({
     stdin: {
-      contents: "import { sha256 } from '@noble/hashes/sha2.js'; globalThis.benchSha256 = sha256;",
+      contents:
+        "import { sha256 } from '@noble/hashes/sha2.js'; import { createSHA256 } from 'hash-wasm';" +
+        ' globalThis.benchSha256 = sha256; globalThis.benchWasm = createSHA256;',
       resolveDir: packageRoot(),
     },
     bundle: true,
@@ -71,14 +74,20 @@ async function hashRates(browser: Awaited<ReturnType<typeof launchChromium>>, ur
     for (let i = 0; i < size; i += piece) h.update(data.subarray(i, i + piece));
     h.digest();
     const noble = size / 1e6 / ((performance.now() - t) / 1000);
+    const w = await benchWasm();
+    t = performance.now();
+    w.init();
+    for (let i = 0; i < size; i += piece) w.update(data.subarray(i, i + piece));
+    w.digest('hex');
+    const wasm = size / 1e6 / ((performance.now() - t) / 1000);
     t = performance.now();
     await crypto.subtle.digest('SHA-256', data);
     const webcrypto = size / 1e6 / ((performance.now() - t) / 1000);
-    return { noble: Math.round(noble), webcrypto: Math.round(webcrypto) };
+    return { wasm: Math.round(wasm), noble: Math.round(noble), webcrypto: Math.round(webcrypto) };
   })()`);
   await page.close();
-  const { noble: n, webcrypto: w } = rates as { noble: number; webcrypto: number };
-  return `SHA-256 in Chromium, 64 MiB: @noble/hashes incremental ${n} MB/s, WebCrypto whole buffer ${w} MB/s`;
+  const { wasm, noble: n, webcrypto: w } = rates as { wasm: number; noble: number; webcrypto: number };
+  return `SHA-256 in Chromium, 64 MiB: hash-wasm incremental ${wasm} MB/s, @noble/hashes incremental ${n} MB/s, WebCrypto whole buffer ${w} MB/s`;
 }
 
 const h = new Harness();

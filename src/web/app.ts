@@ -13,6 +13,7 @@ import type { PeerEvent } from '../core/events.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
 import { manifestTotal } from '../core/transfer/protocol.js';
 import type { TransferResult } from '../core/transfer/types.js';
+import { sha256Kind, warmSha256 } from './hasher.js';
 import { listPeers, webReceive, webSend } from './peer.js';
 import { pickedFrom } from './pick.js';
 import { showQr } from './qr.js';
@@ -228,6 +229,11 @@ function init(): void {
     show('fragment-note');
   }
   setText('storage', storageNote());
+  // The hashers are WebAssembly, made asynchronously: ready long before a tap.
+  // The attribute tells the tests (and a curious user) which one the page got.
+  void warmSha256().then(() => {
+    document.documentElement.dataset.sha256 = sha256Kind();
+  });
   show('pick-folder-row', canPickFolder());
   el<HTMLInputElement>('pick-folder').checked = canPickFolder();
   el('receive').onclick = () => void receive();

@@ -17,7 +17,7 @@ import type { ReceiverFiles } from '../core/transfer/file-access.js';
 import { systemClock } from '../core/transfer/ports.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
 import type { TransferResult } from '../core/transfer/types.js';
-import { nobleSha256 } from './hasher.js';
+import { browserSha256 } from './hasher.js';
 import { webLinks } from './rtc-attempt.js';
 import type { PickedFile } from './send-files.js';
 import { BrowserSenderFiles, entriesFor } from './send-files.js';
@@ -78,7 +78,7 @@ export async function webReceive(options: WebReceiveOptions): Promise<TransferRe
       onManifest: options.onManifest,
       resumable: true,
       transfer: (link, hooks) =>
-        runReceiver({ link, files: options.files, sha256: nobleSha256, clock: systemClock, ...hooks }),
+        runReceiver({ link, files: options.files, sha256: browserSha256, clock: systemClock, ...hooks }),
     });
     return result;
   } finally {
@@ -94,7 +94,7 @@ export interface WebSendOptions extends WebPeerOptions {
 
 export async function webSend(options: WebSendOptions): Promise<TransferResult> {
   const entries = entriesFor(options.files);
-  const files = new BrowserSenderFiles(options.files, entries, nobleSha256);
+  const files = new BrowserSenderFiles(options.files, entries, browserSha256);
   // Hashed while the peers find each other; the engine awaits this same run.
   const hashed = files.hashAll();
   hashed.catch(() => {});
@@ -117,7 +117,7 @@ export async function webSend(options: WebSendOptions): Promise<TransferResult> 
           link,
           entries,
           files: { hashAll: () => hashed, open: (i) => files.open(i) },
-          sha256: nobleSha256,
+          sha256: browserSha256,
           clock: systemClock,
           ...hooks,
         }),

@@ -46,6 +46,8 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     const src = path.join(dir, 'big.bin');
     await writeRandomFile(src, BIG);
     const page = await openPage();
+    // The page's own policy lets it hash with WebAssembly (hasher.ts), not the 4x slower fallback.
+    await page.locator('html[data-sha256="wasm"]').waitFor({ state: 'attached', timeout: 10_000 });
     await page.locator('#receive').click();
     const code = await readyCode(page);
     const tx = h.peer(['send', src, '--to', code, ...server.peerArgs, ...BROWSER_MTU]);

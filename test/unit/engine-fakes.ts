@@ -21,7 +21,7 @@ import type { ControlFrame, Frame } from '../../src/core/transfer/protocol.js';
 import { DATA_HEADER_BYTES, parseFrame } from '../../src/core/transfer/protocol.js';
 
 /** The browser page's SHA-256: what a browser injects. */
-export { nobleSha256 } from '../../src/web/hasher.js';
+export { browserSha256 as pageSha256 } from '../../src/web/hasher.js';
 
 export const hexOf = (data: Uint8Array): string => bytesToHex(sha256(data));
 

@@ -12,14 +12,14 @@ import {
   TRANSFER_PROTOCOL_VERSION,
 } from '../../src/core/transfer/protocol.js';
 import { ReceiverEngine } from '../../src/core/transfer/receiver-engine.js';
-import { fixedClock, hexOf, MemoryLink, MemoryReceiverFiles, nobleSha256, settle } from './engine-fakes.js';
+import { fixedClock, hexOf, MemoryLink, MemoryReceiverFiles, pageSha256, settle } from './engine-fakes.js';
 
 const bytes = (n: number, fill = 7): Uint8Array => new Uint8Array(n).fill(fill);
 
 function setup(options: { onText?: (t: string) => void } = {}) {
   const link = new MemoryLink();
   const files = new MemoryReceiverFiles();
-  const engine = new ReceiverEngine({ link, files, sha256: nobleSha256, clock: fixedClock, ...options });
+  const engine = new ReceiverEngine({ link, files, sha256: pageSha256, clock: fixedClock, ...options });
   return { link, files, engine };
 }
 
@@ -87,7 +87,7 @@ describe('ReceiverEngine, an honest sender', () => {
     engine.push(manifest([{ name: 'a.txt', size: content.length, sha256: hexOf(content) }]));
     await settle();
     expect(link.of('accept')[0]?.resume).toEqual([
-      { file: 0, blocks: 1, digest: offerDigest(blocks, nobleSha256()) },
+      { file: 0, blocks: 1, digest: offerDigest(blocks, pageSha256()) },
     ]);
     engine.push({ type: 'file-start', file: 0, offset: BLOCK_SIZE });
     engine.push(data(0, BLOCK_SIZE, content.subarray(BLOCK_SIZE)));
@@ -186,7 +186,7 @@ describe('ReceiverEngine, a hostile sender', () => {
     const engine = new ReceiverEngine({
       link,
       files,
-      sha256: nobleSha256,
+      sha256: pageSha256,
       clock: fixedClock,
       onManifest: (f) => void asked.push(f),
     });

@@ -9,7 +9,7 @@ import type { SendEntry } from '../../src/core/transfer/file-access.js';
 import { BLOCK_SIZE, MAX_TEXT_BYTES } from '../../src/core/transfer/protocol.js';
 import { SenderEngine } from '../../src/core/transfer/sender-engine.js';
 import type { FileResult } from '../../src/core/transfer/types.js';
-import { fixedClock, hexOf, MemoryLink, MemorySenderFiles, nobleSha256, settle } from './engine-fakes.js';
+import { fixedClock, hexOf, MemoryLink, MemorySenderFiles, pageSha256, settle } from './engine-fakes.js';
 
 const content = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i % 251);
 
@@ -25,7 +25,7 @@ function setup(
     link,
     entries,
     files,
-    sha256: nobleSha256,
+    sha256: pageSha256,
     clock: fixedClock,
     ...options,
   });
@@ -128,7 +128,7 @@ describe('SenderEngine, an honest receiver', () => {
         link,
         entries: [],
         files,
-        sha256: nobleSha256,
+        sha256: pageSha256,
         clock: fixedClock,
         text: 'x'.repeat(MAX_TEXT_BYTES + 1),
       });

@@ -3,12 +3,14 @@
  * is static and same-origin with no inline script or style, so the policy can
  * be strict: its own scripts, styles, images and workers, and connections to
  * its own origin only (CSP Level 3 counts ws:/wss: to the same host as 'self').
+ * 'wasm-unsafe-eval' lets the page compile WebAssembly, its SHA-256 (web/hasher.ts),
+ * and nothing else: JavaScript eval stays forbidden.
  */
 import type http from 'node:http';
 
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data: blob:",
   "connect-src 'self'",
