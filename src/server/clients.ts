@@ -40,6 +40,14 @@ export interface Client {
   /** It joined a receiver: its report (once) counts the session, so each counts once. */
   joined?: boolean;
   reported?: boolean;
+  /**
+   * It has sent nothing yet, so its protocol is unknown (port.ts sniffs the
+   * first byte): a refusal closes it without a word. An NDJSON error would be
+   * garbage to anything else, and Chromium, which opens sockets ahead of need,
+   * reads what the server wrote into an idle one as the answer to its next
+   * request (ERR_INVALID_HTTP_RESPONSE on the page's next load).
+   */
+  unheard?: boolean;
   /** The swarms it announced (swarm.ts), each with its member id there. */
   swarms?: Map<string, string> | undefined;
   /** What its swarm relays are paid from, once it announced. */
@@ -231,6 +239,10 @@ export abstract class ClientTable {
     socket.removeAllListeners('data');
     socket.resume();
     if (socket.destroyed || socket.writableEnded) return;
+    if (client.unheard === true) {
+      socket.destroy();
+      return;
+    }
     socket.end(encodeMessage({ type: 'error', code: err.code, message: err.message }));
     // Do not wait forever for a peer that never reads its error.
     const linger = setTimeout(() => socket.destroy(), LINGER_MS);

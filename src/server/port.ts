@@ -75,9 +75,12 @@ export class PortRouter {
    * taken off once (`secure` then), and what it carried is told apart again.
    */
   serve(client: Client, socket: net.Socket, secure = false): void {
-    // Opened first, so that a client that sends nothing meets the handshake timeout either way.
+    // Opened first, so that a client that sends nothing meets the handshake timeout either way
+    // (closed without a word: nobody knows what it speaks).
+    client.unheard = true;
     this.handlers.open(client);
     void sniffProtocol(socket).then((protocol) => {
+      client.unheard = false;
       const tls = protocol === 'tls' && !secure ? this.tls : undefined;
       if (protocol === 'relay' || protocol === 'http' || tls !== undefined) {
         this.handlers.drop(client);
