@@ -118,10 +118,10 @@ export class PeerSession {
       try {
         return await transfer(framed);
       } catch (err) {
-        const reason = framed.lostReason;
-        // Not a lost link: an ERROR frame one side sent. Closing at once can
-        // drop ours before it leaves, so wait (briefly) for the peer to close.
-        if (reason === undefined) await farewell(framed);
+        // Not (yet) a lost link: perhaps an ERROR frame one side sent. Closing at once
+        // can drop ours before it leaves, so wait (briefly) for the peer to close.
+        if (framed.lostReason === undefined) await farewell(framed);
+        const reason = framed.lossBehind(err);
         framed.stop();
         framed.link.close();
         if (this.framed === framed) this.framed = undefined;

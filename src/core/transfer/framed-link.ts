@@ -190,6 +190,19 @@ export class FramedLink implements TransferLink {
     this.fail(err);
   }
 
+  /**
+   * How the link was lost, if that is what `err` shows. A send that found the
+   * link already closed fails with PEER_LOST at once, while the loss is
+   * reported only after the grace for a last ERROR frame (CLOSE_GRACE_MS): a
+   * sender busy writing when a relay or TCP connection is cut gets there first,
+   * and that is a lost link all the same.
+   */
+  lossBehind(err: unknown): LossReason | undefined {
+    if (this.lostReason !== undefined) return this.lostReason;
+    const lost = !this.link.isOpen && toPeerlaneError(err).code === 'PEER_LOST';
+    return lost ? 'link-closed' : undefined;
+  }
+
   /** Stop the heartbeat; the Link itself is closed by its owner. */
   stop(): void {
     clearInterval(this.timer);
