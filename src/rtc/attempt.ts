@@ -33,7 +33,7 @@ import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
 import type { RtcSignal } from '../core/signaling/rtc-signal.js';
-import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
+import { attemptSignal, encodeRtcSignal } from '../core/signaling/rtc-signal.js';
 import type { AttemptControl, RtcOptions } from './connect.js';
 import type { FailureContext } from './failure.js';
 import {
@@ -211,17 +211,9 @@ export class RtcAttempt {
   /** One payload from the peer: this attempt's offer, answer or candidate, or not ours. */
   private received(payload: string): void {
     if (this.settled) return;
-    let msg: RtcSignal;
     try {
-      msg = parseRtcSignal(payload);
-    } catch (err) {
-      this.fail(toPeerlaneError(err, 'BAD_MESSAGE'));
-      return;
-    }
-    // Session control (keepalive, restart), the direct path's and other attempts' are not ours.
-    if (msg.kind !== 'offer' && msg.kind !== 'answer' && msg.kind !== 'candidate') return;
-    if (msg.n !== this.n) return;
-    try {
+      const msg = attemptSignal(payload, this.n);
+      if (msg === undefined) return;
       if (msg.kind === 'candidate') {
         if (this.remoteDescriptionSet) this.addRemoteCandidate(msg);
         else this.queuedRemote.push(msg);

@@ -12,8 +12,8 @@
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
 import type { AttemptRequest, OpenLink } from '../core/session/ports.js';
-import type { RtcSignal } from '../core/signaling/rtc-signal.js';
-import { encodeRtcSignal, parseRtcSignal } from '../core/signaling/rtc-signal.js';
+import type { AttemptRtcSignal, RtcSignal } from '../core/signaling/rtc-signal.js';
+import { attemptSignal, encodeRtcSignal } from '../core/signaling/rtc-signal.js';
 import { WebRtcLink } from './rtc-link.js';
 
 /** The CLI's label (rtc/attempt.ts): an answerer refuses any other. */
@@ -118,16 +118,15 @@ class BrowserAttempt {
 
   private received(payload: string): void {
     if (this.settled) return;
-    let msg: RtcSignal;
+    let msg: AttemptRtcSignal | undefined;
     try {
-      msg = parseRtcSignal(payload);
+      // Keepalive and restart are the session's; direct and choose are the CLI's race, which we never join.
+      msg = attemptSignal(payload, this.request.attempt);
     } catch (err) {
       this.fail(toPeerlaneError(err, 'BAD_MESSAGE'));
       return;
     }
-    // Keepalive and restart are the session's; direct and choose are the CLI's race, which we never join.
-    if (msg.kind !== 'offer' && msg.kind !== 'answer' && msg.kind !== 'candidate') return;
-    if (msg.n !== this.request.attempt) return;
+    if (msg === undefined) return;
     if (msg.kind === 'candidate') {
       if (this.remoteSet) this.addRemote(msg);
       else this.queuedRemote.push(msg);

@@ -75,6 +75,21 @@ function hints(value: unknown): Hint[] {
   });
 }
 
+/** A peer's offer, answer or candidate: what a connection attempt itself applies. */
+export type AttemptRtcSignal = Extract<RtcSignal, { kind: 'offer' | 'answer' | 'candidate' }>;
+
+/**
+ * The payload if it is attempt `n`'s own offer, answer or candidate; undefined
+ * if it is the session's (keepalive, restart), the direct path's (direct,
+ * choose) or another attempt's. Throws PeerlaneError (BAD_MESSAGE) if it is
+ * no signal at all.
+ */
+export function attemptSignal(payload: string, n: number): AttemptRtcSignal | undefined {
+  const msg = parseRtcSignal(payload);
+  if (msg.kind !== 'offer' && msg.kind !== 'answer' && msg.kind !== 'candidate') return undefined;
+  return msg.n === n ? msg : undefined;
+}
+
 /** Parse a payload relayed from the other peer. Throws PeerlaneError (BAD_MESSAGE). */
 export function parseRtcSignal(raw: unknown): RtcSignal {
   const obj = parseJsonObject(raw);
