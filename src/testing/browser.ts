@@ -136,3 +136,32 @@ export async function finished(page: Page, timeout = 120_000): Promise<string> {
   const state = (await page.locator('#status').getAttribute('data-state')) ?? '';
   return state === 'done' ? state : `${state}: ${await page.locator('#error').textContent()}`;
 }
+
+type Hook = () => unknown;
+
+/**
+ * One Chromium for the file (launched before the first test, closed after the
+ * last), its tabs closed after each test. `browser` reads through to it.
+ */
+export function useChromium(hooks: {
+  beforeAll(fn: Hook): unknown;
+  afterAll(fn: Hook): unknown;
+  afterEach(fn: Hook): unknown;
+}): { readonly browser: Browser } {
+  let current: Browser | undefined;
+  hooks.beforeAll(async () => {
+    current = await launchChromium();
+  });
+  hooks.afterAll(async () => {
+    await current?.close();
+  });
+  hooks.afterEach(async () => {
+    for (const p of current?.context.pages() ?? []) await p.close();
+  });
+  return {
+    get browser(): Browser {
+      if (current === undefined) throw new Error('useChromium: no browser outside a test');
+      return current;
+    },
+  };
+}

@@ -7,15 +7,14 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
-import type { Browser } from '../../src/testing/browser.js';
 import {
   BROWSER_MTU,
   chromiumAvailable,
   finished,
-  launchChromium,
   openPeerPage,
   readyCode,
   sendFromPage,
+  useChromium,
 } from '../../src/testing/browser.js';
 import { writeRandomFile } from '../../src/testing/files.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
@@ -24,19 +23,10 @@ import { encodeControl } from '../../src/transfer/frames.js';
 
 describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
   const { h, server } = useSignalServer({ beforeEach, afterEach });
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    for (const p of browser.context.pages()) await p.close();
-  });
+  const chromium = useChromium({ beforeAll, afterAll, afterEach });
 
   const openPage = (fragment = ''): Promise<Page> =>
-    openPeerPage(browser, `http://${server.host}:${server.port}/${fragment}`);
+    openPeerPage(chromium.browser, `http://${server.host}:${server.port}/${fragment}`);
 
   async function someFile(): Promise<string> {
     const src = path.join(await h.tempDir(), 'a.txt');

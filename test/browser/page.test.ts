@@ -6,16 +6,15 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser } from '../../src/testing/browser.js';
 import {
   BROWSER_MTU,
   chromiumAvailable,
   finished,
-  launchChromium,
   openPeerPage,
   opfsSha256,
   readyCode,
   sendFromPage,
+  useChromium,
 } from '../../src/testing/browser.js';
 import { sha256File, writeRandomFile } from '../../src/testing/files.js';
 import { useSignalServer } from '../../src/testing/hooks.js';
@@ -26,20 +25,12 @@ const BIG = 200 * MiB;
 
 describe.runIf(chromiumAvailable())('the page in Chromium', () => {
   const { h, server } = useSignalServer({ beforeEach, afterEach });
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    for (const p of browser.context.pages()) await p.close();
-  });
+  const chromium = useChromium({ beforeAll, afterAll, afterEach });
 
   const pageUrl = (): string => `http://${server.host}:${server.port}/`;
 
-  const openPage = (fragment = ''): Promise<Page> => openPeerPage(browser, `${pageUrl()}${fragment}`);
+  const openPage = (fragment = ''): Promise<Page> =>
+    openPeerPage(chromium.browser, `${pageUrl()}${fragment}`);
 
   it('receives 200 MiB from the CLI into OPFS, verified, the same bytes', async () => {
     const dir = await h.tempDir();
@@ -52,7 +43,7 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     const code = await readyCode(page);
     const tx = h.peer(['send', src, '--to', code, ...server.peerArgs, ...BROWSER_MTU]);
     await page.locator('#accept').click({ timeout: 20_000 });
-    expect(await finished(page), browser.errors.join('\n')).toBe('done');
+    expect(await finished(page), chromium.browser.errors.join('\n')).toBe('done');
     expect((await tx.exit()).code, tx.stderr).toBe(0);
     expect(await opfsSha256(page, 'big.bin')).toBe(await sha256File(src));
     const connected = await tx.waitFor('connected');
@@ -83,7 +74,7 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     const tx = await openPage();
     await sendFromPage(tx, code, [src]);
     await rx.locator('#accept').click({ timeout: 20_000 });
-    expect(await finished(rx), browser.errors.join('\n')).toBe('done');
+    expect(await finished(rx), chromium.browser.errors.join('\n')).toBe('done');
     expect(await finished(tx)).toBe('done');
     expect(await opfsSha256(rx, 'tab.bin')).toBe(await sha256File(src));
   });
@@ -94,12 +85,12 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
       ['desktop', { width: 1280, height: 800 }],
       ['phone', { width: 390, height: 844 }],
     ] as const) {
-      const page = await browser.open(`${pageUrl()}#7-orbit-lemon`, viewport);
+      const page = await chromium.browser.open(`${pageUrl()}#7-orbit-lemon`, viewport);
       await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
       // Nothing runs off the side at a phone's width.
       const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
       expect(overflow).toBeLessThanOrEqual(0);
-      const waiting = await openPeerPage(browser, pageUrl(), viewport);
+      const waiting = await openPeerPage(chromium.browser, pageUrl(), viewport);
       await waiting.locator('#receive').click();
       await readyCode(waiting);
       // The QR code of the page's link with the code, for a phone to scan.
