@@ -69,8 +69,19 @@ async function hashFile(
   }
 }
 
+/** The `length` bytes at `offset` of a file just opened for them, which is then closed. */
+export async function readChunk(handle: fs.FileHandle, offset: number, length: number): Promise<Uint8Array> {
+  try {
+    const buf = new Uint8Array(length);
+    await readFully(handle, buf, length, offset);
+    return buf;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Read exactly `length` bytes at `position` into `buf`; SOURCE_CHANGED if the file is shorter now. */
-export async function readFully(
+async function readFully(
   handle: fs.FileHandle,
   buf: Uint8Array,
   length: number,
@@ -96,14 +107,7 @@ export function sourceStore(content: SharedContent): ChunkStore {
       const { file, offset, length } = layout.place(index);
       const source = content.sources[file];
       if (source === undefined) throw new PeerlaneError('INTERNAL', `no file for chunk ${index}`);
-      const handle = await openSource(source);
-      try {
-        const buf = new Uint8Array(length);
-        await readFully(handle, buf, length, offset);
-        return buf;
-      } finally {
-        await handle.close();
-      }
+      return readChunk(await openSource(source), offset, length);
     },
     write: async () => {
       throw new PeerlaneError('INTERNAL', 'a share does not write');

@@ -21,7 +21,7 @@ import type { ChunkStore } from '../core/swarm/engine.js';
 import type { SwarmManifest } from '../core/swarm/manifest.js';
 import { ChunkLayout } from '../core/swarm/manifest.js';
 import { newMode } from '../transfer/folders.js';
-import { writeError } from '../transfer/incoming-file.js';
+import { writeError, writeFully } from '../transfer/incoming-file.js';
 import { prepareOutDir } from '../transfer/out-dir.js';
 import {
   checkRelPath,
@@ -32,7 +32,7 @@ import {
   publish,
   splitRelPath,
 } from '../transfer/safe-names.js';
-import { readFully } from './content.js';
+import { readChunk } from './content.js';
 
 export interface OutStoreOptions {
   outDir: string;
@@ -165,14 +165,7 @@ class DiskStore implements OutStore {
 
   async read(index: number): Promise<Uint8Array> {
     const { file, offset, length } = this.layout.place(index);
-    const handle = await this.openForRead(file);
-    try {
-      const buf = new Uint8Array(length);
-      await readFully(handle, buf, length, offset);
-      return buf;
-    } finally {
-      await handle.close();
-    }
+    return readChunk(await this.openForRead(file), offset, length);
   }
 
   /** The file's current path; once more if it moved into place (`.part` to final) meanwhile. */
@@ -189,9 +182,10 @@ class DiskStore implements OutStore {
   async write(index: number, data: Uint8Array): Promise<void> {
     const { file, offset } = this.layout.place(index);
     try {
-      const handle = await fs.open(this.paths[file] ?? '', WRITE_FLAGS);
+      const at = this.paths[file] ?? '';
+      const handle = await fs.open(at, WRITE_FLAGS);
       try {
-        await handle.write(data, 0, data.length, offset);
+        await writeFully(handle, data, offset, at);
       } finally {
         await handle.close();
       }

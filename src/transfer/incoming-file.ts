@@ -37,6 +37,24 @@ export function writeError(err: unknown): PeerlaneError {
     : toPeerlaneError(err, 'OUT_NOT_WRITABLE');
 }
 
+/**
+ * Write all of `data` at `position`. A write may be short (a disk filling
+ * up): the rest is written after it, never left as a hole that a later
+ * chunk or block would be taken to have covered.
+ */
+export async function writeFully(
+  handle: fs.FileHandle,
+  data: Uint8Array,
+  position: number,
+  name: string,
+): Promise<void> {
+  for (let written = 0; written < data.length; ) {
+    const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
+    if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${name}`);
+    written += bytesWritten;
+  }
+}
+
 /** Where a transfer writes: its output folder, the targets it gave out, and whether it may replace files. */
 export interface OutPlace {
   outDir: string;
@@ -118,20 +136,9 @@ class DiskFile implements IncomingFile {
   }
 
   async write(payload: Uint8Array, offset: number): Promise<void> {
-    const length = payload.length;
     try {
-      // A write may be short (a disk filling up); the rest must not become a hole.
-      for (let written = 0; written < length; ) {
-        const { bytesWritten } = await this.handle.write(
-          payload,
-          written,
-          length - written,
-          offset + written,
-        );
-        if (bytesWritten <= 0) throw new PeerlaneError('OUT_NOT_WRITABLE', `cannot write ${this.partPath}`);
-        written += bytesWritten;
-      }
-      await this.log?.add(length);
+      await writeFully(this.handle, payload, offset, this.partPath);
+      await this.log?.add(payload.length);
     } catch (err) {
       throw writeError(err);
     }
