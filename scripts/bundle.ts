@@ -1,5 +1,6 @@
 /**
- * The `peer` CLI ships as one bundled file, dist/peer.mjs (package.json's bin).
+ * The `peer` CLI ships bundled: dist/peer.mjs (package.json's bin), and the
+ * chunks in dist/chunks it loads per command.
  *
  * Why: Node 20 resolves, reads and compiles each of the ~100 ES modules the
  * CLI loads (ours, yargs and its helpers, @noble) one at a time, with no
@@ -22,14 +23,23 @@
  * node-datachannel stays external: it is a native addon, loaded from
  * node_modules as usual. The signal server is not bundled; it starts once.
  */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { packageRoot } from '../src/project.js';
 
 const root = packageRoot();
+const dist = path.join(root, 'dist');
+// Chunk names carry a content hash: clear the last build's.
+await rm(path.join(dist, 'chunks'), { recursive: true, force: true });
 await build({
-  entryPoints: [path.join(root, 'dist', 'src', 'peer.js')],
-  outfile: path.join(root, 'dist', 'peer.mjs'),
+  entryPoints: { peer: path.join(dist, 'src', 'peer.js') },
+  outdir: dist,
+  outExtension: { '.js': '.mjs' },
+  // Each command group (peer.ts loads it with import()) is a chunk of its own,
+  // read only when one of its commands runs; code they share is a chunk too.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
