@@ -17,14 +17,6 @@ import { chromium } from 'playwright-core';
 /** Where the browser is: CHROMIUM_PATH, else Debian's. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/**
- * On a loopback bind address the CLI raises its SCTP MTU to 4096
- * (rtc/connect.ts); Chromium's SCTP drops packets that large and the channel
- * closes as soon as data flows. A CLI that talks to a browser on loopback
- * keeps the standard size.
- */
-export const BROWSER_MTU = ['--mtu', '1280'];
-
 const ARGS = [
   '--headless',
   '--no-sandbox',

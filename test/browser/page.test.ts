@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  BROWSER_MTU,
   chromiumAvailable,
   finished,
   openPeerPage,
@@ -41,7 +40,7 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     await page.locator('html[data-sha256="wasm"]').waitFor({ state: 'attached', timeout: 10_000 });
     await page.locator('#receive').click();
     const code = await readyCode(page);
-    const tx = h.peer(['send', src, '--to', code, ...server.peerArgs, ...BROWSER_MTU]);
+    const tx = h.peer(['send', src, '--to', code, ...server.peerArgs]);
     await page.locator('#accept').click({ timeout: 20_000 });
     expect(await finished(page), chromium.browser.errors.join('\n')).toBe('done');
     expect((await tx.exit()).code, tx.stderr).toBe(0);
