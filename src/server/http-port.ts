@@ -1,6 +1,7 @@
 /**
  * HTTP on the signal server's main port (told apart by the first byte, see
- * demux.ts): the browser page (web/static.ts), and two WebSocket paths, which
+ * demux.ts): the browser page (web/static.ts) and its configuration
+ * (web/page-config.ts), and two WebSocket paths, which
  * a browser can reach and which pass proxies that allow only HTTP upgrades:
  * - `GET /signal` upgraded: the signaling protocol, each message a chunk of
  *   the same NDJSON a TCP client sends, each line of ours one text message.
@@ -18,6 +19,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { RELAY_WS_MAX_MESSAGE_BYTES, RELAY_WS_PATH } from '../core/relay/protocol.js';
 import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_WS_PATH } from '../core/signaling/protocol.js';
 import type { RelayHub } from './relay/hub.js';
+import { answerPageConfig, isPageConfig } from './web/page-config.js';
 import { StaticPage } from './web/static.js';
 
 /** A request's headers must arrive within this; a slow-headers client holds nothing for long. */
@@ -39,6 +41,8 @@ export interface PortHttpOptions {
   signal: (stream: Duplex, address: string) => void;
   /** The folder of the page's built files. */
   webRoot: string;
+  /** The UDP port STUN answers on, for the page's configuration; undefined without STUN. */
+  stunPort: () => number | undefined;
   log: (message: string) => void;
 }
 
@@ -59,7 +63,10 @@ export class PortHttp {
         headersTimeout: HEADERS_TIMEOUT_MS,
         requestTimeout: HEADERS_TIMEOUT_MS,
       },
-      (req, res) => page.serve(req, res),
+      (req, res) => {
+        if (isPageConfig(req)) answerPageConfig(req, res, options.stunPort());
+        else page.serve(req, res);
+      },
     );
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket as net.Socket, head));
     this.server.on('clientError', (_err, socket) => socket.destroy());

@@ -33,6 +33,8 @@ export interface PortOptions {
   relay: RelayHub;
   relayOnly: boolean;
   webRoot: string | undefined;
+  /** The UDP port STUN answers on (the page's configuration tells the page); undefined without STUN. */
+  stunPort: () => number | undefined;
   tls: TlsPem | undefined;
   log: (message: string) => void;
 }
@@ -51,6 +53,7 @@ export class PortRouter {
       relay,
       signal: (stream, address) => this.acceptWebSocket(stream, address),
       webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
+      stunPort: options.stunPort,
       log,
     });
     this.tls =

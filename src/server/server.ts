@@ -121,6 +121,7 @@ export class SignalServer {
       relay: this.relay,
       relayOnly: options.relayOnly === true,
       webRoot: options.webRoot,
+      stunPort: () => this.udp?.address().port,
       tls: options.tls,
       log: this.log,
     });
