@@ -12,7 +12,9 @@
  *   transfer (from the receiver's first progress to its last file verified);
  * - the page's JS heap while it receives (CDP Performance.getMetrics,
  *   JSHeapUsedSize, sampled every HEAP_SAMPLE_MS): it must stay flat;
- * - the time from tapping Receive (a code typed in) to the first byte.
+ * - the time from tapping Receive (a code typed in) to the first byte, and
+ *   from the last byte to the page showing it done (the file's verified
+ *   segments written into its name: web/part-store.ts).
  *
  *   npm run bench:browser                  1 GiB
  *   npm run bench:browser -- --size 256    256 MiB
@@ -160,13 +162,15 @@ try {
   await page.locator('#receive').click();
   await page.locator('#accept').click({ timeout: 60_000 });
   const state = await finished(page, TRANSFER_LIMIT_MS);
+  const shown = Date.now();
   clearInterval(sampler);
   const same = (await opfsSha256(page, 'bench.bin')) === sha;
   await sender.exit();
   const heapMb = heap.map((b) => Math.round(b / 1e6));
   log(
     `CLI → Chromium (OPFS): ${state}, ${same ? 'same bytes' : 'BYTES DIFFER'}, ${mbps(size, lastProgress - firstByte)} MB/s; ` +
-      `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once)`,
+      `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once); ` +
+      `last byte to done shown ${shown - lastProgress} ms (the verified segments written into the file)`,
   );
   log(
     `  page JS heap while receiving, MB: min ${Math.min(...heapMb)}, max ${Math.max(...heapMb)}, samples ${heapMb.join(' ')}`,

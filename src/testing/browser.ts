@@ -102,12 +102,12 @@ export async function sendFromPage(page: Page, code: string, files: string[]): P
   await page.locator('#go-send').click();
 }
 
-/** The SHA-256 of a file the page saved in OPFS, read back in the page. */
-export async function opfsSha256(page: Page, name: string): Promise<string> {
+/** The SHA-256 of a file the page saved in OPFS (its `received` folder, or `folder`), read back in the page. */
+export async function opfsSha256(page: Page, name: string, folder = 'received'): Promise<string> {
   // A string: this module is compiled without the DOM's types; the page has them.
   return page.evaluate(`(async () => {
     const root = await navigator.storage.getDirectory();
-    const dir = await root.getDirectoryHandle('received');
+    const dir = await root.getDirectoryHandle(${JSON.stringify(folder)});
     const file = await (await dir.getFileHandle(${JSON.stringify(name)})).getFile();
     const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
     return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');

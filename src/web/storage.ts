@@ -7,6 +7,7 @@ import { formatBytes } from '../core/format.js';
 import { browserSha256 } from './hasher.js';
 import { PART_SUFFIX } from './part-store.js';
 import { DirectoryFiles, MEMORY_LIMIT_BYTES, MemoryFiles } from './receive-files.js';
+import { rememberedFolder, rememberFolder } from './remembered-folder.js';
 
 /**
  * The OPFS folder the page receives into. At each receive, what an earlier
@@ -22,7 +23,10 @@ export interface Storage {
 }
 
 type PickerWindow = Window & {
-  showDirectoryPicker?: (o: { mode: 'readwrite' }) => Promise<FileSystemDirectoryHandle>;
+  showDirectoryPicker?: (o: {
+    mode: 'readwrite';
+    startIn?: FileSystemDirectoryHandle;
+  }) => Promise<FileSystemDirectoryHandle>;
 };
 
 export function canPickFolder(): boolean {
@@ -50,10 +54,11 @@ export function storageNote(): string {
 export async function chooseStorage(pickFolder: boolean): Promise<Storage> {
   const picker = (window as PickerWindow).showDirectoryPicker;
   if (pickFolder && picker !== undefined) {
-    return {
-      files: new DirectoryFiles(await picker({ mode: 'readwrite' }), browserSha256),
-      offersDownload: false,
-    };
+    // Opened where the person picked last time: the same folder again resumes what was cut short.
+    const last = await rememberedFolder();
+    const folder = await picker.call(window, { mode: 'readwrite', ...(last ? { startIn: last } : {}) });
+    await rememberFolder(folder);
+    return { files: new DirectoryFiles(folder, browserSha256), offersDownload: false };
   }
   if (hasOpfs()) {
     const root = await navigator.storage.getDirectory();
