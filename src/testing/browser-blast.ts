@@ -24,33 +24,43 @@ export interface BlastResult {
 /** Bound on one blast: far above any rate worth measuring for the sizes used here. */
 const BLAST_LIMIT_MS = 300_000;
 
-/** In the page: an answering RTCPeerConnection, exposed as globalThis.blast. */
+/**
+ * In the page: an answering RTCPeerConnection, exposed as globalThis.blast,
+ * counting what arrives from the moment its channel is announced (a handler
+ * set any later would miss what node-datachannel sends as soon as it opens).
+ */
 const PAGE_SETUP = `(async (offer) => {
   const pc = new RTCPeerConnection({ iceServers: [] });
-  const channel = new Promise((resolve) => { pc.ondatachannel = (e) => resolve(e.channel); });
+  const count = { bytes: 0, first: 0, last: 0, target: Infinity, done: () => {} };
+  const channel = new Promise((resolve) => {
+    pc.ondatachannel = (e) => {
+      e.channel.binaryType = 'arraybuffer';
+      e.channel.onmessage = (m) => {
+        const now = performance.now();
+        if (count.first === 0) count.first = now;
+        count.last = now;
+        count.bytes += m.data.byteLength;
+        if (count.bytes >= count.target) count.done();
+      };
+      resolve(e.channel);
+    };
+  });
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
   await pc.setLocalDescription(await pc.createAnswer());
   if (pc.iceGatheringState !== 'complete') {
     await new Promise((r) => { pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(); });
   }
-  globalThis.blast = { pc, channel };
+  globalThis.blast = { pc, channel, count };
   return pc.localDescription.sdp;
 })`;
 
-/** In the page: count `total` bytes in, resolve with ms from first to last. */
-const PAGE_RECEIVE = `(async (total) => {
-  const dc = await globalThis.blast.channel;
-  dc.binaryType = 'arraybuffer';
-  let bytes = 0, first = 0;
-  await new Promise((resolve) => {
-    dc.onmessage = (e) => {
-      if (first === 0) first = performance.now();
-      bytes += e.data.byteLength;
-      if (bytes >= total) resolve();
-    };
-  });
-  return performance.now() - first;
-})`;
+/** In the page: once `total` bytes are in, the ms from the first to the last. */
+const PAGE_RECEIVE = `((total) => new Promise((resolve) => {
+  const count = globalThis.blast.count;
+  count.target = total;
+  count.done = () => resolve(count.last - count.first);
+  if (count.bytes >= total) count.done();
+}))`;
 
 /** In the page: send `total` bytes in `size` messages with the engines' high and low water. */
 const PAGE_SEND = `(async ([total, size, high, low]) => {
