@@ -1,13 +1,20 @@
 /**
  * `npm run bench:browser`: the page in Chromium against the CLI on loopback,
  * with the CLI-to-CLI figure from the same run (both over the data channel,
- * at the SCTP MTU a browser takes, so the only difference is the browser):
+ * at the SCTP MTU the CLI uses on loopback, 2048, the most a browser takes;
+ * and at 4096 for comparison, which a browser drops):
  *
+ * - the transport's ceiling: the same number of bytes each way between a tab
+ *   and node-datachannel over one data channel, in the page's message size
+ *   (256 KiB) under the engines' backpressure, memory to memory
+ *   (src/testing/browser-blast.ts): what the page is measured against;
  * - CLI → Chromium (saved through OPFS) and Chromium → CLI, MB/s of verified
  *   transfer (from the receiver's first progress to its last file verified);
  * - the page's JS heap while it receives (CDP Performance.getMetrics,
  *   JSHeapUsedSize, sampled every HEAP_SAMPLE_MS): it must stay flat;
- * - the time from tapping Receive (a code typed in) to the first byte.
+ * - the time from tapping Receive (a code typed in) to the first byte, and
+ *   from the last byte to the page showing it done (the file's verified
+ *   segments written into its name: web/part-store.ts).
  *
  *   npm run bench:browser                  1 GiB
  *   npm run bench:browser -- --size 256    256 MiB
@@ -18,15 +25,10 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { CHUNK_SIZE, DATA_HEADER_BYTES } from '../src/core/transfer/protocol.js';
 import { packageRoot } from '../src/project.js';
-import {
-  BROWSER_MTU,
-  finished,
-  launchChromium,
-  openPeerPage,
-  opfsSha256,
-  sendFromPage,
-} from '../src/testing/browser.js';
+import { finished, launchChromium, openPeerPage, opfsSha256, sendFromPage } from '../src/testing/browser.js';
+import { blastBothWays } from '../src/testing/browser-blast.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import { Harness } from '../src/testing/harness.js';
 
@@ -90,6 +92,18 @@ async function hashRates(browser: Awaited<ReturnType<typeof launchChromium>>, ur
   return `SHA-256 in Chromium, 64 MiB: hash-wasm incremental ${wasm} MB/s, @noble/hashes incremental ${n} MB/s, WebCrypto whole buffer ${w} MB/s`;
 }
 
+/** CLI → CLI over the data channel, MB/s of verified transfer; `mtu` undefined: what the CLI picks. */
+async function cliToCli(h: Harness, src: string, peerArgs: string[], mtu?: number): Promise<unknown> {
+  const mtuArgs = mtu === undefined ? [] : ['--mtu', String(mtu)];
+  const out = await h.tempDir();
+  const rx = h.peer(['receive', '--yes', '--out', out, ...peerArgs, ...mtuArgs]);
+  const { code } = await rx.waitFor('ready');
+  const tx = h.peer(['send', src, '--to', code, '--transport', 'webrtc', ...peerArgs, ...mtuArgs]);
+  const done = await rx.waitFor('done', TRANSFER_LIMIT_MS);
+  await tx.exit();
+  return done.mbps;
+}
+
 const h = new Harness();
 const browser = await launchChromium();
 try {
@@ -102,17 +116,28 @@ try {
 
   log(await hashRates(browser, url));
 
-  // CLI → CLI, the reference: the data channel at the browser's MTU.
-  const out = await h.tempDir();
-  const rx = h.peer(['receive', '--yes', '--out', out, ...server.peerArgs, ...BROWSER_MTU]);
-  const { code } = await rx.waitFor('ready');
-  const tx = h.peer(['send', src, '--to', code, '--transport', 'webrtc', ...server.peerArgs, ...BROWSER_MTU]);
-  const cliDone = await rx.waitFor('done', TRANSFER_LIMIT_MS);
-  await tx.exit();
-  log(`CLI → CLI (data channel, MTU 1280): ${cliDone.mbps} MB/s`);
+  const blastPage = await browser.open('about:blank');
+  const blast = await blastBothWays(blastPage, {
+    bytes: size,
+    messageBytes: CHUNK_SIZE + DATA_HEADER_BYTES,
+    mtu: 2048,
+  });
+  await blastPage.close();
+  log(
+    `ceiling, one data channel Chromium ↔ node-datachannel, no frames/hash/disk, ${blast.toPage.maxMessageSize} B max message: ` +
+      `to Chromium ${blast.toPage.mbps} MB/s, from Chromium ${blast.fromPage.mbps} MB/s`,
+  );
+
+  // CLI → CLI, the reference: the data channel at the MTU the CLI uses on loopback, and at 4096.
+  log(
+    `CLI → CLI (data channel, MTU 2048, the loopback default): ${await cliToCli(h, src, server.peerArgs)} MB/s`,
+  );
+  log(
+    `CLI → CLI (data channel, --mtu 4096, which Chromium drops): ${await cliToCli(h, src, server.peerArgs, 4096)} MB/s`,
+  );
 
   // CLI → Chromium: the CLI waits with a code, the page types it and taps Receive.
-  const sender = h.peer(['send', src, ...server.peerArgs, ...BROWSER_MTU]);
+  const sender = h.peer(['send', src, ...server.peerArgs]);
   const sent = await sender.waitFor('ready');
   const page = await openPeerPage(browser, url);
   const cdp = await browser.context.newCDPSession(page);
@@ -137,13 +162,15 @@ try {
   await page.locator('#receive').click();
   await page.locator('#accept').click({ timeout: 60_000 });
   const state = await finished(page, TRANSFER_LIMIT_MS);
+  const shown = Date.now();
   clearInterval(sampler);
   const same = (await opfsSha256(page, 'bench.bin')) === sha;
   await sender.exit();
   const heapMb = heap.map((b) => Math.round(b / 1e6));
   log(
     `CLI → Chromium (OPFS): ${state}, ${same ? 'same bytes' : 'BYTES DIFFER'}, ${mbps(size, lastProgress - firstByte)} MB/s; ` +
-      `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once)`,
+      `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once); ` +
+      `last byte to done shown ${shown - lastProgress} ms (the verified segments written into the file)`,
   );
   log(
     `  page JS heap while receiving, MB: min ${Math.min(...heapMb)}, max ${Math.max(...heapMb)}, samples ${heapMb.join(' ')}`,
@@ -152,7 +179,7 @@ try {
 
   // Chromium → CLI.
   const out2 = await h.tempDir();
-  const receiver = h.peer(['receive', '--yes', '--out', out2, ...server.peerArgs, ...BROWSER_MTU]);
+  const receiver = h.peer(['receive', '--yes', '--out', out2, ...server.peerArgs]);
   const ready = await receiver.waitFor('ready');
   const up = await openPeerPage(browser, url);
   await sendFromPage(up, ready.code, [src]);

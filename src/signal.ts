@@ -84,6 +84,7 @@ await runCommand(
       relayAddress: settings['relay-address'],
       relayOnly: settings['relay-only'],
       tls: readTlsFiles(settings['tls-cert'], settings['tls-key']),
+      trustProxy: settings['trust-proxy'],
     });
     const address = await server.listen();
     const http = server.httpAddress();

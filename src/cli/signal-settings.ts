@@ -18,6 +18,7 @@ import { DEFAULT_HTTP_HOST } from '../server/options.js';
 import { RELAY_SETTINGS } from '../server/relay/settings.js';
 import { SIGNAL_LIMIT_SETTINGS } from '../server/server-config.js';
 import { DEFAULT_TURN_TTL_SECONDS } from '../server/turn.js';
+import { parseTrustedProxies } from '../server/web/forwarded.js';
 
 /** A setting whose empty value means "none" rather than its default. */
 function blankIsNone(raw: unknown): string | undefined {
@@ -83,6 +84,14 @@ export const SIGNAL_SETTINGS = [
     default: DEFAULT_HTTP_HOST,
     describe: 'Address the /healthz and /metrics port listens on',
     parse: (raw) => blankIsNone(raw) ?? DEFAULT_HTTP_HOST,
+  },
+  {
+    flag: 'trust-proxy',
+    env: 'SIGNAL_TRUST_PROXY',
+    default: '',
+    describe:
+      "Reverse proxies' IP addresses (comma-separated) whose X-Forwarded-For names a WebSocket's client",
+    parse: (raw) => parseTrustedProxies(optionalString(raw)),
   },
   {
     flag: 'tls-cert',

@@ -30,6 +30,7 @@ export * from './session/reconnect-policy.js';
 export * from './session/transfer.js';
 export * from './signaling/client.js';
 export * from './signaling/framing.js';
+export * from './signaling/page-config.js';
 export * from './signaling/pipe.js';
 export * from './signaling/protocol.js';
 export * from './signaling/rtc-signal.js';

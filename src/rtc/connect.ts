@@ -15,7 +15,7 @@ import { RtcAttempt } from './attempt.js';
 import type { IceServer } from './ice-servers.js';
 import { isTurnServer } from './ice-servers.js';
 import type { Link, PathInfo } from './link.js';
-import { applySctpSettings } from './sctp.js';
+import { applySctpSettings, mtuFor } from './sctp.js';
 
 export interface RtcOptions {
   /**
@@ -34,7 +34,7 @@ export interface RtcOptions {
   /**
    * SCTP MTU. libdatachannel's 1280 fits any internet path; per-packet cost
    * dominates throughput, so a path known to carry more (loopback) should use
-   * more. See mtuFor().
+   * more. See mtuFor() (sctp.ts).
    */
   mtu?: number | undefined;
   /** Default `auto`; `--relay` means `webrtc`. */
@@ -47,19 +47,6 @@ export interface RtcOptions {
    * so once on it stays on.
    */
   debugIce?: boolean | undefined;
-}
-
-/** The safe default, what libdatachannel uses: the IPv6 minimum link MTU. */
-const SAFE_MTU = 1280;
-/**
- * On loopback: 112 → 175 MB/s here for 256 MiB disk to disk. Above about 4155,
- * libjuice truncates datagrams and data silently stops, so stay well under.
- */
-const LOOPBACK_MTU = 4096;
-
-/** The MTU to use for a bind address: more only where the path is certainly loopback. */
-function mtuFor(bindAddress: string | undefined): number {
-  return bindAddress !== undefined && /^127\.|^::1$/.test(bindAddress) ? LOOPBACK_MTU : SAFE_MTU;
 }
 
 /** Which connection attempt of a session this is, and a way to abandon it. */

@@ -1,6 +1,7 @@
 /**
  * HTTP on the signal server's main port (told apart by the first byte, see
- * demux.ts): the browser page (web/static.ts), and two WebSocket paths, which
+ * demux.ts): the browser page (web/static.ts) and its configuration
+ * (web/page-config.ts), and two WebSocket paths, which
  * a browser can reach and which pass proxies that allow only HTTP upgrades:
  * - `GET /signal` upgraded: the signaling protocol, each message a chunk of
  *   the same NDJSON a TCP client sends, each line of ours one text message.
@@ -18,6 +19,8 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { RELAY_WS_MAX_MESSAGE_BYTES, RELAY_WS_PATH } from '../core/relay/protocol.js';
 import { MAX_SIGNAL_MESSAGE_BYTES, SIGNAL_WS_PATH } from '../core/signaling/protocol.js';
 import type { RelayHub } from './relay/hub.js';
+import type { TrustedProxies } from './web/forwarded.js';
+import { answerPageConfig, isPageConfig } from './web/page-config.js';
 import { StaticPage } from './web/static.js';
 
 /** A request's headers must arrive within this; a slow-headers client holds nothing for long. */
@@ -39,6 +42,15 @@ export interface PortHttpOptions {
   signal: (stream: Duplex, address: string) => void;
   /** The folder of the page's built files. */
   webRoot: string;
+  /** The UDP port STUN answers on, for the page's configuration; undefined without STUN. */
+  stunPort: () => number | undefined;
+  /** Whose X-Forwarded-For names a WebSocket's client (web/forwarded.ts). */
+  proxies: TrustedProxies;
+  /**
+   * Count a client a trusted proxy forwards against the per-address cap: a
+   * release for when it leaves, or undefined if its address is over the cap.
+   */
+  countForwarded: (address: string) => (() => void) | undefined;
   log: (message: string) => void;
 }
 
@@ -59,7 +71,10 @@ export class PortHttp {
         headersTimeout: HEADERS_TIMEOUT_MS,
         requestTimeout: HEADERS_TIMEOUT_MS,
       },
-      (req, res) => page.serve(req, res),
+      (req, res) => {
+        if (isPageConfig(req)) answerPageConfig(req, res, options.stunPort());
+        else page.serve(req, res);
+      },
     );
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket as net.Socket, head));
     this.server.on('clientError', (_err, socket) => socket.destroy());
@@ -75,14 +90,27 @@ export class PortHttp {
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const path = (req.url ?? '').split('?', 1)[0];
     const websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
-    const address = this.addresses.get(socket) ?? socket.remoteAddress ?? 'unknown';
-    const { log, relay, signal } = this.options;
-    if (websocket && path === RELAY_WS_PATH) {
+    if (!websocket || (path !== RELAY_WS_PATH && path !== SIGNAL_WS_PATH)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const peer = this.addresses.get(socket) ?? socket.remoteAddress ?? 'unknown';
+    const { log, relay, signal, proxies } = this.options;
+    const address = proxies.clientOf(req, peer);
+    if (proxies.trusts(peer)) {
+      const release = this.options.countForwarded(address);
+      if (release === undefined) {
+        socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      socket.once('close', release);
+    }
+    if (path === RELAY_WS_PATH) {
       this.relayWss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', (err) => log(`relay websocket from ${address}: ${err.message}`));
         relay.accept(createWebSocketStream(ws), address);
       });
-    } else if (websocket && path === SIGNAL_WS_PATH) {
+    } else {
       this.signalWss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', (err) => log(`signal websocket from ${address}: ${err.message}`));
         // Strings stay strings, so that each line of ours goes out as one text message.
@@ -91,8 +119,6 @@ export class PortHttp {
         ws.once('close', () => stream.destroy());
         signal(stream, address);
       });
-    } else {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
   }
 

@@ -47,6 +47,12 @@ export interface SignalServerOptions {
    * RELAY_ADDRESS.
    */
   relayOnly?: boolean | undefined;
+  /**
+   * Reverse proxies (IP addresses) whose X-Forwarded-For names the client of
+   * a WebSocket (the page's): see web/forwarded.ts. Their own connections are
+   * not held to the per-address cap; each client they forward is.
+   */
+  trustProxy?: readonly string[] | undefined;
   /** The folder of the browser page's built files, served at `/` (default: dist/web/ of this package). */
   webRoot?: string | undefined;
   /** Terminate TLS on this port with this certificate (TLS_CERT, TLS_KEY); see tls.ts. */

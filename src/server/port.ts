@@ -19,9 +19,11 @@ import type { SignalHandlers } from './handlers.js';
 import { PortHttp } from './http-port.js';
 import type { LineContext } from './line-reader.js';
 import { readLines } from './line-reader.js';
+import type { AddressLimiter } from './rate-limit.js';
 import type { RelayHub } from './relay/hub.js';
 import type { TlsPem } from './tls.js';
 import { PortTls } from './tls.js';
+import type { TrustedProxies } from './web/forwarded.js';
 import { DEFAULT_WEB_ROOT } from './web/static.js';
 
 /** What a relay-only process says to a signaling client. */
@@ -33,6 +35,11 @@ export interface PortOptions {
   relay: RelayHub;
   relayOnly: boolean;
   webRoot: string | undefined;
+  /** The UDP port STUN answers on (the page's configuration tells the page); undefined without STUN. */
+  stunPort: () => number | undefined;
+  proxies: TrustedProxies;
+  /** The per-address connection cap (server.ts's limiter), for the clients a trusted proxy forwards. */
+  connections: Pick<AddressLimiter, 'connect' | 'disconnect'>;
   tls: TlsPem | undefined;
   log: (message: string) => void;
 }
@@ -51,6 +58,15 @@ export class PortRouter {
       relay,
       signal: (stream, address) => this.acceptWebSocket(stream, address),
       webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
+      stunPort: options.stunPort,
+      proxies: options.proxies,
+      countForwarded: (address) => {
+        const group = addressGroup(address, lines.limits.ipv6PrefixBits);
+        // The cap counts a refused connection too, until it is released: release it at once.
+        if (options.connections.connect(group)) return () => options.connections.disconnect(group);
+        options.connections.disconnect(group);
+        return undefined;
+      },
       log,
     });
     this.tls =

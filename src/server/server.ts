@@ -50,6 +50,7 @@ import type { SignalLimits } from './server-config.js';
 import { resolveSignalLimits } from './server-config.js';
 import { MemoryState } from './state.js';
 import type { SignalState } from './types.js';
+import { TrustedProxies } from './web/forwarded.js';
 
 /** How often buckets of addresses that went quiet are forgotten. */
 const SWEEP_MS = 60_000;
@@ -70,6 +71,8 @@ export class SignalServer {
   /** Every open socket, rejected or not, so close() can end them all. */
   private readonly sockets = new Set<net.Socket>();
   private readonly limiter: AddressLimiter;
+  /** Reverse proxies whose forwarded clients are counted instead of them (web/forwarded.ts). */
+  private readonly proxies: TrustedProxies;
   /** STUN answers per address group: a spoofed source must not turn the port into a reflector. */
   private readonly stunLimiter: AddressLimiter;
   /** Bytes of unfinished lines held for all clients (the sum of their decoders' pending bytes). */
@@ -98,6 +101,7 @@ export class SignalServer {
       now,
     });
     this.state = new MemoryState(this.limiter, now);
+    this.proxies = new TrustedProxies(options.trustProxy);
     this.relay = new RelayHub(
       { ...DEFAULT_RELAY_LIMITS, helloTimeoutMs: this.limits.handshakeTimeoutMs, ...options.relay },
       {
@@ -121,6 +125,9 @@ export class SignalServer {
       relay: this.relay,
       relayOnly: options.relayOnly === true,
       webRoot: options.webRoot,
+      stunPort: () => this.udp?.address().port,
+      proxies: this.proxies,
+      connections: this.limiter,
       tls: options.tls,
       log: this.log,
     });
@@ -242,10 +249,12 @@ export class SignalServer {
     const client = this.port.client(socket, plainAddress(socket.remoteAddress));
     const { group } = client;
     this.sockets.add(socket);
-    const withinCap = this.limiter.connect(group);
+    // A trusted proxy's connections carry many clients: each is counted when its WebSocket names it (http-port.ts).
+    const proxy = this.proxies.trusts(client.address);
+    const withinCap = proxy || this.limiter.connect(group);
     socket.on('close', () => {
       this.sockets.delete(socket);
-      this.limiter.disconnect(group);
+      if (!proxy) this.limiter.disconnect(group);
     });
     // Every socket counts, rejected ones too until they close: the cap is on what the server holds.
     const refusal =

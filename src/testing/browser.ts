@@ -17,14 +17,6 @@ import { chromium } from 'playwright-core';
 /** Where the browser is: CHROMIUM_PATH, else Debian's. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/**
- * On a loopback bind address the CLI raises its SCTP MTU to 4096
- * (rtc/connect.ts); Chromium's SCTP drops packets that large and the channel
- * closes as soon as data flows. A CLI that talks to a browser on loopback
- * keeps the standard size.
- */
-export const BROWSER_MTU = ['--mtu', '1280'];
-
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -110,12 +102,12 @@ export async function sendFromPage(page: Page, code: string, files: string[]): P
   await page.locator('#go-send').click();
 }
 
-/** The SHA-256 of a file the page saved in OPFS, read back in the page. */
-export async function opfsSha256(page: Page, name: string): Promise<string> {
+/** The SHA-256 of a file the page saved in OPFS (its `received` folder, or `folder`), read back in the page. */
+export async function opfsSha256(page: Page, name: string, folder = 'received'): Promise<string> {
   // A string: this module is compiled without the DOM's types; the page has them.
   return page.evaluate(`(async () => {
     const root = await navigator.storage.getDirectory();
-    const dir = await root.getDirectoryHandle('received');
+    const dir = await root.getDirectoryHandle(${JSON.stringify(folder)});
     const file = await (await dir.getFileHandle(${JSON.stringify(name)})).getFile();
     const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
     return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');

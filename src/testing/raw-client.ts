@@ -152,6 +152,8 @@ export async function connectRawClient(
 export interface WsClientOptions extends RawClientOptions {
   /** `wss:` instead of `ws:`, trusting this CA (PEM). */
   tlsCa?: string;
+  /** Extra headers on the upgrade request (X-Forwarded-For, as a proxy adds it). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -166,6 +168,7 @@ export async function rawSignalWebSocket(
   const ws = new WebSocket(`${scheme}://${to.host}:${to.port}${SIGNAL_WS_PATH}`, {
     ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     ...(options.tlsCa === undefined ? {} : { ca: options.tlsCa }),
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
   });
   ws.on('error', () => {});
   const sink = lineSink(options.waitMs ?? 5_000);

@@ -12,6 +12,7 @@ import { checkCode, pair } from '../core/session/pair.js';
 import type { PeerSession } from '../core/session/peer-session.js';
 import { startSession } from '../core/session/peer-session.js';
 import { receiveOver, runReceiver, runSender, sendOver } from '../core/session/transfer.js';
+import { PAGE_CONFIG_PATH, parsePageConfig } from '../core/signaling/page-config.js';
 import type { TurnGrant } from '../core/signaling/protocol.js';
 import type { ReceiverFiles } from '../core/transfer/file-access.js';
 import { systemClock } from '../core/transfer/ports.js';
@@ -40,15 +41,36 @@ export interface WebPeerOptions {
   abortSignal?: AbortSignal | undefined;
 }
 
-/** ICE servers for a browser from the TURN credentials the signal server issued at pairing, if any. */
-function iceServersFor(grant: TurnGrant | undefined): RTCIceServer[] {
-  return grant === undefined
-    ? []
-    : [{ urls: grant.urls, username: grant.username, credential: grant.password }];
+/**
+ * ICE servers for a browser: the signal server's STUN (its page configuration)
+ * and the TURN credentials it issued at pairing, if any.
+ */
+function iceServersFor(stun: string[], grant: TurnGrant | undefined): RTCIceServer[] {
+  const servers: RTCIceServer[] = stun.map((urls) => ({ urls }));
+  if (grant !== undefined)
+    servers.push({ urls: grant.urls, username: grant.username, credential: grant.password });
+  return servers;
+}
+
+/**
+ * The signal server's STUN, from its page configuration on the page's own
+ * origin. Without it (an older server, a proxy that does not pass it) the page
+ * still connects on host candidates and TURN: an empty list, not a failure.
+ */
+async function serverStun(): Promise<string[]> {
+  try {
+    const res = await fetch(PAGE_CONFIG_PATH, { cache: 'no-store' });
+    return res.ok ? parsePageConfig(await res.text()).stun : [];
+  } catch (err) {
+    console.debug(`no STUN from the page configuration: ${String(err)}`);
+    return [];
+  }
 }
 
 async function session(intent: 'send' | 'receive', options: WebPeerOptions): Promise<PeerSession> {
   checkCode({ ...options, intent });
+  // Asked while the pairing waits for the other side, so it costs no time.
+  const stun = serverStun();
   const pairing: Pairing = await pair(() => connectSignalWs(options.signalUrl), { ...options, intent });
   return startSession(pairing, {
     onEvent: options.onEvent,
@@ -58,7 +80,7 @@ async function session(intent: 'send' | 'receive', options: WebPeerOptions): Pro
     reconnectForMs: DEFAULTS.PEER_RECONNECT_FOR * 1000,
     handshakeTimeoutMs: CONNECT_TIMEOUT_MS,
     openLinks: webLinks({
-      iceServers: iceServersFor(pairing.client.turnGrant),
+      iceServers: iceServersFor(await stun, pairing.client.turnGrant),
       timeoutMs: CONNECT_TIMEOUT_MS,
     }),
   });

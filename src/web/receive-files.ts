@@ -10,9 +10,9 @@
  * Names are hostile: the manifest is checked with the CLI's rules
  * (core/transfer/names.ts) before anyone is asked, and each name becomes
  * folder handles one component at a time, so nothing can land outside the
- * chosen folder. A file is written through createWritable(), which the
- * browser keeps aside (its own swap file) until close(): only a verified file
- * ever appears under its name.
+ * chosen folder. On disk a file is received into a `.part` folder beside its
+ * target (part-store.ts), which a later run with the same file resumes, and
+ * written to its name only once verified.
  */
 import { PeerlaneError } from '../core/errors.js';
 import type {
@@ -23,9 +23,11 @@ import type {
   Survey,
 } from '../core/transfer/file-access.js';
 import { checkManifestNames, checkRelPath, splitRelPath } from '../core/transfer/names.js';
+import type { HasherFactory } from '../core/transfer/ports.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
 import { manifestTotal } from '../core/transfer/protocol.js';
 import type { FileResult } from '../core/transfer/types.js';
+import { openPart, resumableIn } from './part-store.js';
 
 /**
  * Without a way to disk, what the page keeps in memory at most: a phone
@@ -47,10 +49,7 @@ export interface Received {
   file: () => Promise<File>;
 }
 
-/**
- * Files this session received on an earlier channel are held (not sent
- * again after a reconnection); nothing is resumed from an earlier run.
- */
+/** Files this session received on an earlier channel are held (not sent again after a reconnection). */
 function heldSurvey(files: readonly ManifestEntry[], memory: ReceiveMemory): Survey {
   const held = new Map<number, FileResult>();
   files.forEach((f, i) => {
@@ -64,14 +63,26 @@ function heldSurvey(files: readonly ManifestEntry[], memory: ReceiveMemory): Sur
 export class DirectoryFiles implements ReceiverFiles {
   readonly received: Received[] = [];
 
-  constructor(private readonly root: FileSystemDirectoryHandle) {}
+  constructor(
+    private readonly root: FileSystemDirectoryHandle,
+    private readonly sha256: HasherFactory,
+  ) {}
 
   check(files: readonly ManifestEntry[]): void {
     checkManifestNames(files);
   }
 
+  /** Held files, and the `.part` folders an earlier run left for files still to come. */
   async survey(files: readonly ManifestEntry[], memory: ReceiveMemory): Promise<Survey> {
-    return heldSurvey(files, memory);
+    const survey = heldSurvey(files, memory);
+    for (const [i, entry] of files.entries()) {
+      if (survey.held.has(i) || entry.kind === 'dir') continue;
+      const { dirs, base } = splitRelPath(checkRelPath(entry.name));
+      const dir = await this.existingFolder(dirs);
+      const earlier = dir && (await resumableIn(dir, base, entry.name, entry, this.sha256));
+      if (earlier) survey.resumable.set(i, earlier);
+    }
+    return survey;
   }
 
   async prepare(files: readonly ManifestEntry[]): Promise<void> {
@@ -80,27 +91,34 @@ export class DirectoryFiles implements ReceiverFiles {
     }
   }
 
-  async open({ entry }: OpenRequest): Promise<IncomingFile> {
-    const { dirs, base } = splitRelPath(checkRelPath(entry.name));
+  async open(request: OpenRequest): Promise<IncomingFile> {
+    const { dirs, base } = splitRelPath(checkRelPath(request.entry.name));
     const dir = await this.folder(dirs);
     const name = await freeName(dir, base);
-    const handle = await dir.getFileHandle(name, { create: true });
-    const writable = await handle.createWritable();
     const target = [...dirs, name].join('/');
-    return new BatchedFile(target, {
-      write: (data, at) => writable.write({ type: 'write', position: at, data }),
-      finish: async () => {
-        await writable.close();
-        this.received.push({ name: target, file: () => handle.getFile() });
-      },
-      discard: async () => {
-        await writable.abort();
-        await dir.removeEntry(name).catch(() => {});
-      },
+    const part = await openPart(dir, base, request, async (segments) => {
+      const handle = await dir.getFileHandle(name, { create: true });
+      const writable = await handle.createWritable();
+      // Each segment streamed from disk to disk: never the whole file in memory.
+      for (const segment of segments) await writable.write(segment);
+      await writable.close();
+      this.received.push({ name: target, file: () => handle.getFile() });
     });
+    return new BatchedFile(target, part);
   }
 
   async finishFolders(): Promise<void> {}
+
+  /** The folder at `parts` if it is there already; made by nothing. */
+  private async existingFolder(parts: readonly string[]): Promise<FileSystemDirectoryHandle | undefined> {
+    let dir = this.root;
+    for (const part of parts) {
+      const next = await dir.getDirectoryHandle(part).catch(() => undefined);
+      if (next === undefined) return undefined;
+      dir = next;
+    }
+    return dir;
+  }
 
   private async folder(parts: readonly string[]): Promise<FileSystemDirectoryHandle> {
     let dir = this.root;
@@ -170,7 +188,8 @@ export class MemoryFiles implements ReceiverFiles {
 interface Sink {
   write(data: Blob, at: number): Promise<void>;
   finish(): Promise<void>;
-  discard(): Promise<void>;
+  /** With `keep`, what was written stays for a later run to resume. */
+  discard(keep: boolean): Promise<void>;
 }
 
 /** Gathers the engine's writes into WRITE_BATCH_BYTES batches for the sink. */
@@ -202,9 +221,9 @@ class BatchedFile implements IncomingFile {
     return this.target;
   }
 
-  async discard(): Promise<void> {
+  async discard(keep: boolean): Promise<void> {
     this.batch = [];
-    await this.sink.discard().catch(() => {});
+    await this.sink.discard(keep).catch(() => {});
   }
 
   private async flush(): Promise<void> {

@@ -4,9 +4,16 @@
  * offered for download from disk), or memory up to MEMORY_LIMIT_BYTES.
  */
 import { formatBytes } from '../core/format.js';
+import { browserSha256 } from './hasher.js';
+import { PART_SUFFIX } from './part-store.js';
 import { DirectoryFiles, MEMORY_LIMIT_BYTES, MemoryFiles } from './receive-files.js';
+import { rememberedFolder, rememberFolder } from './remembered-folder.js';
 
-/** The OPFS folder the page receives into; emptied at each receive so the origin's quota is not used up. */
+/**
+ * The OPFS folder the page receives into. At each receive, what an earlier
+ * one finished (and offered for download) goes, so the origin's quota is not
+ * used up; what it left unfinished (`.part` folders) stays, for this one to resume.
+ */
 const OPFS_FOLDER = 'received';
 
 export interface Storage {
@@ -16,7 +23,10 @@ export interface Storage {
 }
 
 type PickerWindow = Window & {
-  showDirectoryPicker?: (o: { mode: 'readwrite' }) => Promise<FileSystemDirectoryHandle>;
+  showDirectoryPicker?: (o: {
+    mode: 'readwrite';
+    startIn?: FileSystemDirectoryHandle;
+  }) => Promise<FileSystemDirectoryHandle>;
 };
 
 export function canPickFolder(): boolean {
@@ -44,13 +54,32 @@ export function storageNote(): string {
 export async function chooseStorage(pickFolder: boolean): Promise<Storage> {
   const picker = (window as PickerWindow).showDirectoryPicker;
   if (pickFolder && picker !== undefined) {
-    return { files: new DirectoryFiles(await picker({ mode: 'readwrite' })), offersDownload: false };
+    // Opened where the person picked last time: the same folder again resumes what was cut short.
+    const last = await rememberedFolder();
+    const folder = await picker.call(window, { mode: 'readwrite', ...(last ? { startIn: last } : {}) });
+    await rememberFolder(folder);
+    return { files: new DirectoryFiles(folder, browserSha256), offersDownload: false };
   }
   if (hasOpfs()) {
     const root = await navigator.storage.getDirectory();
-    await root.removeEntry(OPFS_FOLDER, { recursive: true }).catch(() => {});
     const dir = await root.getDirectoryHandle(OPFS_FOLDER, { create: true });
-    return { files: new DirectoryFiles(dir), offersDownload: true };
+    await removeFinished(dir);
+    return { files: new DirectoryFiles(dir, browserSha256), offersDownload: true };
   }
   return { files: new MemoryFiles(), offersDownload: true };
+}
+
+/** Everything under `dir` but the `.part` folders (and the folders that lead to them). */
+async function removeFinished(dir: FileSystemDirectoryHandle): Promise<void> {
+  for await (const [name, handle] of dir.entries()) {
+    if (handle.kind === 'directory' && name.endsWith(PART_SUFFIX)) continue;
+    if (handle.kind === 'directory') {
+      const sub = handle as FileSystemDirectoryHandle;
+      await removeFinished(sub);
+      let empty = true;
+      for await (const _ of sub.keys()) empty = false;
+      if (!empty) continue;
+    }
+    await dir.removeEntry(name, { recursive: true }).catch(() => {});
+  }
 }

@@ -8,7 +8,6 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import {
-  BROWSER_MTU,
   chromiumAvailable,
   finished,
   openPeerPage,
@@ -50,7 +49,7 @@ describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
     const page = await openPage();
     await page.locator('#receive').click();
     const code = await readyCode(page);
-    const tx = h.peer(['send', await someFile(), '--to', code, ...server.peerArgs, ...BROWSER_MTU]);
+    const tx = h.peer(['send', await someFile(), '--to', code, ...server.peerArgs]);
     await page.locator('#refuse').click({ timeout: 20_000 });
     expect(await finished(page)).toMatch(/^failed: REFUSED: /);
     expect((await tx.exit()).code).not.toBe(0);

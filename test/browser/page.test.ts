@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  BROWSER_MTU,
   chromiumAvailable,
   finished,
   openPeerPage,
@@ -39,13 +38,20 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     const page = await openPage();
     // The page's own policy lets it hash with WebAssembly (hasher.ts), not the 4x slower fallback.
     await page.locator('html[data-sha256="wasm"]').waitFor({ state: 'attached', timeout: 10_000 });
+    const shown: number[] = [];
+    page.on('console', (m) => {
+      if (m.text().startsWith('{"event":"progress"')) shown.push(Date.now());
+    });
     await page.locator('#receive').click();
     const code = await readyCode(page);
-    const tx = h.peer(['send', src, '--to', code, ...server.peerArgs, ...BROWSER_MTU]);
+    const tx = h.peer(['send', src, '--to', code, ...server.peerArgs]);
     await page.locator('#accept').click({ timeout: 20_000 });
     expect(await finished(page), chromium.browser.errors.join('\n')).toBe('done');
     expect((await tx.exit()).code, tx.stderr).toBe(0);
     expect(await opfsSha256(page, 'big.bin')).toBe(await sha256File(src));
+    // Progress is shown a few times a second, not once per 256 KiB frame (800 of them): the main thread has better to do.
+    const seconds = ((shown.at(-1) ?? 0) - (shown[0] ?? 0)) / 1000;
+    expect(shown.length).toBeLessThanOrEqual(Math.ceil(seconds * 10) + 3);
     const connected = await tx.waitFor('connected');
     expect(connected.transport).toBe('webrtc');
   }, 180_000);
