@@ -1,8 +1,8 @@
 /**
  * `npm run bench:browser`: the page in Chromium against the CLI on loopback,
  * with the CLI-to-CLI figure from the same run (both over the data channel,
- * at the SCTP MTU the CLI uses on loopback, 2048, the most a browser takes;
- * and at 4096 for comparison, which a browser drops):
+ * at the SCTP MTU a CLI uses towards a page on loopback, 2048, the most a
+ * browser takes; and at the 4096 it uses towards another CLI):
  *
  * - the transport's ceiling: the same number of bytes each way between a tab
  *   and node-datachannel over one data channel, in the page's message size
@@ -130,10 +130,10 @@ try {
 
   // CLI → CLI, the reference: the data channel at the MTU the CLI uses on loopback, and at 4096.
   log(
-    `CLI → CLI (data channel, MTU 2048, the loopback default): ${await cliToCli(h, src, server.peerArgs)} MB/s`,
+    `CLI → CLI (data channel, --mtu 2048, what a CLI uses towards a page): ${await cliToCli(h, src, server.peerArgs, 2048)} MB/s`,
   );
   log(
-    `CLI → CLI (data channel, --mtu 4096, which Chromium drops): ${await cliToCli(h, src, server.peerArgs, 4096)} MB/s`,
+    `CLI → CLI (data channel, MTU 4096, the loopback default between CLIs, which Chromium drops): ${await cliToCli(h, src, server.peerArgs)} MB/s`,
   );
 
   // CLI → Chromium: the CLI waits with a code, the page types it and taps Receive.

@@ -93,7 +93,8 @@ export const PEER_CONNECTION_SETTINGS = [
     flag: 'mtu',
     env: 'PEER_MTU',
     type: 'number',
-    describe: 'SCTP MTU: 1280 unless bound to loopback (2048); raise only where the path carries it',
+    describe:
+      'SCTP MTU: 1280 unless bound to loopback (4096; 2048 to a browser); raise only where the path carries it',
     parse: (raw) => (raw === undefined ? undefined : parseMtu(raw)),
   },
   {

@@ -5,8 +5,11 @@
  * address) as JSON carries them. Every failure is BAD_MESSAGE, through the
  * signaling layer's `bad` and `str` (core/signaling/fields.ts).
  */
+
 import path from 'node:path';
 import { TRANSPORTS, type Transport } from '../config.js';
+import type { PeerAgent } from '../core/secure/protocol.js';
+import { PEER_AGENTS } from '../core/secure/protocol.js';
 import { bad, str } from '../core/signaling/fields.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import type { IceServer } from '../rtc/ice-servers.js';
@@ -126,5 +129,13 @@ export function rtcField(raw: unknown): RtcOptions {
     transport: transportField(obj),
     relayAddress: obj.relayAddress === undefined ? undefined : signalAddressField(obj.relayAddress),
     debugIce: optionalBoolean(obj, 'debugIce'),
+    peerAgent: peerAgentField(obj),
   });
+}
+
+function peerAgentField(obj: Fields): PeerAgent | undefined {
+  if (obj.peerAgent === undefined) return undefined;
+  const agent = PEER_AGENTS.find((a) => a === obj.peerAgent);
+  if (agent === undefined) throw bad('field "peerAgent" is invalid');
+  return agent;
 }

@@ -9,6 +9,7 @@
 import nodeDataChannel from 'node-datachannel';
 import type { Transport } from '../config.js';
 import { PeerlaneError } from '../core/errors.js';
+import type { PeerAgent } from '../core/secure/protocol.js';
 import type { SignalPipe } from '../core/signaling/pipe.js';
 import type { PeerRole } from '../core/signaling/protocol.js';
 import { RtcAttempt } from './attempt.js';
@@ -37,6 +38,8 @@ export interface RtcOptions {
    * more. See mtuFor() (sctp.ts).
    */
   mtu?: number | undefined;
+  /** What the peer said it is (its PAKE share's hint): a browser takes a smaller MTU on loopback. */
+  peerAgent?: PeerAgent | undefined;
   /** Default `auto`; `--relay` means `webrtc`. */
   transport?: Transport | undefined;
   /** The signal server's relay (its own address): joins the race when UDP fails; never with directOnly. */
@@ -78,7 +81,7 @@ export function connectPeer(
     iceServers: options.iceServers,
     ...(options.bindAddress ? { bindAddress: options.bindAddress } : {}),
     ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
-    mtu: options.mtu ?? mtuFor(options.bindAddress),
+    mtu: options.mtu ?? mtuFor(options.bindAddress, options.peerAgent),
   });
   return new RtcAttempt(role, pc, signal, options, control).result;
 }

@@ -9,6 +9,7 @@
  * The MTU is per PeerConnection (mtuFor).
  */
 import nodeDataChannel from 'node-datachannel';
+import type { PeerAgent } from '../core/secure/protocol.js';
 
 /**
  * libdatachannel delays SACKs by 20 ms. usrsctp's retransmission timer is not
@@ -43,18 +44,23 @@ const SAFE_MTU = 1280;
 /**
  * On loopback, where the path certainly carries it: per-packet cost dominates
  * there, and 1280 → 4096 took 256 MiB disk to disk from 112 to 175 MB/s.
- * But the peer may be a browser on the same machine, and Chromium drops any
- * DTLS datagram over 2048 bytes (webrtc's kMaxDtlsPacketLen): at MTU 2200 its
- * channel closes as soon as data flows, at 2048 it carries everything
- * (measured with src/testing/browser-blast.ts). Nothing in an attempt tells a
- * browser peer apart before the association is made, so loopback uses the
- * most both kinds of peer take.
  */
-const LOOPBACK_MTU = 2048;
+const LOOPBACK_MTU = 4096;
 
-/** The MTU to use for a bind address: more only where the path is certainly loopback. */
-export function mtuFor(bindAddress: string | undefined): number {
-  return bindAddress !== undefined && /^127\.|^::1$/.test(bindAddress) ? LOOPBACK_MTU : SAFE_MTU;
+/**
+ * On loopback with a browser, or a peer that did not say what it is: Chromium
+ * drops any DTLS datagram over 2048 bytes (webrtc's kMaxDtlsPacketLen), so at
+ * MTU 2200 its channel closes as soon as data flows, at 2048 it carries
+ * everything (measured with src/testing/browser-blast.ts). The page says it is
+ * one with its PAKE share (core/secure/protocol.ts PeerAgent), before any
+ * attempt starts.
+ */
+const BROWSER_LOOPBACK_MTU = 2048;
+
+/** The MTU for a bind address and a peer: more only where the path is certainly loopback. */
+export function mtuFor(bindAddress: string | undefined, peer: PeerAgent | undefined): number {
+  if (bindAddress === undefined || !/^127\.|^::1$/.test(bindAddress)) return SAFE_MTU;
+  return peer === 'cli' ? LOOPBACK_MTU : BROWSER_LOOPBACK_MTU;
 }
 
 let applied = false;

@@ -8,7 +8,7 @@
 import { DEFAULTS } from '../config.js';
 import type { PeerSession } from '../core/session/peer-session.js';
 import { startSession as startCoreSession } from '../core/session/peer-session.js';
-import type { OpenLink } from '../core/session/ports.js';
+import type { PeerSessionOptions } from '../core/session/ports.js';
 import { directKey } from '../direct/handshake.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { nodeAesGcm } from '../secure/node-aead.js';
@@ -24,12 +24,13 @@ export function limitTo(rtc: RtcOptions, limitMs: number): RtcOptions {
 }
 
 /** Each attempt races TCP against the data channel, under a key that proves and seals the direct path. */
-function nodeLinks(pairing: Pairing, options: SessionOptions): (sasKey: Uint8Array) => OpenLink {
-  return (sasKey) => {
+function nodeLinks(pairing: Pairing, options: SessionOptions): PeerSessionOptions['openLinks'] {
+  return (sasKey, peer) => {
     const key = directKey(sasKey);
     return ({ role, pipe, attempt, abort, previousPath, limitMs }) => {
       const { turnGrant, relayAddress } = pairing.client;
-      const rtc = limitTo(rtcWithGrant(options, turnGrant, relayAddress), limitMs);
+      const granted = rtcWithGrant(options, turnGrant, relayAddress);
+      const rtc = limitTo({ ...granted, peerAgent: peer.agent }, limitMs);
       return openLink(role, pipe, rtc, key, { attempt, abort, previousPath });
     };
   };
@@ -50,6 +51,7 @@ export function startSession(pairing: Pairing, options: SessionOptions): Promise
     reconnectForMs: options.reconnectForMs ?? DEFAULTS.PEER_RECONNECT_FOR * 1000,
     handshakeTimeoutMs: options.rtc.timeoutMs,
     aead: nodeAesGcm,
+    agent: 'cli',
     openLinks: nodeLinks(pairing, options),
   });
 }

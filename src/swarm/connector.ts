@@ -106,7 +106,8 @@ class Connector implements SwarmConnector {
     private readonly options: JoinOptions,
   ) {
     this.sealKey = swarmSealKey(options.secret);
-    this.rtc = { ...options.rtc, relayAddress: options.rtc.relayAddress ?? options.signal };
+    // Every member is a peerlane CLI (or library): loopback may use its largest MTU.
+    this.rtc = { ...options.rtc, relayAddress: options.rtc.relayAddress ?? options.signal, peerAgent: 'cli' };
     client.onMember((s, member, joined) => {
       if (s === swarm) this.memberChanged(member, joined);
     });

@@ -79,6 +79,7 @@ async function session(intent: 'send' | 'receive', options: WebPeerOptions): Pro
     reconnects: DEFAULTS.PEER_RECONNECTS,
     reconnectForMs: DEFAULTS.PEER_RECONNECT_FOR * 1000,
     handshakeTimeoutMs: CONNECT_TIMEOUT_MS,
+    agent: 'page',
     openLinks: webLinks({
       iceServers: iceServersFor(await stun, pairing.client.turnGrant),
       timeoutMs: CONNECT_TIMEOUT_MS,

@@ -144,6 +144,19 @@ describe('PAKE-authenticated sessions through an untrusted server', () => {
     expect(seen).toContain('sealed');
   });
 
+  it('each side tells the other with its share that it is a CLI (what sets its loopback MTU)', async () => {
+    const { signal, file, out } = await setup();
+    const rx = receiver({ signal, outDir: out });
+    await send({ signal, rtc, paths: [file], code: await rx.code });
+    await rx.result;
+    const agents = (proxy?.lines ?? [])
+      .map((line) => JSON.parse(line) as { type?: string; payload?: string })
+      .filter((msg) => msg.type === 'relay' && msg.payload?.includes('"kind":"pake"'))
+      .map((msg) => (JSON.parse(msg.payload ?? '{}') as { agent?: string }).agent);
+    // Each share crosses the proxy twice: to the server and on to the peer.
+    expect(agents).toEqual(['cli', 'cli', 'cli', 'cli']);
+  });
+
   it('a wrong code fails on both sides with BAD_CODE within seconds, and burns the nameplate', async () => {
     const { signal, file, out } = await setup();
     const rx = receiver({ signal, outDir: out });

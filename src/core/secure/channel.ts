@@ -15,6 +15,7 @@ import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { fromBase64, toBase64 } from '../bytes.js';
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { SignalPipe } from '../signaling/pipe.js';
+import type { PeerAgent } from './protocol.js';
 import { encodeSecureMessage, parseSecureMessage } from './protocol.js';
 
 const GCM_NONCE_BYTES = 12;
@@ -48,6 +49,8 @@ export class SecureChannel implements SignalPipe {
   private early: string[] = [];
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
   private failure: PeerlaneError | undefined;
+  /** What the peer said it is with its PAKE share (protocol.ts PeerAgent): a hint, not a proof. */
+  peerAgent: PeerAgent | undefined;
 
   constructor(
     private readonly client: SignalPipe,

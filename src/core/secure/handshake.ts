@@ -42,7 +42,7 @@ import type { Aead } from './channel.js';
 import { SecureChannel } from './channel.js';
 import type { CpaceParty, SessionKeys } from './cpace.js';
 import { lvCat, startCpace, tagsEqual } from './cpace.js';
-import type { Intent, SecureMessage } from './protocol.js';
+import type { Intent, PeerAgent, SecureMessage } from './protocol.js';
 import { encodeSecureMessage, parseSecureMessage, SECURE_PROTOCOL_VERSION } from './protocol.js';
 
 export interface HandshakeOptions {
@@ -57,6 +57,8 @@ export interface HandshakeOptions {
   timeoutMs: number;
   /** The channel's AES-GCM; @noble/ciphers' unless given (Node gives node:crypto's). */
   aead?: Aead;
+  /** What this side is, told to the peer with our share (a tuning hint: protocol.ts PeerAgent). */
+  agent?: PeerAgent;
 }
 
 /** CPace's CI: binds the secure protocol version and the nameplate; never sent. */
@@ -143,6 +145,7 @@ class Handshake {
   private readonly ad: string;
   private readonly party: CpaceParty;
   private keys: SessionKeys | undefined;
+  private peerAgent: PeerAgent | undefined;
   /** Once settled, failures are the channel's to report. */
   private channel: SecureChannel | undefined;
   private settled = false;
@@ -180,6 +183,7 @@ class Handshake {
         v: SECURE_PROTOCOL_VERSION,
         share: toBase64(this.party.share),
         ad: this.ad,
+        ...(this.options.agent !== undefined ? { agent: this.options.agent } : {}),
       }),
     );
     this.client.onPayload((raw) => this.receive(raw));
@@ -204,12 +208,14 @@ class Handshake {
 
   private peerShare(msg: Extract<SecureMessage, { kind: 'pake' }>): void {
     checkPeerPake(msg, this.options);
+    this.peerAgent = msg.agent;
     this.keys = this.party.finish(fromBase64(msg.share), msg.ad);
     if (!this.isA) sendTag(this.client, this.keys.tagB); // b confirms unasked: see the top of this file
   }
 
   private peerTag(keys: SessionKeys, msg: Extract<SecureMessage, { kind: 'confirm' }>): void {
     this.channel = confirmed(this.client, keys, this.isA, fromBase64(msg.tag), this.options.aead);
+    this.channel.peerAgent = this.peerAgent;
     this.settle();
     this.outcome?.resolve(this.channel);
   }

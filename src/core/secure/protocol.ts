@@ -15,8 +15,17 @@ export const SECURE_PROTOCOL_VERSION = 2;
 
 export type Intent = 'send' | 'receive';
 
+/**
+ * What kind of program a peer is, said with its PAKE share: the CLI (or the
+ * library) or the browser page. Only a hint for tuning (a CLI on loopback
+ * uses an SCTP MTU a browser would drop: rtc/sctp.ts), never for trust: it
+ * is not authenticated, and lying costs the liar only its own throughput.
+ */
+export const PEER_AGENTS = ['cli', 'page'] as const;
+export type PeerAgent = (typeof PEER_AGENTS)[number];
+
 export type SecureMessage =
-  | { kind: 'pake'; v: number; share: string; ad: string }
+  | { kind: 'pake'; v: number; share: string; ad: string; agent?: PeerAgent }
   | { kind: 'confirm'; tag: string }
   /** The peer's tag did not check out: sent in the clear, it says only what leaving would. */
   | { kind: 'refused' }
@@ -42,6 +51,12 @@ function field(obj: Record<string, unknown>, key: string, max: number, base64 = 
   return value;
 }
 
+/** Absent from older peers; a kind this version does not know is no hint at all. */
+function agentField(obj: Record<string, unknown>): { agent?: PeerAgent } {
+  const agent = PEER_AGENTS.find((a) => a === obj.agent);
+  return agent === undefined ? {} : { agent };
+}
+
 export function encodeSecureMessage(msg: SecureMessage): string {
   return JSON.stringify(msg);
 }
@@ -57,6 +72,7 @@ export function parseSecureMessage(raw: unknown): SecureMessage {
         v,
         share: field(obj, 'share', MAX_SHARE_CHARS),
         ad: field(obj, 'ad', MAX_AD_CHARS, false),
+        ...agentField(obj),
       };
     }
     case 'confirm':

@@ -80,7 +80,7 @@ export class PeerSession {
     this.emit = options.onEvent ?? (() => {});
     this.budget = options.reconnects;
     this.timeBudget = options.reconnectForMs;
-    this.openLink = options.openLinks(secure.sasKey);
+    this.openLink = options.openLinks(secure.sasKey, { agent: secure.peerAgent });
     this.signals = new AttemptSignals(secure, {
       connecting: () => this.connecting !== undefined,
       linked: () => this.framed !== undefined,
@@ -289,6 +289,7 @@ export async function startSession(pairing: Pairing, options: PeerSessionOptions
       ...pairing,
       timeoutMs: options.handshakeTimeoutMs,
       ...(options.aead !== undefined ? { aead: options.aead } : {}),
+      ...(options.agent !== undefined ? { agent: options.agent } : {}),
     });
     return new PeerSession(pairing, secure, options);
   } catch (err) {

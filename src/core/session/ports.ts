@@ -8,6 +8,7 @@
 import type { EventSink } from '../events.js';
 import type { MessageLink, PathInfo } from '../link.js';
 import type { Aead } from '../secure/channel.js';
+import type { PeerAgent } from '../secure/protocol.js';
 import type { SignalPipe } from '../signaling/pipe.js';
 import type { PeerRole } from '../signaling/protocol.js';
 import type { FramedLinkOptions } from '../transfer/framed-link.js';
@@ -50,6 +51,11 @@ export interface PeerSessionOptions {
   handshakeTimeoutMs: number;
   /** The signal channel's AES-GCM (@noble/ciphers' unless given; Node gives node:crypto's). */
   aead?: Aead | undefined;
-  /** Make the session's link opener from its key (the direct path's key is derived from it). */
-  openLinks: (sasKey: Uint8Array) => OpenLink;
+  /** What this side tells the peer it is, with its PAKE share (a tuning hint). */
+  agent?: PeerAgent | undefined;
+  /**
+   * Make the session's link opener from its key (the direct path's key is
+   * derived from it) and what the peer said it is.
+   */
+  openLinks: (sasKey: Uint8Array, peer: { agent: PeerAgent | undefined }) => OpenLink;
 }
