@@ -16,18 +16,30 @@ import { build } from 'esbuild';
 import { packageRoot } from '../src/project.js';
 
 const root = packageRoot();
-await build({
-  entryPoints: [path.join(root, 'dist', 'src', 'peer.js')],
-  outfile: path.join(root, 'dist', 'peer.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['node-datachannel'],
-  // CommonJS dependencies bundled into an ES module still call require() for
-  // Node's built-ins; give them one.
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+// dist/attempt-child.mjs: the child process each connection attempt runs in
+// with --isolate (src/session/attempt-child.ts); it starts once per attempt.
+const ENTRIES = [
+  ['peer.js', 'peer.mjs'],
+  ['session/attempt-child.js', 'attempt-child.mjs'],
+] as const;
+for (const [entry, out] of ENTRIES) {
+  await bundle(path.join(root, 'dist', 'src', entry), path.join(root, 'dist', out));
+}
+
+async function bundle(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['node-datachannel'],
+    // CommonJS dependencies bundled into an ES module still call require() for
+    // Node's built-ins; give them one.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}

@@ -30,6 +30,12 @@ export interface SessionOptions {
   reconnects?: number | undefined;
   /** How long one outage may last: reconnection gives up after this (default 120 s). */
   reconnectForMs?: number | undefined;
+  /**
+   * Run each connection attempt, and the transfer over it, in a child process
+   * (attempt-process.ts): one frozen inside libdatachannel is killed after
+   * `freezeLimitMs` and replaced by a new attempt. Streams stay in process.
+   */
+  isolate?: { freezeLimitMs: number } | undefined;
 }
 
 export type { Pairing } from '../core/session/pair.js';
@@ -55,6 +61,19 @@ export function rtcWithGrant(
     );
   }
   return { ...rtc, iceServers: [...rtc.iceServers, ...issued] };
+}
+
+/** Use the session once it has started, and close it whatever happens. */
+export async function withSession<S extends { close(): void }, T>(
+  starting: Promise<S>,
+  use: (session: S) => Promise<T>,
+): Promise<T> {
+  const session = await starting;
+  try {
+    return await use(session);
+  } finally {
+    session.close();
+  }
 }
 
 /** `extra`: the receiver's --out folder, or that it was a text. */

@@ -3,14 +3,17 @@
  * open one attempt's link, the sealing, the budgets. Node's opener races
  * direct TCP against node-datachannel (session/race.ts); a browser's opens an
  * RTCDataChannel (web/rtc-link.ts). An attempt gets only plain data and an
- * abort, so it could run elsewhere (a child process) behind the same port.
+ * abort, so it can run elsewhere: Node may run each attempt, and the transfer
+ * over it, in a child process (session/attempt-process.ts) behind OpenAttempt.
  */
+
+import type { PeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { MessageLink, PathInfo } from '../link.js';
 import type { Aead } from '../secure/channel.js';
 import type { SignalPipe } from '../signaling/pipe.js';
 import type { PeerRole } from '../signaling/protocol.js';
-import type { FramedLinkOptions } from '../transfer/framed-link.js';
+import type { FramedLinkOptions, LossReason } from '../transfer/framed-link.js';
 
 /** What a session tells the attempt it starts. */
 export interface AttemptRequest {
@@ -33,6 +36,29 @@ export interface AttemptRequest {
  */
 export type OpenLink = (request: AttemptRequest) => Promise<MessageLink>;
 
+/**
+ * What a session holds while an attempt's link is up: a FramedLink in process,
+ * or the proxy of a child process that runs the link and the transfer
+ * (session/attempt-process.ts). The session reads the link's facts, races the
+ * failure, and ends it; the transfer itself is the caller's.
+ */
+export interface SessionLink {
+  readonly link: Pick<
+    MessageLink,
+    'transport' | 'isOpen' | 'pathInfo' | 'onPathChange' | 'fingerprints' | 'onClose' | 'close'
+  >;
+  readonly lostReason: LossReason | undefined;
+  readonly failure: Promise<never>;
+  guard<T>(step: Promise<T>): Promise<T>;
+  abort(err: PeerlaneError): void;
+  lose(reason: LossReason, err: PeerlaneError): void;
+  lossBehind(err: unknown): LossReason | undefined;
+  stop(): void;
+}
+
+/** Opens one attempt's link, ready for a transfer: OpenLink and a FramedLink over it, or a child process. */
+export type OpenAttempt<L extends SessionLink> = (request: AttemptRequest) => Promise<L>;
+
 /** What a session needs besides its pairing; `openLinks` is given the session key, once, to make the opener. */
 export interface PeerSessionOptions {
   onEvent?: EventSink | undefined;
@@ -53,3 +79,6 @@ export interface PeerSessionOptions {
   /** Make the session's link opener from its key (the direct path's key is derived from it). */
   openLinks: (sasKey: Uint8Array) => OpenLink;
 }
+
+/** The options of a session whose attempts are opened by an OpenAttempt (peer-session.ts startSessionWith). */
+export type SessionCoreOptions = Omit<PeerSessionOptions, 'openLinks'>;
