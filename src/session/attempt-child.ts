@@ -158,6 +158,7 @@ class Attempt {
       tell({
         kind: 'failed',
         error: { code: 'INTERNAL', message: 'a transfer was asked for before the link opened' },
+        cpuSeconds: cpuSeconds(),
       });
       return;
     }
@@ -176,13 +177,19 @@ class Attempt {
     try {
       const result = await this.transfer(framed, job, memory);
       this.progress.flush();
-      tell({ kind: 'result', result, tally: job.tally, memory: wireMemory() });
+      tell({ kind: 'result', result, tally: job.tally, memory: wireMemory(), cpuSeconds: cpuSeconds() });
     } catch (err) {
       this.progress.flush();
       // As the session does in process (PeerSession.run): a peer's ERROR frame may still be on its way.
       if (framed.lostReason === undefined) await farewell(framed);
       const error = toWire(toPeerlaneError(err));
-      tell({ kind: 'failed', error, loss: framed.lossBehind(err), memory: wireMemory() });
+      tell({
+        kind: 'failed',
+        error,
+        loss: framed.lossBehind(err),
+        memory: wireMemory(),
+        cpuSeconds: cpuSeconds(),
+      });
     }
   }
 
@@ -227,6 +234,12 @@ class Attempt {
       tell({ kind: 'manifest', files: [...files] });
     });
   }
+}
+
+/** This process's CPU, every thread's: the parent counts it in its own (session/common.ts processUsage). */
+function cpuSeconds(): number {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
 }
 
 /** Exit once the messages sent so far have left. */

@@ -17,6 +17,12 @@ import { fromWire, memoryFromWire, memoryToWire, toWire } from './attempt-protoc
 /** The hooks of either role's transfer that the child's messages drive (SendHooks fit too). */
 export type JobHooks = Partial<ReceiveHooks>;
 
+/** CPU seconds the attempts' children of this process reported, up to each transfer's end. */
+let childCpu = 0;
+export function childCpuSeconds(): number {
+  return childCpu;
+}
+
 export class RemoteJob {
   readonly result: Promise<TransferResult>;
   private resolve!: (result: TransferResult) => void;
@@ -55,11 +61,13 @@ export class RemoteJob {
         return true;
       case 'result':
         this.remember(msg.memory);
+        childCpu += msg.cpuSeconds;
         if (hooks.tally !== undefined) Object.assign(hooks.tally, msg.tally);
         this.resolve(msg.result);
         return true;
       case 'failed':
         this.remember(msg.memory);
+        childCpu += msg.cpuSeconds;
         this.reject(fromWire(msg.error));
         return true;
       default:

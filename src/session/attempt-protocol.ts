@@ -107,8 +107,20 @@ export type FromChild =
   | { kind: 'file'; event: FileEvent; memory?: WireMemory | undefined }
   | { kind: 'text'; text: string; memory?: WireMemory | undefined }
   | { kind: 'manifest'; files: ManifestEntry[] }
-  | { kind: 'result'; result: TransferResult; tally: Tally; memory?: WireMemory | undefined }
-  | { kind: 'failed'; error: WireError; loss?: LossReason | undefined; memory?: WireMemory | undefined };
+  | {
+      kind: 'result';
+      result: TransferResult;
+      tally: Tally;
+      memory?: WireMemory | undefined;
+      cpuSeconds: number;
+    }
+  | {
+      kind: 'failed';
+      error: WireError;
+      loss?: LossReason | undefined;
+      memory?: WireMemory | undefined;
+      cpuSeconds: number;
+    };
 
 export function toWire(err: PeerlaneError): WireError {
   return { code: err.code, message: err.message };
@@ -169,8 +181,8 @@ const FIELDS: Record<string, Record<string, 'string' | 'number' | 'object' | 'er
   file: { event: 'object' },
   text: { text: 'string' },
   manifest: { files: 'object' },
-  result: { result: 'object', tally: 'object' },
-  failed: { error: 'error' },
+  result: { result: 'object', tally: 'object', cpuSeconds: 'number' },
+  failed: { error: 'error', cpuSeconds: 'number' },
 };
 
 function bad(message: string): PeerlaneError {

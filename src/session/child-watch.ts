@@ -67,12 +67,36 @@ export class Watchdog {
   }
 }
 
-/** Start the child (attempt-child.ts): no stdin or stdout, its stderr ours (--debug-ice logs), an IPC channel. */
-export function spawnChild(): ChildProcess {
+/** Start a child (attempt-child.ts): no stdin or stdout, its stderr ours (--debug-ice logs), an IPC channel. */
+function forkChild(): ChildProcess {
   const child = fork(childEntry(), [], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'json',
   });
   track(child);
+  return child;
+}
+
+/** A child started ahead, idle until an attempt takes it; it holds nothing open meanwhile. */
+let spare: ChildProcess | undefined;
+
+/**
+ * Start the first attempt's child while the peers pair: Node and
+ * node-datachannel take a loaded machine a few hundred milliseconds to start,
+ * which would otherwise come before the first byte.
+ */
+export function warmChild(): void {
+  if (spare !== undefined && spare.connected) return;
+  spare = forkChild();
+  spare.unref();
+  spare.channel?.unref();
+}
+
+/** The child for an attempt: the one started ahead, or a new one. */
+export function spawnChild(): ChildProcess {
+  const child = spare?.connected ? spare : forkChild();
+  spare = undefined;
+  child.ref();
+  child.channel?.ref();
   return child;
 }

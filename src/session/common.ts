@@ -9,6 +9,7 @@ import type { TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { turnServersFor } from '../rtc/ice-servers.js';
 import type { SignalAddress } from '../signaling/socket.js';
+import { childCpuSeconds } from './attempt-jobs.js';
 
 export interface SessionOptions {
   signal: SignalAddress;
@@ -94,11 +95,15 @@ export function doneEvent(
   };
 }
 
-/** CPU seconds of every thread (libdatachannel's included) and peak RSS, from getrusage(2). */
+/**
+ * CPU seconds of every thread (libdatachannel's included), with what the
+ * attempts' child processes (--isolate) reported, and peak RSS (this
+ * process's), from getrusage(2).
+ */
 export function processUsage(): { cpuSeconds: number; maxRssBytes: number } {
   const u = process.resourceUsage();
   return {
-    cpuSeconds: Math.round((u.userCPUTime + u.systemCPUTime) / 1000) / 1000,
+    cpuSeconds: Math.round((u.userCPUTime + u.systemCPUTime) / 1000 + childCpuSeconds() * 1000) / 1000,
     maxRssBytes: u.maxRSS * 1024,
   };
 }

@@ -10,6 +10,7 @@ import type { TransferResult } from '../core/transfer/types.js';
 import { prepareOutDir } from '../transfer/out-dir.js';
 import { receiveFiles } from '../transfer/receiver.js';
 import { receiveJob } from './attempt-jobs.js';
+import { warmChild } from './child-watch.js';
 import type { SessionOptions } from './common.js';
 import { doneEvent, withSession } from './common.js';
 import { checkCode, pair } from './pair.js';
@@ -38,6 +39,7 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
   // Fail before printing a code, not after the sender has connected; the one place the folder is made.
   checkCode({ ...options, intent: 'receive' });
   if (options.stdout === undefined) await prepareOutDir(options.outDir);
+  if (options.isolate !== undefined && options.stdout === undefined) warmChild();
   const pairing = await pair({ ...options, intent: 'receive', code: options.code });
   const over = { emit, onManifest: options.onManifest, resumable: options.stdout === undefined };
   const { outDir, overwrite = false } = options;

@@ -13,6 +13,7 @@ import { sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
 import { sendJob } from './attempt-jobs.js';
+import { warmChild } from './child-watch.js';
 import type { SessionOptions } from './common.js';
 import { doneEvent, withSession } from './common.js';
 import { checkCode, pair } from './pair.js';
@@ -58,6 +59,7 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
   // Each file's SHA-256 goes in the manifest: taken while the peers find each
   // other (sendFiles waits for this same run).
   hashSources(files, options.abortSignal).catch(() => {});
+  if (options.isolate !== undefined && files.every((f) => f.stream === undefined)) warmChild();
   let words: string | undefined;
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
   const sessionOptions: SessionOptions = {
