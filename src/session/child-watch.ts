@@ -86,7 +86,7 @@ let spare: ChildProcess | undefined;
  * which would otherwise come before the first byte.
  */
 export function warmChild(): void {
-  if (spare !== undefined && spare.connected) return;
+  if (spare?.connected) return;
   spare = forkChild();
   spare.unref();
   spare.channel?.unref();
