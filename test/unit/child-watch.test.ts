@@ -44,7 +44,7 @@ function frozenAfter(afterUp: (pid: number) => Promise<void>): Promise<number> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('attempt child watchdog', () => {
   it('fires once the child has been silent for the limit', async () => {
