@@ -139,9 +139,10 @@ export const PEER_CONNECTION_SETTINGS = [
     flag: 'isolate',
     env: 'PEERLANE_ISOLATE',
     type: 'boolean',
-    default: false,
+    // On: it costs no throughput or CPU (npm run bench -- --isolate; README, Performance).
+    default: true,
     describe:
-      'Run each connection attempt and its transfer in a child process: one frozen inside the WebRTC library is replaced, not fatal',
+      'Run each connection attempt and its transfer in a child process: one frozen inside the WebRTC library is replaced, not fatal (--no-isolate: in this process)',
     parse: (raw) => parseSwitch(raw, '--isolate / PEERLANE_ISOLATE'),
   },
   {

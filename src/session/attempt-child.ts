@@ -22,7 +22,7 @@ import type { ManifestEntry } from '../core/transfer/protocol.js';
 import type { FileEvent, TransferProgress, TransferResult } from '../core/transfer/types.js';
 import { receiveFiles } from '../transfer/receiver.js';
 import { sendFiles } from '../transfer/sender.js';
-import type { FromChild, Job, ToChild } from './attempt-protocol.js';
+import type { FromChild, Job, ToChild, WireMemory } from './attempt-protocol.js';
 import {
   CHILD_BEAT_MS,
   fromWire,
@@ -70,10 +70,16 @@ class ParentPipe implements SignalPipe {
   }
 }
 
-/** The latest progress, sent at most every PROGRESS_EVERY_MS, and before anything else is. */
+/**
+ * The latest progress, sent at most every PROGRESS_EVERY_MS, and before
+ * anything else is; with the receiver's memory, which the engine updates
+ * after a file's start event (the target of its `.part`): a child killed
+ * mid-file leaves the session knowing it.
+ */
 class Progress {
   private pending: { progress: TransferProgress; tally: Job['tally'] } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  memory: () => WireMemory | undefined = () => undefined;
 
   report(progress: TransferProgress, tally: Job['tally']): void {
     this.pending = { progress, tally };
@@ -84,7 +90,7 @@ class Progress {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending !== undefined)
-      tell({ kind: 'progress', ...this.pending, tally: { ...this.pending.tally } });
+      tell({ kind: 'progress', ...this.pending, tally: { ...this.pending.tally }, memory: this.memory() });
     this.pending = undefined;
   }
 }
@@ -174,6 +180,7 @@ class Attempt {
           }
         : undefined;
     const wireMemory = () => (memory === undefined ? undefined : memoryToWire(memory));
+    this.progress.memory = wireMemory;
     try {
       const result = await this.transfer(framed, job, memory);
       this.progress.flush();
@@ -249,6 +256,10 @@ function exit(status: number): void {
 }
 
 const attempt = new Attempt();
+// Ctrl-C reaches the whole process group; the session ends the attempt (an
+// ERROR frame to the peer, the .part's state written), or kills it.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 process.on('message', (raw: unknown) => {
   try {
     attempt.handle(parseToChild(raw));

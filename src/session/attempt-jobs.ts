@@ -45,6 +45,7 @@ export class RemoteJob {
     const { hooks } = this;
     switch (msg.kind) {
       case 'progress':
+        this.remember(msg.memory);
         if (hooks.tally !== undefined) Object.assign(hooks.tally, msg.tally);
         hooks.onProgress?.(msg.progress);
         return true;
@@ -54,6 +55,8 @@ export class RemoteJob {
         return true;
       case 'text':
         this.remember(msg.memory);
+        // Shown now: the engine marks it so just after asking, too late for this message.
+        if (hooks.memory !== undefined) hooks.memory.textShown = true;
         hooks.onText?.(msg.text);
         return true;
       case 'manifest':

@@ -103,7 +103,7 @@ export type FromChild =
   | { kind: 'path'; path: PathInfo }
   | { kind: 'failure'; error: WireError; lostReason?: LossReason | undefined }
   | { kind: 'link-closed'; error: WireError }
-  | { kind: 'progress'; progress: TransferProgress; tally: Tally }
+  | { kind: 'progress'; progress: TransferProgress; tally: Tally; memory?: WireMemory | undefined }
   | { kind: 'file'; event: FileEvent; memory?: WireMemory | undefined }
   | { kind: 'text'; text: string; memory?: WireMemory | undefined }
   | { kind: 'manifest'; files: ManifestEntry[] }
