@@ -3,6 +3,7 @@
  * process, which the session kills when it stops beating (a libdatachannel
  * freeze, played here by SIGSTOP); a new attempt resumes the transfer.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childPids } from '../../src/testing/child-pids.js';
@@ -31,6 +32,11 @@ async function transfer() {
   const { code } = await rx.waitFor('ready');
   const tx = h.peer(['send', file, '--to', code, ...args]);
   return { out, file, rx, tx };
+}
+
+/** What `pid` runs (empty once it has exited). */
+function commandLine(pid: number): Promise<string> {
+  return fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
 }
 
 /** The peer's one attempt child. */
@@ -83,6 +89,35 @@ describe('peer --isolate', () => {
     },
     120_000,
   );
+
+  it('an attempt process frozen before it connects (where the lock cycle strikes) is replaced: the first attempt is retried', async () => {
+    const server = await h.signalProcess();
+    const src = await h.tempDir();
+    const out = await h.tempDir();
+    const file = path.join(src, 'small.bin');
+    await writeRandomFile(file, 1024 * 1024);
+    const args = [...server.peerArgs, '--freeze-limit', String(LIMIT_S)];
+    const rx = h.peer(['receive', '--out', out, '--yes', ...args]);
+    const { code } = await rx.waitFor('ready');
+    const tx = h.peer(['send', file, '--to', code, ...args]);
+    // Isolation is the default. The sender starts its first attempt's child while pairing: stop it at once.
+    // Not before it runs attempt-child.mjs: between fork and exec, spawning waits for it.
+    let child: number | undefined;
+    while (child === undefined || !(await commandLine(child)).includes('attempt-child')) {
+      child = (await childPids(tx.child.pid ?? 0))[0];
+      if (tx.child.exitCode !== null) throw new Error(`sender exited: ${tx.stderr}`);
+    }
+    process.kill(child, 'SIGSTOP');
+    const [txExit, rxExit] = await Promise.all([tx.exit(60_000), rx.exit(60_000)]);
+    expect([txExit.code, rxExit.code], `sender:\n${tx.stderr}\nreceiver:\n${rx.stderr}`).toEqual([0, 0]);
+    expect(tx.events.find((e) => e.event === 'reconnecting')).toMatchObject({
+      attempt: 1,
+      message: `the connection attempt's process stopped responding for ${LIMIT_S} s and was ended`,
+    });
+    // Only the second attempt ever connected.
+    expect(tx.events.filter((e) => e.event === 'connected')).toHaveLength(1);
+    expect(await sha256File(path.join(out, 'small.bin'))).toBe(await sha256File(file));
+  }, 90_000);
 
   it('a peer stopped whole (parent and attempt child, like Ctrl-Z) past the limit is not taken for frozen', async () => {
     const { out, file, rx, tx } = await transfer();
