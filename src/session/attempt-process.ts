@@ -115,11 +115,6 @@ export class ChildAttempt implements SessionLink {
     });
   }
 
-  /** The child's process id (tests stop it to play a freeze). */
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
   /** Run the transfer in the child; `hooks` hear its progress and file events, and answer its consent question. */
   run(job: Job, hooks: JobHooks): Promise<TransferResult> {
     const remote = new RemoteJob(hooks, (msg) => this.send(msg), this.failure);
