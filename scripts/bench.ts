@@ -27,9 +27,9 @@
  * rounds, alternating with this one, and prints this build against it: the
  * way to check that a change costs no throughput or CPU.
  *
- * `--isolate` does the same with this build run with `--no-isolate` (all in
- * one process): what running each connection attempt and its transfer in a
- * child process (the default; the figures include the child's CPU) costs.
+ * `--isolate` does the same with this build run with `--isolate`: what running
+ * each connection attempt and its transfer in a child process costs (the
+ * figures include the child's CPU).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -50,7 +50,7 @@ const args = await yargs(hideBin(process.argv))
   .option('isolate', {
     type: 'boolean',
     default: false,
-    describe: 'Compare with this build run with --no-isolate, alternately (instead of --also)',
+    describe: 'Compare with this build run with --isolate, alternately (instead of --also)',
   })
   .strict()
   .parseAsync();
@@ -206,7 +206,7 @@ function summary(runs: Run[]) {
 
 type Summary = ReturnType<typeof summary>;
 
-/** This build against the --also build (or --no-isolate), both ways of sending: medians and this/that ratios. */
+/** This build against the --also build (or --isolate), both ways of sending: medians and this/that ratios. */
 function compare(p: Summary, w: Summary, op: Summary, ow: Summary, what: string) {
   const keys = ['mbps', 'senderCpuPerGiB', 'receiverCpuPerGiB', 'firstByteMs'] as const;
   const labels = {
@@ -261,10 +261,10 @@ try {
     into[0].push(await again(() => peerlaneRun(file, expected, [...server.peerArgs, ...extra], out, root)));
     into[1].push(await again(() => peerlaneRun(file, expected, [...webrtcArgs, ...extra], out, root)));
   };
-  /** The other side of the comparison: the --also build, or this one with --no-isolate. */
+  /** The other side of the comparison: the --also build, or this one with --isolate. */
   const otherPair = async (): Promise<void> => {
     if (args.also !== undefined) await pair(args.also, [other, otherWebrtc]);
-    else if (args.isolate) await pair(undefined, [other, otherWebrtc], ['--no-isolate']);
+    else if (args.isolate) await pair(undefined, [other, otherWebrtc], ['--isolate']);
   };
   const comparing = args.also !== undefined || args.isolate;
   for (let i = 0; i < args.runs; i++) {
@@ -282,7 +282,7 @@ try {
     if (i % 2 === 0) await otherPair();
     if (comparing) {
       log(
-        `  run ${i + 1}: ${args.also !== undefined ? '--also' : '--no-isolate'} ${other[i]?.mbps.toFixed(0)} MB/s, over the data channel ${otherWebrtc[i]?.mbps.toFixed(0)} MB/s`,
+        `  run ${i + 1}: ${args.also !== undefined ? '--also' : '--isolate'} ${other[i]?.mbps.toFixed(0)} MB/s, over the data channel ${otherWebrtc[i]?.mbps.toFixed(0)} MB/s`,
       );
     }
     log(
@@ -343,7 +343,7 @@ try {
   log(
     `  bound on ${cores} cores: ${boundMbps} MB/s (${cores} / ${channelCpuPerGiB.toFixed(2)} CPU-s per GiB of the data channel alone, both sides)`,
   );
-  const what = args.also !== undefined ? `--also ${args.also}` : 'itself with --no-isolate';
+  const what = args.also !== undefined ? `--also ${args.also}` : 'itself with --isolate';
   const also = comparing ? compare(p, w, summary(other), summary(otherWebrtc), what) : undefined;
   if (args.json) {
     process.stdout.write(

@@ -96,11 +96,11 @@ describe('peer --isolate', () => {
     const out = await h.tempDir();
     const file = path.join(src, 'small.bin');
     await writeRandomFile(file, 1024 * 1024);
-    const args = [...server.peerArgs, '--freeze-limit', String(LIMIT_S)];
+    const args = [...server.peerArgs, '--isolate', '--freeze-limit', String(LIMIT_S)];
     const rx = h.peer(['receive', '--out', out, '--yes', ...args]);
     const { code } = await rx.waitFor('ready');
     const tx = h.peer(['send', file, '--to', code, ...args]);
-    // Isolation is the default. The sender starts its first attempt's child while pairing: stop it at once.
+    // The sender starts its first attempt's child while pairing: stop it at once.
     // Not before it runs attempt-child.mjs: between fork and exec, spawning waits for it.
     let child: number | undefined;
     while (child === undefined || !(await commandLine(child)).includes('attempt-child')) {
