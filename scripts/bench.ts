@@ -74,6 +74,9 @@ interface Run {
   receiverRssMB: number;
   /** From spawning the sender to its first byte on the wire (peerlane only). */
   firstByteMs?: number;
+  /** Full (mark-compact) GCs per GiB (peerlane only): see gc-count.ts. */
+  senderMajorGcPerGiB?: number;
+  receiverMajorGcPerGiB?: number;
 }
 
 /** The first JSON line on `proc`'s stdout matching `pick`. */
@@ -123,10 +126,19 @@ async function processCpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Counts each peer's full GCs (gc-count.ts). */
+const GC_COUNT = path.join(packageRoot(), 'dist', 'scripts', 'gc-count.js');
+
 /** A `peer` of this build, or with `root`, of the build there. */
 function peer(args: string[], root: string | undefined): EventProcess {
-  if (root === undefined) return h.peer(args);
-  return h.spawnCommand(process.execPath, [path.join(root, 'dist', 'peer.mjs'), ...args, '--json']);
+  const bin = path.join(root ?? packageRoot(), 'dist', 'peer.mjs');
+  return h.spawnCommand(process.execPath, ['--import', GC_COUNT, bin, ...args, '--json']);
+}
+
+/** The full GCs a peer reported at exit (gc-count.ts), or NaN. */
+function majorGcs(proc: EventProcess): number {
+  const found = /^gc-major (\d+)$/m.exec(proc.stderr);
+  return found ? Number(found[1]) : Number.NaN;
 }
 
 async function peerlaneRun(
@@ -155,7 +167,13 @@ async function peerlaneRun(
   const t = await tx.waitFor('done');
   if (r.files[0]?.sha256 !== expected) throw new Error('peerlane: SHA-256 differs');
   await fs.rm(out, { recursive: true, force: true });
-  return { ...figures(r.bytes, r.seconds, t.usage, r.usage), firstByteMs };
+  const gib = r.bytes / GIB;
+  return {
+    ...figures(r.bytes, r.seconds, t.usage, r.usage),
+    firstByteMs,
+    senderMajorGcPerGiB: majorGcs(tx) / gib,
+    receiverMajorGcPerGiB: majorGcs(rx) / gib,
+  };
 }
 
 async function baselineRun(file: string, expected: string, out: string): Promise<Run> {
@@ -201,6 +219,8 @@ function summary(runs: Run[]) {
     senderRssMB: stat('senderRssMB'),
     receiverRssMB: stat('receiverRssMB'),
     ...(of('firstByteMs').length > 0 ? { firstByteMs: stat('firstByteMs') } : {}),
+    senderMajorGcPerGiB: stat('senderMajorGcPerGiB'),
+    receiverMajorGcPerGiB: stat('receiverMajorGcPerGiB'),
   };
 }
 
@@ -208,11 +228,20 @@ type Summary = ReturnType<typeof summary>;
 
 /** This build against the --also build (or --isolate), both ways of sending: medians and this/that ratios. */
 function compare(p: Summary, w: Summary, op: Summary, ow: Summary, what: string) {
-  const keys = ['mbps', 'senderCpuPerGiB', 'receiverCpuPerGiB', 'firstByteMs'] as const;
+  const keys = [
+    'mbps',
+    'senderCpuPerGiB',
+    'receiverCpuPerGiB',
+    'senderMajorGcPerGiB',
+    'receiverMajorGcPerGiB',
+    'firstByteMs',
+  ] as const;
   const labels = {
     mbps: 'MB/s verified',
     senderCpuPerGiB: 'sender CPU-s/GiB',
     receiverCpuPerGiB: 'receiver CPU-s/GiB',
+    senderMajorGcPerGiB: 'sender full GCs/GiB',
+    receiverMajorGcPerGiB: 'receiver full GCs/GiB',
     firstByteMs: 'first byte ms',
   };
   const figures: Record<string, { this: number; also: number; ratio: number }> = {};
@@ -322,11 +351,15 @@ try {
   log(row('sender peak RSS MB', p.senderRssMB, b.senderRssMB, 0));
   log(row('receiver peak RSS MB', p.receiverRssMB, b.receiverRssMB, 0));
   if (p.firstByteMs) log(row('first byte ms', p.firstByteMs, undefined, 0));
+  log(row('sender full GCs/GiB', p.senderMajorGcPerGiB, undefined, 0));
+  log(row('receiver full GCs/GiB', p.receiverMajorGcPerGiB, undefined, 0));
   log('');
   log('  peerlane kept on the data channel (--transport webrtc):');
   log(row('MB/s verified', w.mbps, b.mbps, 0));
   log(row('sender CPU-s/GiB', w.senderCpuPerGiB, b.senderCpuPerGiB, 2));
   log(row('receiver CPU-s/GiB', w.receiverCpuPerGiB, b.receiverCpuPerGiB, 2));
+  log(row('sender full GCs/GiB', w.senderMajorGcPerGiB, undefined, 0));
+  log(row('receiver full GCs/GiB', w.receiverMajorGcPerGiB, undefined, 0));
   log('');
   const rl = summary(relayed);
   const serverCpu = [...serverCpuPerGiB].sort((x, y) => x - y)[Math.floor(serverCpuPerGiB.length / 2)] ?? 0;

@@ -6,7 +6,6 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { daemonCommand, statusCommand, stopCommand } from './cli/daemon-commands.js';
 import {
   PEER_DAEMON_DIR_SETTINGS,
   PEER_DAEMON_ROUTE_SETTINGS,
@@ -16,7 +15,6 @@ import {
 import { givenFlags, repeatedFlag } from './cli/flags.js';
 import { Output } from './cli/output.js';
 import { peerArgs } from './cli/peer-argv.js';
-import { getCommand, listCommand, receiveCommand, sendCommand, shareCommand } from './cli/peer-commands.js';
 import {
   PEER_CONNECTION_SETTINGS,
   PEER_GET_SETTINGS,
@@ -31,6 +29,15 @@ import { settingOptions } from './cli/settings.js';
 import type { Setting } from './config.js';
 import { configFlag, loadConfigFile, peerConfigPath } from './config.js';
 import { packageVersion } from './project.js';
+
+/**
+ * Each group of commands is loaded when one of its commands runs, not at
+ * start: a transfer's heap then holds only its own code, and V8 keeps every
+ * loaded script's source alive (scripts/bundle.ts says why that counts).
+ */
+const transferCommands = () => import('./cli/peer-commands.js');
+const swarmCommands = () => import('./cli/swarm-commands.js');
+const daemonCommands = () => import('./cli/daemon-commands.js');
 
 const env = process.env;
 const rawArgs = peerArgs(hideBin(process.argv));
@@ -88,7 +95,7 @@ await yargs(rawArgs)
             ['$0 receive --out ./dl --yes --json', 'for scripts: accept without asking, JSON events'],
           ]),
         ),
-    (args) => receiveCommand({ args, env, typed }),
+    async (args) => (await transferCommands()).receiveCommand({ args, env, typed }),
   )
   .command(
     'send [files..]',
@@ -113,7 +120,7 @@ await yargs(rawArgs)
             ['PEER_CODE=42-orbit-lemon $0 send big.iso', 'keep the code out of the process list'],
           ]),
         ),
-    (args) => sendCommand({ args, env, typed }),
+    async (args) => (await transferCommands()).sendCommand({ args, env, typed }),
   )
   .command(
     'list',
@@ -128,7 +135,7 @@ await yargs(rawArgs)
             ['$0 list --json', 'a `peers` event'],
           ]),
         ),
-    (args) => listCommand({ args, env, typed }),
+    async (args) => (await transferCommands()).listCommand({ args, env, typed }),
   )
   .command(
     'share <paths..>',
@@ -145,7 +152,7 @@ await yargs(rawArgs)
             ['$0 share big.iso --p2p big.p2p --seed-for 2h', 'also write a .p2p file; stop after two hours'],
           ]),
         ),
-    (args) => shareCommand({ args, env, typed }),
+    async (args) => (await swarmCommands()).shareCommand({ args, env, typed }),
   )
   .command(
     'get <source>',
@@ -165,7 +172,7 @@ await yargs(rawArgs)
             ['$0 get big.p2p --seed', 'fetch, then keep serving others until Ctrl-C'],
           ]),
         ),
-    (args) => getCommand({ args, env, typed }),
+    async (args) => (await swarmCommands()).getCommand({ args, env, typed }),
   )
   .command(
     'daemon',
@@ -180,7 +187,7 @@ await yargs(rawArgs)
             ['$0 daemon --stop', 'stop it; its jobs resume when it starts again'],
           ]),
         ),
-    (args) => daemonCommand({ args, env, typed }),
+    async (args) => (await daemonCommands()).daemonCommand({ args, env, typed }),
   )
   .command(
     'status [id]',
@@ -196,7 +203,7 @@ await yargs(rawArgs)
             ['$0 status 3f9a0c1d2e4bg --follow --json', "that job's events until it ends"],
           ]),
         ),
-    (args) => statusCommand({ args, env, typed }),
+    async (args) => (await daemonCommands()).statusCommand({ args, env, typed }),
   )
   .command(
     'stop <id>',
@@ -208,7 +215,7 @@ await yargs(rawArgs)
         .example(
           examples([['$0 stop 3f9a0c1d2e4bs', 'stop serving that share; a restart does not resume it']]),
         ),
-    (args) => stopCommand({ args, env, typed }),
+    async (args) => (await daemonCommands()).stopCommand({ args, env, typed }),
   )
   .demandCommand(1, 'Name a command: receive, send, list, share, get, daemon, status or stop.')
   .strict()

@@ -1,25 +1,22 @@
 /**
- * The bodies of `peer receive`, `peer send`, `peer list`, `peer share` and
- * `peer get`: each makes its
- * output, reads its settings, asks for what it must, and runs the session
- * (session/) under runCommand, which turns failures into exit statuses.
+ * The bodies of `peer receive`, `peer send` and `peer list` (`peer share` and
+ * `peer get` are in swarm-commands.ts): each makes its output, reads its
+ * settings, asks for what it must, and runs the session (session/) under
+ * runCommand, which turns failures into exit statuses.
  */
 import { PeerlaneError } from '../core/errors.js';
 import { listPeers } from '../session/list.js';
 import { receive } from '../session/receive.js';
 import { send } from '../session/send.js';
-import type { GetOptions, ShareOptions } from '../swarm/jobs.js';
-import { startGet, startShare } from '../swarm/jobs.js';
 import { codeFrom, confirmWords, streamName } from './ask-code.js';
 import { confirmManifest } from './consent.js';
-import { daemonFor, getRequest, runInDaemon, shareRequest } from './daemon-commands.js';
 import { Output } from './output.js';
 import { undash } from './peer-argv.js';
 import { sessionOptions, signalAddress } from './peer-session-options.js';
 import { PEER_COMMAND_SETTINGS, PEER_GLOBAL_SETTINGS } from './peer-settings.js';
 import { pageUrl } from './qr.js';
 import { runCommand } from './run.js';
-import type { Env, SettingValues } from './settings.js';
+import type { Env } from './settings.js';
 import { readSettings } from './settings.js';
 
 /** A command's arguments as yargs parsed them, and what the command line said beyond them. */
@@ -31,10 +28,10 @@ export interface Invocation {
 }
 
 /** Commands that open PeerConnections get the guard against a frozen native call. */
-const RTC_COMMAND = { freezeGuard: true } as const;
+export const RTC_COMMAND = { freezeGuard: true } as const;
 
 /** Made from the raw flags, before any setting is parsed: a bad one is reported through it. */
-function outputFor(
+export function outputFor(
   args: Readonly<Record<string, unknown>>,
   verb: 'sent' | 'received',
   dataOnStdout = false,
@@ -51,7 +48,7 @@ function outputFor(
 }
 
 /** A positional as typed, with the stand-in for `-` undone. */
-function positional(value: unknown): string | undefined {
+export function positional(value: unknown): string | undefined {
   return typeof value === 'string' ? undash(value) : undefined;
 }
 
@@ -143,88 +140,4 @@ export async function listCommand({ args, env }: Invocation): Promise<void> {
     const s = readSettings(PEER_GLOBAL_SETTINGS, args, env);
     await listPeers({ signal: signalAddress(s), onEvent: (e) => output.event(e), abortSignal });
   });
-}
-
-type ShareValues = SettingValues<(typeof PEER_COMMAND_SETTINGS)['share']>;
-type GetValues = SettingValues<(typeof PEER_COMMAND_SETTINGS)['get']>;
-
-/** `peer share`'s options from its settings: what a daemon client sends too. */
-export function shareOptions(
-  s: ShareValues,
-  paths: string[],
-  output: Output,
-  abort: AbortSignal,
-): ShareOptions {
-  if (paths.length === 0) throw new PeerlaneError('USAGE', 'name files or folders to share');
-  const { signal, rtc } = sessionOptions(s, output, abort);
-  return {
-    paths,
-    signal,
-    rtc,
-    abort,
-    ...(s.p2p !== undefined ? { p2pFile: s.p2p } : {}),
-    ...(s.ticket !== undefined ? { ticket: s.ticket } : {}),
-    ...(s['seed-for'] !== undefined ? { seedForMs: s['seed-for'] * 1000 } : {}),
-    ...(s['max-uploads'] !== undefined ? { maxUploads: s['max-uploads'] } : {}),
-    ...(s['chunk-size'] !== undefined ? { chunkSize: s['chunk-size'] } : {}),
-  };
-}
-
-/** `peer get`'s options from its settings. */
-export function getOptions(
-  s: GetValues,
-  source: string | undefined,
-  output: Output,
-  abort: AbortSignal,
-  signalTyped: boolean,
-): GetOptions {
-  if (source === undefined) throw new PeerlaneError('USAGE', 'give the ticket, or the path of a .p2p file');
-  const { signal, rtc } = sessionOptions(s, output, abort);
-  return {
-    source,
-    out: s.out,
-    overwrite: s.overwrite,
-    // --seed-for alone means seeding for that long.
-    seed: s.seed || s['seed-for'] !== undefined,
-    // Where to find the tracker is the ticket's to say, unless --signal was typed.
-    rtc,
-    abort,
-    ...(s['seed-for'] !== undefined ? { seedForMs: s['seed-for'] * 1000 } : {}),
-    ...(s['max-peers'] !== undefined ? { maxPeers: s['max-peers'] } : {}),
-    ...(signalTyped ? { signal } : {}),
-  };
-}
-
-export async function shareCommand({ args, env }: Invocation): Promise<void> {
-  const output = outputFor(args, 'sent');
-  await runCommand(
-    output,
-    async (abortSignal) => {
-      const s = readSettings(PEER_COMMAND_SETTINGS.share, args, env);
-      const paths = Array.isArray(args.paths) ? args.paths.map(String) : [];
-      const options = shareOptions(s, paths, output, abortSignal);
-      const daemon = await daemonFor(s, env);
-      if (daemon !== undefined) return runInDaemon(daemon, shareRequest(options), args, abortSignal);
-      const job = await startShare(options, (e) => output.event(e));
-      await job.done;
-    },
-    // Ctrl-C is how a share usually ends: a clean stop, not an interruption.
-    { ...RTC_COMMAND, signalMeansStop: true },
-  );
-}
-
-export async function getCommand({ args, env, typed }: Invocation): Promise<void> {
-  const output = outputFor(args, 'received');
-  await runCommand(
-    output,
-    async (abortSignal) => {
-      const s = readSettings(PEER_COMMAND_SETTINGS.get, args, env);
-      const options = getOptions(s, positional(args.source), output, abortSignal, typed.has('signal'));
-      const daemon = await daemonFor(s, env);
-      if (daemon !== undefined) return runInDaemon(daemon, getRequest(options), args, abortSignal);
-      const job = await startGet(options, (e) => output.event(e));
-      await job.done;
-    },
-    RTC_COMMAND,
-  );
 }

@@ -13,6 +13,7 @@ import type { MessageLink, PathInfo } from '../core/link.js';
 import { LinkState } from '../core/link-state.js';
 import { directReach } from '../core/reach.js';
 import { counterNonce } from '../core/secure/channel.js';
+import { RecordReader } from './record-reader.js';
 
 export interface DirectKeys {
   seal: Buffer;
@@ -29,8 +30,7 @@ export class TcpLink extends LinkState implements MessageLink {
   readonly transport: 'tcp' | 'relay';
   private sendCounter = 0n;
   private receiveCounter = 0n;
-  private readonly pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly reader: RecordReader;
   private drainHandler: (() => void) | undefined;
   /** The side that did not choose waits for USE before anything else. */
   private awaitingUse: boolean;
@@ -51,6 +51,10 @@ export class TcpLink extends LinkState implements MessageLink {
     this.awaitingUse = options.expectUse;
     this.used = new Promise((resolve) => {
       this.markUsed = resolve;
+    });
+    this.reader = new RecordReader(GCM_TAG_BYTES, MAX_RECORD_PLAINTEXT + GCM_TAG_BYTES, {
+      onRecord: (record) => this.open(record),
+      onBadLength: (length) => this.fail(`a record of ${length} bytes`),
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.received(chunk));
@@ -121,35 +125,11 @@ export class TcpLink extends LinkState implements MessageLink {
   }
 
   private received(chunk: Buffer): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (this.closedWith === undefined && this.pendingBytes >= LENGTH_BYTES) {
-      const length = this.head(LENGTH_BYTES).readUInt32BE(0);
-      if (length < GCM_TAG_BYTES || length > MAX_RECORD_PLAINTEXT + GCM_TAG_BYTES) {
-        this.fail(`a record of ${length} bytes`);
-        return;
-      }
-      if (this.pendingBytes < LENGTH_BYTES + length) return;
-      this.consume(LENGTH_BYTES);
-      this.open(this.consume(length));
-    }
+    if (this.closedWith === undefined) this.reader.push(chunk);
   }
 
-  /** The first pending buffer, joined with the rest if it is shorter than `bytes`: one copy per record at most. */
-  private head(bytes: number): Buffer {
-    if ((this.pending[0]?.length ?? 0) < bytes) this.pending.splice(0, Infinity, Buffer.concat(this.pending));
-    return this.pending[0] as Buffer;
-  }
-
-  private consume(bytes: number): Buffer {
-    const head = this.head(bytes);
-    if (head.length === bytes) this.pending.shift();
-    else this.pending[0] = head.subarray(bytes);
-    this.pendingBytes -= bytes;
-    return head.subarray(0, bytes);
-  }
-
-  private open(record: Buffer): void {
+  /** Decrypt one record (valid only during this call: record-reader.ts); false once the link failed. */
+  private open(record: Buffer): boolean {
     const decipher = createDecipheriv('aes-256-gcm', this.keys.open, counterNonce(this.receiveCounter++));
     decipher.setAuthTag(record.subarray(record.length - GCM_TAG_BYTES));
     let plain: Buffer;
@@ -161,16 +141,17 @@ export class TcpLink extends LinkState implements MessageLink {
       if (rest.length > 0) plain = Buffer.concat([plain, rest]);
     } catch {
       this.fail('a record that failed authentication');
-      return;
+      return false;
     }
     if (this.awaitingUse) {
       if (!plain.equals(USE_RECORD)) {
         this.fail('a first record other than USE');
-        return;
+        return false;
       }
       this.awaitingUse = false;
       this.markUsed();
     } else this.deliver(plain);
+    return this.closedWith === undefined;
   }
 
   private fail(what: string): void {
