@@ -139,8 +139,8 @@ export const PEER_CONNECTION_SETTINGS = [
     flag: 'isolate',
     env: 'PEERLANE_ISOLATE',
     type: 'boolean',
-    // Off: over the data channel it costs about 8% in throughput and CPU
-    // (npm run bench -- --isolate; README, Performance), more than the 3% allowed.
+    // Off: CPU per GiB moved by up to 9% either way with it (npm run bench --
+    // --isolate; README, Performance), more than the 3% a default may cost.
     default: false,
     describe:
       'Run each connection attempt and its transfer in a child process: one frozen inside the WebRTC library is replaced, not fatal',
