@@ -26,6 +26,10 @@
  * own dist/peer.mjs, e.g. the previous commit built elsewhere) in the same
  * rounds, alternating with this one, and prints this build against it: the
  * way to check that a change costs no throughput or CPU.
+ *
+ * `--isolate` does the same with this build run with `--isolate`: what running
+ * each connection attempt and its transfer in a child process costs (the
+ * figures include the child's CPU).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -43,6 +47,11 @@ const args = await yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 3, describe: 'Runs of each' })
   .option('json', { type: 'boolean', default: false, describe: 'Figures as JSON on stdout' })
   .option('also', { type: 'string', describe: 'Another build (package root) to run alternately and compare' })
+  .option('isolate', {
+    type: 'boolean',
+    default: false,
+    describe: 'Compare with this build run with --isolate, alternately (instead of --also)',
+  })
   .strict()
   .parseAsync();
 
@@ -217,14 +226,15 @@ function summary(runs: Run[]) {
 
 type Summary = ReturnType<typeof summary>;
 
-/** This build against the --also build, both ways of sending: medians and this/that ratios. */
-function compare(p: Summary, w: Summary, op: Summary, ow: Summary) {
+/** This build against the --also build (or --isolate), both ways of sending: medians and this/that ratios. */
+function compare(p: Summary, w: Summary, op: Summary, ow: Summary, what: string) {
   const keys = [
     'mbps',
     'senderCpuPerGiB',
     'receiverCpuPerGiB',
     'senderMajorGcPerGiB',
     'receiverMajorGcPerGiB',
+    'firstByteMs',
   ] as const;
   const labels = {
     mbps: 'MB/s verified',
@@ -232,14 +242,15 @@ function compare(p: Summary, w: Summary, op: Summary, ow: Summary) {
     receiverCpuPerGiB: 'receiver CPU-s/GiB',
     senderMajorGcPerGiB: 'sender full GCs/GiB',
     receiverMajorGcPerGiB: 'receiver full GCs/GiB',
+    firstByteMs: 'first byte ms',
   };
   const figures: Record<string, { this: number; also: number; ratio: number }> = {};
   log('');
-  log(`  this build against --also ${args.also}:        this      also   this/also`);
+  log(`  this build against ${what}:        this      also   this/also`);
   for (const [way, mine, theirs] of [['default', p, op] as const, ['webrtc', w, ow] as const]) {
     for (const k of keys) {
-      const a = mine[k].median;
-      const o = theirs[k].median;
+      const a = mine[k]?.median ?? 0;
+      const o = theirs[k]?.median ?? 0;
       figures[`${way}.${k}`] = { this: a, also: o, ratio: Math.round((a / o) * 1000) / 1000 };
       log(
         `  ${`${way} ${labels[k]}`.padEnd(34)} ${a.toFixed(2).padStart(8)}  ${o.toFixed(2).padStart(8)}  ${(a / o).toFixed(3).padStart(8)}`,
@@ -271,27 +282,36 @@ try {
   const out = path.join(work, 'out');
   const webrtcArgs = [...server.peerArgs, '--transport', 'webrtc'];
   /** Both ways of sending, by this build or (`root`) the --also one. */
-  const pair = async (root: string | undefined, into: [Run[], Run[]]): Promise<void> => {
-    into[0].push(await again(() => peerlaneRun(file, expected, server.peerArgs, out, root)));
-    into[1].push(await again(() => peerlaneRun(file, expected, webrtcArgs, out, root)));
+  const pair = async (
+    root: string | undefined,
+    into: [Run[], Run[]],
+    extra: string[] = [],
+  ): Promise<void> => {
+    into[0].push(await again(() => peerlaneRun(file, expected, [...server.peerArgs, ...extra], out, root)));
+    into[1].push(await again(() => peerlaneRun(file, expected, [...webrtcArgs, ...extra], out, root)));
   };
+  /** The other side of the comparison: the --also build, or this one with --isolate. */
+  const otherPair = async (): Promise<void> => {
+    if (args.also !== undefined) await pair(args.also, [other, otherWebrtc]);
+    else if (args.isolate) await pair(undefined, [other, otherWebrtc], ['--isolate']);
+  };
+  const comparing = args.also !== undefined || args.isolate;
   for (let i = 0; i < args.runs; i++) {
     // Alternate, so drift in the machine's load hits all alike; the two builds
     // also swap places each round, so neither always follows the baselines.
     baseline.push(await baselineRun(file, expected, path.join(work, 'tcp.out')));
     floor.push(await floorRun());
-    const also = args.also;
-    if (also !== undefined && i % 2 === 1) await pair(also, [other, otherWebrtc]);
+    if (i % 2 === 1) await otherPair();
     await pair(undefined, [peerlane, webrtc]);
     const cpu0 = await processCpuSeconds(serverPid);
     relayed.push(
       await again(() => peerlaneRun(file, expected, [...server.peerArgs, '--transport', 'relay'], out)),
     );
     serverCpuPerGiB.push(((await processCpuSeconds(serverPid)) - cpu0) / (size / GIB));
-    if (also !== undefined && i % 2 === 0) await pair(also, [other, otherWebrtc]);
-    if (also !== undefined) {
+    if (i % 2 === 0) await otherPair();
+    if (comparing) {
       log(
-        `  run ${i + 1}: --also ${other[i]?.mbps.toFixed(0)} MB/s, over the data channel ${otherWebrtc[i]?.mbps.toFixed(0)} MB/s`,
+        `  run ${i + 1}: ${args.also !== undefined ? '--also' : '--isolate'} ${other[i]?.mbps.toFixed(0)} MB/s, over the data channel ${otherWebrtc[i]?.mbps.toFixed(0)} MB/s`,
       );
     }
     log(
@@ -356,7 +376,8 @@ try {
   log(
     `  bound on ${cores} cores: ${boundMbps} MB/s (${cores} / ${channelCpuPerGiB.toFixed(2)} CPU-s per GiB of the data channel alone, both sides)`,
   );
-  const also = args.also === undefined ? undefined : compare(p, w, summary(other), summary(otherWebrtc));
+  const what = args.also !== undefined ? `--also ${args.also}` : 'itself with --isolate';
+  const also = comparing ? compare(p, w, summary(other), summary(otherWebrtc), what) : undefined;
   if (args.json) {
     process.stdout.write(
       `${JSON.stringify({ bytes: size, runs: args.runs, peerlane: p, webrtc: w, relay: { ...rl, serverCpuPerGiB: serverCpu }, baseline: b, dataChannel: f, ratio, boundMbps, ...(also ? { also } : {}) })}\n`,

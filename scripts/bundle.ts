@@ -33,7 +33,13 @@ const dist = path.join(root, 'dist');
 // Chunk names carry a content hash: clear the last build's.
 await rm(path.join(dist, 'chunks'), { recursive: true, force: true });
 await build({
-  entryPoints: { peer: path.join(dist, 'src', 'peer.js') },
+  entryPoints: {
+    peer: path.join(dist, 'src', 'peer.js'),
+    // The child process each connection attempt runs in with --isolate
+    // (src/session/attempt-child.ts), started once per attempt; the code it
+    // shares with peer's send and receive is in shared chunks.
+    'attempt-child': path.join(dist, 'src', 'session', 'attempt-child.js'),
+  },
   outdir: dist,
   outExtension: { '.js': '.mjs' },
   // Each command group (peer.ts loads it with import()) is a chunk of its own,

@@ -29,7 +29,8 @@
  * TURN connection hits libdatachannel's DTLS stall, and that the watchdog's
  * retry mends it every time);
  * NAT_LAB_COTURN_LOG=/tmp/coturn.log writes coturn's verbose log there;
- * PEERLANE_DEBUG_ICE=1 makes the peers print libjuice's log.
+ * PEERLANE_DEBUG_ICE=1 makes the peers print libjuice's log; PEERLANE_ISOLATE=1 runs them
+ * with --isolate (a frozen attempt is then healed, and counted, within the run).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -414,6 +415,10 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
           const stalls = [...rx.events, ...tx.events].filter(
             (e) => e.event === 'reconnecting' && e.reason === 'dtls-stall',
           ).length;
+          // peer --isolate: an attempt's process frozen (libdatachannel's lock cycle), killed and replaced.
+          const freezes = [...rx.events, ...tx.events].filter(
+            (e) => e.event === 'reconnecting' && String(e.message).includes('process stopped responding'),
+          ).length;
           return {
             name: c.name,
             ok: problems.length === 0,
@@ -423,7 +428,8 @@ async function runCase(c: Case, file: string, fileHash: string): Promise<Result>
                   (capture !== undefined ? `no plaintext in the relay's capture; ` : '') +
                   `bytes: ${counted.map((x) => x.note).join('; ')}` +
                   (changes > 0 ? `; ${changes} path-changed events` : '') +
-                  (stalls > 0 ? `, after a DTLS stall (${stalls} watchdog retries)` : '')
+                  (stalls > 0 ? `, after a DTLS stall (${stalls} watchdog retries)` : '') +
+                  (freezes > 0 ? `, after ${freezes} frozen attempt process(es) healed` : '')
                 : problems.join('; '),
           };
         }
@@ -598,7 +604,10 @@ async function main(): Promise<number> {
   }
   if (repeat > 1) {
     const stalled = results.filter((r) => r.detail.includes('DTLS stall')).length;
-    process.stdout.write(`\n${results.length} runs: ${stalled} recovered from a DTLS stall\n`);
+    const healed = results.filter((r) => r.detail.includes('frozen attempt process')).length;
+    process.stdout.write(
+      `\n${results.length} runs: ${stalled} recovered from a DTLS stall, ${healed} from a frozen attempt process\n`,
+    );
   }
   await Promise.all([stop(signal), stop(signalNoTurn), stop(signalRelay), stop(coturn)]);
 

@@ -160,6 +160,7 @@ export class Lab {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: this.work,
         ...(process.env.PEERLANE_DEBUG_ICE ? { PEERLANE_DEBUG_ICE: '1' } : {}),
+        ...(process.env.PEERLANE_ISOLATE ? { PEERLANE_ISOLATE: process.env.PEERLANE_ISOLATE } : {}),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

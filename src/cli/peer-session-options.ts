@@ -60,6 +60,7 @@ export function sessionOptions(
     heartbeat: { stallTimeoutMs: settings['stall-timeout'] * 1000 },
     reconnects: settings.reconnects,
     reconnectForMs: settings['reconnect-for'] * 1000,
+    ...(settings.isolate ? { isolate: { freezeLimitMs: settings['freeze-limit'] * 1000 } } : {}),
     abortSignal,
   };
 }

@@ -31,6 +31,7 @@ import {
   PEER_DAEMON_SETTINGS,
   PEER_STATUS_SETTINGS,
 } from './daemon-settings.js';
+import { FREEZE_LIMIT_MS } from './freeze-guard.js';
 import { PEER_GET_SETTINGS, PEER_SHARE_SETTINGS, SEED_FOR_SETTING } from './swarm-settings.js';
 
 export { PEER_GET_SETTINGS, PEER_SHARE_SETTINGS } from './swarm-settings.js';
@@ -135,6 +136,26 @@ export const PEER_CONNECTION_SETTINGS = [
     'Show words derived from the session key and both certificates, to compare with the other side; a sender waits for your yes',
   ),
   flagOff('show-words', 'Show the --verify words, but send without waiting for a yes (for scripts)'),
+  {
+    flag: 'isolate',
+    env: 'PEERLANE_ISOLATE',
+    type: 'boolean',
+    // Off: CPU per GiB moved by up to 9% either way with it (npm run bench --
+    // --isolate; README, Performance), more than the 3% a default may cost.
+    default: false,
+    describe:
+      'Run each connection attempt and its transfer in a child process: one frozen inside the WebRTC library is replaced, not fatal',
+    parse: (raw) => parseSwitch(raw, '--isolate / PEERLANE_ISOLATE'),
+  },
+  {
+    flag: 'freeze-limit',
+    env: 'PEER_FREEZE_LIMIT',
+    type: 'number',
+    default: FREEZE_LIMIT_MS / 1000,
+    describe:
+      'With --isolate: seconds an attempt process may stop responding before it is killed and replaced',
+    parse: (raw) => parseSeconds(raw, '--freeze-limit'),
+  },
   {
     flag: 'debug-ice',
     env: 'PEERLANE_DEBUG_ICE',

@@ -9,6 +9,7 @@ import type { TransferResult } from '../core/transfer/types.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { turnServersFor } from '../rtc/ice-servers.js';
 import type { SignalAddress } from '../signaling/socket.js';
+import { childCpuSeconds } from './attempt-jobs.js';
 
 export interface SessionOptions {
   signal: SignalAddress;
@@ -30,6 +31,12 @@ export interface SessionOptions {
   reconnects?: number | undefined;
   /** How long one outage may last: reconnection gives up after this (default 120 s). */
   reconnectForMs?: number | undefined;
+  /**
+   * Run each connection attempt, and the transfer over it, in a child process
+   * (attempt-process.ts): one frozen inside libdatachannel is killed after
+   * `freezeLimitMs` and replaced by a new attempt. Streams stay in process.
+   */
+  isolate?: { freezeLimitMs: number } | undefined;
 }
 
 export type { Pairing } from '../core/session/pair.js';
@@ -57,6 +64,19 @@ export function rtcWithGrant(
   return { ...rtc, iceServers: [...rtc.iceServers, ...issued] };
 }
 
+/** Use the session once it has started, and close it whatever happens. */
+export async function withSession<S extends { close(): void }, T>(
+  starting: Promise<S>,
+  use: (session: S) => Promise<T>,
+): Promise<T> {
+  const session = await starting;
+  try {
+    return await use(session);
+  } finally {
+    session.close();
+  }
+}
+
 /** `extra`: the receiver's --out folder, or that it was a text. */
 export function doneEvent(
   result: TransferResult,
@@ -75,11 +95,15 @@ export function doneEvent(
   };
 }
 
-/** CPU seconds of every thread (libdatachannel's included) and peak RSS, from getrusage(2). */
+/**
+ * CPU seconds of every thread (libdatachannel's included), with what the
+ * attempts' child processes (--isolate) reported, and peak RSS (this
+ * process's), from getrusage(2).
+ */
 export function processUsage(): { cpuSeconds: number; maxRssBytes: number } {
   const u = process.resourceUsage();
   return {
-    cpuSeconds: Math.round((u.userCPUTime + u.systemCPUTime) / 1000) / 1000,
+    cpuSeconds: Math.round((u.userCPUTime + u.systemCPUTime) / 1000 + childCpuSeconds() * 1000) / 1000,
     maxRssBytes: u.maxRSS * 1024,
   };
 }

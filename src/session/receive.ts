@@ -9,10 +9,12 @@ import type { ManifestEntry } from '../core/transfer/protocol.js';
 import type { TransferResult } from '../core/transfer/types.js';
 import { prepareOutDir } from '../transfer/out-dir.js';
 import { receiveFiles } from '../transfer/receiver.js';
+import { receiveJob } from './attempt-jobs.js';
+import { warmChild } from './child-watch.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent } from './common.js';
+import { doneEvent, withSession } from './common.js';
 import { checkCode, pair } from './pair.js';
-import { startSession } from './peer-session.js';
+import { startIsolatedSession, startSession } from './peer-session.js';
 
 export interface ReceiveSessionOptions extends SessionOptions {
   outDir: string;
@@ -37,30 +39,37 @@ export async function receive(options: ReceiveSessionOptions): Promise<TransferR
   // Fail before printing a code, not after the sender has connected; the one place the folder is made.
   checkCode({ ...options, intent: 'receive' });
   if (options.stdout === undefined) await prepareOutDir(options.outDir);
+  if (options.isolate !== undefined && options.stdout === undefined) warmChild();
   const pairing = await pair({ ...options, intent: 'receive', code: options.code });
-  const session = await startSession(pairing, options);
-  try {
-    const { result, text } = await receiveOver(session, {
-      emit,
-      onManifest: options.onManifest,
-      resumable: options.stdout === undefined,
-      transfer: (link, hooks) =>
-        receiveFiles({
-          link,
-          outDir: options.outDir,
-          ...(options.overwrite ? { overwrite: true } : {}),
-          stdout: options.stdout,
-          ...hooks,
-        }),
-    });
-    emit(
-      doneEvent(
-        result,
-        text ? { text: true } : options.stdout === undefined ? { out: path.resolve(options.outDir) } : {},
-      ),
-    );
-    return result;
-  } finally {
-    session.close();
-  }
+  const over = { emit, onManifest: options.onManifest, resumable: options.stdout === undefined };
+  const { outDir, overwrite = false } = options;
+  // --stdout writes through this process, and is not resumed anyway: it stays here.
+  const { result, text } =
+    options.isolate !== undefined && options.stdout === undefined
+      ? await withSession(startIsolatedSession(pairing, options, options.isolate.freezeLimitMs), (s) =>
+          receiveOver(s, {
+            ...over,
+            transfer: (link, hooks) => link.run(receiveJob(outDir, overwrite, hooks), hooks),
+          }),
+        )
+      : await withSession(startSession(pairing, options), (s) =>
+          receiveOver(s, {
+            ...over,
+            transfer: (link, hooks) =>
+              receiveFiles({
+                link,
+                outDir,
+                ...(overwrite ? { overwrite } : {}),
+                stdout: options.stdout,
+                ...hooks,
+              }),
+          }),
+        );
+  emit(
+    doneEvent(
+      result,
+      text ? { text: true } : options.stdout === undefined ? { out: path.resolve(outDir) } : {},
+    ),
+  );
+  return result;
 }

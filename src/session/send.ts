@@ -12,10 +12,12 @@ import { hashSources } from '../transfer/resume.js';
 import { sendFiles } from '../transfer/sender.js';
 import type { SourceFile } from '../transfer/sources.js';
 import { resolveSources } from '../transfer/sources.js';
+import { sendJob } from './attempt-jobs.js';
+import { warmChild } from './child-watch.js';
 import type { SessionOptions } from './common.js';
-import { doneEvent } from './common.js';
+import { doneEvent, withSession } from './common.js';
 import { checkCode, pair } from './pair.js';
-import { startSession } from './peer-session.js';
+import { startIsolatedSession, startSession } from './peer-session.js';
 
 export interface SendSessionOptions extends SessionOptions {
   paths: readonly string[];
@@ -57,28 +59,36 @@ export async function send(options: SendSessionOptions): Promise<TransferResult>
   // Each file's SHA-256 goes in the manifest: taken while the peers find each
   // other (sendFiles waits for this same run).
   hashSources(files, options.abortSignal).catch(() => {});
+  if (options.isolate !== undefined && files.every((f) => f.stream === undefined)) warmChild();
   let words: string | undefined;
   const pairing = await pair({ ...options, intent: 'send', code: options.code });
-  const session = await startSession(pairing, {
+  const sessionOptions: SessionOptions = {
     ...options,
     onEvent: (e) => {
       if (e.event === 'connected') words = e.verify;
       emit(e);
     },
-  });
-  try {
-    const result = await sendOver(session, {
-      emit,
-      words: () => words,
-      confirmVerify: options.confirmVerify,
-      // A stream read once cannot be offered again; files and text can.
-      resumable: files.every((f) => f.stream === undefined),
-      transfer: (link, hooks) =>
-        sendFiles({ link, files, ...(options.text !== undefined ? { text: options.text } : {}), ...hooks }),
-    });
-    emit(doneEvent(result, options.text !== undefined ? { text: true } : {}));
-    return result;
-  } finally {
-    session.close();
-  }
+  };
+  // A stream read once cannot be offered again; files and text can.
+  const resumable = files.every((f) => f.stream === undefined);
+  const over = { emit, words: () => words, confirmVerify: options.confirmVerify, resumable };
+  const { text } = options;
+  // A stream is not resent anyway, and its bytes come through this process: it stays here.
+  const result =
+    options.isolate !== undefined && resumable
+      ? await withSession(startIsolatedSession(pairing, sessionOptions, options.isolate.freezeLimitMs), (s) =>
+          sendOver(s, {
+            ...over,
+            transfer: async (link, hooks) => link.run(await sendJob(files, text, hooks), hooks),
+          }),
+        )
+      : await withSession(startSession(pairing, sessionOptions), (s) =>
+          sendOver(s, {
+            ...over,
+            transfer: (link, hooks) =>
+              sendFiles({ link, files, ...(text !== undefined ? { text } : {}), ...hooks }),
+          }),
+        );
+  emit(doneEvent(result, text !== undefined ? { text: true } : {}));
+  return result;
 }

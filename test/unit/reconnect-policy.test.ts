@@ -1,7 +1,13 @@
 /** The session's reconnection rules (session/reconnect-policy.ts). */
 import { describe, expect, it } from 'vitest';
 import { PeerlaneError } from '../../src/core/errors.js';
-import { backoff, gaveUp, reasonFor, withoutSignal } from '../../src/core/session/reconnect-policy.js';
+import {
+  backoff,
+  firstRetry,
+  gaveUp,
+  reasonFor,
+  withoutSignal,
+} from '../../src/core/session/reconnect-policy.js';
 import { limitTo } from '../../src/session/peer-session.js';
 
 describe('reconnect policy', () => {
@@ -24,6 +30,16 @@ describe('reconnect policy', () => {
       'PEER_LOST',
     ].map((code) => reasonFor(new PeerlaneError(code as 'PEER_LOST', 'x')));
     expect(reasons).toEqual(['dtls-stall', 'dtls-stall', 'ice-failed', 'ice-failed', 'link-closed']);
+  });
+
+  it('a first attempt is retried only where a second can mend it: a handshake, a frozen attempt process, a peer moved on', () => {
+    const retry = (code: string, peerMovedOn = false) =>
+      firstRetry(new PeerlaneError(code as 'PEER_LOST', 'x'), peerMovedOn);
+    expect(retry('HANDSHAKE_STALLED')).toBe('dtls-stall');
+    // --isolate: the attempt's child stopped beating and was killed.
+    expect(retry('RTC_STALLED')).toBe('link-closed');
+    expect(retry('ICE_FAILED')).toBeUndefined();
+    expect(retry('ICE_FAILED', true)).toBe('peer-request');
   });
 
   it("giving up keeps a never-connected session's own code, and says how long it tried", () => {

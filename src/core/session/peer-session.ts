@@ -18,16 +18,15 @@
  * reach the attempt they name through attempt-signals.ts; the rules for
  * waiting, limiting and giving up are in reconnect-policy.ts.
  *
- * Either side may start an attempt; the higher `n` wins, and a side that hears
- * of an attempt beyond its own abandons what it has and joins it. A time
- * budget (`reconnectForMs`) and a count (`reconnects`) bound each outage,
- * and attempts back off while the path stays down. Without the signal server
- * (killed, restarted, or the peer's connection to it gone) there is no
- * reconnection, but a working data channel carries on regardless.
+ * Either side may start an attempt; the higher `n` wins, and a side that hears of an
+ * attempt beyond its own abandons what it has and joins it. A time budget (`reconnectForMs`)
+ * and a count (`reconnects`) bound each outage, and attempts back off while the path stays
+ * down. Without the signal server (killed, restarted, or the peer's connection to it gone)
+ * there is no reconnection, but a working data channel carries on regardless.
  */
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import type { MessageLink, PathInfo } from '../link.js';
+import type { PathInfo } from '../link.js';
 import type { SecureChannel } from '../secure/channel.js';
 import { shortAuthString } from '../secure/channel.js';
 import { secureHandshake } from '../secure/handshake.js';
@@ -35,13 +34,20 @@ import type { RestartReason } from '../signaling/rtc-signal.js';
 import { unrefTimer } from '../timers.js';
 import { FramedLink } from '../transfer/framed-link.js';
 import { AttemptSignals } from './attempt-signals.js';
+import { farewell } from './farewell.js';
 import type { Pairing } from './pair.js';
-import type { OpenLink, PeerSessionOptions } from './ports.js';
+import type {
+  MakeOpener,
+  OpenAttempt,
+  PeerSessionOptions,
+  SessionCoreOptions,
+  SessionLink,
+} from './ports.js';
 import {
   backoff,
   DOWN_ATTEMPT_MS,
+  firstRetry,
   gaveUp,
-  isHandshake,
   MIN_ATTEMPT_MS,
   reasonFor,
   withoutSignal,
@@ -54,11 +60,12 @@ import {
  */
 export const KEEPALIVE_INTERVAL_MS = 20_000;
 
-export class PeerSession {
+/** `L`: what an open attempt is, a FramedLink in process or a child process's proxy (ports.ts SessionLink). */
+export class PeerSession<L extends SessionLink = FramedLink> {
   /** The peer's signals, routed to the attempt they belong to. */
   private readonly signals: AttemptSignals;
   private connecting: AbortController | undefined;
-  private framed: FramedLink | undefined;
+  private framed: L | undefined;
   private everOpened = false;
   /** The path the last open channel took: what a later ICE failure means. */
   private lastPath: PathInfo | undefined;
@@ -70,17 +77,18 @@ export class PeerSession {
   private wake: (() => void) | undefined;
   /** The peer asked for an attempt while we had none running: skip the backoff. */
   private peerCalled = false;
-  private readonly openLink: OpenLink;
+  private readonly openAttempt: OpenAttempt<L>;
 
   constructor(
     private readonly pairing: Pairing,
     private readonly secure: SecureChannel,
-    private readonly options: PeerSessionOptions,
+    private readonly options: SessionCoreOptions,
+    openAttempts: MakeOpener<OpenAttempt<L>>,
   ) {
     this.emit = options.onEvent ?? (() => {});
     this.budget = options.reconnects;
     this.timeBudget = options.reconnectForMs;
-    this.openLink = options.openLinks(secure.sasKey, { agent: secure.peerAgent });
+    this.openAttempt = openAttempts(secure.sasKey, { agent: secure.peerAgent });
     this.signals = new AttemptSignals(secure, {
       connecting: () => this.connecting !== undefined,
       linked: () => this.framed !== undefined,
@@ -112,7 +120,7 @@ export class PeerSession {
    * Run `transfer` over a data channel until it succeeds, reconnecting while
    * the link is what failed, `resumable` allows it and the budget lasts.
    */
-  async run<T>(transfer: (framed: FramedLink) => Promise<T>, resumable: boolean): Promise<T> {
+  async run<T>(transfer: (framed: L) => Promise<T>, resumable: boolean): Promise<T> {
     let framed = await this.connectFirst();
     for (;;) {
       try {
@@ -147,18 +155,12 @@ export class PeerSession {
   }
 
   /** Before any data has flowed a retry is always safe, even for a stream. */
-  private async connectFirst(): Promise<FramedLink> {
+  private async connectFirst(): Promise<L> {
     try {
       return await this.connect(0);
     } catch (err) {
       const error = toPeerlaneError(err);
-      // A first attempt only retries what a second can mend: a stalled or
-      // failed handshake (DTLS, SCTP), or the peer having moved on to a new attempt.
-      const reason = isHandshake(error)
-        ? 'dtls-stall'
-        : this.signals.peerAttempt > 0
-          ? 'peer-request'
-          : undefined;
+      const reason = firstRetry(error, this.signals.peerAttempt > 0);
       if (reason === undefined || this.signals.error !== undefined || this.options.abortSignal?.aborted)
         throw error;
       return this.reconnect(reason, error);
@@ -171,7 +173,7 @@ export class PeerSession {
    * least backoff() apart, so a path that stays down costs a few STUN checks
    * a second at most; the peer announcing an attempt ends the pause at once.
    */
-  private async reconnect(reason: RestartReason, cause: PeerlaneError): Promise<FramedLink> {
+  private async reconnect(reason: RestartReason, cause: PeerlaneError): Promise<L> {
     const lostAt = Date.now();
     let startedAt = 0;
     let tried = 0;
@@ -224,12 +226,12 @@ export class PeerSession {
   }
 
   /** Attempt `n`, given at most `limitMs` (and never more than --timeout). */
-  private async connect(n: number, limitMs = Number.POSITIVE_INFINITY): Promise<FramedLink> {
+  private async connect(n: number, limitMs = Number.POSITIVE_INFINITY): Promise<L> {
     const abort = new AbortController();
     this.connecting = abort;
     if (this.options.abortSignal?.aborted) this.interrupt();
     try {
-      const link = await this.openLink({
+      const framed = await this.openAttempt({
         role: this.pairing.role,
         pipe: this.signals.pipe(n),
         attempt: n,
@@ -237,7 +239,7 @@ export class PeerSession {
         previousPath: this.lastPath,
         limitMs,
       });
-      const framed = new FramedLink(link, this.options.heartbeat);
+      const link = framed.link;
       this.framed = framed;
       this.everOpened = true;
       const path = link.pathInfo();
@@ -256,26 +258,11 @@ export class PeerSession {
   }
 
   /** With --verify, four words from the session key and this channel's DTLS fingerprints. */
-  private verification(link: MessageLink): { verify?: string } {
+  private verification(link: SessionLink['link']): { verify?: string } {
     if (!this.options.verify) return {};
     const { local, remote } = link.fingerprints();
     return { verify: shortAuthString(this.secure.sasKey, local, remote) };
   }
-}
-
-/** Long enough for a queued ERROR frame to cross, short enough not to hold up an exit. */
-const FAREWELL_MS = 1_000;
-
-/** Resolves when the peer closes the channel, or after FAREWELL_MS. */
-function farewell(framed: FramedLink): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, FAREWELL_MS);
-    unrefTimer(timer);
-    framed.link.onClose(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 /**
@@ -283,7 +270,20 @@ function farewell(framed: FramedLink): Promise<void> {
  * the sealed signal connection for reconnections, and opens the data channel
  * (`PeerSession.run`); the signal server never carries file data.
  */
-export async function startSession(pairing: Pairing, options: PeerSessionOptions): Promise<PeerSession> {
+export function startSession(pairing: Pairing, options: PeerSessionOptions): Promise<PeerSession> {
+  // Each attempt opened and framed in this process: the browser page, and Node unisolated.
+  return startSessionWith(pairing, options, (sasKey, peer) => {
+    const openLink = options.openLinks(sasKey, peer);
+    return async (request) => new FramedLink(await openLink(request), options.heartbeat);
+  });
+}
+
+/** startSession, with attempts opened by `openAttempts` (in Node, perhaps each in a child process). */
+export async function startSessionWith<L extends SessionLink>(
+  pairing: Pairing,
+  options: SessionCoreOptions,
+  openAttempts: MakeOpener<OpenAttempt<L>>,
+): Promise<PeerSession<L>> {
   try {
     const secure = await secureHandshake(pairing.client, {
       ...pairing,
@@ -291,7 +291,7 @@ export async function startSession(pairing: Pairing, options: PeerSessionOptions
       ...(options.aead !== undefined ? { aead: options.aead } : {}),
       ...(options.agent !== undefined ? { agent: options.agent } : {}),
     });
-    return new PeerSession(pairing, secure, options);
+    return new PeerSession(pairing, secure, options, openAttempts);
   } catch (err) {
     pairing.client.close();
     throw err;

@@ -3,15 +3,18 @@
  * open one attempt's link, the sealing, the budgets. Node's opener races
  * direct TCP against node-datachannel (session/race.ts); a browser's opens an
  * RTCDataChannel (web/rtc-link.ts). An attempt gets only plain data and an
- * abort, so it could run elsewhere (a child process) behind the same port.
+ * abort, so it can run elsewhere: Node may run each attempt, and the transfer
+ * over it, in a child process (session/attempt-process.ts) behind OpenAttempt.
  */
+
+import type { PeerlaneError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { MessageLink, PathInfo } from '../link.js';
 import type { Aead } from '../secure/channel.js';
 import type { PeerAgent } from '../secure/protocol.js';
 import type { SignalPipe } from '../signaling/pipe.js';
 import type { PeerRole } from '../signaling/protocol.js';
-import type { FramedLinkOptions } from '../transfer/framed-link.js';
+import type { FramedLinkOptions, LossReason } from '../transfer/framed-link.js';
 
 /** What a session tells the attempt it starts. */
 export interface AttemptRequest {
@@ -33,6 +36,29 @@ export interface AttemptRequest {
  * against node-datachannel (session/race.ts), in a browser an RTCDataChannel.
  */
 export type OpenLink = (request: AttemptRequest) => Promise<MessageLink>;
+
+/**
+ * What a session holds while an attempt's link is up: a FramedLink in process,
+ * or the proxy of a child process that runs the link and the transfer
+ * (session/attempt-process.ts). The session reads the link's facts, races the
+ * failure, and ends it; the transfer itself is the caller's.
+ */
+export interface SessionLink {
+  readonly link: Pick<
+    MessageLink,
+    'transport' | 'isOpen' | 'pathInfo' | 'onPathChange' | 'fingerprints' | 'onClose' | 'close'
+  >;
+  readonly lostReason: LossReason | undefined;
+  readonly failure: Promise<never>;
+  guard<T>(step: Promise<T>): Promise<T>;
+  abort(err: PeerlaneError): void;
+  lose(reason: LossReason, err: PeerlaneError): void;
+  lossBehind(err: unknown): LossReason | undefined;
+  stop(): void;
+}
+
+/** Opens one attempt's link, ready for a transfer: OpenLink and a FramedLink over it, or a child process. */
+export type OpenAttempt<L extends SessionLink> = (request: AttemptRequest) => Promise<L>;
 
 /** What a session needs besides its pairing; `openLinks` is given the session key, once, to make the opener. */
 export interface PeerSessionOptions {
@@ -57,5 +83,17 @@ export interface PeerSessionOptions {
    * Make the session's link opener from its key (the direct path's key is
    * derived from it) and what the peer said it is.
    */
-  openLinks: (sasKey: Uint8Array, peer: { agent: PeerAgent | undefined }) => OpenLink;
+  openLinks: MakeOpener<OpenLink>;
 }
+
+/** What the session knows of its peer once the key exchange is done. */
+export interface PeerFacts {
+  /** What the peer said it is with its PAKE share: a tuning hint, not a proof. */
+  agent: PeerAgent | undefined;
+}
+
+/** Makes a session's opener, once, from its key and what it knows of the peer. */
+export type MakeOpener<O> = (sasKey: Uint8Array, peer: PeerFacts) => O;
+
+/** The options of a session whose attempts are opened by an OpenAttempt (peer-session.ts startSessionWith). */
+export type SessionCoreOptions = Omit<PeerSessionOptions, 'openLinks'>;

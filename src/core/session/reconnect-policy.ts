@@ -30,6 +30,25 @@ export function isHandshake(err: PeerlaneError): boolean {
   return err.code === 'HANDSHAKE_STALLED' || err.code === 'HANDSHAKE_FAILED';
 }
 
+/**
+ * An attempt whose process stopped responding (a native call frozen, in
+ * Node's child per attempt) and was ended: a new attempt mends it.
+ */
+function isFrozen(err: PeerlaneError): boolean {
+  return err.code === 'RTC_STALLED';
+}
+
+/**
+ * A first attempt only retries what a second can mend, and says why: a
+ * stalled or failed handshake (DTLS, SCTP), an attempt's process found frozen
+ * and ended, or the peer having moved on to a new attempt.
+ */
+export function firstRetry(err: PeerlaneError, peerMovedOn: boolean): RestartReason | undefined {
+  if (isHandshake(err)) return 'dtls-stall';
+  if (isFrozen(err)) return 'link-closed';
+  return peerMovedOn ? 'peer-request' : undefined;
+}
+
 /** What an attempt's failure tells the peer, with the restart it asks for. */
 export function reasonFor(err: PeerlaneError): RestartReason {
   if (isHandshake(err)) return 'dtls-stall';

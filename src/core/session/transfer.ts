@@ -18,6 +18,7 @@ import type { SenderEngineOptions } from '../transfer/sender-engine.js';
 import { SenderEngine } from '../transfer/sender-engine.js';
 import type { FileEvent, FileResult, Tally, TransferProgress, TransferResult } from '../transfer/types.js';
 import type { PeerSession } from './peer-session.js';
+import type { SessionLink } from './ports.js';
 
 /** The sender engine over a framed link: resolves after the receiver's DONE. */
 export function runSender(options: SenderEngineOptions & { link: FramedLink }): Promise<TransferResult> {
@@ -71,7 +72,8 @@ export interface SendHooks {
   onFile: (e: FileEvent) => void;
 }
 
-export interface SendOverOptions {
+/** `L`: the session's open attempt, a FramedLink in process (ports.ts SessionLink). */
+export interface SendOverOptions<L extends SessionLink = FramedLink> {
   emit: EventSink;
   /** The --verify words of the channel, once connected (from the `connected` event). */
   words: () => string | undefined;
@@ -84,10 +86,13 @@ export interface SendOverOptions {
   /** A stream read once cannot be offered again; files and text can. */
   resumable: boolean;
   /** One channel's transfer: runSender with the caller's files and these hooks. */
-  transfer: (link: FramedLink, hooks: SendHooks) => Promise<TransferResult>;
+  transfer: (link: L, hooks: SendHooks) => Promise<TransferResult>;
 }
 
-export function sendOver(session: PeerSession, options: SendOverOptions): Promise<TransferResult> {
+export function sendOver<L extends SessionLink = FramedLink>(
+  session: PeerSession<L>,
+  options: SendOverOptions<L>,
+): Promise<TransferResult> {
   const { emit } = options;
   let verified = options.confirmVerify === undefined;
   // What earlier channels of this session sent, for the receiver to report held.
@@ -113,7 +118,7 @@ export function sendOver(session: PeerSession, options: SendOverOptions): Promis
 
 /** Wait for the person's yes; a no (or the link failing first) ends the transfer before anything is sent. */
 async function confirmWords(
-  framed: FramedLink,
+  framed: SessionLink,
   words: string,
   confirm: (words: string, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
@@ -140,14 +145,14 @@ export type ReceiveHooks = Required<
   Pick<ReceiverEngineOptions, 'memory' | 'tally' | 'onText' | 'onFile' | 'onManifest' | 'onProgress'>
 >;
 
-export interface ReceiveOverOptions {
+export interface ReceiveOverOptions<L extends SessionLink = FramedLink> {
   emit: EventSink;
   /** Ask for consent; throw to refuse the offered files. `signal` aborts if the peer goes away meanwhile. */
   onManifest?: ((files: readonly ManifestEntry[], signal: AbortSignal) => void | Promise<void>) | undefined;
   /** Whether a lost channel may be reconnected and the transfer resumed. */
   resumable: boolean;
   /** One channel's transfer: runReceiver with the caller's files and these hooks. */
-  transfer: (link: FramedLink, hooks: ReceiveHooks) => Promise<TransferResult>;
+  transfer: (link: L, hooks: ReceiveHooks) => Promise<TransferResult>;
 }
 
 /**
@@ -157,9 +162,9 @@ export interface ReceiveOverOptions {
 const GOODBYE_WAIT_MS = 2_000;
 
 /** Receive over the session; `text` tells whether what came was a message. */
-export async function receiveOver(
-  session: PeerSession,
-  options: ReceiveOverOptions,
+export async function receiveOver<L extends SessionLink = FramedLink>(
+  session: PeerSession<L>,
+  options: ReceiveOverOptions<L>,
 ): Promise<{ result: TransferResult; text: boolean }> {
   const { emit } = options;
   const tally: Tally = { bytes: 0 };
