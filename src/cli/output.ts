@@ -132,6 +132,9 @@ export class Output {
         }
         return;
       case 'progress':
+        // `peer get` fetches chunks of every file at once and starts no file:
+        // its first progress opens the bars, with the total alone.
+        if (this.drawing) this.view ??= new ProgressView(this.stderr);
         this.view?.progress(e);
         return;
       case 'file-done':
@@ -154,6 +157,7 @@ export class Output {
         this.say(`peer: banned member ${e.member}: ${e.reason}`);
         return;
       case 'swarm-done':
+        this.stopBars();
         this.say(swarmDoneLine(e));
         return;
       case 'error':

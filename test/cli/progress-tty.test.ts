@@ -123,6 +123,42 @@ describe('progress bars in a terminal', () => {
   }, 60_000);
 });
 
+describe('peer get in a terminal', () => {
+  it('draws a total bar while it fetches, and takes it away before the last line', async () => {
+    const src = await h.tempDir();
+    await writeRandomFile(path.join(src, 'data.bin'), 16 * 1024 * 1024);
+    // Small chunks: many progress events, so the bar is drawn more than once.
+    const sharer = h.peer(['share', path.join(src, 'data.bin'), '--chunk-size', '65536', ...server.peerArgs]);
+    const { ticket } = await sharer.waitFor('share-ready');
+    const out = await h.tempDir();
+    const getter = peerInTerminal(['get', ticket, '--out', out, ...server.peerArgs], {
+      columns: 80,
+      env: { ...process.env, COLUMNS: undefined },
+    });
+    try {
+      expect(await getter.exit, getter.screen()).toBe(0);
+    } finally {
+      getter.kill();
+      sharer.kill();
+    }
+    const raw = getter.screen();
+    const totals = frames(raw)
+      .flat()
+      .filter((l) => l.includes('total'));
+    expect(totals.length, raw).toBeGreaterThan(0);
+    expect(
+      totals.every((l) => BAR_LINE.test(l)),
+      totals.join('\n'),
+    ).toBe(true);
+    // What stays on the screen: no bar, and the summary line last.
+    const screen = new Screen(80);
+    screen.write(raw);
+    const lines = screen.logicalLines().filter((l) => l.trim() !== '');
+    expect(lines.filter((l) => /ETA|█|░/.test(l))).toEqual([]);
+    expect(lines.at(-1), lines.join('\n')).toMatch(/^Got 1 file \(16\.8 MB, every chunk verified\)/);
+  }, 60_000);
+});
+
 describe('JSON progress', () => {
   it('reaches each file size before its file-done, on both sides', async () => {
     const src = await h.tempDir();
