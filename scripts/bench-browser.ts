@@ -7,14 +7,16 @@
  * - the transport's ceiling: the same number of bytes each way between a tab
  *   and node-datachannel over one data channel, in the page's message size
  *   (256 KiB) under the engines' backpressure, memory to memory
- *   (src/testing/browser-blast.ts): what the page is measured against;
+ *   (src/testing/browser-blast.ts): what the page is measured against; and
+ *   Chromium to itself (two connections in one tab), which bounds what any
+ *   peer can receive from it here;
  * - CLI → Chromium (saved through OPFS) and Chromium → CLI, MB/s of verified
  *   transfer (from the receiver's first progress to its last file verified);
  * - the page's JS heap while it receives (CDP Performance.getMetrics,
  *   JSHeapUsedSize, sampled every HEAP_SAMPLE_MS): it must stay flat;
  * - the time from tapping Receive (a code typed in) to the first byte, and
- *   from the last byte to the page showing it done (the file's verified
- *   segments written into its name: web/part-store.ts).
+ *   from the last byte to the page showing it done (the file flushed,
+ *   verified, and moved to its name: web/opfs-file.ts).
  *
  *   npm run bench:browser                  1 GiB
  *   npm run bench:browser -- --size 256    256 MiB
@@ -28,7 +30,7 @@ import { hideBin } from 'yargs/helpers';
 import { CHUNK_SIZE, DATA_HEADER_BYTES } from '../src/core/transfer/protocol.js';
 import { packageRoot } from '../src/project.js';
 import { finished, launchChromium, openPeerPage, opfsSha256, sendFromPage } from '../src/testing/browser.js';
-import { blastBothWays } from '../src/testing/browser-blast.js';
+import { blastBothWays, blastPageToPage } from '../src/testing/browser-blast.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import { Harness } from '../src/testing/harness.js';
 
@@ -122,10 +124,15 @@ try {
     messageBytes: CHUNK_SIZE + DATA_HEADER_BYTES,
     mtu: 2048,
   });
+  const itself = await blastPageToPage(blastPage, {
+    bytes: size,
+    messageBytes: CHUNK_SIZE + DATA_HEADER_BYTES,
+  });
   await blastPage.close();
   log(
     `ceiling, one data channel Chromium ↔ node-datachannel, no frames/hash/disk, ${blast.toPage.maxMessageSize} B max message: ` +
-      `to Chromium ${blast.toPage.mbps} MB/s, from Chromium ${blast.fromPage.mbps} MB/s`,
+      `to Chromium ${blast.toPage.mbps} MB/s, from Chromium ${blast.fromPage.mbps} MB/s; ` +
+      `Chromium to itself (two connections in one tab) ${itself} MB/s`,
   );
 
   // CLI → CLI, the reference: the data channel at the MTU the CLI uses on loopback, and at 4096.
@@ -170,7 +177,7 @@ try {
   log(
     `CLI → Chromium (OPFS): ${state}, ${same ? 'same bytes' : 'BYTES DIFFER'}, ${mbps(size, lastProgress - firstByte)} MB/s; ` +
       `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once); ` +
-      `last byte to done shown ${shown - lastProgress} ms (the verified segments written into the file)`,
+      `last byte to done shown ${shown - lastProgress} ms (flushed, verified, moved to its name)`,
   );
   log(
     `  page JS heap while receiving, MB: min ${Math.min(...heapMb)}, max ${Math.max(...heapMb)}, samples ${heapMb.join(' ')}`,
@@ -190,3 +197,5 @@ try {
   await browser.close();
   await h.cleanup();
 }
+// node-datachannel's threads keep the process alive once a PeerConnection was made here (the blast's).
+process.exit(0);

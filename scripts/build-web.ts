@@ -1,6 +1,7 @@
 /**
  * The browser page, dist/web/: index.html, app.css, and app.js bundled from
- * src/web/app.ts with the core it runs (the same modules as the CLI). The
+ * src/web/app.ts with the core it runs (the same modules as the CLI), and
+ * opfs-writer.js, the worker that writes received files in place. The
  * signal server serves this folder at `/` (server/web/static.ts) under a CSP
  * that forbids inline script and style, so each is its own file.
  *
@@ -19,7 +20,7 @@ const out = path.join(root, 'dist', 'web');
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: [path.join(src, 'app.ts'), path.join(src, 'app.css')],
+  entryPoints: [path.join(src, 'app.ts'), path.join(src, 'opfs-writer.ts'), path.join(src, 'app.css')],
   outdir: out,
   bundle: true,
   platform: 'browser',

@@ -155,6 +155,60 @@ async function sendFromNode(
   }
 }
 
+/**
+ * In the page: two RTCPeerConnections of the same tab over loopback, `total`
+ * bytes one way in `size` messages under the same backpressure; the ms from
+ * the first byte received to the last. Chromium to itself: what its own data
+ * channel carries here, with node-datachannel nowhere in the path.
+ */
+const PAGE_TO_PAGE = `(async ([total, size, high, low]) => {
+  const a = new RTCPeerConnection({ iceServers: [] });
+  const b = new RTCPeerConnection({ iceServers: [] });
+  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+  const dc = a.createDataChannel('blast');
+  let got = 0, first = 0, done;
+  const finished = new Promise((r) => { done = r; });
+  b.ondatachannel = (e) => {
+    e.channel.binaryType = 'arraybuffer';
+    e.channel.onmessage = (m) => {
+      if (first === 0) first = performance.now();
+      got += m.data.byteLength;
+      if (got >= total) done(performance.now() - first);
+    };
+  };
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  if (dc.readyState !== 'open') await new Promise((r) => { dc.onopen = r; });
+  dc.bufferedAmountLowThreshold = low;
+  const message = new Uint8Array(size).fill(0x5a);
+  for (let sent = 0; sent < total; sent += size) {
+    if (dc.bufferedAmount >= high) await new Promise((r) => { dc.onbufferedamountlow = r; });
+    dc.send(message);
+  }
+  const ms = await finished;
+  a.close();
+  b.close();
+  return ms;
+})`;
+
+/**
+ * Chromium to itself, one data channel between two connections of `page`
+ * (which needs no particular page), memory to memory: MB/s.
+ */
+export async function blastPageToPage(
+  page: Page,
+  options: { bytes: number; messageBytes: number; highWater?: number; lowWater?: number },
+): Promise<number> {
+  const high = options.highWater ?? SEND_HIGH_WATER;
+  const low = options.lowWater ?? SEND_LOW_WATER;
+  const args = JSON.stringify([options.bytes, options.messageBytes, high, low]);
+  const ms = await withLimit(page.evaluate(`${PAGE_TO_PAGE}(${args})`) as Promise<number>, 'page to page');
+  return Math.round((options.bytes / 1e6 / (ms / 1000)) * 10) / 10;
+}
+
 function withLimit<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const limit = new Promise<never>((_, reject) => {

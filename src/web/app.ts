@@ -19,7 +19,7 @@ import { pickedFrom } from './pick.js';
 import { showQr } from './qr.js';
 import type { PickedFile } from './send-files.js';
 import { signalUrl } from './signal-ws.js';
-import { canPickFolder, chooseStorage, storageNote } from './storage.js';
+import { canPickFolder, chooseStorage, opfsWriter, storageNote } from './storage.js';
 import { el, failureText, fillList, formatBytes, keepAwake, Meter, setText, show } from './view.js';
 
 let running: AbortController | undefined;
@@ -252,6 +252,10 @@ function init(): void {
   // The attribute tells the tests (and a curious user) which one the page got.
   void warmSha256().then(() => {
     document.documentElement.dataset.sha256 = sha256Kind();
+  });
+  // Likewise the OPFS writer worker, and how this page will write into its own storage.
+  void opfsWriter().then((w) => {
+    document.documentElement.dataset.opfs = w === undefined ? 'segments' : 'in-place';
   });
   show('pick-folder-row', canPickFolder());
   el<HTMLInputElement>('pick-folder').checked = canPickFolder();

@@ -27,7 +27,9 @@ import type { HasherFactory } from '../core/transfer/ports.js';
 import type { ManifestEntry } from '../core/transfer/protocol.js';
 import { manifestTotal } from '../core/transfer/protocol.js';
 import type { FileResult } from '../core/transfer/types.js';
-import { openPart, resumableIn } from './part-store.js';
+import type { OpfsWriter } from './opfs-file.js';
+import { WorkerFile } from './opfs-file.js';
+import { openInPlace, openPart, type PartLayout, removePart, resumableIn } from './part-store.js';
 
 /**
  * Without a way to disk, what the page keeps in memory at most: a phone
@@ -59,14 +61,23 @@ function heldSurvey(files: readonly ManifestEntry[], memory: ReceiveMemory): Sur
   return { held, resumable: new Map(), already: new Map() };
 }
 
-/** Files under a folder handle: a picked folder, or the origin-private one. */
+/**
+ * Files under a folder handle: a picked folder, or the origin-private one.
+ * With `writer` (OPFS, where the browser has sync access handles in workers)
+ * each file is written in place by that worker and moved to its name;
+ * without, it goes through createWritable in segments (part-store.ts).
+ */
 export class DirectoryFiles implements ReceiverFiles {
   readonly received: Received[] = [];
+  private readonly layout: PartLayout;
 
   constructor(
     private readonly root: FileSystemDirectoryHandle,
     private readonly sha256: HasherFactory,
-  ) {}
+    private readonly writer?: OpfsWriter,
+  ) {
+    this.layout = writer === undefined ? 'segments' : 'in-place';
+  }
 
   check(files: readonly ManifestEntry[]): void {
     checkManifestNames(files);
@@ -79,7 +90,7 @@ export class DirectoryFiles implements ReceiverFiles {
       if (survey.held.has(i) || entry.kind === 'dir') continue;
       const { dirs, base } = splitRelPath(checkRelPath(entry.name));
       const dir = await this.existingFolder(dirs);
-      const earlier = dir && (await resumableIn(dir, base, entry.name, entry, this.sha256));
+      const earlier = dir && (await resumableIn(dir, base, entry.name, entry, this.sha256, this.layout));
       if (earlier) survey.resumable.set(i, earlier);
     }
     return survey;
@@ -96,6 +107,7 @@ export class DirectoryFiles implements ReceiverFiles {
     const dir = await this.folder(dirs);
     const name = await freeName(dir, base);
     const target = [...dirs, name].join('/');
+    if (this.writer !== undefined) return this.openInPlace(request, this.writer, dir, base, name, target);
     const part = await openPart(dir, base, request, async (segments) => {
       const handle = await dir.getFileHandle(name, { create: true });
       const writable = await handle.createWritable();
@@ -108,6 +120,31 @@ export class DirectoryFiles implements ReceiverFiles {
   }
 
   async finishFolders(): Promise<void> {}
+
+  /** Written in place by the OPFS writer, then moved to `name` (or a free one, should `name` be taken by then). */
+  private async openInPlace(
+    request: OpenRequest,
+    writer: OpfsWriter,
+    dir: FileSystemDirectoryHandle,
+    base: string,
+    name: string,
+    target: string,
+  ): Promise<IncomingFile> {
+    const data = await openInPlace(dir, base, request);
+    return WorkerFile.open(target, writer, data, request.offset, {
+      publish: async () => {
+        const free = await freeName(dir, name);
+        await (data as Movable).move(dir, free);
+        await removePart(dir, base);
+        const published = target.slice(0, target.length - name.length) + free;
+        this.received.push({ name: published, file: async () => (await dir.getFileHandle(free)).getFile() });
+        return published;
+      },
+      discard: async (keep) => {
+        if (!keep) await removePart(dir, base);
+      },
+    });
+  }
 
   /** The folder at `parts` if it is there already; made by nothing. */
   private async existingFolder(parts: readonly string[]): Promise<FileSystemDirectoryHandle | undefined> {
@@ -126,6 +163,9 @@ export class DirectoryFiles implements ReceiverFiles {
     return dir;
   }
 }
+
+/** FileSystemHandle.move (Chromium, OPFS): not yet in TypeScript's DOM types. */
+type Movable = FileSystemFileHandle & { move(dir: FileSystemDirectoryHandle, name: string): Promise<void> };
 
 /** `name`, or `stem (1).ext`, `stem (2).ext`…: never replace what is there. */
 async function freeName(dir: FileSystemDirectoryHandle, name: string): Promise<string> {

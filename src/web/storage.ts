@@ -5,6 +5,7 @@
  */
 import { formatBytes } from '../core/format.js';
 import { browserSha256 } from './hasher.js';
+import { OpfsWriter } from './opfs-file.js';
 import { PART_SUFFIX } from './part-store.js';
 import { DirectoryFiles, MEMORY_LIMIT_BYTES, MemoryFiles } from './receive-files.js';
 import { rememberedFolder, rememberFolder } from './remembered-folder.js';
@@ -51,6 +52,18 @@ export function storageNote(): string {
   return `This browser cannot save to disk: it keeps received files in memory, ${formatBytes(MEMORY_LIMIT_BYTES)} at most. For more, use the CLI (peer receive).`;
 }
 
+let writer: Promise<OpfsWriter | undefined> | undefined;
+
+/**
+ * The OPFS writer worker, started once per page (at load, so that tapping
+ * Receive does not wait for it): undefined where the browser cannot write in
+ * place, and the page then writes OPFS files through createWritable.
+ */
+export function opfsWriter(): Promise<OpfsWriter | undefined> {
+  writer ??= hasOpfs() ? OpfsWriter.start() : Promise.resolve(undefined);
+  return writer;
+}
+
 export async function chooseStorage(pickFolder: boolean): Promise<Storage> {
   const picker = (window as PickerWindow).showDirectoryPicker;
   if (pickFolder && picker !== undefined) {
@@ -64,7 +77,7 @@ export async function chooseStorage(pickFolder: boolean): Promise<Storage> {
     const root = await navigator.storage.getDirectory();
     const dir = await root.getDirectoryHandle(OPFS_FOLDER, { create: true });
     await removeFinished(dir);
-    return { files: new DirectoryFiles(dir, browserSha256), offersDownload: true };
+    return { files: new DirectoryFiles(dir, browserSha256, await opfsWriter()), offersDownload: true };
   }
   return { files: new MemoryFiles(), offersDownload: true };
 }

@@ -20,6 +20,8 @@ import { useSignalServer } from '../../src/testing/hooks.js';
 import { rawSender } from '../../src/testing/raw-peer.js';
 import { encodeControl } from '../../src/transfer/frames.js';
 
+const MiB = 1024 * 1024;
+
 describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
   const { h, server } = useSignalServer({ beforeEach, afterEach });
   const chromium = useChromium({ beforeAll, afterAll, afterEach });
@@ -85,5 +87,32 @@ describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
     await page.locator('#go-send').click();
     expect(await finished(page)).toBe('done');
     expect((await rx.exit()).code, rx.stderr).toBe(0);
+  });
+
+  it('storage full mid-file: DISK_FULL on both sides, nothing under the name', async () => {
+    const page = await openPage();
+    await page.locator('html[data-opfs="in-place"]').waitFor({ state: 'attached', timeout: 10_000 });
+    // The origin's quota set below the file (CDP), as a phone with little room left would have.
+    const cdp = await chromium.browser.context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', {
+      origin: new URL(page.url()).origin,
+      quotaSize: 24 * MiB,
+    });
+    const src = path.join(await h.tempDir(), 'big.bin');
+    await writeRandomFile(src, 64 * MiB);
+    await page.locator('#receive').click();
+    const code = await readyCode(page);
+    const tx = h.peer(['send', src, '--to', code, ...server.peerArgs]);
+    await page.locator('#accept').click({ timeout: 20_000 });
+    expect(await finished(page)).toMatch(/^failed: DISK_FULL: /);
+    expect((await tx.exit()).code).not.toBe(0);
+    // The receiver's code reaches the sender, as between two CLIs.
+    expect(tx.error?.code).toBe('DISK_FULL');
+    // What was written stays in its .part folder for a later run; no file carries the name.
+    const named = await page.evaluate(`(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('received');
+      return dir.getFileHandle('big.bin').then(() => true, () => false);
+    })()`);
+    expect(named).toBe(false);
   });
 });

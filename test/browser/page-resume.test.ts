@@ -97,7 +97,12 @@ describe.runIf(chromiumAvailable())('the page resumes a receive across runs', ()
   it('after the sender is killed and the tab closed, from the blocks kept in OPFS', async () => {
     const src = path.join(await h.tempDir(), 'resume.bin');
     await writeRandomFile(src, SIZE);
-    const page = await cutThenResume(src, () => openPeerPage(chromium.browser, pageUrl()));
+    const page = await cutThenResume(src, async () => {
+      const tab = await openPeerPage(chromium.browser, pageUrl());
+      // Written in place by the page's worker (one data file per part), not in segments.
+      await tab.locator('html[data-opfs="in-place"]').waitFor({ state: 'attached', timeout: 10_000 });
+      return tab;
+    });
     expect(await opfsSha256(page, 'resume.bin')).toBe(await sha256File(src));
   }, 180_000);
 

@@ -38,6 +38,8 @@ describe.runIf(chromiumAvailable())('the page in Chromium', () => {
     const page = await openPage();
     // The page's own policy lets it hash with WebAssembly (hasher.ts), not the 4x slower fallback.
     await page.locator('html[data-sha256="wasm"]').waitFor({ state: 'attached', timeout: 10_000 });
+    // And it writes into its storage in place, from its worker (opfs-writer.ts), not by segments copied at the end.
+    await page.locator('html[data-opfs="in-place"]').waitFor({ state: 'attached', timeout: 10_000 });
     const shown: number[] = [];
     page.on('console', (m) => {
       if (m.text().startsWith('{"event":"progress"')) shown.push(Date.now());
