@@ -94,6 +94,24 @@ export async function openPeerPage(
   return page;
 }
 
+/**
+ * The folder picker, which headless Chromium cannot show, answered in `page`
+ * as a person who picks OPFS's `picked` folder the first time, and then the
+ * folder the picker opens in; each call's options kept in
+ * `globalThis.pickerCalls`. A directory handle like any other.
+ */
+export async function answerFolderPicker(page: Page): Promise<void> {
+  await page.evaluate(`(() => {
+  globalThis.pickerCalls = [];
+  window.showDirectoryPicker = async (options) => {
+    globalThis.pickerCalls.push(options);
+    if (options.startIn) return options.startIn;
+    const root = await navigator.storage.getDirectory();
+    return root.getDirectoryHandle('picked', { create: true });
+  };
+})()`);
+}
+
 /** Send `files` from the page: to `code`, or (empty) under a code the page then shows. */
 export async function sendFromPage(page: Page, code: string, files: string[]): Promise<void> {
   await page.locator('#code').fill(code);

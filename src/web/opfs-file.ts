@@ -9,10 +9,11 @@
  * is copied into a batch, so the credit it returns counts bytes the page holds
  * or has written, never more than those buffers plus the receive window.
  */
-import { PeerlaneError } from '../core/errors.js';
+import type { PeerlaneError } from '../core/errors.js';
 import type { IncomingFile } from '../core/transfer/file-access.js';
 import type { WriterReply, WriterRequest } from './opfs-protocol.js';
 import { OPFS_WRITER_URL, parseReply } from './opfs-protocol.js';
+import { asStorageError, storageError } from './storage-error.js';
 
 /**
  * One postMessage per 4 MiB: at 60 MB/s fifteen a second, each a transfer of
@@ -82,16 +83,6 @@ export class OpfsWriter {
   }
 }
 
-/** A worker's failure as the CLI's error codes: a full quota is DISK_FULL. */
-function writeError(reply: Extract<WriterReply, { kind: 'failed' }>, target: string): PeerlaneError {
-  const message = `${target}: ${reply.name}: ${reply.message}`;
-  return reply.name === 'QuotaExceededError'
-    ? new PeerlaneError('DISK_FULL', message, {
-        hint: "the browser's storage for this page is full: free some, or pick a folder on disk",
-      })
-    : new PeerlaneError('OUT_NOT_WRITABLE', message);
-}
-
 /** What becomes of the part once the worker is done with its data file. */
 export interface PartEnd {
   /** The file is whole and verified: give the data file its name; where it went. */
@@ -128,7 +119,7 @@ export class WorkerFile implements IncomingFile {
     end: PartEnd,
   ): Promise<WorkerFile> {
     const reply = await writer.ask({ kind: 'open', handle: data, keep: offset });
-    if (reply.kind === 'failed') throw writeError(reply, target);
+    if (reply.kind === 'failed') throw storageError(reply.name, reply.message, target);
     return new WorkerFile(target, writer, end);
   }
 
@@ -166,10 +157,10 @@ export class WorkerFile implements IncomingFile {
   /** Everything posted is written, the file flushed and closed; the first failure, if any, thrown. */
   private async close(): Promise<void> {
     await Promise.all(this.writes);
-    const reply = await this.writer.ask({ kind: 'close' }).catch((err: Error) => {
-      throw new PeerlaneError('OUT_NOT_WRITABLE', `${this.target}: ${err.message}`);
+    const reply = await this.writer.ask({ kind: 'close' }).catch((err: unknown) => {
+      throw asStorageError(err, this.target);
     });
-    if (reply.kind === 'failed') this.failure ??= writeError(reply, this.target);
+    if (reply.kind === 'failed') this.failure ??= storageError(reply.name, reply.message, this.target);
     if (this.failure !== undefined) throw this.failure;
   }
 
@@ -194,11 +185,11 @@ export class WorkerFile implements IncomingFile {
       .ask({ kind: 'write', at: this.batchAt, buffer: batch.buffer, length: this.filled }, [batch.buffer])
       .then(
         (reply) => {
-          if (reply.kind === 'failed') this.failure ??= writeError(reply, this.target);
+          if (reply.kind === 'failed') this.failure ??= storageError(reply.name, reply.message, this.target);
           if (reply.kind === 'done' && reply.buffer !== undefined) this.free.push(reply.buffer);
         },
-        (err: Error) => {
-          this.failure ??= new PeerlaneError('OUT_NOT_WRITABLE', `${this.target}: ${err.message}`);
+        (err: unknown) => {
+          this.failure ??= asStorageError(err, this.target);
         },
       )
       .finally(() => {

@@ -30,6 +30,7 @@ import type { FileResult } from '../core/transfer/types.js';
 import type { OpfsWriter } from './opfs-file.js';
 import { WorkerFile } from './opfs-file.js';
 import { openInPlace, openPart, type PartLayout, removePart, resumableIn } from './part-store.js';
+import { asStorageError } from './storage-error.js';
 
 /**
  * Without a way to disk, what the page keeps in memory at most: a phone
@@ -252,12 +253,19 @@ class BatchedFile implements IncomingFile {
     // The payload is a view of its own message's buffer: held, not copied.
     this.batch.push(payload);
     this.batchBytes += payload.length;
-    if (this.batchBytes >= WRITE_BATCH_BYTES) await this.flush();
+    if (this.batchBytes >= WRITE_BATCH_BYTES)
+      await this.flush().catch((err: unknown) => {
+        throw asStorageError(err, this.target);
+      });
   }
 
   async finish(): Promise<string> {
-    await this.flush();
-    await this.sink.finish();
+    try {
+      await this.flush();
+      await this.sink.finish();
+    } catch (err) {
+      throw asStorageError(err, this.target);
+    }
     return this.target;
   }
 

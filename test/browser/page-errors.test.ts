@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TRANSFER_PROTOCOL_VERSION } from '../../src/core/transfer/protocol.js';
 import {
+  answerFolderPicker,
   chromiumAvailable,
   finished,
   openPeerPage,
@@ -89,9 +90,17 @@ describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
     expect((await rx.exit()).code, rx.stderr).toBe(0);
   });
 
-  it('storage full mid-file: DISK_FULL on both sides, nothing under the name', async () => {
+  it.each([
+    ['into its own storage, written in place by its worker', 'received'],
+    ['into a picked folder, in segments', 'picked'],
+  ])('storage full mid-file %s: DISK_FULL on both sides, nothing under the name', async (_, folder) => {
     const page = await openPage();
-    await page.locator('html[data-opfs="in-place"]').waitFor({ state: 'attached', timeout: 10_000 });
+    if (folder === 'picked') {
+      await answerFolderPicker(page);
+      await page.locator('#pick-folder').setChecked(true);
+    } else {
+      await page.locator('html[data-opfs="in-place"]').waitFor({ state: 'attached', timeout: 10_000 });
+    }
     // The origin's quota set below the file (CDP), as a phone with little room left would have.
     const cdp = await chromium.browser.context.newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', {
@@ -110,7 +119,7 @@ describe.runIf(chromiumAvailable())('the page’s failures in Chromium', () => {
     expect(tx.error?.code).toBe('DISK_FULL');
     // What was written stays in its .part folder for a later run; no file carries the name.
     const named = await page.evaluate(`(async () => {
-      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('received');
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(${JSON.stringify(folder)});
       return dir.getFileHandle('big.bin').then(() => true, () => false);
     })()`);
     expect(named).toBe(false);

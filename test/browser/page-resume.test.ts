@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../../src/core/events.js';
 import {
+  answerFolderPicker,
   chromiumAvailable,
   finished,
   openPeerPage,
@@ -40,20 +41,6 @@ function progressOf(page: Page): Progress[] {
   });
   return seen;
 }
-
-/**
- * The folder picker as a person who picks OPFS's `picked` folder the first
- * time, and then the folder the picker opens in; each call's options kept.
- */
-const PICKER_STAND_IN = `(() => {
-  globalThis.pickerCalls = [];
-  window.showDirectoryPicker = async (options) => {
-    globalThis.pickerCalls.push(options);
-    if (options.startIn) return options.startIn;
-    const root = await navigator.storage.getDirectory();
-    return root.getDirectoryHandle('picked', { create: true });
-  };
-})()`;
 
 describe.runIf(chromiumAvailable())('the page resumes a receive across runs', () => {
   const { h, server } = useSignalServer({ beforeEach, afterEach });
@@ -111,7 +98,7 @@ describe.runIf(chromiumAvailable())('the page resumes a receive across runs', ()
     await writeRandomFile(src, SIZE);
     const page = await cutThenResume(src, async () => {
       const tab = await chromium.browser.open(pageUrl());
-      await tab.evaluate(PICKER_STAND_IN);
+      await answerFolderPicker(tab);
       await tab.locator('#more summary').click();
       await tab.locator('#pick-folder').setChecked(true);
       return tab;
