@@ -13,9 +13,18 @@ import { rememberedFolder, rememberFolder } from './remembered-folder.js';
 /**
  * The OPFS folder the page receives into. At each receive, what an earlier
  * one finished (and offered for download) goes, so the origin's quota is not
- * used up; what it left unfinished (`.part` folders) stays, for this one to resume.
+ * used up; what it left unfinished (`.part` folders) stays, for this one to
+ * resume, unless nothing wrote to it for PART_KEEP_MS.
  */
 const OPFS_FOLDER = 'received';
+
+/**
+ * How long an unfinished receive is kept in the page's own storage for a
+ * resume. OPFS is invisible to the person (no file manager shows it), so an
+ * abandoned part would hold quota for ever; a week covers a transfer retried
+ * the next day or after a weekend.
+ */
+const PART_KEEP_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface Storage {
   files: DirectoryFiles | MemoryFiles;
@@ -82,10 +91,27 @@ export async function chooseStorage(pickFolder: boolean): Promise<Storage> {
   return { files: new MemoryFiles(), offersDownload: true };
 }
 
-/** Everything under `dir` but the `.part` folders (and the folders that lead to them). */
+/** When anything in a part folder was last written (0 for an empty one). */
+async function lastWritten(part: FileSystemDirectoryHandle): Promise<number> {
+  let last = 0;
+  for await (const handle of part.values()) {
+    if (handle.kind === 'file')
+      last = Math.max(last, (await (handle as FileSystemFileHandle).getFile()).lastModified);
+  }
+  return last;
+}
+
+/**
+ * Everything under `dir` but the `.part` folders written to within
+ * PART_KEEP_MS (and the folders that lead to them).
+ */
 async function removeFinished(dir: FileSystemDirectoryHandle): Promise<void> {
   for await (const [name, handle] of dir.entries()) {
-    if (handle.kind === 'directory' && name.endsWith(PART_SUFFIX)) continue;
+    if (handle.kind === 'directory' && name.endsWith(PART_SUFFIX)) {
+      const stale = Date.now() - (await lastWritten(handle as FileSystemDirectoryHandle)) > PART_KEEP_MS;
+      if (stale) await dir.removeEntry(name, { recursive: true }).catch(() => {});
+      continue;
+    }
     if (handle.kind === 'directory') {
       const sub = handle as FileSystemDirectoryHandle;
       await removeFinished(sub);

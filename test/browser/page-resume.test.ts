@@ -58,8 +58,8 @@ describe.runIf(chromiumAvailable())('the page resumes a receive across runs', ()
     return { page, progress, tx };
   }
 
-  /** Receive `src` in one tab, kill the sender partway, close the tab; then receive it again in another. */
-  async function cutThenResume(src: string, open: () => Promise<Page>) {
+  /** Receive `src` in one tab, kill the sender partway, close the tab: the bytes that had arrived. */
+  async function cutShort(src: string, open: () => Promise<Page>): Promise<number> {
     const first = await receiveInTab(src, open);
     await expect
       .poll(() => first.progress.at(-1)?.bytes ?? 0, { timeout: 60_000, interval: 50 })
@@ -69,7 +69,12 @@ describe.runIf(chromiumAvailable())('the page resumes a receive across runs', ()
     const cutAt = first.progress.at(-1)?.bytes ?? 0;
     expect(cutAt, 'the cut came after the end').toBeLessThan(SIZE);
     await first.page.close();
+    return cutAt;
+  }
 
+  /** Receive `src` in one tab, cut it short; then receive it again in another. */
+  async function cutThenResume(src: string, open: () => Promise<Page>) {
+    const cutAt = await cutShort(src, open);
     const second = await receiveInTab(src, open);
     expect(await finished(second.page), chromium.browser.errors.join('\n')).toBe('done');
     expect((await second.tx.exit()).code, second.tx.stderr).toBe(0);
@@ -112,4 +117,27 @@ describe.runIf(chromiumAvailable())('the page resumes a receive across runs', ()
     expect(reopened).toBe(true);
     expect(await opfsSha256(page, 'picked.bin', 'picked')).toBe(await sha256File(src));
   }, 180_000);
+
+  it.each([
+    [6, true],
+    [8, false],
+  ])(
+    'a part in OPFS untouched for %i days is kept: %s',
+    async (days, kept) => {
+      const src = path.join(await h.tempDir(), 'old.bin');
+      await writeRandomFile(src, SIZE);
+      await cutShort(src, () => openPeerPage(chromium.browser, pageUrl()));
+      // A later visit, days on: the page's clock moved (Date.now), the part's files as written.
+      const later = await openPeerPage(chromium.browser, pageUrl());
+      await later.clock.setFixedTime(Date.now() + days * 24 * 60 * 60 * 1000);
+      await later.locator('#receive').click();
+      await readyCode(later);
+      const there = await later.evaluate(`(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('received');
+      return dir.getDirectoryHandle('old.bin.part').then(() => true, () => false);
+    })()`);
+      expect(there).toBe(kept);
+    },
+    120_000,
+  );
 });
