@@ -23,6 +23,7 @@
  *
  * Needs `npm run build` first (dist/web and dist/peer.mjs) and Chromium.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import yargs from 'yargs';
@@ -33,6 +34,7 @@ import { finished, launchChromium, openPeerPage, opfsSha256, sendFromPage } from
 import { blastBothWays, blastPageToPage } from '../src/testing/browser-blast.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import { Harness } from '../src/testing/harness.js';
+import { cpuByKind, cpuSpent, processCpuSeconds } from '../src/testing/proc-cpu.js';
 
 const args = await yargs(hideBin(process.argv))
   .option('size', { type: 'number', default: 1024, describe: 'File size in MiB' })
@@ -106,6 +108,38 @@ async function cliToCli(h: Harness, src: string, peerArgs: string[], mtu?: numbe
   return done.mbps;
 }
 
+/**
+ * CPU spent by the CLI (`pid`) and each kind of Chromium process from
+ * start() to stop(): seconds per GiB moved, and how many of the machine's
+ * cores they kept busy together in that time.
+ */
+function cpuMeter(pid: number | undefined) {
+  const read = async (): Promise<Map<string, number>> => {
+    const kinds = await cpuByKind('chromium');
+    if (pid !== undefined) kinds.set('CLI', await processCpuSeconds(pid).catch(() => 0));
+    return kinds;
+  };
+  let before: Promise<[Map<string, number>, number]> | undefined;
+  return {
+    start(): void {
+      before ??= read().then((m) => [m, Date.now()]);
+    },
+    /** `cliTotal`: the CLI's own CPU seconds at its end (its `done` event), should it have exited already. */
+    async stop(bytes: number, cliTotal?: number): Promise<string> {
+      if (before === undefined) return 'CPU: not measured';
+      const [then, t0] = await before;
+      const now = await read();
+      if (cliTotal !== undefined) now.set('CLI', cliTotal);
+      const spent = cpuSpent(then, now);
+      const total = spent.reduce((sum, [, s]) => sum + s, 0);
+      const gib = bytes / 1024 ** 3;
+      const each = spent.map(([kind, s]) => `${kind} ${(s / gib).toFixed(2)}`).join(', ');
+      const cores = total / ((Date.now() - t0) / 1000);
+      return `CPU s/GiB while it ran: ${each}; together ${cores.toFixed(2)} of ${os.cpus().length} cores busy`;
+    },
+  };
+}
+
 const h = new Harness();
 const browser = await launchChromium();
 try {
@@ -146,6 +180,7 @@ try {
   // CLI → Chromium: the CLI waits with a code, the page types it and taps Receive.
   const sender = h.peer(['send', src, ...server.peerArgs]);
   const sent = await sender.waitFor('ready');
+  const downCpu = cpuMeter(sender.child.pid);
   const page = await openPeerPage(browser, url);
   const cdp = await browser.context.newCDPSession(page);
   await cdp.send('Performance.enable');
@@ -163,6 +198,7 @@ try {
   page.on('console', (m) => {
     if (m.text().startsWith('{"event":"progress"')) {
       firstByte ||= Date.now();
+      downCpu.start();
       lastProgress = Date.now();
     }
   });
@@ -170,6 +206,8 @@ try {
   await page.locator('#accept').click({ timeout: 60_000 });
   const state = await finished(page, TRANSFER_LIMIT_MS);
   const shown = Date.now();
+  const sentDone = await sender.waitFor('done', 10_000).catch(() => undefined);
+  const downCpuLine = await downCpu.stop(size, sentDone?.usage.cpuSeconds);
   clearInterval(sampler);
   const same = (await opfsSha256(page, 'bench.bin')) === sha;
   await sender.exit();
@@ -179,6 +217,7 @@ try {
       `tap to first byte ${firstByte - tapped} ms (pairing, PAKE, ICE, DTLS, manifest, and the consent click answered at once); ` +
       `last byte to done shown ${shown - lastProgress} ms (flushed, verified, moved to its name)`,
   );
+  log(`  ${downCpuLine}`);
   log(
     `  page JS heap while receiving, MB: min ${Math.min(...heapMb)}, max ${Math.max(...heapMb)}, samples ${heapMb.join(' ')}`,
   );
@@ -188,11 +227,18 @@ try {
   const out2 = await h.tempDir();
   const receiver = h.peer(['receive', '--yes', '--out', out2, ...server.peerArgs]);
   const ready = await receiver.waitFor('ready');
+  const upCpu = cpuMeter(receiver.child.pid);
   const up = await openPeerPage(browser, url);
   await sendFromPage(up, ready.code, [src]);
+  void receiver.waitFor('progress', TRANSFER_LIMIT_MS).then(
+    () => upCpu.start(),
+    () => {},
+  );
   const upState = await finished(up, TRANSFER_LIMIT_MS);
   const upDone = await receiver.waitFor('done', 10_000).catch(() => undefined);
+  const upCpuLine = await upCpu.stop(size, upDone?.usage.cpuSeconds);
   log(`Chromium → CLI: ${upState}, ${upDone?.mbps ?? '?'} MB/s (the receiver's figure)`);
+  log(`  ${upCpuLine}`);
 } finally {
   await browser.close();
   await h.cleanup();

@@ -40,6 +40,7 @@ import { packageRoot } from '../src/project.js';
 import { sha256File, writeRandomFile } from '../src/testing/files.js';
 import type { EventProcess } from '../src/testing/harness.js';
 import { Harness } from '../src/testing/harness.js';
+import { processCpuSeconds } from '../src/testing/proc-cpu.js';
 
 const args = await yargs(hideBin(process.argv))
   .option('size', { type: 'number', default: 1024, describe: 'File size in MiB' })
@@ -116,14 +117,6 @@ async function again(run: () => Promise<Run>): Promise<Run> {
     log(`  (a run failed, once more: ${(err as Error).message.split('\n')[0]})`);
     return run();
   }
-}
-
-/** User and system CPU seconds `pid` has used so far (Linux /proc; 100 ticks a second). */
-async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces), from field 3 on.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Counts each peer's full GCs (gc-count.ts). */
