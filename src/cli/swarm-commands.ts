@@ -5,7 +5,7 @@
  * client in its heap (see scripts/bundle.ts for why the heap's size matters).
  */
 import { PeerlaneError } from '../core/errors.js';
-import type { GetOptions, ShareOptions } from '../swarm/jobs.js';
+import type { GetOptions, ShareOptions, SwarmJob } from '../swarm/jobs.js';
 import { startGet, startShare } from '../swarm/jobs.js';
 import { daemonFor, getRequest, runInDaemon, shareRequest } from './daemon-commands.js';
 import type { Output } from './output.js';
@@ -87,6 +87,7 @@ export async function shareCommand({ args, env }: Invocation): Promise<void> {
 
 export async function getCommand({ args, env, typed }: Invocation): Promise<void> {
   const output = outputFor(args, 'received');
+  let job: SwarmJob | undefined;
   await runCommand(
     output,
     async (abortSignal) => {
@@ -94,9 +95,11 @@ export async function getCommand({ args, env, typed }: Invocation): Promise<void
       const options = getOptions(s, positional(args.source), output, abortSignal, typed.has('signal'));
       const daemon = await daemonFor(s, env);
       if (daemon !== undefined) return runInDaemon(daemon, getRequest(options), args, abortSignal);
-      const job = await startGet(options, (e) => output.event(e));
+      job = await startGet(options, (e) => output.event(e));
       await job.done;
     },
-    RTC_COMMAND,
+    // Once everything is fetched and verified and the get only seeds, Ctrl-C is how it
+    // usually ends, as a share does; before that it interrupts the fetch.
+    { ...RTC_COMMAND, signalMeansStop: () => job?.status().state === 'seeding' },
   );
 }
