@@ -51,6 +51,8 @@ describe('help', () => {
     [['send', '--help']],
     [['receive', '--help']],
     [['list', '--help']],
+    [['share', '--help']],
+    [['get', '--help']],
     [['daemon', '--help']],
     [['status', '--help']],
     [['stop', '--help']],
@@ -59,7 +61,7 @@ describe('help', () => {
   });
 
   it('every command shows examples', async () => {
-    for (const cmd of ['send', 'receive', 'list', 'daemon', 'status', 'stop'])
+    for (const cmd of ['send', 'receive', 'list', 'share', 'get', 'daemon', 'status', 'stop'])
       expect(await help([cmd, '--help'])).toContain('Examples:');
   });
 });
