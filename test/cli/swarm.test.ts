@@ -234,6 +234,8 @@ describe('peer share / peer get', () => {
     getter.kill('SIGINT');
     expect((await getter.exit()).code, getter.stderr).toBe(130);
     expect(getter.error).toMatchObject({ code: 'INTERRUPTED', message: 'stopped by Ctrl-C' });
+    // No final "every chunk verified" line for what is not.
+    expect(getter.events.filter((e) => e.event === 'swarm-done')).toEqual([]);
     sharer.kill('SIGINT');
     await sharer.exit();
   });
