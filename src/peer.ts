@@ -20,9 +20,11 @@ import {
   PEER_GET_SETTINGS,
   PEER_GLOBAL_SETTINGS,
   PEER_PAGE_SETTINGS,
+  PEER_PAIR_ONLY_FLAGS,
   PEER_RECEIVE_SETTINGS,
   PEER_SEND_SETTINGS,
   PEER_SHARE_SETTINGS,
+  PEER_SWARM_CONNECTION_SETTINGS,
 } from './cli/peer-settings.js';
 import { runCommand, usageError } from './cli/run.js';
 import { settingOptions } from './cli/settings.js';
@@ -64,6 +66,21 @@ try {
 /** A group of settings as yargs options, hidden from yargs' cached help render unless help is wanted. */
 function options(settings: readonly Setting[], shown = wantsHelp) {
   return settingOptions(settings, env, shown);
+}
+/**
+ * yargs' "Unknown argument: verify" when the flag is one that only send and
+ * receive take (share and get refuse them, peer-settings.ts): say so, so that
+ * a flag `peer send --help` lists does not read as a typo.
+ */
+function pairOnlyRefusal(message: string): string | undefined {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ') ?? [];
+  const flag = givenFlags(unknown.map((name) => `--${name}`)).find((f) => PEER_PAIR_ONLY_FLAGS.includes(f));
+  // The commands without them; the first of their names typed is the command.
+  const command = rawArgs.find((a) => ['share', 'get', 'daemon', 'status', 'stop'].includes(a));
+  return (
+    flag &&
+    `--${flag} is a flag of send and receive only; ${command ? `peer ${command}` : 'this command'} does not take it`
+  );
 }
 /** Examples cost their share of that render too. */
 function examples(list: [string, string][]): [string, string][] {
@@ -143,7 +160,7 @@ await yargs(rawArgs)
     (y) =>
       y
         .positional('paths', { type: 'string', array: true, describe: 'Files and folders to share' })
-        .options(options(PEER_CONNECTION_SETTINGS))
+        .options(options(PEER_SWARM_CONNECTION_SETTINGS))
         .options(options(PEER_SHARE_SETTINGS))
         .options(options(PEER_DAEMON_ROUTE_SETTINGS))
         .example(
@@ -163,7 +180,7 @@ await yargs(rawArgs)
           type: 'string',
           describe: 'The ticket `peer share` printed, or its .p2p file',
         })
-        .options(options(PEER_CONNECTION_SETTINGS))
+        .options(options(PEER_SWARM_CONNECTION_SETTINGS))
         .options(options(PEER_GET_SETTINGS))
         .options(options(PEER_DAEMON_ROUTE_SETTINGS))
         .example(
@@ -234,6 +251,6 @@ await yargs(rawArgs)
     if (err) throw err;
     // yargs' suggestion alone ("Did you mean send?") does not say what was wrong.
     const typo = /^Did you mean /.test(message) ? `unknown command "${rawArgs[0]}"; d` : '';
-    usageError(usageOutput(), typo ? `${typo}${message.slice(1)}` : message);
+    usageError(usageOutput(), typo ? `${typo}${message.slice(1)}` : (pairOnlyRefusal(message) ?? message));
   })
   .parseAsync();

@@ -12,22 +12,25 @@ import { isTurnServer } from '../rtc/ice-servers.js';
 import type { SessionOptions } from '../session/common.js';
 import type { SignalAddress } from '../signaling/socket.js';
 import type { Output } from './output.js';
-import type { PEER_CONNECTION_SETTINGS, PEER_GLOBAL_SETTINGS } from './peer-settings.js';
+import type {
+  PEER_CONNECTION_SETTINGS,
+  PEER_GLOBAL_SETTINGS,
+  PEER_SWARM_CONNECTION_SETTINGS,
+} from './peer-settings.js';
 import type { SettingValues } from './settings.js';
 
 export type GlobalValues = SettingValues<typeof PEER_GLOBAL_SETTINGS>;
 export type ConnectionValues = GlobalValues & SettingValues<typeof PEER_CONNECTION_SETTINGS>;
+/** What share and get take: how to reach the signal server and open a link, no more. */
+export type LinkValues = GlobalValues & SettingValues<typeof PEER_SWARM_CONNECTION_SETTINGS>;
 
 /** --signal, with SIGNALING_SERVER_PORT for a bare host. */
 export function signalAddress(settings: GlobalValues): SignalAddress {
   return parseHostPort(settings.signal, settings.SIGNALING_SERVER_PORT);
 }
 
-export function sessionOptions(
-  settings: ConnectionValues,
-  output: Output,
-  abortSignal: AbortSignal,
-): SessionOptions {
+/** Where the signal server is and how links are opened: a pair's session and a swarm's members alike. */
+export function linkOptions(settings: LinkValues): Pick<SessionOptions, 'signal' | 'issuedTurn' | 'rtc'> {
   const signal = signalAddress(settings);
   const directOnly = settings['direct-only'];
   if (settings.relay && directOnly) {
@@ -51,10 +54,16 @@ export function sessionOptions(
     transport: settings.transport,
     ...(settings['debug-ice'] ? { debugIce: true } : {}),
   };
+  return { signal, issuedTurn: selection.mode !== 'none' && !directOnly, rtc };
+}
+
+export function sessionOptions(
+  settings: ConnectionValues,
+  output: Output,
+  abortSignal: AbortSignal,
+): SessionOptions {
   return {
-    signal,
-    issuedTurn: selection.mode !== 'none' && !directOnly,
-    rtc,
+    ...linkOptions(settings),
     onEvent: (e) => output.event(e),
     verify: settings.verify || settings['show-words'],
     heartbeat: { stallTimeoutMs: settings['stall-timeout'] * 1000 },

@@ -12,8 +12,12 @@ import { flush } from './output.js';
 const INTERRUPT_GRACE_MS = 2_000;
 
 export interface RunOptions {
-  /** A server stops on SIGINT/SIGTERM by design: that is a clean exit, not an interruption. */
-  signalMeansStop?: boolean;
+  /**
+   * A server stops on SIGINT/SIGTERM by design: that is a clean exit, not an
+   * interruption. A function is asked when the signal arrives, for a command
+   * whose Ctrl-C means "stop" only in some states (a get once it only seeds).
+   */
+  signalMeansStop?: boolean | (() => boolean);
   /** Kill the process, with an RTC_STALLED error, if a native call freezes its main thread (freeze-guard.ts). */
   freezeGuard?: boolean;
 }
@@ -25,9 +29,13 @@ export async function runCommand(
 ): Promise<never> {
   const controller = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
+  /** Whether the signal that came was a clean stop: decided as it came, before the command winds down. */
+  let cleanStop = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) process.exit(EXIT.INTERRUPTED);
     interrupted = signal;
+    const { signalMeansStop } = options;
+    cleanStop = typeof signalMeansStop === 'function' ? signalMeansStop() : signalMeansStop === true;
     controller.abort();
     setTimeout(() => process.exit(EXIT.INTERRUPTED), INTERRUPT_GRACE_MS).unref();
   };
@@ -49,9 +57,9 @@ export async function runCommand(
     );
   try {
     await command(controller.signal);
-    if (interrupted && !options.signalMeansStop) throw stopped();
+    if (interrupted && !cleanStop) throw stopped();
   } catch (err) {
-    const error = interrupted && !options.signalMeansStop ? stopped() : toPeerlaneError(err);
+    const error = interrupted && !cleanStop ? stopped() : toPeerlaneError(err);
     output.error(error);
     status = error.exitCode;
   }

@@ -5,13 +5,12 @@
  * client in its heap (see scripts/bundle.ts for why the heap's size matters).
  */
 import { PeerlaneError } from '../core/errors.js';
-import type { GetOptions, ShareOptions } from '../swarm/jobs.js';
+import type { GetOptions, ShareOptions, SwarmJob } from '../swarm/jobs.js';
 import { startGet, startShare } from '../swarm/jobs.js';
 import { daemonFor, getRequest, runInDaemon, shareRequest } from './daemon-commands.js';
-import type { Output } from './output.js';
 import type { Invocation } from './peer-commands.js';
 import { outputFor, positional, RTC_COMMAND } from './peer-commands.js';
-import { sessionOptions } from './peer-session-options.js';
+import { linkOptions } from './peer-session-options.js';
 import { PEER_COMMAND_SETTINGS } from './peer-settings.js';
 import { runCommand } from './run.js';
 import type { SettingValues } from './settings.js';
@@ -21,14 +20,9 @@ type ShareValues = SettingValues<(typeof PEER_COMMAND_SETTINGS)['share']>;
 type GetValues = SettingValues<(typeof PEER_COMMAND_SETTINGS)['get']>;
 
 /** `peer share`'s options from its settings: what a daemon client sends too. */
-export function shareOptions(
-  s: ShareValues,
-  paths: string[],
-  output: Output,
-  abort: AbortSignal,
-): ShareOptions {
+export function shareOptions(s: ShareValues, paths: string[], abort: AbortSignal): ShareOptions {
   if (paths.length === 0) throw new PeerlaneError('USAGE', 'name files or folders to share');
-  const { signal, rtc } = sessionOptions(s, output, abort);
+  const { signal, rtc } = linkOptions(s);
   return {
     paths,
     signal,
@@ -46,12 +40,11 @@ export function shareOptions(
 export function getOptions(
   s: GetValues,
   source: string | undefined,
-  output: Output,
   abort: AbortSignal,
   signalTyped: boolean,
 ): GetOptions {
   if (source === undefined) throw new PeerlaneError('USAGE', 'give the ticket, or the path of a .p2p file');
-  const { signal, rtc } = sessionOptions(s, output, abort);
+  const { signal, rtc } = linkOptions(s);
   return {
     source,
     out: s.out,
@@ -74,7 +67,7 @@ export async function shareCommand({ args, env }: Invocation): Promise<void> {
     async (abortSignal) => {
       const s = readSettings(PEER_COMMAND_SETTINGS.share, args, env);
       const paths = Array.isArray(args.paths) ? args.paths.map(String) : [];
-      const options = shareOptions(s, paths, output, abortSignal);
+      const options = shareOptions(s, paths, abortSignal);
       const daemon = await daemonFor(s, env);
       if (daemon !== undefined) return runInDaemon(daemon, shareRequest(options), args, abortSignal);
       const job = await startShare(options, (e) => output.event(e));
@@ -87,16 +80,19 @@ export async function shareCommand({ args, env }: Invocation): Promise<void> {
 
 export async function getCommand({ args, env, typed }: Invocation): Promise<void> {
   const output = outputFor(args, 'received');
+  let job: SwarmJob | undefined;
   await runCommand(
     output,
     async (abortSignal) => {
       const s = readSettings(PEER_COMMAND_SETTINGS.get, args, env);
-      const options = getOptions(s, positional(args.source), output, abortSignal, typed.has('signal'));
+      const options = getOptions(s, positional(args.source), abortSignal, typed.has('signal'));
       const daemon = await daemonFor(s, env);
       if (daemon !== undefined) return runInDaemon(daemon, getRequest(options), args, abortSignal);
-      const job = await startGet(options, (e) => output.event(e));
+      job = await startGet(options, (e) => output.event(e));
       await job.done;
     },
-    RTC_COMMAND,
+    // Once everything is fetched and verified and the get only seeds, Ctrl-C is how it
+    // usually ends, as a share does; before that it interrupts the fetch.
+    { ...RTC_COMMAND, signalMeansStop: () => job?.status().state === 'seeding' },
   );
 }

@@ -101,7 +101,8 @@ export class Job implements SwarmJob {
       return;
     }
     this.state = state;
-    this.events(this.doneEvent());
+    // Its final event says a get has every chunk verified: one stopped before that has no such end.
+    if (this.kind === 'share' || this.engine?.have?.complete === true) this.events(this.doneEvent());
     this.settle(this.status());
   }
 

@@ -8,7 +8,8 @@
  */
 import net from 'node:net';
 import { expect } from 'vitest';
-import type WebSocket from 'ws';
+import WebSocket from 'ws';
+import { RELAY_WS_PATH } from '../core/relay/protocol.js';
 import { SIGNAL_PROTOCOL_VERSION } from '../core/signaling/protocol.js';
 import type { SignalServerOptions } from '../server/options.js';
 import { SignalServer } from '../server/server.js';
@@ -94,6 +95,20 @@ export class SignalBench {
     const c = await rawSignalWebSocket(to, { waitMs: WAIT_MS, ...options });
     this.webSockets.push(c.ws);
     return c;
+  }
+
+  /**
+   * A WebSocket on the relay's path (GET /relay), once it is open; rejects
+   * with ws's error when the upgrade is refused (its message names the status).
+   */
+  async relayWebSocket(to: Address, options: { headers?: Record<string, string> } = {}): Promise<WebSocket> {
+    const ws = new WebSocket(`ws://${to.host}:${to.port}${RELAY_WS_PATH}`, options);
+    this.webSockets.push(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return ws;
   }
 
   async register(to: Address, options: { localAddress?: string } = {}): Promise<RawClient> {

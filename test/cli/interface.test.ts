@@ -4,11 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { FREEZE_LIMIT_MS } from '../../src/cli/freeze-guard.js';
 import { PEER_SETTINGS } from '../../src/cli/peer-settings.js';
+import { SIGNAL_SETTINGS } from '../../src/cli/signal-settings.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
 import { EVENT_NAMES } from '../../src/core/events.js';
 import { MAX_SIGNAL_MESSAGE_BYTES } from '../../src/core/signaling/protocol.js';
@@ -49,6 +51,8 @@ describe('help', () => {
     [['send', '--help']],
     [['receive', '--help']],
     [['list', '--help']],
+    [['share', '--help']],
+    [['get', '--help']],
     [['daemon', '--help']],
     [['status', '--help']],
     [['stop', '--help']],
@@ -57,8 +61,72 @@ describe('help', () => {
   });
 
   it('every command shows examples', async () => {
-    for (const cmd of ['send', 'receive', 'list', 'daemon', 'status', 'stop'])
+    for (const cmd of ['send', 'receive', 'list', 'share', 'get', 'daemon', 'status', 'stop'])
       expect(await help([cmd, '--help'])).toContain('Examples:');
+  });
+});
+
+/**
+ * `npm run serve:signal -- --help`: package.json's script run as npm runs it
+ * (npm names it in npm_lifecycle_event, which the usage line shows), with no
+ * settings from the environment and in an empty folder, so no .env is read.
+ */
+async function signalHelp(): Promise<string> {
+  const pkg = JSON.parse(await fs.readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const [node, script, ...rest] = (pkg.scripts['serve:signal'] ?? '').split(' ');
+  expect([node, rest]).toEqual(['node', []]);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...Object.fromEntries(SIGNAL_SETTINGS.flatMap((s) => ('env' in s ? [[s.env, undefined]] : []))),
+    COLUMNS: undefined,
+    npm_lifecycle_event: 'serve:signal',
+  };
+  const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-help-'));
+  try {
+    const file = path.join(packageRoot(), script ?? '');
+    const { stdout } = await run(process.execPath, [file, '--help'], { env, cwd });
+    return stdout;
+  } finally {
+    await fs.rm(cwd, { recursive: true, force: true });
+  }
+}
+
+/** The variables (`[NAME]`) each long flag of a help text names, by flag. */
+function variablesByFlag(help: string): Map<string, string[]> {
+  const byFlag = new Map<string, string[]>();
+  let names: string[] = [];
+  for (const line of help.split('\n')) {
+    const flag = /^\s+(?:-\w, )?--([a-z][a-z0-9-]*)/.exec(line)?.[1];
+    if (flag !== undefined) {
+      names = [];
+      byFlag.set(flag, names);
+    }
+    names.push(...[...line.matchAll(/\[([A-Z][A-Z0-9_]*)\]/g)].map((m) => m[1] ?? ''));
+  }
+  return byFlag;
+}
+
+describe('serve:signal help', () => {
+  it('npm run serve:signal -- --help', async () => {
+    expect(await signalHelp()).toMatchSnapshot();
+  });
+
+  it('shows every setting of the table as its flag, with its variable', async () => {
+    const shown = variablesByFlag(await signalHelp());
+    for (const s of SIGNAL_SETTINGS) {
+      expect(shown.has(s.flag), `--${s.flag} is missing from the help`).toBe(true);
+      if ('env' in s) expect(shown.get(s.flag), `--${s.flag}`).toContain(s.env);
+    }
+  });
+
+  it('shows every SIGNAL_* variable of .env.template beside its flag', async () => {
+    const template = await fs.readFile(path.join(packageRoot(), '.env.template'), 'utf8');
+    const variables = [...template.matchAll(/^(SIGNAL_[A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    expect(variables.length).toBeGreaterThan(10);
+    const named = [...variablesByFlag(await signalHelp()).values()].flat();
+    expect(variables.filter((name) => !named.includes(name ?? ''))).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PEER_COMMAND_SETTINGS } from '../../src/cli/peer-settings.js';
+import { PEER_COMMAND_SETTINGS, PEER_PAIR_ONLY_FLAGS } from '../../src/cli/peer-settings.js';
 import { SIGNAL_SETTINGS } from '../../src/cli/signal-settings.js';
 import type { Setting } from '../../src/config.js';
 import { entryPoint } from '../../src/project.js';
@@ -57,6 +57,19 @@ function tableFlags(table: readonly Setting[]): string[] {
   return [...table.flatMap((s) => (s.flag === undefined ? [] : [s.flag])), 'help', 'version'];
 }
 
+/** `run` for each flag, a few at a time: each is a process start, and the machine is shared. */
+async function eachFlag(
+  flags: string[],
+  run: (flag: string) => Promise<Ran>,
+): Promise<{ flag: string; r: Ran }[]> {
+  const results: { flag: string; r: Ran }[] = [];
+  for (let i = 0; i < flags.length; i += 4) {
+    const batch = flags.slice(i, i + 4);
+    results.push(...(await Promise.all(batch.map(async (flag) => ({ flag, r: await run(flag) })))));
+  }
+  return results;
+}
+
 async function bothOk(rx: EventProcess, tx: EventProcess): Promise<void> {
   const [rxExit, txExit] = await Promise.all([rx.exit(), tx.exit()]);
   expect(txExit.code, tx.stderr).toBe(0);
@@ -74,6 +87,8 @@ describe('a flag given twice', () => {
     ['peer', ['receive'], PEER_COMMAND_SETTINGS.receive],
     ['peer', ['send'], PEER_COMMAND_SETTINGS.send],
     ['peer', ['list'], PEER_COMMAND_SETTINGS.list],
+    ['peer', ['share', 'x'], PEER_COMMAND_SETTINGS.share],
+    ['peer', ['get', 'x'], PEER_COMMAND_SETTINGS.get],
     ['signal', [], SIGNAL_SETTINGS],
   ] as const)(
     'is a usage error for every flag of %s %j',
@@ -84,19 +99,9 @@ describe('a flag given twice', () => {
       const help = (await ran(program, [...command, '--help'])).stdout;
       expect(flagsIn(help).filter((flag) => !flags.includes(flag))).toEqual([]);
       expect(flags.length).toBeGreaterThan(3);
-      // A few at a time: each is a process start, and the machine is shared.
-      const results: { flag: string; r: Ran }[] = [];
-      for (let i = 0; i < flags.length; i += 4) {
-        const batch = flags.slice(i, i + 4);
-        results.push(
-          ...(await Promise.all(
-            batch.map(async (flag) => ({
-              flag,
-              r: await ran(program, [...command, `--${flag}`, '1', `--${flag}`, '2']),
-            })),
-          )),
-        );
-      }
+      const results = await eachFlag(flags, (flag) =>
+        ran(program, [...command, `--${flag}`, '1', `--${flag}`, '2']),
+      );
       for (const { flag, r } of results) {
         expect(r.code, `--${flag}: ${r.stderr}`).toBe(2);
         expect(r.stderr, flag).toContain(`USAGE: --${flag} was given twice`);
@@ -119,6 +124,28 @@ describe('a flag given twice', () => {
       `peer: USAGE: ${flag} was given twice; give it once. Next: see \`peer --help\`.`,
     );
   });
+});
+
+describe('peer share and peer get', () => {
+  it.each(['share', 'get'])(
+    'refuse each flag of send and receive that means nothing to them, by name: peer %s',
+    async (command) => {
+      const help = (await ran('peer', [command, '--help'])).stdout;
+      expect(flagsIn(help)).toEqual(expect.arrayContaining(['timeout', 'transport', 'ice-servers']));
+      expect(flagsIn(help).filter((flag) => PEER_PAIR_ONLY_FLAGS.includes(flag))).toEqual([]);
+      expect(PEER_PAIR_ONLY_FLAGS.length).toBeGreaterThan(3);
+      const results = await eachFlag([...PEER_PAIR_ONLY_FLAGS], (flag) =>
+        ran('peer', [command, 'x', `--${flag}`, '1']),
+      );
+      for (const { flag, r } of results) {
+        expect(r.code, `--${flag}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toBe(
+          `peer: USAGE: --${flag} is a flag of send and receive only; peer ${command} does not take it. Next: see \`peer --help\`.\n`,
+        );
+      }
+    },
+    60_000,
+  );
 });
 
 describe('short forms', () => {

@@ -206,6 +206,40 @@ describe('peer share / peer get', () => {
     }
   });
 
+  it('Ctrl-C on a get that only seeds is its normal end: exit 0 with its final line, as a share', async () => {
+    const size = 1024 * 1024;
+    const src = await sourceFile(size);
+    const sharer = share(src.file);
+    const { ticket } = await sharer.waitFor('share-ready');
+    const out = await h.tempDir('peerlane-get-');
+    const seeder = get(ticket, out, '--seed');
+    // Every chunk verified: from here on it only seeds, until Ctrl-C.
+    await progressed(seeder, size);
+    seeder.kill('SIGINT');
+    const done = await finished(seeder);
+    expect(seeder.error).toBeUndefined();
+    expect(done.files.map((f) => f.bytes)).toEqual([size]);
+    expect(await sha256File(path.join(out, 'data.bin'))).toBe(src.sha);
+    sharer.kill('SIGINT');
+    await finished(sharer);
+  });
+
+  it('Ctrl-C on a seeding get before it has everything interrupts the fetch: exit 130', async () => {
+    const size = 32 * 1024 * 1024;
+    const src = await sourceFile(size);
+    const sharer = share(src.file);
+    const { ticket } = await sharer.waitFor('share-ready');
+    const getter = get(ticket, await h.tempDir('peerlane-get-'), '--seed');
+    await progressed(getter, size / 8);
+    getter.kill('SIGINT');
+    expect((await getter.exit()).code, getter.stderr).toBe(130);
+    expect(getter.error).toMatchObject({ code: 'INTERRUPTED', message: 'stopped by Ctrl-C' });
+    // No final "every chunk verified" line for what is not.
+    expect(getter.events.filter((e) => e.event === 'swarm-done')).toEqual([]);
+    sharer.kill('SIGINT');
+    await sharer.exit();
+  });
+
   it('a get whose swarm has nobody in it ends with SWARM_EMPTY after --timeout', async () => {
     const src = await sourceFile(64 * 1024);
     const sharer = share(src.file);
