@@ -62,9 +62,8 @@ const PAGE_RECEIVE = `((total) => new Promise((resolve) => {
   if (count.bytes >= total) count.done();
 }))`;
 
-/** In the page: send `total` bytes in `size` messages with the engines' high and low water. */
-const PAGE_SEND = `(async ([total, size, high, low]) => {
-  const dc = await globalThis.blast.channel;
+/** In the page: fill `dc` with `total` bytes in `size` messages under the engines' high and low water. */
+const PAGE_FILL = `(async (dc, total, size, high, low) => {
   if (dc.readyState !== 'open') await new Promise((r) => { dc.onopen = r; });
   dc.bufferedAmountLowThreshold = low;
   const message = new Uint8Array(size).fill(0x5a);
@@ -72,6 +71,11 @@ const PAGE_SEND = `(async ([total, size, high, low]) => {
     if (dc.bufferedAmount >= high) await new Promise((r) => { dc.onbufferedamountlow = r; });
     dc.send(message);
   }
+})`;
+
+/** In the page: send `total` bytes to node-datachannel as PAGE_FILL does. */
+const PAGE_SEND = `(async ([total, size, high, low]) => {
+  await ${PAGE_FILL}(await globalThis.blast.channel, total, size, high, low);
   return globalThis.blast.pc.sctp.maxMessageSize;
 })`;
 
@@ -181,13 +185,7 @@ const PAGE_TO_PAGE = `(async ([total, size, high, low]) => {
   await b.setRemoteDescription(a.localDescription);
   await b.setLocalDescription(await b.createAnswer());
   await a.setRemoteDescription(b.localDescription);
-  if (dc.readyState !== 'open') await new Promise((r) => { dc.onopen = r; });
-  dc.bufferedAmountLowThreshold = low;
-  const message = new Uint8Array(size).fill(0x5a);
-  for (let sent = 0; sent < total; sent += size) {
-    if (dc.bufferedAmount >= high) await new Promise((r) => { dc.onbufferedamountlow = r; });
-    dc.send(message);
-  }
+  await ${PAGE_FILL}(dc, total, size, high, low);
   const ms = await finished;
   a.close();
   b.close();
