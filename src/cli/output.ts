@@ -38,6 +38,8 @@ export interface OutputOptions {
   stderr?: NodeJS.WriteStream;
   /** Who prints errors, for their first word and hints: `peer` unless given. */
   program?: Pick<HintContext, 'program' | 'invocation'>;
+  /** `peer share` / `peer get`: their hints differ from send's and receive's. */
+  command?: HintContext['command'];
 }
 
 type FileDone = Extract<PeerEvent, { event: 'file-done' }>;
@@ -186,7 +188,7 @@ export class Output {
 
   private errorLine(err: PeerlaneError): string {
     const side = this.options.verb === 'sent' ? 'send' : 'receive';
-    return errorLine(err, { program: 'peer', ...this.options.program, side });
+    return errorLine(err, { program: 'peer', ...this.options.program, side, command: this.options.command });
   }
 
   private get drawing(): boolean {

@@ -35,6 +35,7 @@ export function outputFor(
   args: Readonly<Record<string, unknown>>,
   verb: 'sent' | 'received',
   dataOnStdout = false,
+  command?: 'share' | 'get',
 ): Output {
   // With --stdout the data owns stdout: every message, JSON included, goes to stderr.
   return new Output({
@@ -43,6 +44,7 @@ export function outputFor(
     progress: args.progress === true,
     verb,
     sendsText: args.text !== undefined,
+    command,
     ...(dataOnStdout ? { stdout: process.stderr } : {}),
   });
 }

@@ -61,7 +61,7 @@ export function getOptions(
 }
 
 export async function shareCommand({ args, env }: Invocation): Promise<void> {
-  const output = outputFor(args, 'sent');
+  const output = outputFor(args, 'sent', false, 'share');
   await runCommand(
     output,
     async (abortSignal) => {
@@ -79,7 +79,7 @@ export async function shareCommand({ args, env }: Invocation): Promise<void> {
 }
 
 export async function getCommand({ args, env, typed }: Invocation): Promise<void> {
-  const output = outputFor(args, 'received');
+  const output = outputFor(args, 'received', false, 'get');
   let job: SwarmJob | undefined;
   await runCommand(
     output,

@@ -5,7 +5,6 @@
  * tests assert them, and scripts may branch on them. Add codes; never rename them.
  * The CLI turns a code into a sentence (`hint`) and an exit status.
  */
-
 export const EXIT = {
   OK: 0,
   FAILURE: 1,
@@ -25,6 +24,8 @@ export interface HintContext {
   /** How the user runs it, if not by that name: `npm run serve:signal --` in a checkout. */
   readonly invocation?: string | undefined;
   readonly side?: 'send' | 'receive' | undefined;
+  /** The swarm's commands, whose recovery is their own: a `get` run again fetches only what is missing. */
+  readonly command?: 'share' | 'get' | undefined;
 }
 
 /** What the user should do next, shown after the message: a step, never a restatement. */
@@ -201,10 +202,12 @@ export const ERROR_CODES = {
     exit: EXIT.FAILURE,
   },
   INTERRUPTED: {
-    hint: ({ program }) =>
-      program === 'peer'
-        ? 'run both commands again; a file that was partly received resumes'
-        : 'start it again',
+    hint: ({ program, command }) =>
+      command === 'get'
+        ? 'run the same `peer get` again with the same --out: it fetches only what is missing'
+        : program === 'peer' && command === undefined
+          ? 'run both commands again; a file that was partly received resumes'
+          : 'start it again',
     exit: EXIT.INTERRUPTED,
   },
   BAD_TICKET: {

@@ -234,6 +234,8 @@ describe('peer share / peer get', () => {
     getter.kill('SIGINT');
     expect((await getter.exit()).code, getter.stderr).toBe(130);
     expect(getter.error).toMatchObject({ code: 'INTERRUPTED', message: 'stopped by Ctrl-C' });
+    // The way on is the same get again, which fetches only what is missing; not "both commands".
+    expect(getter.stderr).toContain('run the same `peer get` again with the same --out');
     // No final "every chunk verified" line for what is not.
     expect(getter.events.filter((e) => e.event === 'swarm-done')).toEqual([]);
     sharer.kill('SIGINT');
