@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import { PeerlaneError } from '../core/errors.js';
-import type { ClientMessage } from '../core/signaling/protocol.js';
+import type { ClientMessage, TurnGrant } from '../core/signaling/protocol.js';
 import { encodeMessage } from '../core/signaling/protocol.js';
 import type { Client } from './clients.js';
 import type { SignalMetrics } from './metrics.js';
@@ -40,6 +40,8 @@ export interface TrackerHost {
   pay(client: Client): Promise<void>;
   /** Whether the client is still connected and in good standing. */
   alive(client: Client): boolean;
+  /** TURN credentials for the member's links, if the server issues them and its address's budget allows. */
+  grant(client: Client): { turn?: TurnGrant };
   log(message: string): void;
 }
 
@@ -96,7 +98,9 @@ export class SwarmTracker {
     // A WebSocket member's TCP is the HTTP server's to keep; a plain one is ours.
     if (client.socket instanceof net.Socket) client.socket.setKeepAlive(true, MEMBER_KEEPALIVE_MS);
     const members = others.map((o) => o.member);
-    this.host.write(client, encodeMessage({ type: 'announced', swarm, member, token, members }));
+    // Each announce, a member's return too, gets fresh credentials: they are short-lived.
+    const grant = this.host.grant(client);
+    this.host.write(client, encodeMessage({ type: 'announced', swarm, member, token, members, ...grant }));
     this.notify(others, swarm, member, true);
   }
 

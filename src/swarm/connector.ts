@@ -14,16 +14,20 @@
  *
  * Losing the tracker ends the attempts under way (SIGNAL_CLOSED) but not the
  * links: the client gets back in as the same member (tracker-client.ts).
+ * Attempts add the TURN credentials of our latest announce, as a pair's do
+ * (rtcWithGrant), but none about to expire (liveGrant): an announce again brings new ones.
  */
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
 import { encodeRtcSignal } from '../core/signaling/rtc-signal.js';
 import { isMemberId } from '../core/signaling/swarm.js';
+import { liveGrant } from '../core/signaling/turn-grant.js';
 import { attemptLinkKey, swarmId, swarmSealKey } from '../core/swarm/keys.js';
 import { MemberChannel, newAttemptId, parseMemberPayload, refusal } from '../core/swarm/member-pipe.js';
 import { SwarmClient } from '../core/swarm/tracker-client.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { nodeAesGcm } from '../secure/node-aead.js';
+import { rtcWithGrant } from '../session/common.js';
 import { openLink } from '../session/race.js';
 import type { SignalAddress } from '../signaling/socket.js';
 import { tcpDialer } from '../signaling/socket.js';
@@ -47,6 +51,8 @@ export interface JoinOptions {
   secret: Uint8Array;
   /** bindAddress 127.0.0.1 in tests. */
   rtc: RtcOptions;
+  /** Add the TURN credentials the tracker issues to `rtc.iceServers` (default true), as SessionOptions's. */
+  issuedTurn?: boolean;
   abort?: AbortSignal;
 }
 
@@ -199,7 +205,11 @@ class Connector implements SwarmConnector {
   private start(member: string, id: string, channel: MemberChannel, role: 'offerer' | 'answerer'): Attempt {
     const abort = new AbortController();
     const key = Buffer.from(attemptLinkKey(this.options.secret, this.memberId, member, id));
-    const opened = openLink(role, channel, this.rtc, key, { attempt: 0, abort: abort.signal });
+    const rtc = rtcWithGrant(
+      { ...this.options, rtc: this.rtc },
+      liveGrant(this.client.turnGrant(this.swarm), Date.now()),
+    );
+    const opened = openLink(role, channel, rtc, key, { attempt: 0, abort: abort.signal });
     const result = opened.catch((err: unknown) => {
       throw channel.explain(toPeerlaneError(err));
     });

@@ -74,6 +74,8 @@ export async function startCoturn(secret: string): Promise<CoturnHandle> {
       '--no-tls',
       '--no-dtls',
       '--no-tcp-relay',
+      // Its relay addresses are on loopback, so the peers it relays between are too.
+      '--allow-loopback-peers',
       '--fingerprint',
       '--userdb',
       path.join(dir, 'turndb'),

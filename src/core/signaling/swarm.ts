@@ -32,8 +32,15 @@
  * A relay in a swarm the sender has not announced, an id of the wrong form, a
  * flood or an oversize line gets the sender an error and closes it. A relay
  * to a member that has just left is answered with `member{joined: false}`.
+ *
+ * On a server configured for TURN, `announced` carries `turn`: short-lived
+ * credentials for this member's links, issued and budgeted as a pair's are
+ * (protocol.ts `paired`). An old client ignores the field; an announce again
+ * (after a reconnection) brings fresh ones.
  */
 import { bad, str } from './fields.js';
+import type { TurnGrant } from './turn-grant.js';
+import { parseTurnGrant } from './turn-grant.js';
 
 /** What a swarm id looks like: hex of a SHA-256. */
 const SWARM_ID_PATTERN = /^[0-9a-f]{64}$/;
@@ -53,7 +60,15 @@ export type SwarmClientMessage =
   | { type: 'swarm-relay'; swarm: string; to: string; payload: string };
 
 export type SwarmServerMessage =
-  | { type: 'announced'; swarm: string; member: string; token: string; members: string[] }
+  | {
+      type: 'announced';
+      swarm: string;
+      member: string;
+      token: string;
+      members: string[];
+      /** Only when the server is configured for TURN and the address's budget allows. */
+      turn?: TurnGrant;
+    }
   | { type: 'member'; swarm: string; member: string; joined: boolean }
   | { type: 'swarm-relay'; swarm: string; from: string; payload: string };
 
@@ -121,6 +136,7 @@ export function parseSwarmServerMessage(
         member: memberField(obj, 'member'),
         token: memberField(obj, 'token'),
         members: members.map((m: unknown) => memberField({ member: m }, 'member')),
+        ...(obj.turn === undefined ? {} : { turn: parseTurnGrant(obj.turn) }),
       };
     }
     case 'member':

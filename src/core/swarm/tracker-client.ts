@@ -16,7 +16,7 @@
  * Set the handlers before announcing: a notice with no handler is dropped.
  */
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { ServerMessage } from '../signaling/protocol.js';
+import type { ServerMessage, TurnGrant } from '../signaling/protocol.js';
 import { encodeMessage } from '../signaling/protocol.js';
 import type { SignalDialer, SignalTransport } from '../signaling/transport.js';
 import { readServerMessages, redial } from '../signaling/transport.js';
@@ -41,6 +41,8 @@ interface Roster {
   member: string;
   token: string;
   members: Set<string>;
+  /** The latest TURN credentials the tracker gave us here (each announce brings new ones). */
+  turn: TurnGrant | undefined;
 }
 
 export class SwarmClient {
@@ -128,6 +130,11 @@ export class SwarmClient {
     return this.rosters.get(swarm)?.member;
   }
 
+  /** The TURN credentials of our latest announce in `swarm`, if the server issues any (they may have expired). */
+  turnGrant(swarm: string): TurnGrant | undefined {
+    return this.rosters.get(swarm)?.turn;
+  }
+
   /** The other members of `swarm` we know of, now. */
   members(swarm: string): string[] {
     return [...(this.rosters.get(swarm)?.members ?? [])];
@@ -201,7 +208,7 @@ export class SwarmClient {
     const waiting = this.announcing.get(swarm);
     if (waiting !== undefined) {
       this.announcing.delete(swarm);
-      this.rosters.set(swarm, { member, token, members });
+      this.rosters.set(swarm, { member, token, members, turn: msg.turn });
       waiting.resolve({ member, members: msg.members });
       return;
     }
@@ -210,6 +217,7 @@ export class SwarmClient {
       throw new PeerlaneError('BAD_MESSAGE', 'announced in a swarm not asked for');
     const before = roster.members;
     roster.members = members;
+    roster.turn = msg.turn ?? roster.turn; // none past the budget: the old ones, while they last
     for (const m of before) if (!members.has(m)) this.memberHandler?.(swarm, m, false);
     for (const m of members) if (!before.has(m)) this.memberHandler?.(swarm, m, true);
   }
