@@ -23,6 +23,8 @@ import type { RawClient } from '../../src/testing/raw-client.js';
 import { connectRawClient } from '../../src/testing/raw-client.js';
 
 const TURN_SECRET = 'swarm-turn-secret';
+/** coturn's relays, apart from the members' 127.0.0.1 (see startCoturn). */
+const RELAY_IP = '127.0.0.2';
 const SWARM_SECRET = Uint8Array.from({ length: 16 }, (_, i) => i + 7);
 const turn: TurnConfig = { urls: ['turn:203.0.113.5:3478'], secret: TURN_SECRET, ttlSeconds: 600 };
 
@@ -109,7 +111,7 @@ describe.skipIf(coturnSkipReason() !== undefined)('members’ links with the tra
   }
 
   it('open relay-only through a loopback coturn with no ICE servers of their own', async () => {
-    coturn = await startCoturn(TURN_SECRET);
+    coturn = await startCoturn(TURN_SECRET, { relayIp: RELAY_IP });
     const to = await startServer({
       turn: { urls: [`turn:${LOOPBACK}:${coturn.port}`], secret: TURN_SECRET, ttlSeconds: 600 },
     });
@@ -117,13 +119,13 @@ describe.skipIf(coturnSkipReason() !== undefined)('members’ links with the tra
     const incoming = new Promise<string>((resolve) => b.onLink((link) => resolve(link.pathInfo().path)));
     const link = await a.connect(b.memberId);
     expect(link.transport).toBe('webrtc');
-    expect(link.pathInfo()).toMatchObject({ path: 'relay' });
+    expect(link.pathInfo()).toMatchObject({ path: 'relay', local: 'relay', remote: 'relay' });
     expect(await incoming).toBe('relay');
     link.close();
   });
 
   it('start no link on credentials about to expire: relay-only has no TURN server at all', async () => {
-    coturn = await startCoturn(TURN_SECRET);
+    coturn = await startCoturn(TURN_SECRET, { relayIp: RELAY_IP });
     // Valid for 5 s, well inside the margin a link needs to allocate its relay.
     const to = await startServer({
       turn: { urls: [`turn:${LOOPBACK}:${coturn.port}`], secret: TURN_SECRET, ttlSeconds: 5 },
