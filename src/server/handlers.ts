@@ -93,6 +93,8 @@ export class SignalHandlers extends ClientTable {
         return this.tracker.announce(client, msg);
       case 'swarm-relay':
         return this.tracker.relay(client, msg);
+      case 'swarm-turn':
+        return this.tracker.turn(client, msg);
     }
   }
 

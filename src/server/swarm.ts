@@ -106,13 +106,7 @@ export class SwarmTracker {
 
   async relay(client: Client, msg: Message<'swarm-relay'>): Promise<void> {
     const { swarm, to, payload } = msg;
-    const from = client.swarms?.get(swarm);
-    if (from === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay in a swarm not announced');
-    client.swarmRelays ??= new TokenBucket(
-      { ratePerMinute: this.limits.swarmRelayRatePerMinute, burst: this.limits.swarmRelayBurst },
-      this.now,
-    );
-    if (!client.swarmRelays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many swarm relays');
+    const from = this.spend(client, swarm, 'relay');
     const target = await this.host.state().swarms.find(swarm, to);
     if (target === undefined) {
       // Left just before (its notice may be on its way): no fault of the sender's.
@@ -122,6 +116,25 @@ export class SwarmTracker {
     this.metrics.relayed.inc();
     const frame = encodeMessage({ type: 'swarm-relay', swarm, from, payload });
     this.host.route(target, { to: target.client, kind: 'swarm', swarm, frame });
+  }
+
+  /** New TURN credentials for a member, from the same budget as an announce's (none past it). */
+  turn(client: Client, msg: Message<'swarm-turn'>): void {
+    const { swarm } = msg;
+    this.spend(client, swarm, 'TURN request');
+    this.host.write(client, encodeMessage({ type: 'swarm-turn', swarm, ...this.host.grant(client) }));
+  }
+
+  /** The client's member id in `swarm`, once a token of its swarm-message bucket is paid. */
+  private spend(client: Client, swarm: string, what: string): string {
+    const member = client.swarms?.get(swarm);
+    if (member === undefined) throw new PeerlaneError('BAD_MESSAGE', `${what} in a swarm not announced`);
+    client.swarmRelays ??= new TokenBucket(
+      { ratePerMinute: this.limits.swarmRelayRatePerMinute, burst: this.limits.swarmRelayBurst },
+      this.now,
+    );
+    if (!client.swarmRelays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many swarm relays');
+    return member;
   }
 
   /** The client's connection is gone: it leaves each of its swarms, and their members hear of it. */

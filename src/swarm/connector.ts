@@ -15,12 +15,14 @@
  * Losing the tracker ends the attempts under way (SIGNAL_CLOSED) but not the
  * links: the client gets back in as the same member (tracker-client.ts).
  * Attempts add the TURN credentials of our latest announce, as a pair's do
- * (rtcWithGrant), but none about to expire (liveGrant): an announce again brings new ones.
+ * (rtcWithGrant), but none about to expire (liveGrant): those are replaced first
+ * (`swarm-turn`), and an attempt goes without if no new ones come in time.
  */
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
 import { encodeRtcSignal } from '../core/signaling/rtc-signal.js';
 import { isMemberId } from '../core/signaling/swarm.js';
+import type { TurnGrant } from '../core/signaling/turn-grant.js';
 import { liveGrant } from '../core/signaling/turn-grant.js';
 import { attemptLinkKey, swarmId, swarmSealKey } from '../core/swarm/keys.js';
 import { MemberChannel, newAttemptId, parseMemberPayload, refusal } from '../core/swarm/member-pipe.js';
@@ -92,6 +94,8 @@ interface Attempt {
 }
 
 const MAX_IGNORED = 1024; // attempt ids ignored, whose late payloads must start nothing
+/** How long an attempt waits for new TURN credentials: the tracker answers at once, or is in trouble. */
+const REFRESH_WAIT_MS = 3_000;
 
 class Connector implements SwarmConnector {
   private readonly outgoing = new Map<string, Attempt>();
@@ -205,11 +209,10 @@ class Connector implements SwarmConnector {
   private start(member: string, id: string, channel: MemberChannel, role: 'offerer' | 'answerer'): Attempt {
     const abort = new AbortController();
     const key = Buffer.from(attemptLinkKey(this.options.secret, this.memberId, member, id));
-    const rtc = rtcWithGrant(
-      { ...this.options, rtc: this.rtc },
-      liveGrant(this.client.turnGrant(this.swarm), Date.now()),
-    );
-    const opened = openLink(role, channel, rtc, key, { attempt: 0, abort: abort.signal });
+    const opened = this.grant().then((grant) => {
+      const rtc = rtcWithGrant({ ...this.options, rtc: this.rtc }, grant);
+      return openLink(role, channel, rtc, key, { attempt: 0, abort: abort.signal });
+    });
     const result = opened.catch((err: unknown) => {
       throw channel.explain(toPeerlaneError(err));
     });
@@ -220,6 +223,16 @@ class Connector implements SwarmConnector {
       () => this.settled(attempt, undefined),
     );
     return attempt;
+  }
+
+  /** The TURN credentials for an attempt starting now: ours, or new ones if ours are near their expiry. */
+  private async grant(): Promise<TurnGrant | undefined> {
+    const held = this.client.turnGrant(this.swarm);
+    if (held === undefined || this.options.issuedTurn === false) return undefined;
+    return (
+      liveGrant(held, Date.now()) ??
+      liveGrant(await this.client.refreshTurn(this.swarm, REFRESH_WAIT_MS), Date.now())
+    );
   }
 
   private settled(attempt: Attempt, link: MessageLink | undefined): void {

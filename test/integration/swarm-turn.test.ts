@@ -81,6 +81,22 @@ describe('the tracker’s TURN grants', () => {
     expect(again.msg.turn?.username).not.toBe(first.msg.turn?.username);
   });
 
+  it('are renewed on `swarm-turn`, from the same budget; only in a swarm the member announced', async () => {
+    const to = await startServer({ turn, limits: { turnGrantsPerHour: 2 } });
+    const { raw, msg } = await announce(to, 1);
+    raw.sendJson({ v, type: 'swarm-turn', swarm: msg.swarm });
+    const renewed = parseServerMessage(JSON.stringify(await raw.next()));
+    expect(renewed).toMatchObject({ type: 'swarm-turn', swarm: msg.swarm });
+    const fresh = renewed.type === 'swarm-turn' ? renewed.turn : undefined;
+    expectValid(fresh, turn.urls);
+    expect(fresh?.username).not.toBe(msg.turn?.username);
+    // The budget (2) is spent: the answer comes, without credentials.
+    raw.sendJson({ v, type: 'swarm-turn', swarm: msg.swarm });
+    expect(await raw.next()).toEqual({ v, type: 'swarm-turn', swarm: msg.swarm });
+    raw.sendJson({ v, type: 'swarm-turn', swarm: 'f'.repeat(64) });
+    expect(await raw.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE' });
+  });
+
   it('are absent on a server without TURN', async () => {
     const to = await startServer();
     const { msg } = await announce(to, 1);
@@ -124,9 +140,22 @@ describe.skipIf(coturnSkipReason() !== undefined)('members’ links with the tra
     link.close();
   });
 
+  it('ask the tracker for new credentials when theirs are about to expire, and link on those', async () => {
+    coturn = await startCoturn(TURN_SECRET, { relayIp: RELAY_IP });
+    // 17 s: out of the 15 s margin for a second or two, then near expiry.
+    const to = await startServer({
+      turn: { urls: [`turn:${LOOPBACK}:${coturn.port}`], secret: TURN_SECRET, ttlSeconds: 17 },
+    });
+    const [a, b] = [await member(to), await member(to)];
+    await new Promise((r) => setTimeout(r, 2_500));
+    const link = await a.connect(b.memberId);
+    expect(link.pathInfo()).toMatchObject({ path: 'relay', local: 'relay', remote: 'relay' });
+    link.close();
+  });
+
   it('start no link on credentials about to expire: relay-only has no TURN server at all', async () => {
     coturn = await startCoturn(TURN_SECRET, { relayIp: RELAY_IP });
-    // Valid for 5 s, well inside the margin a link needs to allocate its relay.
+    // Valid for 5 s, well inside the margin a link needs to allocate its relay; new ones too.
     const to = await startServer({
       turn: { urls: [`turn:${LOOPBACK}:${coturn.port}`], secret: TURN_SECRET, ttlSeconds: 5 },
     });

@@ -52,6 +52,8 @@ export class SwarmClient {
    * same chunk as `announced` already finds us a member.
    */
   private readonly rosters = new Map<string, Roster>();
+  /** Who waits for new TURN credentials, per swarm (refreshTurn). */
+  private readonly refreshing = new Map<string, (() => void)[]>();
   private memberHandler: ((swarm: string, member: string, joined: boolean) => void) | undefined;
   private relayHandler: ((swarm: string, from: string, payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
@@ -135,6 +137,29 @@ export class SwarmClient {
     return this.rosters.get(swarm)?.turn;
   }
 
+  /**
+   * Ask for new TURN credentials in `swarm` (swarm.ts `swarm-turn`); resolves
+   * with the latest we hold once the answer comes, or after `waitMs`.
+   */
+  refreshTurn(swarm: string, waitMs: number): Promise<TurnGrant | undefined> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(this.turnGrant(swarm));
+      };
+      const timer = setTimeout(() => {
+        // No answer: the next one asks again.
+        if (this.refreshing.get(swarm)?.includes(done)) this.refreshing.delete(swarm);
+        done();
+      }, waitMs);
+      const waiting = this.refreshing.get(swarm);
+      if (waiting !== undefined) return void waiting.push(done); // one question in flight is enough
+      this.refreshing.set(swarm, [done]);
+      if (this.connected && this.failure === undefined)
+        this.transport.write(encodeMessage({ type: 'swarm-turn', swarm }));
+    });
+  }
+
   /** The other members of `swarm` we know of, now. */
   members(swarm: string): string[] {
     return [...(this.rosters.get(swarm)?.members ?? [])];
@@ -193,6 +218,14 @@ export class SwarmClient {
       case 'swarm-relay':
         this.relayHandler?.(msg.swarm, msg.from, msg.payload);
         return;
+      case 'swarm-turn': {
+        const roster = this.rosters.get(msg.swarm);
+        if (roster !== undefined && msg.turn !== undefined) roster.turn = msg.turn;
+        const waiting = this.refreshing.get(msg.swarm) ?? [];
+        this.refreshing.delete(msg.swarm);
+        for (const done of waiting) done();
+        return;
+      }
       case 'error':
         this.fail(new PeerlaneError(msg.code, msg.message));
         return;
