@@ -143,6 +143,7 @@ type GetRequest = Extract<RequestBody, { type: 'get' }>;
 /** `peer share`'s options as the daemon, running in another folder, must get them: paths absolute. */
 export function shareRequest(o: ShareOptions): ShareRequest {
   const options: ShareRequest['options'] = { signal: o.signal, rtc: o.rtc };
+  if (o.issuedTurn !== undefined) options.issuedTurn = o.issuedTurn;
   if (o.ticket !== undefined) options.ticket = o.ticket;
   if (o.p2pFile !== undefined) options.p2pFile = path.resolve(o.p2pFile);
   if (o.seedForMs !== undefined) options.seedForMs = o.seedForMs;
@@ -154,6 +155,7 @@ export function shareRequest(o: ShareOptions): ShareRequest {
 /** `peer get`'s options for the daemon: --out and a .p2p file's path absolute, a ticket as it is. */
 export function getRequest(o: GetOptions): GetRequest {
   const options: GetRequest['options'] = { rtc: o.rtc };
+  if (o.issuedTurn !== undefined) options.issuedTurn = o.issuedTurn;
   if (o.signal !== undefined) options.signal = o.signal;
   if (o.overwrite !== undefined) options.overwrite = o.overwrite;
   if (o.seed !== undefined) options.seed = o.seed;

@@ -22,11 +22,12 @@ type GetValues = SettingValues<(typeof PEER_COMMAND_SETTINGS)['get']>;
 /** `peer share`'s options from its settings: what a daemon client sends too. */
 export function shareOptions(s: ShareValues, paths: string[], abort: AbortSignal): ShareOptions {
   if (paths.length === 0) throw new PeerlaneError('USAGE', 'name files or folders to share');
-  const { signal, rtc } = linkOptions(s);
+  const { signal, rtc, issuedTurn } = linkOptions(s);
   return {
     paths,
     signal,
     rtc,
+    ...(issuedTurn === false ? { issuedTurn } : {}),
     abort,
     ...(s.p2p !== undefined ? { p2pFile: s.p2p } : {}),
     ...(s.ticket !== undefined ? { ticket: s.ticket } : {}),
@@ -44,7 +45,7 @@ export function getOptions(
   signalTyped: boolean,
 ): GetOptions {
   if (source === undefined) throw new PeerlaneError('USAGE', 'give the ticket, or the path of a .p2p file');
-  const { signal, rtc } = linkOptions(s);
+  const { signal, rtc, issuedTurn } = linkOptions(s);
   return {
     source,
     out: s.out,
@@ -53,6 +54,7 @@ export function getOptions(
     seed: s.seed || s['seed-for'] !== undefined,
     // Where to find the tracker is the ticket's to say, unless --signal was typed.
     rtc,
+    ...(issuedTurn === false ? { issuedTurn } : {}),
     abort,
     ...(s['seed-for'] !== undefined ? { seedForMs: s['seed-for'] * 1000 } : {}),
     ...(s['max-peers'] !== undefined ? { maxPeers: s['max-peers'] } : {}),

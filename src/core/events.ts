@@ -116,6 +116,12 @@ export type PeerEvent =
       member: string;
       joined: boolean;
       peers: number;
+      /** When joined: the link's path and what carries it, as in `connected`. */
+      path?: PathKind;
+      local?: string;
+      remote?: string;
+      reach?: Reach;
+      transport?: LinkTransport;
     }
   | {
       /** A member that sent a chunk failing its hash, or a manifest failing the root: never asked again. */

@@ -73,6 +73,8 @@ interface ConnectionSpec {
   /** Absent for `get`: the ticket's own signal server. */
   signal?: SignalAddress;
   rtc: RtcOptions;
+  /** False: leave out the TURN credentials the tracker issues (`--ice-servers none`, `--direct-only`). */
+  issuedTurn?: boolean;
 }
 export interface ShareSpec extends ConnectionSpec {
   signal: SignalAddress;
@@ -138,6 +140,7 @@ export function parseShareSpec(raw: unknown): ShareSpec {
   return defined<ShareSpec>({
     signal: signalAddressField(obj.signal),
     rtc: rtcField(obj.rtc),
+    issuedTurn: optionalBoolean(obj, 'issuedTurn'),
     ticket: obj.ticket === undefined ? undefined : str(obj, 'ticket', MAX_TICKET_BYTES),
     p2pFile: obj.p2pFile === undefined ? undefined : absolutePath(obj, 'p2pFile'),
     seedForMs: optionalCount(obj, 'seedForMs'),
@@ -151,6 +154,7 @@ export function parseGetSpec(raw: unknown): GetSpec {
   return defined<GetSpec>({
     signal: obj.signal === undefined ? undefined : signalAddressField(obj.signal),
     rtc: rtcField(obj.rtc),
+    issuedTurn: optionalBoolean(obj, 'issuedTurn'),
     overwrite: optionalBoolean(obj, 'overwrite'),
     seed: optionalBoolean(obj, 'seed'),
     seedForMs: optionalCount(obj, 'seedForMs'),

@@ -56,6 +56,7 @@ export class SignalHandlers extends ClientTable {
         write: (client, frame) => this.write(client, frame),
         pay: (client) => this.pay(client),
         alive: (client) => this.clients.has(client.id),
+        grant: (client) => this.turnGrant(client, 'announced'),
         log: options.log,
       },
       this.limits,
@@ -92,6 +93,8 @@ export class SignalHandlers extends ClientTable {
         return this.tracker.announce(client, msg);
       case 'swarm-relay':
         return this.tracker.relay(client, msg);
+      case 'swarm-turn':
+        return this.tracker.turn(client, msg);
     }
   }
 
@@ -165,7 +168,7 @@ export class SignalHandlers extends ClientTable {
       role: 'offerer',
       sid,
       ...(relay ? { relay } : {}),
-      ...this.turnGrant(client),
+      ...this.turnGrant(client, 'paired'),
       // Joined by name, it needs the nameplate for its PAKE transcript.
       ...(byName ? { nameplate: found.nameplate } : {}),
     });
@@ -271,7 +274,7 @@ export class SignalHandlers extends ClientTable {
           role: 'answerer',
           sid: envelope.sid,
           ...(envelope.relay ? { relay: envelope.relay } : {}),
-          ...this.turnGrant(client),
+          ...this.turnGrant(client, 'paired'),
         });
         return;
       }
@@ -289,11 +292,11 @@ export class SignalHandlers extends ClientTable {
     }
   }
 
-  /** TURN credentials for one peer of a new pairing, if there are any for it (turn-grants.ts). */
-  private turnGrant(client: Client): { turn?: TurnGrant } {
+  /** TURN credentials for one peer of a new pairing or one swarm member, if there are any for it (turn-grants.ts). */
+  private turnGrant(client: Client, what: 'paired' | 'announced'): { turn?: TurnGrant } {
     return this.turnGrants.grant(client.group, () =>
       this.options.log(
-        `client ${client.id} (${client.address}) paired without TURN: its hourly budget is spent`,
+        `client ${client.id} (${client.address}) ${what} without TURN: its hourly budget is spent`,
       ),
     );
   }

@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import { PeerlaneError } from '../core/errors.js';
-import type { ClientMessage } from '../core/signaling/protocol.js';
+import type { ClientMessage, TurnGrant } from '../core/signaling/protocol.js';
 import { encodeMessage } from '../core/signaling/protocol.js';
 import type { Client } from './clients.js';
 import type { SignalMetrics } from './metrics.js';
@@ -40,6 +40,8 @@ export interface TrackerHost {
   pay(client: Client): Promise<void>;
   /** Whether the client is still connected and in good standing. */
   alive(client: Client): boolean;
+  /** TURN credentials for the member's links, if the server issues them and its address's budget allows. */
+  grant(client: Client): { turn?: TurnGrant };
   log(message: string): void;
 }
 
@@ -96,19 +98,15 @@ export class SwarmTracker {
     // A WebSocket member's TCP is the HTTP server's to keep; a plain one is ours.
     if (client.socket instanceof net.Socket) client.socket.setKeepAlive(true, MEMBER_KEEPALIVE_MS);
     const members = others.map((o) => o.member);
-    this.host.write(client, encodeMessage({ type: 'announced', swarm, member, token, members }));
+    // Each announce, a member's return too, gets fresh credentials: they are short-lived.
+    const grant = this.host.grant(client);
+    this.host.write(client, encodeMessage({ type: 'announced', swarm, member, token, members, ...grant }));
     this.notify(others, swarm, member, true);
   }
 
   async relay(client: Client, msg: Message<'swarm-relay'>): Promise<void> {
     const { swarm, to, payload } = msg;
-    const from = client.swarms?.get(swarm);
-    if (from === undefined) throw new PeerlaneError('BAD_MESSAGE', 'relay in a swarm not announced');
-    client.swarmRelays ??= new TokenBucket(
-      { ratePerMinute: this.limits.swarmRelayRatePerMinute, burst: this.limits.swarmRelayBurst },
-      this.now,
-    );
-    if (!client.swarmRelays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many swarm relays');
+    const from = this.spend(client, swarm, 'relay');
     const target = await this.host.state().swarms.find(swarm, to);
     if (target === undefined) {
       // Left just before (its notice may be on its way): no fault of the sender's.
@@ -118,6 +116,25 @@ export class SwarmTracker {
     this.metrics.relayed.inc();
     const frame = encodeMessage({ type: 'swarm-relay', swarm, from, payload });
     this.host.route(target, { to: target.client, kind: 'swarm', swarm, frame });
+  }
+
+  /** New TURN credentials for a member, from the same budget as an announce's (none past it). */
+  turn(client: Client, msg: Message<'swarm-turn'>): void {
+    const { swarm } = msg;
+    this.spend(client, swarm, 'TURN request');
+    this.host.write(client, encodeMessage({ type: 'swarm-turn', swarm, ...this.host.grant(client) }));
+  }
+
+  /** The client's member id in `swarm`, once a token of its swarm-message bucket is paid. */
+  private spend(client: Client, swarm: string, what: string): string {
+    const member = client.swarms?.get(swarm);
+    if (member === undefined) throw new PeerlaneError('BAD_MESSAGE', `${what} in a swarm not announced`);
+    client.swarmRelays ??= new TokenBucket(
+      { ratePerMinute: this.limits.swarmRelayRatePerMinute, burst: this.limits.swarmRelayBurst },
+      this.now,
+    );
+    if (!client.swarmRelays.take()) throw new PeerlaneError('RATE_LIMITED', 'too many swarm relays');
+    return member;
   }
 
   /** The client's connection is gone: it leaves each of its swarms, and their members hear of it. */

@@ -1,10 +1,11 @@
 /**
- * TURN credentials for the peers of new pairings, within a budget per address
+ * TURN credentials for the peers of new pairings and for swarm members (at
+ * each announce), within a budget per address
  * group and hour (SIGNAL_TURN_GRANTS_PER_HOUR): relaying costs the operator
  * bandwidth, so one address cannot mint credentials without end.
  *
  * Kept by each instance, like the connection cap: the server decides while it
- * writes `paired`, before any relay can follow, so it cannot wait on a shared store.
+ * writes `paired` or `announced`, before any relay can follow, so it cannot wait on a shared store.
  */
 import type { TurnGrant } from '../core/signaling/protocol.js';
 import { AddressLimiter } from './rate-limit.js';

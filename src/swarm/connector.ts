@@ -14,16 +14,22 @@
  *
  * Losing the tracker ends the attempts under way (SIGNAL_CLOSED) but not the
  * links: the client gets back in as the same member (tracker-client.ts).
+ * Attempts add the TURN credentials of our latest announce, as a pair's do
+ * (rtcWithGrant), but none about to expire (liveGrant): those are replaced first
+ * (`swarm-turn`), and an attempt goes without if no new ones come in time.
  */
 import { PeerlaneError, toPeerlaneError } from '../core/errors.js';
 import type { MessageLink } from '../core/link.js';
 import { encodeRtcSignal } from '../core/signaling/rtc-signal.js';
 import { isMemberId } from '../core/signaling/swarm.js';
+import type { TurnGrant } from '../core/signaling/turn-grant.js';
+import { liveGrant } from '../core/signaling/turn-grant.js';
 import { attemptLinkKey, swarmId, swarmSealKey } from '../core/swarm/keys.js';
 import { MemberChannel, newAttemptId, parseMemberPayload, refusal } from '../core/swarm/member-pipe.js';
 import { SwarmClient } from '../core/swarm/tracker-client.js';
 import type { RtcOptions } from '../rtc/connect.js';
 import { nodeAesGcm } from '../secure/node-aead.js';
+import { rtcWithGrant } from '../session/common.js';
 import { openLink } from '../session/race.js';
 import type { SignalAddress } from '../signaling/socket.js';
 import { tcpDialer } from '../signaling/socket.js';
@@ -47,6 +53,8 @@ export interface JoinOptions {
   secret: Uint8Array;
   /** bindAddress 127.0.0.1 in tests. */
   rtc: RtcOptions;
+  /** Add the TURN credentials the tracker issues to `rtc.iceServers` (default true), as SessionOptions's. */
+  issuedTurn?: boolean;
   abort?: AbortSignal;
 }
 
@@ -86,6 +94,8 @@ interface Attempt {
 }
 
 const MAX_IGNORED = 1024; // attempt ids ignored, whose late payloads must start nothing
+/** How long an attempt waits for new TURN credentials: the tracker answers at once, or is in trouble. */
+const REFRESH_WAIT_MS = 3_000;
 
 class Connector implements SwarmConnector {
   private readonly outgoing = new Map<string, Attempt>();
@@ -199,7 +209,10 @@ class Connector implements SwarmConnector {
   private start(member: string, id: string, channel: MemberChannel, role: 'offerer' | 'answerer'): Attempt {
     const abort = new AbortController();
     const key = Buffer.from(attemptLinkKey(this.options.secret, this.memberId, member, id));
-    const opened = openLink(role, channel, this.rtc, key, { attempt: 0, abort: abort.signal });
+    const opened = this.grant().then((grant) => {
+      const rtc = rtcWithGrant({ ...this.options, rtc: this.rtc }, grant);
+      return openLink(role, channel, rtc, key, { attempt: 0, abort: abort.signal });
+    });
     const result = opened.catch((err: unknown) => {
       throw channel.explain(toPeerlaneError(err));
     });
@@ -210,6 +223,16 @@ class Connector implements SwarmConnector {
       () => this.settled(attempt, undefined),
     );
     return attempt;
+  }
+
+  /** The TURN credentials for an attempt starting now: ours, or new ones if ours are near their expiry. */
+  private async grant(): Promise<TurnGrant | undefined> {
+    const held = this.client.turnGrant(this.swarm);
+    if (held === undefined || this.options.issuedTurn === false) return undefined;
+    return (
+      liveGrant(held, Date.now()) ??
+      liveGrant(await this.client.refreshTurn(this.swarm, REFRESH_WAIT_MS), Date.now())
+    );
   }
 
   private settled(attempt: Attempt, link: MessageLink | undefined): void {

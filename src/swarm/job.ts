@@ -10,13 +10,12 @@
  */
 import { PeerlaneError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import type { MessageLink } from '../core/link.js';
 import type { SwarmEngine } from '../core/swarm/engine.js';
 import { TICK_MS } from '../core/swarm/engine.js';
 import type { ChunkLayout } from '../core/swarm/manifest.js';
-import type { RtcOptions } from '../rtc/connect.js';
 import { processUsage } from '../session/common.js';
-import type { SignalAddress } from '../signaling/socket.js';
-import type { SwarmConnector } from './connector.js';
+import type { JoinOptions, SwarmConnector } from './connector.js';
 import { joinSwarm } from './connector.js';
 import type { SwarmJob, SwarmStatus } from './jobs.js';
 
@@ -134,6 +133,8 @@ export class Job implements SwarmJob {
   paths: string[] | undefined;
   /** Verified bytes each member sent us. */
   private readonly fromMembers = new Map<string, number>();
+  /** The link each member was handed to the engine on, for the path `swarm-peer` tells. */
+  private readonly links = new Map<string, MessageLink>();
 
   /** The engine's events, as PeerEvents and job state. */
   engineEvents(onComplete: () => void) {
@@ -142,8 +143,12 @@ export class Job implements SwarmJob {
         this.layout = layout;
       },
       onComplete,
-      onMember: (member: string, joined: boolean) =>
-        this.events({ event: 'swarm-peer', member, joined, peers: this.engine?.peers ?? 0 }),
+      onMember: (member: string, joined: boolean) => {
+        const link = joined ? this.links.get(member) : undefined;
+        if (!joined) this.links.delete(member);
+        const path = link === undefined ? {} : { ...link.pathInfo(), transport: link.transport };
+        this.events({ event: 'swarm-peer', member, joined, peers: this.engine?.peers ?? 0, ...path });
+      },
       onBanned: (member: string, reason: string) => this.events({ event: 'peer-banned', member, reason }),
       onChunk: (index: number, from: string) => {
         const bytes = this.layout?.place(index).length ?? 0;
@@ -175,13 +180,24 @@ export class Job implements SwarmJob {
   }
 
   /** Join the swarm and hand every link to the engine; a getter also dials members. */
-  async join(signal: SignalAddress, secret: Uint8Array, rtc: RtcOptions, dial: number, abort?: AbortSignal) {
-    const connector = await joinSwarm({ signal, secret, rtc, ...(abort !== undefined ? { abort } : {}) });
+  async join(options: JoinOptions, dial: number) {
+    const { signal, secret, rtc, issuedTurn, abort } = options;
+    const connector = await joinSwarm({
+      signal,
+      secret,
+      rtc,
+      ...(issuedTurn !== undefined ? { issuedTurn } : {}),
+      ...(abort !== undefined ? { abort } : {}),
+    });
     this.connector = connector;
     const engine = this.engine;
     if (this.ended) await connector.close();
     if (engine === undefined) throw new PeerlaneError('INTERNAL', 'join before the engine');
-    connector.onLink((link, member) => engine.addMember(member, link));
+    const add = (member: string, link: MessageLink): void => {
+      if (!engine.hasMember(member)) this.links.set(member, link);
+      engine.addMember(member, link);
+    };
+    connector.onLink((link, member) => add(member, link));
     // Attempts under way; a member linked is the engine's. A link that closed
     // (or an attempt that failed) is tried again on the next tick while the
     // member stays in the swarm.
@@ -193,7 +209,7 @@ export class Job implements SwarmJob {
       connector.connect(member, abort).then(
         (link) => {
           dialing.delete(member);
-          engine.addMember(member, link);
+          add(member, link);
         },
         () => dialing.delete(member),
       );

@@ -65,6 +65,8 @@ export interface ShareOptions {
   paths: string[];
   signal: SignalAddress;
   rtc: RtcOptions;
+  /** Use the TURN credentials the tracker issues (default true): connector.ts JoinOptions. */
+  issuedTurn?: boolean;
   secret?: Uint8Array;
   /** Serve under an existing ticket, as one more sharer: the content must hash to its root. */
   ticket?: string;
@@ -84,6 +86,8 @@ export interface GetOptions {
   seedForMs?: number;
   signal?: SignalAddress;
   rtc: RtcOptions;
+  /** As ShareOptions's. */
+  issuedTurn?: boolean;
   maxPeers?: number;
   abort?: AbortSignal;
 }
@@ -131,9 +135,7 @@ export async function startShare(options: ShareOptions, events: EventSink): Prom
     clock: systemClock,
     events: { ...job.engineEvents(() => {}), onUploaded: () => checkUploads(job, options.maxUploads) },
   });
-  await startJob(job, options.abort, () =>
-    job.join(options.signal, secret, options.rtc, SHARE_DIALS, options.abort),
-  );
+  await startJob(job, options.abort, () => job.join({ ...options, secret }, SHARE_DIALS));
   events({
     event: 'share-ready',
     ticket,
@@ -248,7 +250,7 @@ export async function startGet(options: GetOptions, events: EventSink): Promise<
   });
   const signal = options.signal ?? ticket.signal;
   await startJob(job, options.abort, () =>
-    job.join(signal, ticket.secret, options.rtc, options.maxPeers ?? DEFAULT_MAX_PEERS, options.abort),
+    job.join({ ...options, signal, secret: ticket.secret }, options.maxPeers ?? DEFAULT_MAX_PEERS),
   );
   failIfAlone(job, options.rtc.timeoutMs);
   return job;

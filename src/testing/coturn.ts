@@ -45,7 +45,13 @@ function freeUdpPort(): Promise<number> {
 /** How long coturn gets to answer its first STUN request. */
 const START_MS = 5_000;
 
-export async function startCoturn(secret: string): Promise<CoturnHandle> {
+/**
+ * `relayIp`: where coturn opens its relay ports (default 127.0.0.1). On
+ * another loopback address than the peers' own, a peer's host socket cannot
+ * pass for its relay (coturn's permissions are per IP), so a link under
+ * --relay can only be relay to relay, as across real networks.
+ */
+export async function startCoturn(secret: string, options: { relayIp?: string } = {}): Promise<CoturnHandle> {
   const port = await freeUdpPort();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'peerlane-coturn-'));
   // Relay ports from a range no other test uses at once: the listening port's neighbourhood.
@@ -58,7 +64,7 @@ export async function startCoturn(secret: string): Promise<CoturnHandle> {
       '--listening-ip',
       LOOPBACK,
       '--relay-ip',
-      LOOPBACK,
+      options.relayIp ?? LOOPBACK,
       '--listening-port',
       String(port),
       '--min-port',
@@ -74,6 +80,8 @@ export async function startCoturn(secret: string): Promise<CoturnHandle> {
       '--no-tls',
       '--no-dtls',
       '--no-tcp-relay',
+      // Its relays are on loopback, so the peers it relays between are too.
+      '--allow-loopback-peers',
       '--fingerprint',
       '--userdb',
       path.join(dir, 'turndb'),

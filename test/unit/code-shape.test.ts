@@ -30,6 +30,8 @@ const LONG_FILES: Record<string, string> = {
     'one short handler per client message kind, with the envelope delivery each one pairs with',
   'src/core/swarm/engine.ts':
     'one class, one short method per swarm frame kind, under a header that names the offences; picker, member and protocol live in their own files',
+  'src/swarm/connector.ts':
+    'one class: the link attempts between members (dial, answer, the lower id winning a crossing, supersede) read together; tracker, sealing and the race live in their own files',
 };
 
 function sourceFiles(dir: string): string[] {

@@ -181,4 +181,14 @@ describe('what the CLI sends', () => {
       ...share,
     });
   });
+
+  it('carries --ice-servers none / --direct-only as issuedTurn: false, so the daemon leaves the tracker’s TURN out', () => {
+    const get = getRequest({ source: 'album.p2p', out: 'dl', rtc, issuedTurn: false });
+    expect(get.options).toEqual({ rtc, issuedTurn: false });
+    const share = shareRequest({ paths: ['a'], signal, rtc, issuedTurn: false });
+    for (const request of [get, share]) {
+      const read = parseDaemonRequest(encodeDaemonMessage(request).trimEnd());
+      expect(read).toMatchObject({ options: { issuedTurn: false } });
+    }
+  });
 });

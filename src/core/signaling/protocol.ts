@@ -83,13 +83,16 @@
  * one version, as part of ClientMessage and ServerMessage.
  */
 
-import { utf8Length } from '../bytes.js';
 import type { ErrorCode } from '../errors.js';
 import { isErrorCode, PeerlaneError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import { bad, str } from './fields.js';
 import type { SwarmClientMessage, SwarmServerMessage } from './swarm.js';
 import { parseSwarmClientMessage, parseSwarmServerMessage } from './swarm.js';
+import type { TurnGrant } from './turn-grant.js';
+import { parseTurnGrant } from './turn-grant.js';
+
+export type { TurnGrant } from './turn-grant.js';
 
 export const SIGNAL_PROTOCOL_VERSION = 2;
 
@@ -167,19 +170,6 @@ function swarmMessage<T>(
   const msg = parse(obj, MAX_SIGNAL_MESSAGE_BYTES);
   return msg === undefined ? undefined : { ...msg, v };
 }
-
-/** Short-lived TURN credentials for the peers of one pairing (see server/turn.ts). */
-export interface TurnGrant {
-  /** `turn:` URLs without credentials. */
-  urls: string[];
-  username: string;
-  password: string;
-  /** Unix seconds after which the TURN server refuses them. */
-  expiresAt: number;
-}
-
-const MAX_TURN_URLS = 8;
-const MAX_TURN_FIELD_BYTES = 512;
 
 /** The joiner makes the offer, so whichever side starts second drives ICE. */
 export type PeerRole = 'offerer' | 'answerer';
@@ -365,29 +355,4 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     default:
       return swarmMessage(obj, v, parseSwarmServerMessage) ?? unknownType(obj);
   }
-}
-
-function parseTurnGrant(raw: unknown): TurnGrant {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw bad('field "turn" must be an object');
-  const obj = raw as Record<string, unknown>;
-  const urls = obj.urls;
-  if (!Array.isArray(urls) || urls.length === 0 || urls.length > MAX_TURN_URLS) {
-    throw bad(`field "turn.urls" must list 1 to ${MAX_TURN_URLS} URLs`);
-  }
-  const expiresAt = obj.expiresAt;
-  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
-    throw bad('field "turn.expiresAt" must be Unix seconds');
-  }
-  return {
-    urls: urls.map((url: unknown) => {
-      if (typeof url !== 'string' || utf8Length(url) > MAX_TURN_FIELD_BYTES) {
-        throw bad('field "turn.urls" must hold short strings');
-      }
-      return url;
-    }),
-    username: str(obj, 'username', MAX_TURN_FIELD_BYTES),
-    password: str(obj, 'password', MAX_TURN_FIELD_BYTES),
-    expiresAt,
-  };
 }

@@ -32,8 +32,17 @@
  * A relay in a swarm the sender has not announced, an id of the wrong form, a
  * flood or an oversize line gets the sender an error and closes it. A relay
  * to a member that has just left is answered with `member{joined: false}`.
+ *
+ * On a server configured for TURN, `announced` carries `turn`: short-lived
+ * credentials for this member's links, issued and budgeted as a pair's are
+ * (protocol.ts `paired`). An old client ignores the field; an announce again
+ * (after a reconnection) brings fresh ones, and so does `swarm-turn{swarm}`,
+ * answered with `swarm-turn{swarm, turn?}` (no `turn` past the budget). A
+ * member asks only a server whose `announced` carried credentials.
  */
 import { bad, str } from './fields.js';
+import type { TurnGrant } from './turn-grant.js';
+import { parseTurnGrant } from './turn-grant.js';
 
 /** What a swarm id looks like: hex of a SHA-256. */
 const SWARM_ID_PATTERN = /^[0-9a-f]{64}$/;
@@ -50,12 +59,23 @@ export const MAX_SWARM_MEMBERS = 256;
 export type SwarmClientMessage =
   /** With `member` and `token` (what `announced` gave): the same member again, on a new connection. */
   | { type: 'announce'; swarm: string; member?: string; token?: string }
-  | { type: 'swarm-relay'; swarm: string; to: string; payload: string };
+  | { type: 'swarm-relay'; swarm: string; to: string; payload: string }
+  /** Fresh TURN credentials, for links to come once the last ones are near their expiry. */
+  | { type: 'swarm-turn'; swarm: string };
 
 export type SwarmServerMessage =
-  | { type: 'announced'; swarm: string; member: string; token: string; members: string[] }
+  | {
+      type: 'announced';
+      swarm: string;
+      member: string;
+      token: string;
+      members: string[];
+      /** Only when the server is configured for TURN and the address's budget allows. */
+      turn?: TurnGrant;
+    }
   | { type: 'member'; swarm: string; member: string; joined: boolean }
-  | { type: 'swarm-relay'; swarm: string; from: string; payload: string };
+  | { type: 'swarm-relay'; swarm: string; from: string; payload: string }
+  | { type: 'swarm-turn'; swarm: string; turn?: TurnGrant };
 
 export function isSwarmId(value: string): boolean {
   return SWARM_ID_PATTERN.test(value);
@@ -76,6 +96,10 @@ function memberField(obj: Record<string, unknown>, key: string): string {
   const member = str(obj, key, 22);
   if (!MEMBER_PATTERN.test(member)) throw bad(`field "${key}" is not a member id`);
   return member;
+}
+
+function turnField(obj: Record<string, unknown>): { turn?: TurnGrant } {
+  return obj.turn === undefined ? {} : { turn: parseTurnGrant(obj.turn) };
 }
 
 /** The swarm message `obj` is, or undefined if its type is none of this layer's. */
@@ -101,6 +125,8 @@ export function parseSwarmClientMessage(
         to: memberField(obj, 'to'),
         payload: str(obj, 'payload', maxPayload),
       };
+    case 'swarm-turn':
+      return { type: 'swarm-turn', swarm: swarmField(obj) };
     default:
       return undefined;
   }
@@ -121,6 +147,7 @@ export function parseSwarmServerMessage(
         member: memberField(obj, 'member'),
         token: memberField(obj, 'token'),
         members: members.map((m: unknown) => memberField({ member: m }, 'member')),
+        ...turnField(obj),
       };
     }
     case 'member':
@@ -138,6 +165,8 @@ export function parseSwarmServerMessage(
         from: memberField(obj, 'from'),
         payload: str(obj, 'payload', maxPayload),
       };
+    case 'swarm-turn':
+      return { type: 'swarm-turn', swarm: swarmField(obj), ...turnField(obj) };
     default:
       return undefined;
   }

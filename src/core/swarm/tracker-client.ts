@@ -16,7 +16,7 @@
  * Set the handlers before announcing: a notice with no handler is dropped.
  */
 import { PeerlaneError, toPeerlaneError } from '../errors.js';
-import type { ServerMessage } from '../signaling/protocol.js';
+import type { ServerMessage, TurnGrant } from '../signaling/protocol.js';
 import { encodeMessage } from '../signaling/protocol.js';
 import type { SignalDialer, SignalTransport } from '../signaling/transport.js';
 import { readServerMessages, redial } from '../signaling/transport.js';
@@ -41,6 +41,8 @@ interface Roster {
   member: string;
   token: string;
   members: Set<string>;
+  /** The latest TURN credentials the tracker gave us here (each announce brings new ones). */
+  turn: TurnGrant | undefined;
 }
 
 export class SwarmClient {
@@ -50,6 +52,8 @@ export class SwarmClient {
    * same chunk as `announced` already finds us a member.
    */
   private readonly rosters = new Map<string, Roster>();
+  /** Who waits for new TURN credentials, per swarm (refreshTurn). */
+  private readonly refreshing = new Map<string, (() => void)[]>();
   private memberHandler: ((swarm: string, member: string, joined: boolean) => void) | undefined;
   private relayHandler: ((swarm: string, from: string, payload: string) => void) | undefined;
   private failureHandler: ((err: PeerlaneError) => void) | undefined;
@@ -128,6 +132,34 @@ export class SwarmClient {
     return this.rosters.get(swarm)?.member;
   }
 
+  /** The TURN credentials of our latest announce in `swarm`, if the server issues any (they may have expired). */
+  turnGrant(swarm: string): TurnGrant | undefined {
+    return this.rosters.get(swarm)?.turn;
+  }
+
+  /**
+   * Ask for new TURN credentials in `swarm` (swarm.ts `swarm-turn`); resolves
+   * with the latest we hold once the answer comes, or after `waitMs`.
+   */
+  refreshTurn(swarm: string, waitMs: number): Promise<TurnGrant | undefined> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(this.turnGrant(swarm));
+      };
+      const timer = setTimeout(() => {
+        // No answer: the next one asks again.
+        if (this.refreshing.get(swarm)?.includes(done)) this.refreshing.delete(swarm);
+        done();
+      }, waitMs);
+      const waiting = this.refreshing.get(swarm);
+      if (waiting !== undefined) return void waiting.push(done); // one question in flight is enough
+      this.refreshing.set(swarm, [done]);
+      if (this.connected && this.failure === undefined)
+        this.transport.write(encodeMessage({ type: 'swarm-turn', swarm }));
+    });
+  }
+
   /** The other members of `swarm` we know of, now. */
   members(swarm: string): string[] {
     return [...(this.rosters.get(swarm)?.members ?? [])];
@@ -186,6 +218,14 @@ export class SwarmClient {
       case 'swarm-relay':
         this.relayHandler?.(msg.swarm, msg.from, msg.payload);
         return;
+      case 'swarm-turn': {
+        const roster = this.rosters.get(msg.swarm);
+        if (roster !== undefined && msg.turn !== undefined) roster.turn = msg.turn;
+        const waiting = this.refreshing.get(msg.swarm) ?? [];
+        this.refreshing.delete(msg.swarm);
+        for (const done of waiting) done();
+        return;
+      }
       case 'error':
         this.fail(new PeerlaneError(msg.code, msg.message));
         return;
@@ -201,7 +241,7 @@ export class SwarmClient {
     const waiting = this.announcing.get(swarm);
     if (waiting !== undefined) {
       this.announcing.delete(swarm);
-      this.rosters.set(swarm, { member, token, members });
+      this.rosters.set(swarm, { member, token, members, turn: msg.turn });
       waiting.resolve({ member, members: msg.members });
       return;
     }
@@ -210,6 +250,7 @@ export class SwarmClient {
       throw new PeerlaneError('BAD_MESSAGE', 'announced in a swarm not asked for');
     const before = roster.members;
     roster.members = members;
+    roster.turn = msg.turn ?? roster.turn; // none past the budget: the old ones, while they last
     for (const m of before) if (!members.has(m)) this.memberHandler?.(swarm, m, false);
     for (const m of members) if (!before.has(m)) this.memberHandler?.(swarm, m, true);
   }
