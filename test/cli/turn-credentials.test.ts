@@ -113,8 +113,16 @@ describe.skipIf(skip !== undefined)('peer share / peer get under --relay', () =>
     const sharer = h.peer(['share', file, ...common], { env });
     const { ticket } = await sharer.waitFor('share-ready');
     const out = await h.tempDir();
-    const getter = h.peer(['get', ticket, '--out', out, ...common], { env });
-    const exit = await getter.exit(40_000);
+    const fetch = () => h.peer(['get', ticket, '--out', out, ...common], { env });
+    let getter = fetch();
+    let exit = await getter.exit(40_000);
+    // libdatachannel can freeze a native call over TURN on a loaded machine (README, "What
+    // heals"); the freeze guard then ends the get with RTC_STALLED, and the way on it names
+    // is the same get again, once. Anything else fails here.
+    if (getter.error?.code === 'RTC_STALLED') {
+      getter = fetch();
+      exit = await getter.exit(40_000);
+    }
     expect(exit.code, getter.stderr).toBe(0);
     expect(await sha256File(path.join(out, 'data.bin'))).toBe(await sha256File(file));
     const linked = getter.events.find((e) => e.event === 'swarm-peer' && e.joined);
