@@ -23,8 +23,8 @@ import { asStorageError, storageError } from './storage-error.js';
 const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 
 /**
- * Buffers a receive may have in flight: one filling while two are written.
- * Measured: the worker writes a batch in a few ms, so a third never waits.
+ * Buffers a receive may have in flight: one filling while two are written,
+ * so one slow write does not hold the data channel up; 12 MiB at most.
  */
 const BATCH_BUFFERS = 3;
 
@@ -100,7 +100,8 @@ export class WorkerFile implements IncomingFile {
   private batchAt = 0;
   private filled = 0;
   private failure: PeerlaneError | undefined;
-  private writes: Promise<void>[] = [];
+  /** The last write's answer handled: the worker answers in order, so every earlier one is too. */
+  private lastWrite: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly target: string,
@@ -156,7 +157,7 @@ export class WorkerFile implements IncomingFile {
 
   /** Everything posted is written, the file flushed and closed; the first failure, if any, thrown. */
   private async close(): Promise<void> {
-    await Promise.all(this.writes);
+    await this.lastWrite;
     const reply = await this.writer.ask({ kind: 'close' }).catch((err: unknown) => {
       throw asStorageError(err, this.target);
     });
@@ -181,7 +182,7 @@ export class WorkerFile implements IncomingFile {
     const batch = this.batch;
     if (batch === undefined || this.filled === 0) return;
     this.batch = undefined;
-    const written = this.writer
+    this.lastWrite = this.writer
       .ask({ kind: 'write', at: this.batchAt, buffer: batch.buffer, length: this.filled }, [batch.buffer])
       .then(
         (reply) => {
@@ -197,7 +198,5 @@ export class WorkerFile implements IncomingFile {
         this.freed = undefined;
         wake?.();
       });
-    this.writes.push(written);
-    if (this.writes.length > BATCH_BUFFERS) this.writes = this.writes.slice(-BATCH_BUFFERS);
   }
 }
